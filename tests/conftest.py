@@ -1,0 +1,34 @@
+"""Shared fixtures: every test gets its own data folder, and no test reaches the network."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWCHARTS = ROOT / "flowcharts"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "data"
+    monkeypatch.setenv("IPSEC_TRIAGE_DATA", str(d))
+    monkeypatch.setenv("IPSEC_TRIAGE_STAFFER", "tester")
+    monkeypatch.delenv("IPSEC_TRIAGE_ORG", raising=False)
+    monkeypatch.delenv("IPSEC_TRIAGE_FLOWCHARTS", raising=False)
+    return d
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for running the real command in a subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSEC_TRIAGE")}
+    env.update({"IPSEC_TRIAGE_DATA": str(data_dir), "IPSEC_TRIAGE_STAFFER": "tester",
+                "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"})
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable

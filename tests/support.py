@@ -1,0 +1,46 @@
+"""Helpers for tests that drive calls through the public API."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from wizard.call import Call
+from wizard.engine import Step
+from wizard.flowset import FlowSet, load_flowset
+from wizard.journal import CallStore
+from wizard.noninteractive import AnswersFile, run
+from wizard.orgconfig import OrgConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_FLOWSET: FlowSet | None = None
+
+
+def shipped() -> FlowSet:
+    global _FLOWSET
+    if _FLOWSET is None:
+        _FLOWSET = load_flowset(ROOT / "flowcharts")
+    return _FLOWSET
+
+
+def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = None,
+           flowset: FlowSet | None = None, notes: dict[str, list[str]] | None = None
+           ) -> tuple[Call, Step, dict[str, str]]:
+    """Run a whole call from answers (no automatic checks); return call, end, tickets."""
+    fs = flowset or shipped()
+    call = Call.start(flowset=fs, store=CallStore(data_dir), org=org or OrgConfig(),
+                      staffer="tester", mode="answers_file")
+    doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
+    step = run(call, doc, probes=False)
+    paths = call.finish(step)
+    call.close()
+    tickets = {fmt: Path(p).read_text(encoding="utf-8") for fmt, p in paths.items()}
+    return call, step, tickets
+
+
+def normalize(text: str) -> str:
+    """Blank out what changes from run to run (call ids, times, file digests)."""
+    text = re.sub(r"\d{8}-\d{6}-[0-9a-f]{4}", "CALL-ID", text)
+    text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME", text)
+    return re.sub(r"\(([0-9a-f]{12})\)", "(DIGEST)", text)

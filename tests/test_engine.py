@@ -1,0 +1,112 @@
+"""The pure engine: next step from answers; back edits; loops; progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wizard.engine import Engine, StepKind
+from wizard.flowset import load_flowset
+
+from .support import shipped
+
+INTAKE = {
+    "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
+    "intake.caller_machine": "ws-ann", "intake.target": "fs01", "intake.target_ip": "",
+    "intake.tried": "open a share", "intake.since": "today", "intake.existing_ticket": "",
+    "intake.scope": "caller", "intake.extent": "one_server", "intake.address_type": "wired",
+    "intake.severity": "low",
+}
+
+
+def test_first_step_is_the_caller_name() -> None:
+    step = Engine(shipped()).step({})
+    assert step.kind is StepKind.ASK
+    assert step.visit.key == "intake.caller_name"
+    assert step.number == 1 and step.remaining > 5
+
+
+def test_note_is_shown_with_the_next_question() -> None:
+    answers = {k: v for k, v in INTAKE.items() if k not in (
+        "intake.scope", "intake.extent", "intake.address_type", "intake.severity")}
+    step = Engine(shipped()).step(answers)
+    assert step.visit.key == "intake.scope"
+    assert [n.key for n in step.notices] == ["intake.social_engineering"]
+
+
+def test_texts_see_earlier_answers() -> None:
+    step = Engine(shipped()).step(dict(INTAKE))
+    assert step.visit.key == "fig7_1.ping_ip"
+    assert step.context["target"] == "fs01"
+
+
+def test_back_edit_keeps_later_answers_on_an_unchanged_route() -> None:
+    engine = Engine(shipped())
+    answers = dict(INTAKE) | {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes"}
+    before = engine.step(answers)
+    assert before.visit.key == "fig7_1.ping_name"
+    answers["intake.caller_name"] = "Ann Other"  # change an early answer
+    after = engine.step(answers)
+    assert after.visit.key == "fig7_1.ping_name"
+    assert after.context["caller_name"] == "Ann Other"
+
+
+def test_back_edit_that_changes_the_route_drops_answers_off_the_route() -> None:
+    engine = Engine(shipped())
+    answers = dict(INTAKE) | {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes"}
+    answers["fig7_1.ping_ip"] = "no"
+    step = engine.step(answers)
+    assert step.visit.key == "fig7_1.net_autoconfig"
+    assert "fig7_1.reverse_lookup" not in [v.key for v in step.route]
+    answers["fig7_1.ping_ip"] = "yes"  # and back again: the kept answer is used again
+    assert engine.step(answers).visit.key == "fig7_1.ping_name"
+
+
+def test_invalid_stored_answer_is_asked_again() -> None:
+    step = Engine(shipped()).step(dict(INTAKE) | {"intake.scope": "nobody"})
+    assert step.visit.key == "intake.scope"
+
+
+LOOP = """\
+id: main
+title: Loop
+version: "1"
+source: test
+entry: true
+start: ask
+nodes:
+  ask:
+    kind: yesno
+    text: Try again?
+    source: test passage
+    yes: retry
+    no: done
+  retry:
+    kind: action
+    text: Retry it
+    source: test passage
+    next: ask
+  done:
+    kind: terminal
+    status: fixed_understood
+    category: network
+    text: Done
+    source: test passage
+"""
+
+
+def test_loops_get_one_answer_per_visit(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text(LOOP)
+    engine = Engine(load_flowset(tmp_path))
+    step = engine.step({"main.ask": "yes", "main.retry": "done"})
+    assert step.visit.key == "main.ask@2"
+    end = engine.step({"main.ask": "yes", "main.retry": "done", "main.ask@2": "no"})
+    assert end.kind is StepKind.END and end.number == 4
+    assert len(list(engine.paths())) >= 2
+
+
+@pytest.mark.parametrize("key", ["intake.caller_machine", "intake.target"])
+def test_paths_give_valid_samples(key: str) -> None:
+    answers, _ = next(iter(Engine(shipped()).paths()))
+    assert answers[key]

@@ -1,0 +1,109 @@
+"""The shipped flowcharts: valid, cited, and every route replayed to its ticket."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from wizard import answers as answer_rules
+from wizard.engine import Engine
+from wizard.schema import ChoiceNode, Status, TerminalNode
+
+from .support import ROOT, normalize, replay, shipped
+
+ROUTES = list(Engine(shipped()).paths())
+
+
+def test_shipped_flowcharts_are_the_figures_and_the_intake() -> None:
+    fs = shipped()
+    assert set(fs.charts) == {"intake", "fig7_1", "fig7_2", "fig7_3"}
+    assert fs.entry == "intake"
+    titles = {c.title for c in fs.charts.values()}
+    assert any("7.1" in t for t in titles) and any("7.3" in t for t in titles)
+
+
+def test_every_node_cites_its_source_passage() -> None:
+    fs = shipped()
+    for key in fs.keys():
+        node = fs.node(key)
+        assert len(node.source.strip()) > 20, key
+
+
+def test_figure_links_are_real_cross_file_links() -> None:
+    fs = shipped()
+    assert fs.successors("fig7_1.go_caller") == ["fig7_2.admin_note"]
+    assert fs.successors("fig7_1.go_target") == ["fig7_3.target_rras"]
+    assert fs.successors("intake.start_fig71") == ["fig7_1.assumptions"]
+
+
+def test_all_three_statuses_and_all_five_categories_are_reachable() -> None:
+    ends = {(s.visit.node.status, s.visit.node.category) for _, s in ROUTES}  # type: ignore[union-attr]
+    assert {st for st, _ in ends} == set(Status)
+    assert {c.value for _, c in ends} == {
+        "network", "name_resolution", "application", "caller_ipsec", "target_ipsec"}
+
+
+def test_every_terminal_and_every_option_is_on_some_route() -> None:
+    fs = shipped()
+    reached = {s.visit.node_key for _, s in ROUTES}
+    terminals = {k for k in fs.keys() if isinstance(fs.node(k), TerminalNode)}
+    assert terminals == reached
+    used: set[tuple[str, str]] = set()
+    for answers, _ in ROUTES:
+        used.update(answers.items())
+    for key in fs.keys():
+        node = fs.node(key)
+        if isinstance(node, ChoiceNode):
+            for opt in node.options:
+                assert (key, opt.value) in used, (key, opt.value)
+
+
+@pytest.mark.parametrize("route", range(len(ROUTES)), ids=lambda i: ROUTES[i][1].visit.node_key)
+def test_route_replays_to_status_and_ticket(route: int, tmp_path: Path) -> None:
+    answers, expected_end = ROUTES[route]
+    call, step, tickets = replay(answers, tmp_path)
+    node = step.visit.node
+    assert isinstance(node, TerminalNode)
+    assert step.visit.node_key == expected_end.visit.node_key
+    assert call.state.ended is not None
+    assert call.state.ended["status"] == node.status.value
+    md, txt = tickets["md"], tickets["txt"]
+    assert f"**{node.status.label}**" in md
+    assert f"STATUS: {node.status.label}" in txt
+    assert node.category.label in md and node.category.label in txt
+    assert "`ws-sample01`" in md and "CALLER'S COMPUTER: ws-sample01" in txt
+    # every answer of the route is in the ticket, in order
+    pos = 0
+    for visit in step.route:
+        if not visit.answered:
+            continue
+        label = answer_rules.label(visit.node, visit.value or "")
+        found = md.find(f"**{label}**", pos)
+        assert found >= 0, (visit.key, label)
+        pos = found
+    if node.tier2:
+        assert "ESCALATE TO:" in txt and "## Log files to attach" in md
+        assert "ws-sample01_ipsec_547_events.txt" in md
+        assert "ws-sample01_srv-sample.corp.example_ping.txt" in txt
+    else:
+        assert "ESCALATE TO" not in txt and "Log files" not in md
+
+
+GOLDEN = {
+    "escalate_logon": "fig7_3.escalate_logon",
+    "fixed_policy": "fig7_2.fixed_policy",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_whole_ticket_matches_expected_text(name: str, tmp_path: Path) -> None:
+    answers = next(a for a, s in ROUTES if s.visit.node_key == GOLDEN[name])
+    _, _, tickets = replay(answers, tmp_path,
+                           notes={"intake.caller_name": ["caller was polite"]})
+    for fmt, text in tickets.items():
+        golden = ROOT / "tests" / "golden" / f"{name}.{fmt}"
+        if os.environ.get("UPDATE_GOLDEN"):
+            golden.write_text(normalize(text), encoding="utf-8")
+        assert normalize(text) == golden.read_text(encoding="utf-8")

@@ -1,0 +1,62 @@
+"""The call record: saved as answered, survives a kill, rebuilt exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wizard.journal import CallStore, JournalError, atomic_write
+
+
+def test_each_event_is_on_disk_when_append_returns(tmp_path: Path) -> None:
+    store = CallStore(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam", flowcharts={"a": "1"})
+    journal.append("answer", key="intake.caller_name", value="Ann")
+    # read back through a separate file handle while the journal is still open
+    lines = store.path(call_id).read_text().splitlines()
+    assert [json.loads(x)["event"] for x in lines] == ["start", "answer"]
+    journal.close()
+
+
+def test_last_answer_wins_and_changes_are_kept(tmp_path: Path) -> None:
+    store = CallStore(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    journal.append("answer", key="k", value="a")
+    journal.append("answer", key="k", value="b")
+    journal.append("note", key="k", text="changed after the caller checked again")
+    journal.close()
+    state = store.load(call_id)
+    assert state.values() == {"k": "b"}
+    assert state.changes[0]["from"] == "a" and state.changes[0]["to"] == "b"
+    assert state.notes == {"k": ["changed after the caller checked again"]}
+
+
+def test_a_line_cut_by_a_kill_is_skipped_and_counted(tmp_path: Path) -> None:
+    store = CallStore(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    journal.append("answer", key="k", value="a")
+    journal.close()
+    with open(store.path(call_id), "a") as fh:
+        fh.write('{"event": "answer", "key": "k2", "val')
+    state = store.load(call_id)
+    assert state.values() == {"k": "a"} and state.damaged_lines == 1
+
+
+def test_prefix_and_last(tmp_path: Path) -> None:
+    store = CallStore(tmp_path)
+    first, j1, _ = store.new_call(staffer="a")
+    j1.close()
+    assert store.resolve_id("last") == first
+    assert store.resolve_id(first[:15]) == first
+    with pytest.raises(JournalError, match="no call 'zzz'"):
+        store.resolve_id("zzz")
+
+
+def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "t.md"
+    atomic_write(target, "old")
+    atomic_write(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.md"]

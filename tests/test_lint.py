@@ -1,0 +1,169 @@
+"""`ipsec-triage lint` and flowchart loading catch each defect they claim to."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from wizard.flowset import FlowchartError, load_flowset
+
+from .conftest import PYTHON, cli_env
+
+GOOD = """\
+id: main
+title: Test chart
+version: "1"
+source: test document
+entry: true
+start: ask
+nodes:
+  ask:
+    kind: yesno
+    text: Does it work?
+    source: a passage
+    yes: fixed
+    no: broken
+  fixed:
+    kind: terminal
+    status: fixed_understood
+    category: network
+    text: Fixed
+    source: a passage
+  broken:
+    kind: terminal
+    status: not_fixed
+    category: network
+    tier2: true
+    text: Escalated
+    source: a passage
+"""
+
+
+def problems(tmp_path: Path, text: str, extra: dict[str, str] | None = None) -> list[str]:
+    (tmp_path / "main.yaml").write_text(text)
+    for name, body in (extra or {}).items():
+        (tmp_path / name).write_text(body)
+    try:
+        load_flowset(tmp_path)
+    except FlowchartError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+def test_good_chart_has_no_problems(tmp_path: Path) -> None:
+    assert problems(tmp_path, GOOD) == []
+
+
+CASES = [
+    ("yaml syntax", GOOD.replace("    text: Does it work?", "    text: [unclosed"),
+     "main.yaml:11: YAML error"),
+    ("unknown field", GOOD.replace("    yes: fixed", "    yes: fixed\n    nxt: fixed"),
+     "main.yaml:13: node 'ask': field 'nxt': unknown field 'nxt' (did you mean 'next'"),
+    ("unknown field suggestion top", GOOD.replace("start: ask", "start: ask\nstrat: ask"),
+     "unknown field 'strat' (did you mean 'start'?)"),
+    ("dangling link", GOOD.replace("    yes: fixed", "    yes: fixd"),
+     "main.yaml:12: node 'ask': link 'fixd': node 'fixd' not found (did you mean 'fixed'?)"),
+    ("dangling chart", GOOD.replace("    yes: fixed", "    yes: other.x"),
+     "node 'ask': link 'other.x': chart 'other' not found"),
+    ("unreachable", GOOD + """  orphan:
+    kind: terminal
+    status: fixed_unclear
+    category: network
+    text: Orphan
+    source: a passage
+""", "main.yaml:27: node 'orphan': unreachable from the start of the call"),
+    ("loop with no way out", GOOD.replace("    no: broken", "    no: spin") + """  spin:
+    kind: action
+    text: Again
+    source: a passage
+    next: spin2
+  spin2:
+    kind: note
+    text: and again
+    source: a passage
+    next: spin
+""", "node 'spin': no path from here ends with a status"),
+    ("missing status", GOOD.replace("    status: fixed_understood\n", ""),
+     "node 'fixed': field 'status': missing required field 'status'"),
+    ("bad status", GOOD.replace("status: fixed_understood", "status: fixed_maybe"),
+     "node 'fixed': field 'status': 'fixed_maybe'"),
+    ("not fixed without escalation", GOOD.replace("    tier2: true\n", ""),
+     "a 'not_fixed' terminal must escalate"),
+    ("missing source", GOOD.replace("    text: Fixed\n    source: a passage\n",
+                                    "    text: Fixed\n"),
+     "node 'fixed': field 'source': missing required field 'source'"),
+    ("unknown kind", GOOD.replace("kind: yesno", "kind: yesorno"),
+     "node 'ask': unknown kind 'yesorno'"),
+    ("unknown variable", GOOD.replace("Does it work?", "Does {{ targt }} work?"),
+     "node 'ask': unknown variable 'targt'"),
+    ("template syntax", GOOD.replace("Does it work?", "Does {{ x work?"),
+     "node 'ask': template error"),
+    ("bad start", GOOD.replace("start: ask", "start: aks"),
+     "start node 'aks' not found (did you mean 'ask'?)"),
+    ("python tag refused", GOOD.replace("text: Fixed", "text: !!python/name:os.system ''"),
+     "YAML error"),
+    ("unknown probe", GOOD.replace("    kind: yesno", """    kind: check
+    probe: {name: pnig, args: {host: x}}"""), "unknown probe 'pnig' (did you mean 'ping'?)"),
+    ("probe args", GOOD.replace("    kind: yesno", """    kind: check
+    probe: {name: ping, args: {hots: x}}"""), "probe 'ping' takes arguments ['host']"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in CASES],
+                         ids=[c[0] for c in CASES])
+def test_lint_reports_defect_with_file_line_and_node(tmp_path: Path, text: str,
+                                                     expected: str) -> None:
+    found = problems(tmp_path, text)
+    assert any(expected in p for p in found), found
+    assert all(p.startswith(str(tmp_path)) for p in found), found
+
+
+def test_variable_set_on_only_one_path_is_flagged(tmp_path: Path) -> None:
+    text = GOOD.replace("""  ask:
+    kind: yesno""", """  name:
+    kind: yesno
+    text: Do you know the name?
+    source: a passage
+    yes: get_name
+    no: ask
+  get_name:
+    kind: text
+    var: who
+    text: Name?
+    source: a passage
+    next: ask
+  ask:
+    kind: yesno""").replace("start: ask", "start: name").replace(
+        "Does it work?", "Does it work for {{ who }}?")
+    found = problems(tmp_path, text)
+    assert any("{{ who }} may be undefined" in p for p in found), found
+
+
+def test_two_entries_and_duplicate_ids(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD, {"copy.yaml": GOOD})
+    assert any("chart id 'main' also used by" in p for p in found), found
+
+
+def test_lint_command_exit_codes(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "main.yaml").write_text(GOOD.replace("    yes: fixed", "    yes: fixd"))
+    bad = subprocess.run([PYTHON, "-m", "wizard", "lint", str(tmp_path)],
+                         capture_output=True, text=True, env=cli_env(data_dir), timeout=60)
+    assert bad.returncode == 3
+    assert "link 'fixd': node 'fixd' not found" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+    good = subprocess.run([PYTHON, "-m", "wizard", "lint"], capture_output=True, text=True,
+                          env=cli_env(data_dir), timeout=60)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("OK: 4 flowcharts")
+
+
+def test_start_refuses_broken_flowcharts_before_the_call(tmp_path: Path,
+                                                         data_dir: Path) -> None:
+    (tmp_path / "main.yaml").write_text(GOOD.replace("    yes: fixed", "    yes: fixd"))
+    r = subprocess.run([PYTHON, "-m", "wizard", "start", "--flowcharts", str(tmp_path)],
+                       capture_output=True, text=True, env=cli_env(data_dir), timeout=60)
+    assert r.returncode == 3
+    assert "nothing was started" in r.stderr
+    assert not (data_dir / "calls").exists() or not list((data_dir / "calls").iterdir())

@@ -1,0 +1,132 @@
+"""Validation of one answer, shared by the prompts and the answers-file twin.
+
+Each function returns the normalized value or raises :class:`AnswerError` whose
+message names the question and the value, e.g.
+``Invalid choice for 'intake.scope': 'x' is not in [caller, several, site, everyone]``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from .schema import (
+    ActionNode,
+    CheckNode,
+    ChoiceNode,
+    Node,
+    TextNode,
+    Validator,
+    YesNoNode,
+)
+
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+DONE = frozenset({"done", "yes", "y", "true", "ok"})
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}[0-9](\s*(x|ext\.?)\s*[0-9]{1,6})?$", re.I)
+_TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_#./-]{0,39}$")
+
+
+class AnswerError(ValueError):
+    """An answer that does not fit its question."""
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise AnswerError("expected a single value, not a list or mapping")
+    return str(value).strip()
+
+
+def check_text(validator: Validator, value: str) -> str:
+    """Validate a free-text value; return it normalized."""
+    from .probes import ProbeArgumentError, validate_host
+
+    if validator is Validator.ANY:
+        return value
+    if not value:
+        raise AnswerError("an answer is required")
+    if validator is Validator.NONEMPTY:
+        return value
+    if validator is Validator.IP:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise AnswerError(f"{value!r} is not an IP address (e.g. 10.1.2.3)") from None
+    if validator in (Validator.HOSTNAME, Validator.HOST):
+        try:
+            ipaddress.ip_address(value)
+            is_ip = True
+        except ValueError:
+            is_ip = False
+        if is_ip and validator is Validator.HOSTNAME:
+            raise AnswerError(f"{value!r} is an address; a computer name is needed here")
+        try:
+            return validate_host(value)
+        except ProbeArgumentError as exc:
+            raise AnswerError(str(exc)) from None
+    if validator is Validator.CONTACT:
+        if _EMAIL.match(value) or _PHONE.match(value):
+            return value
+        raise AnswerError(f"{value!r} is neither a phone number nor an e-mail address")
+    if validator is Validator.TICKET:
+        if _TICKET.match(value):
+            return value
+        raise AnswerError(f"{value!r} is not a ticket number (letters, digits, - _ # . /)")
+    raise AnswerError(f"unknown validator {validator!r}")  # pragma: no cover
+
+
+def validate(node: Node, raw: Any, key: str = "") -> str:
+    """Normalize ``raw`` for ``node`` or raise AnswerError naming ``key``."""
+    name = f"'{key}'" if key else "this question"
+    try:
+        value = _as_text(raw)
+    except AnswerError as exc:
+        raise AnswerError(f"Invalid answer for {name}: {exc}") from None
+    if isinstance(node, (YesNoNode, CheckNode)):
+        low = value.lower()
+        if low in YES:
+            return "yes"
+        if low in NO:
+            return "no"
+        raise AnswerError(f"Invalid answer for {name}: {value!r} is not yes or no")
+    if isinstance(node, ChoiceNode):
+        values = [o.value for o in node.options]
+        if value in values:
+            return value
+        raise AnswerError(
+            f"Invalid choice for {name}: {value!r} is not in [{', '.join(values)}]"
+        )
+    if isinstance(node, ActionNode):
+        if value.lower() in DONE:
+            return "done"
+        raise AnswerError(f"Invalid answer for {name}: {value!r}; use 'done' once it was done")
+    if isinstance(node, TextNode):
+        if node.optional and not value:
+            return ""
+        try:
+            return check_text(node.validate_as, value)
+        except AnswerError as exc:
+            raise AnswerError(f"Invalid answer for {name}: {exc}") from None
+    raise AnswerError(f"{name} takes no answer")
+
+
+def label(node: Node, value: str) -> str:
+    """Human form of a stored answer."""
+    if isinstance(node, ChoiceNode):
+        for opt in node.options:
+            if opt.value == value:
+                return opt.label
+    if isinstance(node, (YesNoNode, CheckNode)):
+        return {"yes": "Yes", "no": "No"}.get(value, value)
+    if isinstance(node, ActionNode):
+        return "Done" if value == "done" else value
+    if isinstance(node, TextNode) and value == "":
+        return "(none)"
+    return value

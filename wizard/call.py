@@ -1,0 +1,196 @@
+"""One call in progress: engine + journal + probes. Both front ends drive this object.
+
+It does no prompting and no printing: the interactive front end and the answers-file
+twin ask it for the next step, hand it answers, and let it write the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from . import answers as answer_rules
+from .engine import Engine, Step, StepKind, Visit
+from .flowset import FlowSet
+from .journal import (
+    AnswerRecord,
+    CallState,
+    CallStore,
+    Journal,
+    JournalError,
+    atomic_write,
+    replay,
+)
+from .orgconfig import OrgConfig
+from .probes import System, run_probe
+from .probes.base import ProbeResult, ProbeStatus
+from .schema import CheckNode, TerminalNode
+from .textrender import TextError, render
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A probe's result for a check step and the answer it suggests (if conclusive)."""
+
+    result: ProbeResult
+    value: str | None
+    skipped_reason: str | None = None
+
+
+class Call:
+    def __init__(self, *, flowset: FlowSet, store: CallStore, state: CallState,
+                 journal: Journal | None, org: OrgConfig, system: System | None = None) -> None:
+        self.fs = flowset
+        self.engine = Engine(flowset)
+        self.store = store
+        self.state = state
+        self.journal = journal
+        self.org = org
+        self.system = system
+
+    # -- creation ----------------------------------------------------------------------
+    @classmethod
+    def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, staffer: str,
+              runs_on: str = "helpdesk", mode: str = "interactive",
+              system: System | None = None) -> Call:
+        call_id, journal, event = store.new_call(
+            staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
+            tool_version=__version__,
+        )
+        state = replay(call_id, [event])
+        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+                   system=system)
+
+    @classmethod
+    def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, call_id: str,
+               staffer: str | None = None, system: System | None = None) -> Call:
+        state = store.load(call_id)
+        if state.ended is not None:
+            raise JournalError(
+                f"call {state.call_id} has already ended ({state.ended.get('status_label')}); "
+                f"use 'ipsec-triage show {state.call_id}'"
+            )
+        journal = store.open_journal(state.call_id)
+        journal.append("resume", staffer=staffer or state.staffer,
+                       flowcharts=flowset.versions())
+        state.resumed.append("now")
+        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+                   system=system)
+
+    @property
+    def call_id(self) -> str:
+        return self.state.call_id
+
+    def changed_flowcharts(self) -> list[str]:
+        """Charts whose version differs from the one the call started with."""
+        now = self.fs.versions()
+        return sorted(c for c, v in self.state.flowcharts.items() if now.get(c) != v)
+
+    # -- steps -------------------------------------------------------------------------
+    def base_context(self) -> dict[str, Any]:
+        servers = ", ".join(s.name for s in self.org.test_servers)
+        return {"staffer": self.state.staffer, "call_id": self.call_id,
+                "test_servers": servers}
+
+    def step(self) -> Step:
+        return self.engine.step(self.state.values(), self.base_context())
+
+    def text(self, source: str | None, step: Step) -> str:
+        if not source:
+            return ""
+        try:
+            return render(source, step.context).strip()
+        except TextError as exc:
+            path, line = self.fs.where(step.visit.node_key)
+            where = f"{path}:{line}" if line else str(path)
+            raise TextError(f"{where}: node '{step.visit.node_key}': {exc}") from None
+
+    # -- probes ------------------------------------------------------------------------
+    def probe_applies(self, step: Step) -> str | None:
+        """Why the step's probe should not run here (None: it should run)."""
+        node = step.visit.node
+        if not isinstance(node, CheckNode):
+            return "not a check"
+        if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
+            return ("this check only tells something when the wizard runs on the caller's "
+                    "computer (start it with --on caller)")
+        return None
+
+    def run_check(self, step: Step) -> Suggestion | None:
+        """Run the probe of a check step (if it applies here) and journal its result."""
+        node = step.visit.node
+        if not isinstance(node, CheckNode) or self.probe_applies(step) is not None:
+            return None
+        args = {k: render(v, step.context).strip() for k, v in node.probe.args.items()}
+        result = run_probe(node.probe.name, args, self.system)
+        self._journal.append("probe", key=step.visit.key, result=result.to_dict())
+        self.state.probes[step.visit.key] = result
+        return self.suggestion_from(node, result)
+
+    @staticmethod
+    def suggestion_from(node: CheckNode, result: ProbeResult) -> Suggestion:
+        value = None
+        if result.status is ProbeStatus.OK:
+            value = node.probe.on_ok
+        elif result.status is ProbeStatus.FAIL:
+            value = node.probe.on_fail
+        return Suggestion(result, value)
+
+    # -- answers -----------------------------------------------------------------------
+    def answer(self, visit: Visit, raw: Any, *, source: str = "staffer",
+               suggested: str | None = None) -> str:
+        """Validate and record an answer for a step (the current one or an earlier one)."""
+        value = answer_rules.validate(visit.node, raw, visit.key)
+        key = visit.key
+        event = self._journal.append("answer", key=key, value=value, source=source,
+                                    suggested=suggested)
+        record = AnswerRecord(key, value, event["t"], source, suggested)
+        old = self.state.answers.get(key)
+        if old is not None and old.value != value:
+            self.state.changes.append({"key": key, "from": old.value, "to": value,
+                                       "at": record.at})
+        self.state.answers[key] = record
+        return value
+
+    def add_note(self, key: str, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        self._journal.append("note", key=key, text=text)
+        self.state.notes.setdefault(key, []).append(text)
+
+    def interrupted(self) -> None:
+        self._journal.append("interrupted")
+
+    # -- the end -----------------------------------------------------------------------
+    def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
+        """Write the tickets and the end event; return {format: path}."""
+        from .ticket import render_tickets
+
+        assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
+        node = step.visit.node
+        tickets = render_tickets(self, step, formats)
+        paths: dict[str, str] = {}
+        for fmt, text in tickets.items():
+            path = self.store.ticket_path(self.call_id, fmt)
+            atomic_write(path, text)
+            paths[fmt] = str(path)
+        group = self.org.tier2_group(node.category.value, step.context.get("target"))
+        end = self._journal.append(
+            "end", terminal=step.visit.node_key, status=node.status.value,
+            status_label=node.status.label, category=node.category.value,
+            tier2=node.tier2, tier2_group=group if node.tier2 else None, tickets=paths,
+        )
+        self.state.ended = {k: v for k, v in end.items() if k != "event"}
+        return paths
+
+    @property
+    def _journal(self) -> Journal:
+        if self.journal is None:
+            raise JournalError(f"call {self.call_id} is open read-only")
+        return self.journal
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()

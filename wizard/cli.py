@@ -1,0 +1,506 @@
+"""``ipsec-triage``: the command line. Subcommands: start (default), resume, list, show,
+ticket, lint, render, schema, probes. Exit codes: :class:`wizard.status.ExitStatus`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from . import answers as answer_rules
+from .call import Call
+from .engine import Engine, Step, StepKind
+from .environment import Environment
+from .flowset import FlowchartError, FlowSet, load_flowset, lint
+from .journal import CallState, CallStore, JournalError, atomic_write
+from .orgconfig import OrgConfig, OrgConfigError, load_org_config
+from .resources import builtin_dir
+from .status import ExitStatus
+from .textrender import TextError
+from .ticket import FORMATS, TicketError, render_tickets
+from .yamlio import DocumentError
+
+COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes")
+
+
+class UserError(Exception):
+    def __init__(self, message: str, status: ExitStatus) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(ExitStatus.USAGE, f"ipsec-triage: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR",
+                        help="where call records live (default: the user data folder, or "
+                             "$IPSEC_TRIAGE_DATA)")
+    common.add_argument("--flowcharts", metavar="DIR",
+                        help="flowchart folder (default: the shipped flowcharts, or "
+                             "$IPSEC_TRIAGE_FLOWCHARTS)")
+    common.add_argument("--org", metavar="FILE",
+                        help="organization file (default: $IPSEC_TRIAGE_ORG, or org.yaml in "
+                             "the data folder)")
+    common.add_argument("--templates", metavar="DIR",
+                        help="folder with ticket templates that override the shipped ones")
+
+    parser = _Parser(prog="ipsec-triage",
+                     description="Tier-1 help-desk wizard for IPsec and isolation problems.",
+                     epilog="Without a command, 'start' runs. Exit codes: 0 done, 2 usage, "
+                            "3 flowchart problems, 4 answers file, 5 no such call, "
+                            "6 no terminal, 7 organization file or template, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    start = add("start", "start a new call")
+    for p in (start, add("resume", "continue a call where it stopped")):
+        p.add_argument("--staffer", help="your name (default: $IPSEC_TRIAGE_STAFFER or login)")
+        p.add_argument("--answers", metavar="FILE",
+                       help="answer from a YAML/JSON file instead of prompting")
+        p.add_argument("--no-checks", action="store_true",
+                       help="do not run automatic checks")
+        if p is start:
+            p.add_argument("--on", choices=("helpdesk", "caller"), default=None,
+                           help="where this wizard runs: the help desk's computer (default) "
+                                "or the caller's; checks marked for the caller's computer run "
+                                "only there")
+        else:
+            p.add_argument("call_id", nargs="?", default=None,
+                           help="call id or a unique prefix (default: the newest open call)")
+    lst = add("list", "list recorded calls")
+    lst.add_argument("--open", action="store_true", help="only calls that have not ended")
+    show = add("show", "show one recorded call")
+    show.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+    show.add_argument("--json", action="store_true", help="print the record as JSON")
+    ticket = add("ticket", "print (re-render) the ticket of an ended call")
+    ticket.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+    ticket.add_argument("--format", choices=sorted(FORMATS), default="md")
+    ticket.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    lint_p = add("lint", "check flowcharts for mistakes")
+    lint_p.add_argument("directory", nargs="?", help="flowchart folder to check")
+    render = add("render", "print flowcharts as a Mermaid diagram")
+    render.add_argument("charts", nargs="*", help="chart ids (default: all)")
+    render.add_argument("--call", metavar="ID", help="highlight this call's route")
+    render.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    schema = add("schema", "print the flowchart JSON Schema (for editors)")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    add("probes", "list the automatic checks")
+    return parser
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    args = list(argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "start")
+    return args
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _flowchart_dir(args: argparse.Namespace, env: Environment) -> Path:
+    given = getattr(args, "directory", None) or args.flowcharts \
+        or env.environ.get("IPSEC_TRIAGE_FLOWCHARTS")
+    return Path(given).expanduser() if given else builtin_dir("flowcharts")
+
+
+def _load_flowset(args: argparse.Namespace, env: Environment) -> FlowSet:
+    try:
+        return load_flowset(_flowchart_dir(args, env))
+    except FlowchartError as exc:
+        for problem in exc.problems:
+            env.stderr.write(f"{problem}\n")
+        raise UserError(f"{len(exc.problems)} flowchart problem(s); nothing was started "
+                        "(run 'ipsec-triage lint' after fixing)", ExitStatus.FLOWCHART
+                        ) from None
+
+
+def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig:
+    path = env.org_file(args.org, data_dir)
+    try:
+        org = load_org_config(path) if path else OrgConfig()
+    except OrgConfigError as exc:
+        raise UserError(str(exc), ExitStatus.CONFIG) from None
+    if args.templates:
+        org = org.model_copy(update={"templates_dir": args.templates})
+    if org.templates_dir and not Path(org.templates_dir).is_dir():
+        raise UserError(f"{org.templates_dir}: template folder not found", ExitStatus.CONFIG)
+    return org
+
+
+def _console(env: Environment) -> Console:
+    return Console(file=env.stdout, force_terminal=env.interactive or None,
+                   highlight=False, soft_wrap=False)
+
+
+def _finish(call: Call, step: Step, env: Environment) -> None:
+    try:
+        paths = call.finish(step)
+    except TicketError as exc:
+        raise UserError(f"ticket template: {exc}; the call is recorded, fix the template "
+                        f"and run 'ipsec-triage ticket {call.call_id}'", ExitStatus.CONFIG
+                        ) from None
+    node = step.visit.node
+    ended = call.state.ended or {}
+    out = env.stdout
+    out.write(f"\nCall {call.call_id} ended: {ended.get('status_label')}\n")
+    out.write(f"Category: {ended.get('category')}\n")
+    if getattr(node, "tier2", False):
+        out.write(f"Escalate to: {ended.get('tier2_group')}\n")
+    for fmt, path in paths.items():
+        out.write(f"Ticket ({fmt}): {path}\n")
+    out.flush()
+
+
+def _run_answers(call: Call, path: Path, env: Environment, probes: bool) -> Step:
+    from .noninteractive import load_answers, run
+
+    doc = load_answers(path, call.fs)
+
+    def progress(step: Step, value: str, source: str) -> None:
+        label = answer_rules.label(step.visit.node, value)
+        env.stdout.write(f"{step.number:3d}. {step.visit.key}: {label}"
+                         f"{'' if source == 'answers file' else f' ({source})'}\n")
+
+    try:
+        return run(call, doc, probes=probes, on_step=progress)
+    except DocumentError as exc:
+        env.stdout.flush()
+        raise UserError(f"{exc}; call {call.call_id} is kept open: finish it with "
+                        f"'ipsec-triage resume {call.call_id}'", ExitStatus.ANSWERS) from None
+
+
+def _interactive(call: Call, env: Environment) -> Step:
+    from .tui import Frontend, QuitCall
+
+    console = _console(env)
+    frontend = Frontend(call, console)
+    changed = call.changed_flowcharts()
+    if changed:
+        console.print(f"Note: flowcharts changed since this call started: "
+                      f"{', '.join(changed)}. Answers still on the route are kept.",
+                      style="yellow")
+    try:
+        return frontend.run()
+    except (KeyboardInterrupt, EOFError, QuitCall) as exc:
+        call.interrupted()
+        env.stdout.write(f"\nCall {call.call_id} saved. Resume it with: "
+                         f"ipsec-triage resume {call.call_id}\n")
+        env.stdout.flush()
+        status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
+        raise _Stop(status) from None
+
+
+class _Stop(Exception):
+    def __init__(self, status: ExitStatus) -> None:
+        self.status = status
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    fs = _load_flowset(args, env)
+    data_dir = env.data_dir(args.data_dir)
+    org = _load_org(args, env, data_dir)
+    store = CallStore(data_dir)
+    answers_path = Path(args.answers) if args.answers else None
+    doc = None
+    if answers_path:
+        from .noninteractive import dry_run, load_answers
+
+        try:
+            doc = load_answers(answers_path, fs)
+            dry_run(fs, doc)
+        except DocumentError as exc:
+            raise UserError(f"{exc}; nothing was started", ExitStatus.ANSWERS) from None
+    elif not env.interactive:
+        raise UserError("no terminal to ask questions on: use --answers FILE to replay a "
+                        "call without prompts", ExitStatus.NO_TERMINAL)
+    staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
+    runs_on = args.on or (doc.on if doc else None) or "helpdesk"
+    call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
+                      mode="answers_file" if answers_path else "interactive",
+                      system=env.system)
+    try:
+        if answers_path:
+            step = _run_answers(call, answers_path, env, probes=not args.no_checks)
+        else:
+            if args.no_checks:
+                call.state.runs_on = "none"
+            step = _interactive(call, env)
+        _finish(call, step, env)
+    finally:
+        call.close()
+    return ExitStatus.OK
+
+
+def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    fs = _load_flowset(args, env)
+    data_dir = env.data_dir(args.data_dir)
+    org = _load_org(args, env, data_dir)
+    store = CallStore(data_dir)
+    call_id = args.call_id
+    if call_id is None:
+        open_calls = [s.call_id for s in store.all() if s.ended is None]
+        if not open_calls:
+            raise UserError(f"no open call to resume in {store.calls}", ExitStatus.NOT_FOUND)
+        call_id = open_calls[-1]
+    if not args.answers and not env.interactive:
+        raise UserError("no terminal to ask questions on: use --answers FILE to finish the "
+                        "call without prompts", ExitStatus.NO_TERMINAL)
+    try:
+        call = Call.resume(flowset=fs, store=store, org=org, call_id=call_id,
+                           staffer=args.staffer, system=env.system)
+    except JournalError as exc:
+        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+    if call.state.damaged_lines:
+        env.warn(f"{call.state.damaged_lines} damaged line(s) in the call record were skipped "
+                 "(an answer being written when the program was stopped)")
+    try:
+        if args.answers:
+            step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks)
+        else:
+            step = _interactive(call, env)
+        _finish(call, step, env)
+    finally:
+        call.close()
+    return ExitStatus.OK
+
+
+def _load_call(args: argparse.Namespace, env: Environment) -> tuple[CallStore, CallState]:
+    store = CallStore(env.data_dir(args.data_dir))
+    try:
+        return store, store.load(args.call_id)
+    except JournalError as exc:
+        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+
+
+def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    store = CallStore(env.data_dir(args.data_dir))
+    states = [s for s in store.all() if not (args.open and s.ended is not None)]
+    if not states:
+        env.stdout.write(f"No calls recorded in {store.calls}\n")
+        return ExitStatus.OK
+    table = Table("Call", "Started", "Staffer", "Caller's computer", "Target", "Status",
+                  "Category")
+    for s in states:
+        vals = s.values()
+        status = s.ended.get("status_label", "") if s.ended else "open"
+        table.add_row(s.call_id, s.started[:16].replace("T", " "), s.staffer,
+                      vals.get("intake.caller_machine", ""), vals.get("intake.target", ""),
+                      str(status), str(s.ended.get("category", "")) if s.ended else "")
+    _console(env).print(table)
+    return ExitStatus.OK
+
+
+def _route_step(fs: FlowSet, state: CallState) -> Step:
+    engine = Engine(fs)
+    return engine.step(state.values(), {"staffer": state.staffer, "call_id": state.call_id,
+                                        "test_servers": ""})
+
+
+def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    _store, state = _load_call(args, env)
+    if args.json:
+        payload = {
+            "call_id": state.call_id, "staffer": state.staffer, "started": state.started,
+            "runs_on": state.runs_on, "mode": state.mode, "flowcharts": state.flowcharts,
+            "answers": {k: vars(a) for k, a in state.answers.items()},
+            "probes": {k: p.to_dict() for k, p in state.probes.items()},
+            "notes": state.notes, "changes": state.changes, "ended": state.ended,
+        }
+        env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return ExitStatus.OK
+    fs = _load_flowset(args, env)
+    step = _route_step(fs, state)
+    console = _console(env)
+    status = state.ended.get("status_label") if state.ended else "open"
+    console.print(f"[bold]Call {state.call_id}[/bold] · {state.started} · staffer "
+                  f"{state.staffer} · {status}")
+    table = Table("#", "Step", "Question", "Answer", "Check")
+    n = 0
+    for v in step.route:
+        if not v.answered:
+            continue
+        n += 1
+        try:
+            question = " ".join(_render_safe(v.node.text, step).split())
+        except TextError:
+            question = v.node.text
+        probe = state.probes.get(v.key)
+        table.add_row(str(n), v.key, question, answer_rules.label(v.node, v.value or ""),
+                      f"{probe.status.value}: {probe.summary}" if probe else "")
+        for note in state.notes.get(v.key, []):
+            table.add_row("", "", f"note: {note}", "", "")
+    console.print(table)
+    if step.kind is StepKind.ASK:
+        console.print(f"Next question: {step.visit.key}")
+    if state.ended:
+        for fmt, path in (state.ended.get("tickets") or {}).items():
+            console.print(f"Ticket ({fmt}): {path}")
+    return ExitStatus.OK
+
+
+def _render_safe(text: str, step: Step) -> str:
+    from .textrender import render
+
+    return render(text, step.context)
+
+
+def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    store, state = _load_call(args, env)
+    if state.ended is None:
+        raise UserError(f"call {state.call_id} has not ended yet: finish it with "
+                        f"'ipsec-triage resume {state.call_id}'", ExitStatus.NOT_FOUND)
+    fs = _load_flowset(args, env)
+    data_dir = env.data_dir(args.data_dir)
+    org = _load_org(args, env, data_dir)
+    engine = Engine(fs)
+    call = Call(flowset=fs, store=store, state=state, journal=None, org=org)
+    step = engine.step(state.values(), call.base_context())
+    if step.kind is not StepKind.END:
+        raise UserError(f"call {state.call_id} no longer reaches an end with the current "
+                        "flowcharts; use 'ipsec-triage show' for its record",
+                        ExitStatus.NOT_FOUND)
+    try:
+        text = render_tickets(call, step, (args.format,))[args.format]
+    except TicketError as exc:
+        raise UserError(f"ticket template: {exc}", ExitStatus.CONFIG) from None
+    if args.output:
+        atomic_write(Path(args.output), text)
+        env.stdout.write(f"Ticket written to {args.output}\n")
+    else:
+        env.stdout.write(text)
+    return ExitStatus.OK
+
+
+def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    directory = _flowchart_dir(args, env)
+    try:
+        fs = load_flowset(directory, check=False)
+    except FlowchartError as exc:
+        for p in exc.problems:
+            env.stdout.write(f"{p}\n")
+        return ExitStatus.FLOWCHART
+    problems = lint(fs)
+    for p in problems:
+        env.stdout.write(f"{p}\n")
+    if problems:
+        env.stdout.write(f"{len(problems)} problem(s)\n")
+        return ExitStatus.FLOWCHART
+    nodes = sum(len(c.nodes) for c in fs.charts.values())
+    routes = sum(1 for _ in Engine(fs).paths())
+    env.stdout.write(f"OK: {len(fs.charts)} flowcharts, {nodes} nodes, {routes} routes "
+                     f"({directory})\n")
+    return ExitStatus.OK
+
+
+def cmd_render(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .mermaid import render
+
+    fs = _load_flowset(args, env)
+    charts = args.charts or list(fs.charts)
+    for cid in charts:
+        if cid not in fs.charts:
+            raise UserError(f"no chart {cid!r}; charts: {', '.join(fs.charts)}",
+                            ExitStatus.USAGE)
+    route: list[str] = []
+    if args.call:
+        ns = argparse.Namespace(call_id=args.call, data_dir=args.data_dir)
+        _store, state = _load_call(ns, env)
+        step = _route_step(fs, state)
+        route = [v.node_key for v in step.route] + [step.visit.node_key]
+    text = render(fs, charts, route)
+    if args.output:
+        atomic_write(Path(args.output), text)
+        env.stdout.write(f"Diagram written to {args.output}\n")
+    else:
+        env.stdout.write(text)
+    return ExitStatus.OK
+
+
+def cmd_schema(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .schema import Flowchart
+
+    text = json.dumps(Flowchart.model_json_schema(by_alias=True), indent=2) + "\n"
+    if args.output:
+        atomic_write(Path(args.output), text)
+        env.stdout.write(f"Schema written to {args.output}\n")
+    else:
+        env.stdout.write(text)
+    return ExitStatus.OK
+
+
+def cmd_probes(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .probes import PROBES
+
+    table = Table("Probe", "Arguments", "Platforms", "What it checks")
+    for spec in PROBES.values():
+        table.add_row(spec.name, ", ".join(spec.params), ", ".join(spec.platforms),
+                      spec.description)
+    _console(env).print(table)
+    return ExitStatus.OK
+
+
+HANDLERS = {
+    "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
+    "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
+    "probes": cmd_probes,
+}
+
+
+def _crash_report(env: Environment, args: argparse.Namespace | None) -> str:
+    try:
+        data_dir = env.data_dir(getattr(args, "data_dir", None) if args else None)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / f"crash-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
+        atomic_write(path, traceback.format_exc())
+        return str(path)
+    except OSError:
+        return "(could not be saved)"
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    parser = build_parser()
+    args: argparse.Namespace | None = None
+    try:
+        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        return int(HANDLERS[args.command](args, env))
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else ExitStatus.USAGE
+    except UserError as exc:
+        env.error(str(exc))
+        return int(exc.status)
+    except _Stop as exc:
+        return int(exc.status)
+    except (DocumentError, JournalError, TextError) as exc:
+        env.error(str(exc))
+        return int(ExitStatus.CONFIG if isinstance(exc, TextError) else ExitStatus.NOT_FOUND)
+    except KeyboardInterrupt:
+        env.stderr.write("\nInterrupted.\n")
+        return int(ExitStatus.INTERRUPTED)
+    except OSError as exc:
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        env.error(f"{name}{exc.strerror or exc}")
+        return int(ExitStatus.ERROR)
+    except Exception as exc:  # a bug: keep the details, show one line
+        where = _crash_report(env, args)
+        env.error(f"internal error ({type(exc).__name__}: {exc}); details saved in {where}")
+        return int(ExitStatus.ERROR)

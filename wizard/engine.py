@@ -1,0 +1,231 @@
+"""The engine: flowcharts + answers so far -> the next step. Pure, no I/O.
+
+Answers are a mapping from *visit keys* to values. A visit key is the node key
+(``chart.node``) for the first visit of a node and ``chart.node@2`` etc. for later
+visits, so a flowchart may loop. The route is recomputed from the start each time:
+changing an earlier answer ("back") keeps every later answer that the new route
+still passes through, and simply ignores the others.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import answers as answer_rules
+from .flowset import FlowSet
+from .schema import (
+    ANSWERED_KINDS,
+    ActionNode,
+    CheckNode,
+    ChoiceNode,
+    GotoNode,
+    Node,
+    NoteNode,
+    TerminalNode,
+    TextNode,
+    YesNoNode,
+)
+
+MAX_VISITS = 10_000
+
+
+class EngineError(Exception):
+    """The flowcharts loop forever (lint reports this before a call starts)."""
+
+
+class StepKind(str, enum.Enum):
+    ASK = "ask"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class Visit:
+    key: str
+    """Visit key: ``chart.node`` or ``chart.node@N``."""
+    node_key: str
+    node: Node
+    value: str | None = None
+
+    @property
+    def chart(self) -> str:
+        return self.node_key.split(".", 1)[0]
+
+    @property
+    def answered(self) -> bool:
+        return self.node.kind in ANSWERED_KINDS
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    visit: Visit
+    """The node to answer (ASK) or the terminal reached (END)."""
+    route: tuple[Visit, ...]
+    """Every node passed before this one, answered or not, in order."""
+    notices: tuple[Visit, ...]
+    """Notes passed since the last answered node: show them with this step."""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    number: int = 1
+    """1-based number of this question among the questions of the route."""
+    remaining: int = 0
+    """Fewest further questions before a status can be reached (0 at the end)."""
+
+    @property
+    def answered_route(self) -> tuple[Visit, ...]:
+        return tuple(v for v in self.route if v.answered)
+
+
+def visit_key(node_key: str, n: int) -> str:
+    return node_key if n == 1 else f"{node_key}@{n}"
+
+
+def next_key(fs: FlowSet, node_key: str, node: Node, value: str | None) -> str:
+    chart = node_key.split(".", 1)[0]
+    if isinstance(node, (YesNoNode, CheckNode)):
+        return fs.resolve(chart, node.yes if value == "yes" else node.no)
+    if isinstance(node, ChoiceNode):
+        for opt in node.options:
+            if opt.value == value:
+                return fs.resolve(chart, opt.next)
+        raise EngineError(f"{node_key}: no option {value!r}")  # pragma: no cover
+    if isinstance(node, (TextNode, ActionNode, NoteNode)):
+        return fs.resolve(chart, node.next)
+    if isinstance(node, GotoNode):
+        return fs.resolve(chart, node.target, goto=True)
+    raise EngineError(f"{node_key}: terminal has no successor")  # pragma: no cover
+
+
+def _valid(node: Node, value: Any) -> str | None:
+    try:
+        return answer_rules.validate(node, value)
+    except answer_rules.AnswerError:
+        return None
+
+
+class Engine:
+    """Computes steps for one flowchart set. Holds no call state."""
+
+    def __init__(self, flowset: FlowSet) -> None:
+        self.fs = flowset
+        self._remaining = self._questions_to_end()
+
+    def _questions_to_end(self) -> dict[str, int]:
+        """Fewest answered nodes from each node (inclusive) to a terminal (0-1 BFS)."""
+        preds: dict[str, list[str]] = {k: [] for k in self.fs.keys()}
+        for k in preds:
+            for s in self.fs.successors(k):
+                preds.setdefault(s, []).append(k)
+        dist: dict[str, int] = {}
+        dq: deque[tuple[int, str]] = deque(
+            (0, k) for k in preds if isinstance(self.fs.node(k), TerminalNode)
+        )
+        while dq:
+            d, k = dq.popleft()
+            if k in dist:
+                continue
+            dist[k] = d
+            for p in preds.get(k, []):
+                if p in dist:
+                    continue
+                cost = 1 if self.fs.node(p).kind in ANSWERED_KINDS else 0
+                if cost:
+                    dq.append((d + 1, p))
+                else:
+                    dq.appendleft((d, p))
+        return dist
+
+    def step(self, answers: Mapping[str, Any], base_context: Mapping[str, Any] | None = None
+             ) -> Step:
+        fs = self.fs
+        context: dict[str, Any] = dict(base_context or {})
+        route: list[Visit] = []
+        notices: list[Visit] = []
+        counts: dict[str, int] = {}
+        key = fs.start_key
+        number = 1
+        for _ in range(MAX_VISITS):
+            node = fs.node(key)
+            counts[key] = counts.get(key, 0) + 1
+            vkey = visit_key(key, counts[key])
+            if isinstance(node, TerminalNode):
+                return Step(StepKind.END, Visit(vkey, key, node), tuple(route), tuple(notices),
+                            context, number, 0)
+            if node.kind in ANSWERED_KINDS:
+                value = _valid(node, answers[vkey]) if vkey in answers else None
+                if value is None:
+                    return Step(StepKind.ASK, Visit(vkey, key, node), tuple(route),
+                                tuple(notices), context, number, self._remaining.get(key, 0))
+                var = getattr(node, "var", None)
+                if var:
+                    context[var] = value
+                route.append(Visit(vkey, key, node, value))
+                notices = []
+                number += 1
+            else:
+                visit = Visit(vkey, key, node)
+                route.append(visit)
+                if isinstance(node, NoteNode):
+                    notices.append(visit)
+            key = next_key(fs, key, node, route[-1].value)
+        raise EngineError(f"more than {MAX_VISITS} steps: the flowcharts loop")
+
+    # -- enumeration for tests and lint ---------------------------------------------
+    def sample_value(self, node: Node) -> list[str]:
+        """Answers that take each branch of a node once (text gets one valid sample)."""
+        if isinstance(node, (YesNoNode, CheckNode)):
+            return ["yes", "no"]
+        if isinstance(node, ChoiceNode):
+            return [o.value for o in node.options]
+        if isinstance(node, ActionNode):
+            return ["done"]
+        if isinstance(node, TextNode):
+            return [SAMPLE_TEXT[node.validate_as.value]]
+        return []
+
+    def paths(self, limit: int = 100_000) -> Iterator[tuple[dict[str, str], Step]]:
+        """Every distinct route through the flowcharts as (answers, final step).
+
+        Options that lead to the same node make one route, not one each; which of them
+        is used rotates from one expansion to the next, so every option still appears
+        in some route. A loop is walked at most twice.
+        """
+        stack: list[dict[str, str]] = [{}]
+        produced = 0
+        turns: dict[str, int] = {}
+        while stack:
+            answers = stack.pop()
+            step = self.step(answers)
+            if step.kind is StepKind.END:
+                produced += 1
+                yield answers, step
+                if produced >= limit:
+                    return
+                continue
+            if "@" in step.visit.key and int(step.visit.key.rsplit("@", 1)[1]) > 2:
+                continue  # a loop taken twice: its routes are already covered
+            node = step.visit.node
+            groups: dict[str, list[str]] = {}
+            for value in self.sample_value(node):
+                target = next_key(self.fs, step.visit.node_key, node, value)
+                groups.setdefault(target, []).append(value)
+            turn = turns.get(step.visit.node_key, 0)
+            turns[step.visit.node_key] = turn + 1
+            for values in reversed(list(groups.values())):
+                nxt = dict(answers)
+                nxt[step.visit.key] = values[turn % len(values)]
+                stack.append(nxt)
+
+
+SAMPLE_TEXT = {
+    "any": "sample text",
+    "nonempty": "sample text",
+    "hostname": "ws-sample01",
+    "ip": "192.0.2.10",
+    "host": "srv-sample.corp.example",
+    "contact": "+1 555 0100",
+    "ticket": "INC-0001",
+}

@@ -1,0 +1,242 @@
+"""The flowchart schema: what a YAML file in ``flowcharts/`` may contain.
+
+One file describes one flowchart (one figure of the source chapter, or the intake).
+Every node names the passage of the source text it comes from (``source``) and says
+what, if anything, was inferred (``inferred``). Node ids are local to a file; links
+to another file are written ``chart_id`` (its start node) or ``chart_id.node_id``.
+
+``python -m wizard schema`` prints this schema as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_RE = r"^[a-z][a-z0-9_]*$"
+LINK_RE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
+
+
+class Status(str, enum.Enum):
+    """The three outcomes of a Tier 1 call (chapter: "the problem status will be one of")."""
+
+    FIXED_UNDERSTOOD = "fixed_understood"
+    FIXED_UNCLEAR = "fixed_unclear"
+    NOT_FIXED = "not_fixed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "fixed_understood": "Fixed understood",
+            "fixed_unclear": "Fixed unclear",
+            "not_fixed": "Not fixed (escalated to Tier 2)",
+        }[self.value]
+
+
+class Category(str, enum.Enum):
+    """Problem categories of the Tier 1 taxonomy (Figure 7.1)."""
+
+    NETWORK = "network"
+    NAME_RESOLUTION = "name_resolution"
+    APPLICATION = "application"
+    CALLER_IPSEC = "caller_ipsec"
+    TARGET_IPSEC = "target_ipsec"
+
+    @property
+    def label(self) -> str:
+        return {
+            "network": "Network connectivity",
+            "name_resolution": "Name resolution",
+            "application": "Application",
+            "caller_ipsec": "IPsec on the caller's computer",
+            "target_ipsec": "IPsec on the target computer (or the path to it)",
+        }[self.value]
+
+
+class Validator(str, enum.Enum):
+    """How a free-text answer is checked."""
+
+    ANY = "any"
+    NONEMPTY = "nonempty"
+    HOSTNAME = "hostname"
+    IP = "ip"
+    HOST = "host"
+    CONTACT = "contact"
+    TICKET = "ticket"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Strict):
+    """One answer of a choice question and where it leads."""
+
+    value: Annotated[str, Field(pattern=ID_RE, description="Stored answer value")]
+    label: str = Field(description="What the staffer sees")
+    next: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class ProbeCall(_Strict):
+    """An automatic check whose result pre-fills a question's answer."""
+
+    name: str = Field(description="Probe name (see `ipsec-triage probes`)")
+    args: dict[str, str] = Field(
+        default_factory=dict, description="Probe arguments; Jinja text using earlier answers"
+    )
+    on_ok: str | None = Field(None, description="Answer suggested when the probe says ok")
+    on_fail: str | None = Field(None, description="Answer suggested when the probe says fail")
+    runs_on: Literal["helpdesk", "caller"] = Field(
+        "helpdesk",
+        description="Where the check is meaningful: from the help desk's machine, or only "
+        "when the wizard runs on the caller's computer",
+    )
+
+
+class _NodeBase(_Strict):
+    text: str = Field(description="What the staffer reads or asks (Jinja, earlier answers)")
+    source: str = Field(
+        min_length=1, description="The passage of the source document this node comes from"
+    )
+    inferred: str | None = Field(
+        None, description="What this node adds beyond the source text, and why"
+    )
+    help: str | None = Field(None, description="Extra guidance shown to the staffer")
+    command: str | None = Field(
+        None, description="Exact command for the caller to type, read out as written (Jinja)"
+    )
+
+
+class YesNoNode(_NodeBase):
+    kind: Literal["yesno"]
+    yes: Annotated[str, Field(pattern=LINK_RE)]
+    no: Annotated[str, Field(pattern=LINK_RE)]
+    var: Annotated[str | None, Field(pattern=ID_RE)] = None
+
+
+class ChoiceNode(_NodeBase):
+    kind: Literal["choice"]
+    options: list[Option] = Field(min_length=2)
+    var: Annotated[str | None, Field(pattern=ID_RE)] = None
+
+    @field_validator("options")
+    @classmethod
+    def _unique_values(cls, options: list[Option]) -> list[Option]:
+        seen: set[str] = set()
+        for opt in options:
+            if opt.value in seen:
+                raise ValueError(f"option value {opt.value!r} appears twice")
+            seen.add(opt.value)
+        return options
+
+
+class CheckNode(_NodeBase):
+    """A yes/no question whose answer an automatic probe can suggest."""
+
+    kind: Literal["check"]
+    probe: ProbeCall
+    yes: Annotated[str, Field(pattern=LINK_RE)]
+    no: Annotated[str, Field(pattern=LINK_RE)]
+    var: Annotated[str | None, Field(pattern=ID_RE)] = None
+
+    @model_validator(mode="after")
+    def _suggestions_are_answers(self) -> CheckNode:
+        for field in ("on_ok", "on_fail"):
+            value = getattr(self.probe, field)
+            if value is not None and value not in ("yes", "no"):
+                raise ValueError(f"probe.{field} must be 'yes' or 'no', not {value!r}")
+        return self
+
+
+class TextNode(_NodeBase):
+    kind: Literal["text"]
+    var: Annotated[str, Field(pattern=ID_RE, description="Name later text can use")]
+    validate_as: Validator = Field(Validator.NONEMPTY, alias="validate")
+    optional: bool = False
+    next: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class ActionNode(_NodeBase):
+    """An instruction for the caller; the staffer confirms it was done."""
+
+    kind: Literal["action"]
+    next: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class NoteNode(_NodeBase):
+    """A note or caution shown on the way; needs no answer."""
+
+    kind: Literal["note"]
+    level: Literal["info", "caution"] = "info"
+    next: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class GotoNode(_NodeBase):
+    """A link to another flowchart ("go to Figure 7.2")."""
+
+    kind: Literal["goto"]
+    target: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class TerminalNode(_NodeBase):
+    kind: Literal["terminal"]
+    status: Status
+    category: Category
+    tier2: bool = Field(
+        False, description="Escalate to Tier 2 (required for status not_fixed)"
+    )
+    route_to: str | None = Field(
+        None, description="Support group the source text names for this exit, if any"
+    )
+
+    @model_validator(mode="after")
+    def _escalation_consistent(self) -> TerminalNode:
+        if self.status is Status.NOT_FIXED and not self.tier2:
+            raise ValueError("a 'not_fixed' terminal must escalate (tier2: true)")
+        return self
+
+
+Node = Annotated[
+    YesNoNode | ChoiceNode | CheckNode | TextNode | ActionNode | NoteNode | GotoNode
+    | TerminalNode,
+    Field(discriminator="kind"),
+]
+
+ANSWERED_KINDS = frozenset({"yesno", "choice", "check", "text", "action"})
+
+
+class Flowchart(_Strict):
+    """One flowchart file."""
+
+    id: Annotated[str, Field(pattern=ID_RE)]
+    title: str
+    version: Annotated[str, Field(min_length=1)]
+    source: str = Field(description="The document (and figure) this flowchart rebuilds")
+    description: str | None = None
+    entry: bool = Field(False, description="The call starts here (exactly one file)")
+    start: Annotated[str, Field(pattern=ID_RE)]
+    nodes: dict[str, Node] = Field(min_length=1)
+
+    @field_validator("nodes")
+    @classmethod
+    def _node_ids(cls, nodes: dict[str, Node]) -> dict[str, Node]:
+        for key in nodes:
+            if not re.match(ID_RE, key):
+                raise ValueError(f"node id {key!r} must match {ID_RE}")
+        return nodes
+
+
+def node_links(node: Node) -> list[str]:
+    """The raw link strings leaving a node, in display order."""
+    if isinstance(node, (YesNoNode, CheckNode)):
+        return [node.yes, node.no]
+    if isinstance(node, ChoiceNode):
+        return [opt.next for opt in node.options]
+    if isinstance(node, (TextNode, ActionNode, NoteNode)):
+        return [node.next]
+    if isinstance(node, GotoNode):
+        return [node.target]
+    return []

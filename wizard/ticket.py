@@ -1,0 +1,185 @@
+"""The escalation ticket: the call record rendered through Jinja templates.
+
+Templates are rendered sandboxed and strict (an unknown name is an error, never an
+empty string). An organization can put its own ``ticket.md.j2`` / ``ticket.txt.j2``
+in a folder (``templates_dir`` in the organization file, or ``--templates``); any
+template not found there comes from the shipped ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+)
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import answers as answer_rules
+from .engine import Step
+from .resources import builtin_dir
+from .schema import ChoiceNode, TerminalNode
+
+if TYPE_CHECKING:
+    from .call import Call
+
+FORMATS = {"md": "ticket.md.j2", "txt": "ticket.txt.j2"}
+
+
+class TicketError(Exception):
+    """A template is missing or broken. ``str()`` is one line."""
+
+
+def log_files(comp: str, srv: str) -> list[dict[str, str]]:
+    """The IPsec_Debug.vbs output files of Table 7.3, named for this call."""
+    rows = [
+        ("FileVer.txt", "File versions of the IPsec-related DLLs"),
+        ("gpresult.txt", "Output of the gpresult command"),
+        ("ipsec_547_events.txt", "IPsec 547 events from the Security event log"),
+        ("ipsec_policy_version.txt",
+         "Detect_IPsec_Policy.vbs output: policy version and whether it matches Active Directory"),
+        ("ipseccmd_show_all.txt", "ipseccmd output (Windows XP only)"),
+        ("kerberos_events.txt", "Kerberos events from the System event log"),
+        ("klist_purge_mt.txt", "KList output while purging machine tickets"),
+        ("lsass.log", "Copy of lsass.log, if present"),
+        ("netdiag.txt", "netdiag output"),
+        ("netsh_show_all.txt", "netsh show all output (server platforms only)"),
+        ("netsh_show_gpo.txt", "netsh show gpo output (server platforms only)"),
+        ("oakley.log", "Copy of Oakley.log, if present"),
+        ("OSInfo.txt", "Operating system information"),
+        ("RegDefault.txt", "Registry values before the script changed them (to put them back)"),
+        ("userenv.log", "Copy of userenv.log, if present"),
+        ("winlogon.log", "Copy of winlogon.log, if present"),
+    ]
+    files = [{"name": f"{comp}_{suffix}", "description": d} for suffix, d in rows]
+    files.append({"name": f"{comp}_{srv}_netview.txt", "description": f"net view against {srv}"})
+    files.append({"name": f"{comp}_{srv}_ping.txt", "description": f"ping against {srv}"})
+    return files
+
+
+def build_context(call: Call, step: Step) -> dict[str, Any]:
+    node = step.visit.node
+    assert isinstance(node, TerminalNode)
+    ctx = step.context
+    state = call.state
+    changed_keys = {c["key"] for c in state.changes}
+
+    def var_label(var: str) -> str:
+        for v in step.route:
+            if getattr(v.node, "var", None) == var and v.value is not None:
+                return answer_rules.label(v.node, v.value)
+        return ""
+
+    route: list[dict[str, Any]] = []
+    number = 0
+    for v in step.route:
+        if not v.answered:
+            continue
+        number += 1
+        probe = state.probes.get(v.key)
+        rec = state.answers.get(v.key)
+        route.append({
+            "number": number,
+            "key": v.key,
+            "chart": v.chart,
+            "chart_title": call.fs.charts[v.chart].title,
+            "question": call.text(v.node.text, step),
+            "command": call.text(v.node.command, step),
+            "answer": answer_rules.label(v.node, v.value or ""),
+            "answered_by": rec.source if rec else "staffer",
+            "answered_at": rec.at if rec else "",
+            "suggested": (answer_rules.label(v.node, rec.suggested)
+                          if rec and rec.suggested else ""),
+            "probe": probe.to_dict() if probe else None,
+            "notes": state.notes.get(v.key, []),
+            "changed": v.key in changed_keys,
+            "kind": v.node.kind,
+        })
+    charts_used: list[str] = []
+    for v in step.route:
+        title = call.fs.charts[v.chart].title
+        if title not in charts_used:
+            charts_used.append(title)
+    comp = str(ctx.get("caller_machine") or "CompName")
+    srv = str(ctx.get("target") or "SrvName")
+    group = call.org.tier2_group(node.category.value, ctx.get("target"))
+    all_notes = [
+        {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
+    ]
+    choice_vars = {
+        getattr(v.node, "var", None) for v in step.route if isinstance(v.node, ChoiceNode)
+    }
+    return {
+        "call": {
+            "id": call.call_id,
+            "staffer": state.staffer,
+            "started": state.started,
+            "runs_on": state.runs_on,
+            "mode": state.mode,
+            "resumed": len(state.resumed),
+            "flowcharts": call.fs.versions(),
+        },
+        "caller": {
+            "name": ctx.get("caller_name", ""),
+            "contact": ctx.get("caller_contact", ""),
+            "machine": ctx.get("caller_machine", ""),
+        },
+        "target": ctx.get("target", ""),
+        "target_ip": ctx.get("target_ip", ""),
+        "tried": ctx.get("tried", ""),
+        "since": ctx.get("since", ""),
+        "existing_ticket": ctx.get("existing_ticket", ""),
+        "scope": var_label("scope"),
+        "extent": var_label("extent"),
+        "address_type": var_label("address_type"),
+        "severity": var_label("severity"),
+        "answers": {k: (var_label(k) if k in choice_vars else v) for k, v in ctx.items()},
+        "status": {"value": node.status.value, "label": node.status.label},
+        "category": {"value": node.category.value, "label": node.category.label},
+        "outcome": call.text(node.text, step),
+        "terminal": step.visit.node_key,
+        "escalate": node.tier2,
+        "tier2_group": group,
+        "suggested_team": node.route_to or "",
+        "charts_used": charts_used,
+        "route": route,
+        "notes": all_notes,
+        "changes": state.changes,
+        "log_files": log_files(comp, srv) if node.tier2 else [],
+    }
+
+
+def environment(call: Call) -> SandboxedEnvironment:
+    dirs: list[Path] = []
+    override = call.org.templates_dir
+    if override:
+        dirs.append(Path(override))
+    dirs.append(builtin_dir("templates"))
+    loaders = [FileSystemLoader(str(d)) for d in dirs]
+    return SandboxedEnvironment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+
+
+def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
+                   ) -> dict[str, str]:
+    env = environment(call)
+    context = build_context(call, step)
+    out: dict[str, str] = {}
+    for fmt in formats:
+        name = FORMATS[fmt]
+        try:
+            out[fmt] = env.get_template(name).render(**context)
+        except TemplateNotFound:
+            raise TicketError(f"template {name!r} not found") from None
+        except TemplateError as exc:
+            lineno = getattr(exc, "lineno", None)
+            where = f"{name}:{lineno}" if lineno else name
+            raise TicketError(f"{where}: {exc}") from None
+    return out
