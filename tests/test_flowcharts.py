@@ -26,7 +26,7 @@ def test_shipped_flowcharts_are_the_figures_and_the_intake() -> None:
 
 def test_every_node_cites_its_source_passage() -> None:
     fs = shipped()
-    for key in fs.keys():
+    for key in fs.node_keys():
         node = fs.node(key)
         assert len(node.source.strip()) > 20, key
 
@@ -48,12 +48,12 @@ def test_all_three_statuses_and_all_five_categories_are_reachable() -> None:
 def test_every_terminal_and_every_option_is_on_some_route() -> None:
     fs = shipped()
     reached = {s.visit.node_key for _, s in ROUTES}
-    terminals = {k for k in fs.keys() if isinstance(fs.node(k), TerminalNode)}
+    terminals = {k for k in fs.node_keys() if isinstance(fs.node(k), TerminalNode)}
     assert terminals == reached
     used: set[tuple[str, str]] = set()
     for answers, _ in ROUTES:
         used.update(answers.items())
-    for key in fs.keys():
+    for key in fs.node_keys():
         node = fs.node(key)
         if isinstance(node, ChoiceNode):
             for opt in node.options:

@@ -19,7 +19,7 @@ from . import answers as answer_rules
 from .call import Call
 from .engine import Engine, Step, StepKind
 from .environment import Environment
-from .flowset import FlowchartError, FlowSet, load_flowset, lint
+from .flowset import FlowchartError, FlowSet, lint, load_flowset
 from .journal import CallState, CallStore, JournalError, atomic_write
 from .orgconfig import OrgConfig, OrgConfigError, load_org_config
 from .resources import builtin_dir

@@ -115,7 +115,7 @@ class Engine:
 
     def _questions_to_end(self) -> dict[str, int]:
         """Fewest answered nodes from each node (inclusive) to a terminal (0-1 BFS)."""
-        preds: dict[str, list[str]] = {k: [] for k in self.fs.keys()}
+        preds: dict[str, list[str]] = {k: [] for k in self.fs.node_keys()}
         for k in preds:
             for s in self.fs.successors(k):
                 preds.setdefault(s, []).append(k)

@@ -72,7 +72,7 @@ class FlowSet:
             self._edges[key] = [self.resolve(chart, lk, goto=goto) for lk in node_links(node)]
         return self._edges[key]
 
-    def keys(self) -> Iterator[str]:
+    def node_keys(self) -> Iterator[str]:
         for cid, chart in self.charts.items():
             for nid in chart.nodes:
                 yield f"{cid}.{nid}"
@@ -192,9 +192,8 @@ def load_flowset(directory: Path, *, check: bool = True) -> FlowSet:
     entries = [cid for cid, c in charts.items() if c.entry]
     if len(entries) != 1:
         names = ", ".join(entries) or "none"
-        raise FlowchartError(
-            [DocumentError(directory, None, f"exactly one chart needs 'entry: true' (found {names})")]
-        )
+        message = f"exactly one chart needs 'entry: true' (found {names})"
+        raise FlowchartError([DocumentError(directory, None, message)])
     flowset = FlowSet(charts, paths, datas, digests, entries[0])
     if check:
         errors = lint(flowset)
@@ -234,14 +233,15 @@ def lint(fs: FlowSet) -> list[DocumentError]:
         if chart.start not in chart.nodes:
             close = difflib.get_close_matches(chart.start, list(chart.nodes), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            line = fs.data[cid].key_lines.get("start") if isinstance(fs.data[cid], LineDict) else None
+            data = fs.data[cid]
+            line = data.key_lines.get("start") if isinstance(data, LineDict) else None
             problems.append(
                 DocumentError(fs.paths[cid], line, f"start node {chart.start!r} not found{hint}")
             )
     if problems:
         return problems
 
-    all_keys = set(fs.keys())
+    all_keys = set(fs.node_keys())
     for key in sorted(all_keys):
         node = fs.node(key)
         for link, target in zip(node_links(node), fs.successors(key), strict=True):
@@ -348,7 +348,7 @@ def _lint_probes(fs: FlowSet) -> list[DocumentError]:
     from .probes import PROBES
 
     problems: list[DocumentError] = []
-    for key in sorted(fs.keys()):
+    for key in sorted(fs.node_keys()):
         node = fs.node(key)
         if not isinstance(node, schema.CheckNode):
             continue

@@ -65,7 +65,7 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
         raise DocumentError(path, top_lines.get("answers", 1),
                             "field 'answers' must be a mapping of step -> answer")
     lines = raw_answers.key_lines if isinstance(raw_answers, LineDict) else {}
-    known = sorted(flowset.keys())
+    known = sorted(flowset.node_keys())
     for key, value in raw_answers.items():
         node_key = _node_key(key)
         if not flowset.has(node_key):
