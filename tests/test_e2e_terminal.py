@@ -39,6 +39,14 @@ def pick(child: pexpect.spawn, prompt: str, number: int) -> None:
 def do_intake(child: pexpect.spawn) -> None:
     answer_text(child, "What is the caller's name?", "Ann Caller")
     answer_text(child, "How can we reach Ann Caller again", "ann@corp.example")
+    answer_text(child, "Since when does it fail", "this morning")
+    answer_text(child, "Existing ticket number", "")
+    child.expect_exact("Social engineering")
+    pick(child, "Who is affected?", 1)
+    pick(child, "How far does the problem reach?", 1)
+    pick(child, "How is the caller's computer connected right now?", 1)
+    pick(child, "Severity of this call?", 4)
+    pick(child, "What is the call about?", 1)
     # a bad host name is refused with a clear message; the staffer corrects it
     child.expect_exact("What is the name of the caller's computer?")
     child.send("bad host!" + ENTER)
@@ -47,13 +55,6 @@ def do_intake(child: pexpect.spawn) -> None:
     answer_text(child, "Which computer is the caller trying to reach", "localhost")
     answer_text(child, "If known, the IP address of localhost", "127.0.0.1")
     answer_text(child, "What was the caller trying to do", "open the team share")
-    answer_text(child, "Since when does it fail", "this morning")
-    answer_text(child, "Existing ticket number", "")
-    child.expect_exact("Social engineering")
-    pick(child, "Who is affected?", 1)
-    pick(child, "How far does the problem reach?", 1)
-    pick(child, "How is the caller's computer connected right now?", 1)
-    pick(child, "Severity of this call?", 4)
 
 
 def records(data_dir: Path) -> list[dict[str, object]]:

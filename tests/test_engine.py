@@ -13,6 +13,7 @@ from .support import shipped
 
 INTAKE = {
     "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
+    "intake.call_type": "reach",
     "intake.caller_machine": "ws-ann", "intake.target": "fs01", "intake.target_ip": "",
     "intake.tried": "open a share", "intake.since": "today", "intake.existing_ticket": "",
     "intake.scope": "caller", "intake.extent": "one_server", "intake.address_type": "wired",
@@ -29,7 +30,8 @@ def test_first_step_is_the_caller_name() -> None:
 
 def test_note_is_shown_with_the_next_question() -> None:
     answers = {k: v for k, v in INTAKE.items() if k not in (
-        "intake.scope", "intake.extent", "intake.address_type", "intake.severity")}
+        "intake.scope", "intake.extent", "intake.address_type", "intake.severity",
+        "intake.call_type")}
     step = Engine(shipped()).step(answers)
     assert step.visit.key == "intake.scope"
     assert [n.key for n in step.notices] == ["intake.social_engineering"]

@@ -190,34 +190,39 @@ class Engine:
         """Every distinct route through the flowcharts as (answers, final step).
 
         Options that lead to the same node make one route, not one each; which of them
-        is used rotates from one expansion to the next, so every option still appears
-        in some route. A loop is walked at most twice.
+        a route uses rotates from route to route, so every option still appears in
+        some route. A loop is walked at most twice.
         """
-        stack: list[dict[str, str]] = [{}]
+        # each entry: answers so far, and for grouped answers the values they stand for
+        stack: list[tuple[dict[str, str], dict[str, list[str]]]] = [({}, {})]
         produced = 0
-        turns: dict[str, int] = {}
+        uses: dict[str, int] = {}
         while stack:
-            answers = stack.pop()
+            answers, groups = stack.pop()
             step = self.step(answers)
             if step.kind is StepKind.END:
+                final = dict(answers)
+                for vkey, values in groups.items():
+                    turn = uses.get(vkey, 0)
+                    uses[vkey] = turn + 1
+                    final[vkey] = values[turn % len(values)]
                 produced += 1
-                yield answers, step
+                yield final, self.step(final)
                 if produced >= limit:
                     return
                 continue
             if "@" in step.visit.key and int(step.visit.key.rsplit("@", 1)[1]) > 2:
                 continue  # a loop taken twice: its routes are already covered
             node = step.visit.node
-            groups: dict[str, list[str]] = {}
+            by_target: dict[str, list[str]] = {}
             for value in self.sample_value(node):
                 target = next_key(self.fs, step.visit.node_key, node, value)
-                groups.setdefault(target, []).append(value)
-            turn = turns.get(step.visit.node_key, 0)
-            turns[step.visit.node_key] = turn + 1
-            for values in reversed(list(groups.values())):
+                by_target.setdefault(target, []).append(value)
+            for values in reversed(list(by_target.values())):
                 nxt = dict(answers)
-                nxt[step.visit.key] = values[turn % len(values)]
-                stack.append(nxt)
+                nxt[step.visit.key] = values[0]
+                stack.append((nxt, {**groups, step.visit.key: values} if len(values) > 1
+                              else groups))
 
 
 SAMPLE_TEXT = {

@@ -36,7 +36,11 @@ class TicketError(Exception):
 
 
 def log_files(comp: str, srv: str) -> list[dict[str, str]]:
-    """The IPsec_Debug.vbs output files of Table 7.3, named for this call."""
+    """The IPsec_Debug.vbs output files of Table 7.3, named for this call.
+
+    ``srv`` is the destination computer; without one (a server that lost its own network)
+    the per-destination ping and net view files are left out.
+    """
     rows = [
         ("FileVer.txt", "File versions of the IPsec-related DLLs"),
         ("gpresult.txt", "Output of the gpresult command"),
@@ -57,8 +61,10 @@ def log_files(comp: str, srv: str) -> list[dict[str, str]]:
         ("winlogon.log", "Copy of winlogon.log, if present"),
     ]
     files = [{"name": f"{comp}_{suffix}", "description": d} for suffix, d in rows]
-    files.append({"name": f"{comp}_{srv}_netview.txt", "description": f"net view against {srv}"})
-    files.append({"name": f"{comp}_{srv}_ping.txt", "description": f"ping against {srv}"})
+    if srv:
+        files.append({"name": f"{comp}_{srv}_netview.txt",
+                      "description": f"net view against {srv}"})
+        files.append({"name": f"{comp}_{srv}_ping.txt", "description": f"ping against {srv}"})
     return files
 
 
@@ -106,7 +112,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         if title not in charts_used:
             charts_used.append(title)
     comp = str(ctx.get("caller_machine") or "CompName")
-    srv = str(ctx.get("target") or "SrvName")
+    srv = str(ctx.get("target") or "")
     group = call.org.tier2_group(node.category.value, ctx.get("target"))
     all_notes = [
         {"key": k, "text": t} for k, texts in state.notes.items() for t in texts

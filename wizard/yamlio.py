@@ -156,12 +156,14 @@ def format_validation_error(
         where = describe_loc(loc) if describe_loc else ".".join(str(p) for p in loc)
         msg = err["msg"]
         if err["type"] == "extra_forbidden" and loc:
+            where = describe_loc(loc[:-1]) if describe_loc else ".".join(map(str, loc[:-1]))
             msg = f"unknown field {loc[-1]!r}"
             if known_fields is not None:
                 close = difflib.get_close_matches(str(loc[-1]), known_fields(loc), n=1)
                 if close:
                     msg += f" (did you mean {close[0]!r}?)"
         elif err["type"] == "missing" and loc:
+            where = describe_loc(loc[:-1]) if describe_loc else ".".join(map(str, loc[:-1]))
             msg = f"missing required field {loc[-1]!r}"
         elif err["type"] == "union_tag_invalid":
             ctx = err.get("ctx") or {}
