@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from . import answers as answer_rules
+from .catalogue import Hit, matches
 from .engine import Engine, Step, StepKind, Visit
 from .flowset import FlowSet
 from .journal import (
@@ -159,6 +160,21 @@ class Call:
             return
         self._journal.append("note", key=key, text=text)
         self.state.notes.setdefault(key, []).append(text)
+
+    def known_issues(self, step: Step) -> list[Hit]:
+        """Catalogue entries matching what the call has shown on its current route."""
+        if self.fs.catalogue is None:
+            return []
+        route = [v.key for v in step.route]
+        return matches(self.fs.catalogue, self.state, self.fs, route)
+
+    def new_known_issues(self, step: Step) -> list[Hit]:
+        """Matching entries not shown yet; records them as shown."""
+        fresh = [h for h in self.known_issues(step) if h.entry.id not in self.state.known_issues]
+        for hit in fresh:
+            self._journal.append("known_issue", id=hit.entry.id, why=hit.why)
+            self.state.known_issues[hit.entry.id] = hit.why
+        return fresh
 
     def interrupted(self) -> None:
         self._journal.append("interrupted")

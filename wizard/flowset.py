@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,9 @@ from . import schema
 from .schema import Flowchart, GotoNode, Node, TerminalNode, node_links
 from .textrender import TextError, variables
 from .yamlio import DocumentError, LineDict, format_validation_error, load_document
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue
 
 BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"})
 
@@ -40,6 +43,7 @@ class FlowSet:
     data: dict[str, Any]
     digests: dict[str, str]
     entry: str
+    catalogue: Catalogue | None = None
     _edges: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     # -- lookup ---------------------------------------------------------------------
@@ -158,7 +162,10 @@ def load_chart(path: Path) -> tuple[Flowchart, Any, str]:
 
 
 def load_flowset(directory: Path, *, check: bool = True) -> FlowSet:
-    """Load every ``*.yaml``/``*.yml`` in ``directory``; raise FlowchartError on any problem."""
+    """Load every ``*.yaml``/``*.yml`` in ``directory`` (and the known-issues catalogue
+    in ``directory/catalogue/``, if there); raise FlowchartError on any problem."""
+    from .catalogue import catalogue_path, load_catalogue
+
     if not directory.is_dir():
         raise FlowchartError([DocumentError(directory, None, "flowchart directory not found")])
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
@@ -195,6 +202,12 @@ def load_flowset(directory: Path, *, check: bool = True) -> FlowSet:
         message = f"exactly one chart needs 'entry: true' (found {names})"
         raise FlowchartError([DocumentError(directory, None, message)])
     flowset = FlowSet(charts, paths, datas, digests, entries[0])
+    cat_path = catalogue_path(directory)
+    if cat_path.is_file():
+        try:
+            flowset.catalogue = load_catalogue(cat_path, flowset)
+        except DocumentError as exc:
+            raise FlowchartError([exc]) from None
     if check:
         errors = lint(flowset)
         if errors:

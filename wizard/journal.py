@@ -75,6 +75,8 @@ class CallState:
     ended: dict[str, Any] | None = None
     resumed: list[str] = field(default_factory=list)
     damaged_lines: int = 0
+    known_issues: dict[str, str] = field(default_factory=dict)
+    """Known-issue entries shown to the staffer: id -> why it matched."""
     org: dict[str, Any] = field(default_factory=dict)
 
     def values(self) -> dict[str, str]:
@@ -156,6 +158,8 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
                 state.probes[str(ev["key"])] = ProbeResult.from_dict(ev["result"])
         elif kind == "note":
             state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
+        elif kind == "known_issue":
+            state.known_issues[str(ev.get("id"))] = str(ev.get("why", ""))
         elif kind == "resume":
             state.resumed.append(str(ev.get("t", "")))
         elif kind == "end":

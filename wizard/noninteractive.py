@@ -131,6 +131,7 @@ def run(call: Call, doc: AnswersFile, *, probes: bool = True,
             call.add_note(key, text)
     while True:
         step = call.step()
+        call.new_known_issues(step)
         if step.kind is StepKind.END:
             return step
         key = step.visit.key

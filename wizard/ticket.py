@@ -157,6 +157,11 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "notes": all_notes,
         "changes": state.changes,
         "log_files": log_files(comp, srv) if node.tier2 else [],
+        "known_issues": [
+            {"id": h.entry.id, "title": h.entry.title, "why": h.why,
+             "ticket": h.entry.ticket, "escalate_to": h.entry.escalate_to}
+            for h in call.known_issues(step)
+        ],
     }
 
 

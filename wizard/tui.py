@@ -119,6 +119,21 @@ class Frontend:
                 border_style="yellow" if caution else "cyan", expand=False,
             ))
 
+    def show_known_issues(self, step: Step) -> None:
+        for hit in self.call.new_known_issues(step):
+            e = hit.entry
+            body = Text()
+            body.append(f"{e.symptom}\n", style="bold")
+            body.append(f"Matched: {hit.why}\n\n", style="dim")
+            body.append("Tell the caller: ", style="bold")
+            body.append(f"{e.tier1_says}\n")
+            body.append("Do: ", style="bold")
+            body.append(f"{e.tier1_does}\n")
+            body.append("Escalation: ", style="bold")
+            body.append(e.escalate_to)
+            self.console.print(Panel(body, title=f"Known issue: {e.title}",
+                                     border_style="magenta", expand=False))
+
     def show_step_header(self, step: Step) -> None:
         chart = self.call.fs.charts[step.visit.chart]
         more = step.remaining - 1
@@ -205,6 +220,7 @@ class Frontend:
             title="ipsec-triage", border_style="blue", expand=False))
         while True:
             step = call.step()
+            self.show_known_issues(step)
             if step.kind is StepKind.END:
                 return step
             self.show_notices(step)

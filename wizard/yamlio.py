@@ -150,7 +150,9 @@ def format_validation_error(
     ``known_fields(loc) -> list[str]`` lists valid names for close-match suggestions.
     """
     out: list[DocumentError] = []
-    for err in exc.errors():
+    # a misspelt field shows up as "unknown" and "missing": name the unknown one first
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    for err in errors:
         loc = tuple(err["loc"])
         line = locate(data, loc)
         where = describe_loc(loc) if describe_loc else ".".join(str(p) for p in loc)
