@@ -28,7 +28,8 @@ from .textrender import TextError
 from .ticket import FORMATS, TicketError, render_tickets
 from .yamlio import DocumentError
 
-COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes")
+COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
+            "halve")
 
 
 class UserError(Exception):
@@ -100,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     schema = add("schema", "print the flowchart JSON Schema (for editors)")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
     add("probes", "list the automatic checks")
+    halve_p = add("halve", "find the service that breaks the network, by halving the "
+                           "service list over restarts")
+    src = halve_p.add_mutually_exclusive_group()
+    src.add_argument("--services", metavar="FILE",
+                     help="service names, one per line (e.g. pasted from msconfig)")
+    src.add_argument("--from-system", action="store_true",
+                     help="the services of this computer (Windows auto-start services, "
+                          "or running systemd services)")
+    src.add_argument("--resume", metavar="ID", nargs="?", const="",
+                     help="continue a halving session (the newest open one if no id)")
+    halve_p.add_argument("--noisy", metavar="NAME", action="append",
+                         help="a service to keep apart (default: Error Reporting Service)")
+    halve_p.add_argument("--label", default="", help="what is being tested, for the record")
     return parser
 
 
@@ -458,10 +472,53 @@ def cmd_probes(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from . import halve
+    from .halving import DEFAULT_NOISY, HalvingError
+    from .tui import QuitCall, run_halving
+
+    data_dir = env.data_dir(args.data_dir)
+    if not env.interactive:
+        raise UserError("no terminal to ask questions on: halving needs a terminal",
+                        ExitStatus.NO_TERMINAL)
+    try:
+        if args.resume is not None:
+            session, journal = halve.load(data_dir, args.resume or None)
+        else:
+            if args.services:
+                path = Path(args.services)
+                try:
+                    services = halve.parse_service_list(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise UserError(f"{path}: cannot read the service list: {exc}",
+                                    ExitStatus.USAGE) from None
+            elif args.from_system:
+                services = halve.services_from_system(env.system)
+            else:
+                raise UserError("give the services: --services FILE, --from-system, or "
+                                "--resume", ExitStatus.USAGE)
+            session, journal = halve.start(data_dir, services,
+                                           noisy=args.noisy or DEFAULT_NOISY, label=args.label)
+    except JournalError as exc:
+        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+    except HalvingError as exc:
+        raise UserError(str(exc), ExitStatus.USAGE) from None
+    try:
+        run_halving(session, journal, _console(env))
+    except (KeyboardInterrupt, EOFError, QuitCall) as exc:
+        env.stdout.write(f"\nHalving session {session.session_id} saved. After the restart: "
+                         f"ipsec-triage halve --resume {session.session_id}\n")
+        status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
+        raise _Stop(status) from None
+    finally:
+        journal.close()
+    return ExitStatus.OK
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
-    "probes": cmd_probes,
+    "probes": cmd_probes, "halve": cmd_halve,
 }
 
 

@@ -168,11 +168,14 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
 
 
 class CallStore:
-    """The folder that holds every call record of this computer (or a shared folder)."""
+    """The folder that holds every call record of this computer (or a shared folder).
 
-    def __init__(self, root: Path) -> None:
+    ``folder`` names the kind of record: calls, or halving sessions.
+    """
+
+    def __init__(self, root: Path, folder: str = CALLS_DIR) -> None:
         self.root = root
-        self.calls = root / CALLS_DIR
+        self.calls = root / folder
 
     def _ensure(self) -> None:
         try:

@@ -236,3 +236,72 @@ class Frontend:
             else:
                 call.answer(step.visit, raw,
                             suggested=suggestion.value if suggestion else None)
+
+
+# -- guided service halving --------------------------------------------------------------
+
+FAILED, WORKS, UNDO = "failed", "works", "undo"
+
+
+def run_halving(session: Any, journal: Any, console: Console,
+                ask: Callable[[questionary.Question], Any] | None = None) -> Any:
+    """Prompt round by round until the culprit is named. Returns the Verdict."""
+    from rich.columns import Columns
+
+    from . import halve
+    from .halving import HalvingError, Round, expected_rounds, split_noisy
+
+    asker = ask or (lambda q: q.unsafe_ask())
+    candidates, apart = split_noisy(session.services, session.noisy)
+    console.print(Panel(
+        f"Halving session [bold]{session.session_id}[/bold]: {len(candidates)} services, "
+        f"at most {expected_rounds(len(candidates))} restarts for one culprit "
+        f"({expected_rounds(len(candidates), 2)} if two only fail together).\n"
+        + (f"Kept apart (always disabled, test alone at the end): {', '.join(apart)}\n"
+           if apart else "")
+        + f"Resume between restarts with: ipsec-triage halve --resume {session.session_id}",
+        title="Guided service halving", border_style="blue", expand=False))
+    while True:
+        try:
+            step = session.next()
+        except HalvingError as exc:
+            console.print(f"[red]{exc}[/red]", highlight=False)
+            choice = asker(questionary.select(
+                "What now?", style=STYLE, choices=[
+                    Choice("Undo the last result and enter it again", value=UNDO),
+                    Choice("Save and quit", value=QUIT)]))
+            if choice == UNDO:
+                halve.undo(session, journal)
+                continue
+            raise QuitCall() from None
+        if not isinstance(step, Round):
+            halve.finish(session, journal, step)
+            names = " and ".join(step.culprits)
+            together = " (only together: each alone is fine)" if step.together else ""
+            console.print(Panel(
+                f"[bold]{names}[/bold]{together}\nFound in {step.rounds} restarts." +
+                (f"\nStill to test alone: {', '.join(step.noisy)}" if step.noisy else ""),
+                title="Culprit", border_style="green", expand=False))
+            return step
+        console.print(f"\n[bold]Round {step.number}[/bold]: enable these "
+                      f"{len(step.enable)} service(s), disable all others, restart:",
+                      highlight=False)
+        console.print(Columns(list(step.enable), padding=(0, 3)))
+        choices: list[Any] = [
+            Choice("The problem came back (no network)", value=FAILED, shortcut_key="1"),
+            Choice("No problem (the network works)", value=WORKS, shortcut_key="2"),
+            Separator(),
+        ]
+        if session.results:
+            choices.append(Choice("Undo the last result", value=UNDO, shortcut_key="u"))
+        choices.append(Choice("Save and quit (resume after the restart)", value=QUIT,
+                              shortcut_key="q"))
+        picked = asker(questionary.select(f"After restart {step.number}:", choices=choices,
+                                          style=STYLE, use_shortcuts=True,
+                                          use_jk_keys=False))
+        if picked == QUIT:
+            raise QuitCall()
+        if picked == UNDO:
+            halve.undo(session, journal)
+            continue
+        halve.record(session, journal, step, picked == FAILED)
