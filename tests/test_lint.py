@@ -156,7 +156,7 @@ def test_lint_command_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     good = subprocess.run([PYTHON, "-m", "wizard", "lint"], capture_output=True, text=True,
                           env=cli_env(data_dir), timeout=60)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.startswith("OK: 4 flowcharts")
+    assert good.stdout.startswith("OK: 5 flowcharts")
 
 
 def test_start_refuses_broken_flowcharts_before_the_call(tmp_path: Path,

@@ -27,6 +27,7 @@ from . import answers as answer_rules
 from .call import Call
 from .engine import Step, StepKind
 from .flowset import FlowSet
+from .textrender import TextError, render
 from .yamlio import DocumentError, LineDict, load_document
 
 ALLOWED = ("staffer", "on", "answers", "notes")
@@ -100,25 +101,22 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
 
 
 def dry_run(flowset: FlowSet, doc: AnswersFile) -> None:
-    """Check, without starting a call, that the file answers every non-check step."""
+    """Check, without starting a call, that the file answers every step up to the end or
+    to the first check it leaves to its probe (whose answer cannot be known before)."""
     from .engine import Engine
 
-    engine = Engine(flowset)
-    answers = dict(doc.answers)
-    while True:
-        step = engine.step(answers)
-        if step.kind is StepKind.END:
-            return
-        if step.visit.node.kind == "check":
-            answers[step.visit.key] = "yes"  # the probe may answer it; both routes continue
-            continue
-        raise DocumentError(
-            doc.path, None,
-            f"no answer for step '{step.visit.key}' ({_short(step.visit.node.text)})",
-        )
+    step = Engine(flowset).step(dict(doc.answers))
+    if step.kind is StepKind.END or step.visit.node.kind == "check":
+        return
+    raise DocumentError(doc.path, None,
+                        f"no answer for step '{step.visit.key}' ({_short(step)})")
 
 
-def _short(text: str) -> str:
+def _short(step: Step) -> str:
+    try:
+        text = render(step.visit.node.text, step.context)
+    except TextError:
+        text = step.visit.node.text
     text = " ".join(text.split())
     return text if len(text) <= 70 else text[:67] + "..."
 
@@ -155,7 +153,7 @@ def run(call: Call, doc: AnswersFile, *, probes: bool = True,
                 why = f"; {call.probe_applies(step) or 'checks are off'}"
             raise DocumentError(
                 doc.path, None,
-                f"no answer for step '{key}' ({_short(step.visit.node.text)}){why}",
+                f"no answer for step '{key}' ({_short(step)}){why}",
             )
         if on_step:
             on_step(step, value, source)
