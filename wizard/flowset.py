@@ -260,15 +260,15 @@ def lint(fs: FlowSet) -> list[DocumentError]:
         for link, target in zip(node_links(node), fs.successors(key), strict=True):
             if target in all_keys:
                 continue
-            chart = target.split(".", 1)[0]
-            if chart not in fs.charts:
+            chart_id = target.split(".", 1)[0]
+            if chart_id not in fs.charts:
                 pool = list(fs.charts)
-                what = f"chart {chart!r}"
-                needle = chart
+                what = f"chart {chart_id!r}"
+                needle = chart_id
             else:
-                pool = list(fs.charts[chart].nodes)
+                pool = list(fs.charts[chart_id].nodes)
                 what = f"node {target.split('.', 1)[1]!r}" + (
-                    f" in chart {chart!r}" if chart != key.split(".", 1)[0] else ""
+                    f" in chart {chart_id!r}" if chart_id != key.split(".", 1)[0] else ""
                 )
                 needle = target.split(".", 1)[1]
             close = difflib.get_close_matches(needle, pool, n=1)

@@ -92,7 +92,7 @@ class Tier2(_Strict):
 
 
 class Timeouts(_Strict):
-    default: float = Field(3.0, gt=0, le=120, description="Seconds for any probe")
+    default: float = Field(default=3.0, gt=0, le=120, description="Seconds for any probe")
     probes: dict[str, float] = Field(default_factory=dict,
                                      description="Probe name -> seconds")
 
@@ -102,8 +102,8 @@ class OrgConfig(_Strict):
     test_servers: list[TestServer] = Field(default_factory=list)
     domain_controllers: list[DomainController] = Field(default_factory=list)
     dns_suffix: str = ""
-    tier2: Tier2 = Field(default_factory=Tier2)
-    timeouts: Timeouts = Field(default_factory=Timeouts)
+    tier2: Tier2 = Field(default_factory=lambda: Tier2())
+    timeouts: Timeouts = Field(default_factory=lambda: Timeouts())
     templates_dir: str | None = None
     redact_keywords: list[str] = Field(default_factory=list)
 

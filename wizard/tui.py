@@ -160,6 +160,7 @@ class Frontend:
                                highlight=False, markup=False)
             return None
         cached = self.call.state.probes.get(step.visit.key)
+        suggestion: Suggestion | None
         if cached is not None:
             suggestion = self.call.suggestion_from(node, cached)
         else:

@@ -158,7 +158,7 @@ class System:
                 sock.connect((address, port))
             except ConnectionRefusedError:
                 return "refused", f"{address}:{port} refused the connection"
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return "timeout", f"{address}:{port} did not answer within {timeout:g} s"
             except OSError as exc:
                 return "unreachable", f"{address}:{port}: {exc.strerror or exc}"
@@ -176,7 +176,8 @@ class System:
         if self.platform == "win32":  # pragma: no cover - parsed output is tested
             from .windows import parse_route_print_gateway
 
-            return parse_route_print_gateway(self.run(["route", "print", "0.0.0.0"], 10).stdout)
+            out = self.run(["route", "print", "0.0.0.0"], 10)  # noqa: S104 - a route
+            return parse_route_print_gateway(out.stdout)
         from .linux import parse_proc_net_route
 
         return parse_proc_net_route(self.read_text(Path("/proc/net/route")) or "")

@@ -49,9 +49,9 @@ def parse_route_print_gateway(text: str) -> str | None:
     """Default gateway from `route print 0.0.0.0`."""
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[0] == "0.0.0.0" and parts[1] == "0.0.0.0":
-            if re.match(r"^\d+\.\d+\.\d+\.\d+$", parts[2]):
-                return parts[2]
+        default_route = ("0.0.0.0", "0.0.0.0")  # noqa: S104 - a route, not a bind address
+        if tuple(parts[:2]) == default_route and re.match(r"^\d+\.\d+\.\d+\.\d+$", parts[2]):
+            return parts[2]
     return None
 
 
