@@ -10,7 +10,7 @@ _TIME = re.compile(r"time[=<](\d+)\s*ms", re.IGNORECASE)
 
 def parse_ping(text: str) -> tuple[bool, bool, str]:
     """(replied, negotiating, summary) for Windows ping output."""
-    negotiating = "Negotiating IP security" in text
+    negotiating = "negotiating ip security" in text.lower()
     if _TTL.search(text):
         rtt = _TIME.search(text)
         summary = f"replied ({rtt.group(1)} ms)" if rtt else "replied"
