@@ -3,6 +3,7 @@ namespaces the tests make); Windows facts through captured Windows output."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -62,10 +63,8 @@ def black_hole() -> Iterator[int]:
     for _ in range(2):
         c = socket.socket()
         c.settimeout(0.3)
-        try:
+        with contextlib.suppress(OSError):
             c.connect(("127.0.0.1", port))
-        except OSError:
-            pass
         fillers.append(c)
     yield port
     for c in fillers:
