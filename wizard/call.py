@@ -6,6 +6,7 @@ twin ask it for the next step, hand it answers, and let it write the record.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from .journal import (
     replay,
 )
 from .orgconfig import OrgConfig
-from .probes import System, run_probe
+from .probes import System, run_probe, run_probes
 from .probes.base import ProbeResult, ProbeStatus
 from .schema import CheckNode, TerminalNode
 from .textrender import TextError, render
@@ -48,7 +49,7 @@ class Call:
         self.state = state
         self.journal = journal
         self.org = org
-        self.system = system
+        self.system = system or System(org)
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
@@ -118,16 +119,84 @@ class Call:
                     "computer (start it with --on caller)")
         return None
 
+    def _request(self, node: CheckNode, context: Mapping[str, Any]) -> dict[str, str]:
+        return {k: render(v, context).strip() for k, v in node.probe.args.items()}
+
+    def _record(self, key: str, args: dict[str, str], result: ProbeResult) -> None:
+        self._journal.append("probe", key=key, args=args, result=result.to_dict())
+        self.state.probes[key] = result
+        self.state.probe_args[key] = args
+
+    def cached_check(self, step: Step) -> Suggestion | None:
+        """The recorded result for this step, if its arguments are still the same."""
+        node = step.visit.node
+        key = step.visit.key
+        if not isinstance(node, CheckNode) or key not in self.state.probes:
+            return None
+        if self.state.probe_args.get(key, {}) != self._request(node, step.context):
+            return None
+        return self.suggestion_from(node, self.state.probes[key])
+
     def run_check(self, step: Step) -> Suggestion | None:
-        """Run the probe of a check step (if it applies here) and journal its result."""
+        """The probe result of a check step: recorded already, or run now and journaled."""
         node = step.visit.node
         if not isinstance(node, CheckNode) or self.probe_applies(step) is not None:
             return None
-        args = {k: render(v, step.context).strip() for k, v in node.probe.args.items()}
-        result = run_probe(node.probe.name, args, self.system)
-        self._journal.append("probe", key=step.visit.key, result=result.to_dict())
-        self.state.probes[step.visit.key] = result
+        cached = self.cached_check(step)
+        if cached is not None:
+            return cached
+        args = self._request(node, step.context)
+        result = run_probe(node.probe.name, args, self.system,
+                           self.org.probe_timeout(node.probe.name))
+        self._record(step.visit.key, args, result)
         return self.suggestion_from(node, result)
+
+    def pending_checks(self, step: Step) -> list[tuple[str, CheckNode, dict[str, str]]]:
+        """Checks ahead in the current flowchart that can run now (their arguments are
+        known and they apply here) and have no result yet."""
+        if step.kind is not StepKind.ASK:
+            return []
+        chart = step.visit.chart
+        seen: set[str] = set()
+        todo = [step.visit.node_key]
+        out: list[tuple[str, CheckNode, dict[str, str]]] = []
+        visited_keys = {v.node_key for v in step.route}
+        while todo:
+            key = todo.pop()
+            if key in seen or key.split(".", 1)[0] != chart:
+                continue
+            seen.add(key)
+            node = self.fs.node(key)
+            todo.extend(self.fs.successors(key))
+            if not isinstance(node, CheckNode) or key in visited_keys:
+                continue
+            if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
+                continue
+            try:
+                args = self._request(node, step.context)
+            except TextError:
+                continue
+            if key in self.state.probes and self.state.probe_args.get(key) == args:
+                continue
+            out.append((key, node, args))
+        return out
+
+    def prefetch(self, step: Step,
+                 on_result: Callable[[int, ProbeResult], None] | None = None) -> int:
+        """Run the pending checks of the current flowchart at once; returns how many."""
+        pending = self.pending_checks(step)
+        if not pending:
+            return 0
+
+        def done(i: int, result: ProbeResult) -> None:
+            key, _node, args = pending[i]
+            self._record(key, args, result)
+            if on_result is not None:
+                on_result(i, result)
+
+        run_probes([(n.probe.name, a) for _, n, a in pending], self.system, None,
+                   on_result=done)
+        return len(pending)
 
     @staticmethod
     def suggestion_from(node: CheckNode, result: ProbeResult) -> Suggestion:

@@ -69,6 +69,7 @@ class CallState:
     flowcharts: dict[str, str] = field(default_factory=dict)
     answers: dict[str, AnswerRecord] = field(default_factory=dict)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
+    probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Answers that replaced an earlier one (the "back" edits), oldest first."""
@@ -156,6 +157,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
         elif kind == "probe":
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 state.probes[str(ev["key"])] = ProbeResult.from_dict(ev["result"])
+                state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})
         elif kind == "note":
             state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
         elif kind == "known_issue":

@@ -133,6 +133,8 @@ def run(call: Call, doc: AnswersFile, *, probes: bool = True,
         if step.kind is StepKind.END:
             return step
         key = step.visit.key
+        if probes:
+            call.prefetch(step)
         suggestion = call.run_check(step) if probes else None
         suggested = suggestion.value if suggestion else None
         if key in doc.answers:

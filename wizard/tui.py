@@ -159,11 +159,8 @@ class Frontend:
             self.console.print(f"  Automatic check not run: {why_not}.", style="dim",
                                highlight=False, markup=False)
             return None
-        cached = self.call.state.probes.get(step.visit.key)
-        suggestion: Suggestion | None
-        if cached is not None:
-            suggestion = self.call.suggestion_from(node, cached)
-        else:
+        suggestion = self.call.cached_check(step)
+        if suggestion is None:
             with self.console.status(f"Checking ({node.probe.name})..."):
                 suggestion = self.call.run_check(step)
         if suggestion is None:
@@ -179,6 +176,21 @@ class Frontend:
         return suggestion
 
     # -- actions -----------------------------------------------------------------------
+    def prefetch(self, step: Step) -> None:
+        """Run the checks ahead in this flowchart at once, with a progress bar."""
+        pending = self.call.pending_checks(step)
+        if not pending:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
+
+        with Progress(SpinnerColumn(), "[progress.description]{task.description}",
+                      BarColumn(), MofNCompleteColumn(), console=self.console,
+                      transient=True) as progress:
+            task = progress.add_task(f"Running {len(pending)} automatic checks at once",
+                                     total=len(pending))
+            self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
+        self.console.print(f"  {len(pending)} automatic checks done.", style="dim")
+
     def add_note(self, key: str) -> None:
         text = self._ask(questionary.text("Note for this step:", style=STYLE))
         if text and str(text).strip():
@@ -225,6 +237,7 @@ class Frontend:
             if step.kind is StepKind.END:
                 return step
             self.show_notices(step)
+            self.prefetch(step)
             self.show_step_header(step)
             suggestion = self.run_check(step)
             raw = self.ask_visit(step.visit, step, suggestion=suggestion)
