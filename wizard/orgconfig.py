@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -76,19 +76,15 @@ class RouteRule(_Strict):
         return value
 
 
+Category = Literal["network", "name_resolution", "application", "caller_ipsec",
+                   "target_ipsec"]
+
+
 class Tier2(_Strict):
-    groups: dict[str, str] = Field(default_factory=dict,
-                                   description="Problem category -> Tier 2 group")
+    groups: dict[Category, str] = Field(default_factory=dict,
+                                        description="Problem category -> Tier 2 group")
     default: str = "Tier 2 support"
     rules: list[RouteRule] = Field(default_factory=list)
-
-    @field_validator("groups")
-    @classmethod
-    def _known_categories(cls, groups: dict[str, str]) -> dict[str, str]:
-        for key in groups:
-            if key not in CATEGORIES:
-                raise ValueError(f"{key!r} is not a category ({', '.join(CATEGORIES)})")
-        return groups
 
 
 class Timeouts(_Strict):
@@ -115,8 +111,9 @@ class OrgConfig(_Strict):
                 continue
             if target and fnmatch.fnmatch(target.lower(), rule.target.lower()):
                 return rule.group
-        if category in self.tier2.groups:
-            return self.tier2.groups[category]
+        for name, group in self.tier2.groups.items():
+            if name == category:
+                return group
         return DEFAULT_GROUPS.get(category, self.tier2.default)
 
     def probe_timeout(self, probe: str) -> float:
