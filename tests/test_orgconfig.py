@@ -36,7 +36,8 @@ def test_defaults_work_without_a_file() -> None:
      "unknown field 'test_server' (did you mean 'test_servers'?)"),
     (("address: 10.10.0.21}", "address: '-rf'}"),
      "looks like a command option"),
-    (("caller_ipsec: Corporate", "caller_ipsek: Corporate"), "'caller_ipsek': Input should be 'network'"),
+    (("caller_ipsec: Corporate", "caller_ipsek: Corporate"),
+     "'caller_ipsek': Input should be 'network'"),
     (("default: 3", "default: -1"), "greater than 0"),
     (("port: 445}", "port: 70000}"), "less than or equal to 65535"),
 ])
