@@ -158,8 +158,10 @@ def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> Org
 
 
 def _console(env: Environment) -> Console:
+    # piped output gets a wide page so ids and paths are never cut
+    width = None if env.interactive else 160
     return Console(file=env.stdout, force_terminal=env.interactive or None,
-                   highlight=False, soft_wrap=False)
+                   highlight=False, soft_wrap=False, width=width)
 
 
 def _finish(call: Call, step: Step, env: Environment) -> None:
@@ -311,8 +313,10 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if not states:
         env.stdout.write(f"No calls recorded in {store.calls}\n")
         return ExitStatus.OK
-    table = Table("Call", "Started", "Staffer", "Caller's computer", "Target", "Status",
-                  "Category")
+    table = Table()
+    table.add_column("Call", no_wrap=True)
+    for header in ("Started", "Staffer", "Caller's computer", "Target", "Status", "Category"):
+        table.add_column(header)
     for s in states:
         vals = s.values()
         status = s.ended.get("status_label", "") if s.ended else "open"
