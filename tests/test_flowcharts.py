@@ -126,3 +126,13 @@ def test_whole_ticket_matches_expected_text(name: str, tmp_path: Path) -> None:
         if os.environ.get("UPDATE_GOLDEN"):
             golden.write_text(normalize(text), encoding="utf-8")
         assert normalize(text) == golden.read_text(encoding="utf-8")
+
+
+def test_committed_json_schema_matches_the_models() -> None:
+    import json
+
+    from wizard.schema import Flowchart
+
+    committed = json.loads((ROOT / "flowcharts" / "flowchart.schema.json").read_text())
+    assert committed == Flowchart.model_json_schema(by_alias=True), \
+        "run: ipsec-triage schema -o flowcharts/flowchart.schema.json"

@@ -1,0 +1,22 @@
+"""The wheel carries the flowcharts, the catalogue and the ticket templates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from .support import ROOT
+
+
+def test_wheel_ships_flowcharts_and_templates(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, timeout=300)
+    (wheel,) = tmp_path.glob("ipsec_triage-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for chart in (ROOT / "flowcharts").glob("*.yaml"):
+        assert f"wizard/flowcharts/{chart.name}" in names
+    assert "wizard/flowcharts/catalogue/known_issues.yaml" in names
+    assert {"wizard/templates/ticket.md.j2", "wizard/templates/ticket.txt.j2"} <= names
+    assert "wizard/probes/checks.py" in names
