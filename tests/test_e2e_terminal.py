@@ -132,15 +132,19 @@ def test_note_on_a_step_is_recorded(data_dir: Path) -> None:
     do_intake(child)
     child.expect_exact("Can the caller ping 127.0.0.1?")
     child.send("n" + ENTER)
-    answer_text(child, "Note for this step:", "caller is on a hotel network")
+    answer_text(child, "Note for this step:", "caller is on a hotel network, sees event 4292")
     child.expect_exact("Note saved.")
+    # the note shows a known symptom: the catalogue entry is offered at once
+    child.expect_exact("Known issue: IPsec driver in Block mode (event 4292)")
     child.expect_exact("Can the caller ping 127.0.0.1?")
     child.send("q" + ENTER)
     child.expect(pexpect.EOF)
     child.close()
     notes = [r for r in records(data_dir) if r["event"] == "note"]
     assert notes[0]["key"] == "fig7_1.ping_ip"
-    assert notes[0]["text"] == "caller is on a hotel network"
+    assert notes[0]["text"] == "caller is on a hotel network, sees event 4292"
+    shown = [r for r in records(data_dir) if r["event"] == "known_issue"]
+    assert shown[0]["id"] == "event_4292"
 
 
 @pytest.mark.parametrize("cmd", [["list"], ["show", "last"]])

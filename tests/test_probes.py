@@ -204,6 +204,14 @@ def test_smb_is_tcp_445() -> None:
     assert bad.status is ProbeStatus.FAIL and "never resolves" in bad.summary
 
 
+def test_dc_ports_need_kerberos_and_ldap(closed_port: int) -> None:
+    r = run_probe("dc_ports", {"host": "127.0.0.1"}, timeout=0.5)
+    if r.status is ProbeStatus.FAIL:  # nothing serves Kerberos/LDAP on this machine
+        assert r.summary.startswith("127.0.0.1: Kerberos ")
+        assert "kerberos tcp/88:" in r.evidence and "ldap tcp/389:" in r.evidence
+    assert set(r.data) >= {"kerberos", "ldap"}
+
+
 def test_test_servers_all_some_none_and_unconfigured(listening: int, closed_port: int) -> None:
     up = TestServer(name="hd-test1", address="127.0.0.1", port=listening)
     down = TestServer(name="hd-test2", address="127.0.0.1", port=closed_port)

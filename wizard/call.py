@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -250,24 +251,33 @@ class Call:
 
     # -- the end -----------------------------------------------------------------------
     def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
-        """Write the tickets and the end event; return {format: path}."""
-        from .ticket import render_tickets
+        """Record the end, then write the tickets; return {format: path}.
+
+        The end is recorded first, so a broken ticket template loses nothing: fix it and
+        run ``ipsec-triage ticket ID``. TicketError is raised after the end is saved.
+        """
+        from .ticket import TicketError, render_tickets
 
         assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
         node = step.visit.node
-        tickets = render_tickets(self, step, formats)
-        paths: dict[str, str] = {}
-        for fmt, text in tickets.items():
-            path = self.store.ticket_path(self.call_id, fmt)
-            atomic_write(path, text)
-            paths[fmt] = str(path)
+        paths = {fmt: str(self.store.ticket_path(self.call_id, fmt)) for fmt in formats}
+        error: TicketError | None = None
+        try:
+            tickets = render_tickets(self, step, formats)
+        except TicketError as exc:
+            tickets, paths, error = {}, {}, exc
         group = self.org.tier2_group(node.category.value, step.context.get("target"))
         end = self._journal.append(
             "end", terminal=step.visit.node_key, status=node.status.value,
             status_label=node.status.label, category=node.category.value,
             tier2=node.tier2, tier2_group=group if node.tier2 else None, tickets=paths,
+            ticket_error=str(error) if error else None,
         )
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
+        for fmt, text in tickets.items():
+            atomic_write(Path(paths[fmt]), text)
+        if error is not None:
+            raise error
         return paths
 
     @property

@@ -168,9 +168,9 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
     try:
         paths = call.finish(step)
     except TicketError as exc:
-        raise UserError(f"ticket template: {exc}; the call is recorded, fix the template "
-                        f"and run 'ipsec-triage ticket {call.call_id}'", ExitStatus.CONFIG
-                        ) from None
+        raise UserError(f"ticket template: {exc}; the call is recorded as ended, fix the "
+                        f"template and run 'ipsec-triage ticket {call.call_id}'",
+                        ExitStatus.CONFIG) from None
     node = step.visit.node
     ended = call.state.ended or {}
     out = env.stdout
