@@ -29,7 +29,7 @@ from .ticket import FORMATS, TicketError, render_tickets
 from .yamlio import DocumentError
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve")
+            "halve", "collect")
 
 
 class UserError(Exception):
@@ -114,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     halve_p.add_argument("--noisy", metavar="NAME", action="append",
                          help="a service to keep apart (default: Error Reporting Service)")
     halve_p.add_argument("--label", default="", help="what is being tested, for the record")
+    col = add("collect", "collect the Tier 2 evidence on this computer into one packet "
+                         "(zip) with the ticket")
+    col.add_argument("--call", metavar="ID", help="the call to include (ticket and record); "
+                                                  "'last' for the newest")
+    col.add_argument("--computer", metavar="NAME",
+                     help="name for the files (default: the call's caller machine, or this "
+                          "computer's name)")
+    col.add_argument("--target", metavar="HOST", help="destination computer to test")
+    col.add_argument("--redact", action="store_true",
+                     help="replace addresses, host names, user names and keywords; the map "
+                          "is written next to the packet, not inside")
+    col.add_argument("--yes", action="store_true",
+                     help="make the logging changes listed without asking (they are undone "
+                          "at the end)")
+    col.add_argument("--no-changes", action="store_true",
+                     help="change nothing on this computer (less evidence)")
+    col.add_argument("-o", "--output", metavar="DIR", default=".",
+                     help="folder for the packet (default: the current folder)")
     return parser
 
 
@@ -336,13 +354,7 @@ def _route_step(fs: FlowSet, state: CallState) -> Step:
 def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     _store, state = _load_call(args, env)
     if args.json:
-        payload = {
-            "call_id": state.call_id, "staffer": state.staffer, "started": state.started,
-            "runs_on": state.runs_on, "mode": state.mode, "flowcharts": state.flowcharts,
-            "answers": {k: vars(a) for k, a in state.answers.items()},
-            "probes": {k: p.to_dict() for k, p in state.probes.items()},
-            "notes": state.notes, "changes": state.changes, "ended": state.ended,
-        }
+        payload = _json_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return ExitStatus.OK
     fs = _load_flowset(args, env)
@@ -519,10 +531,90 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _json_record(state: CallState) -> dict[str, object]:
+    return {
+        "call_id": state.call_id, "staffer": state.staffer, "started": state.started,
+        "runs_on": state.runs_on, "mode": state.mode, "flowcharts": state.flowcharts,
+        "answers": {k: vars(a) for k, a in state.answers.items()},
+        "probes": {k: p.to_dict() for k, p in state.probes.items()},
+        "notes": state.notes, "changes": state.changes, "ended": state.ended,
+        "known_issues": state.known_issues,
+    }
+
+
+def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import socket
+
+    from .collect import PacketRequest, context, make_packet, planned_changes
+    from .probes import ProbeArgumentError, System, validate_host
+
+    data_dir = env.data_dir(args.data_dir)
+    org = _load_org(args, env, data_dir)
+    tickets: dict[str, str] = {}
+    record = None
+    call_id = None
+    values: dict[str, str] = {}
+    people: list[str] = []
+    if args.call:
+        store, state = _load_call(argparse.Namespace(call_id=args.call,
+                                                     data_dir=args.data_dir), env)
+        call_id = state.call_id
+        record = _json_record(state)
+        values = state.values()
+        people = [state.staffer, values.get("intake.caller_name", ""),
+                  values.get("intake.caller_contact", "")]
+        for fmt in ("md", "txt"):
+            path = store.ticket_path(state.call_id, fmt)
+            if path.is_file():
+                tickets[fmt] = path.read_text(encoding="utf-8")
+    comp = args.computer or values.get("intake.caller_machine") or socket.gethostname()
+    target = args.target or values.get("intake.target") or None
+    try:
+        comp = validate_host(comp)
+        target = validate_host(target) if target else None
+    except ProbeArgumentError as exc:
+        raise UserError(str(exc), ExitStatus.USAGE) from None
+    system = env.system or System(org)
+    changes = planned_changes(context(comp, target, system))
+    make_changes = bool(changes) and not args.no_changes
+    if changes and make_changes and not args.yes:
+        env.stdout.write("To capture the logs Tier 2 needs, these changes are made on this "
+                         "computer and undone at the end:\n")
+        for ch in changes:
+            env.stdout.write(f"  - {ch.what}; to undo by hand: {ch.undo_text}\n")
+        if env.interactive:
+            from .tui import confirm
+
+            make_changes = confirm("Make these changes (undone at the end)?")
+        else:
+            make_changes = False
+            env.stdout.write("No terminal to confirm: collecting without changes "
+                             "(use --yes to allow them).\n")
+    def progress(name: str) -> None:
+        env.stdout.write(f"collecting: {name}\n")
+        env.stdout.flush()
+
+    path, ev = make_packet(
+        PacketRequest(out_dir=Path(args.output), comp=comp, target=target, tickets=tickets,
+                      record=record, call_id=call_id, redact=args.redact,
+                      make_changes=make_changes, people=tuple(p for p in people if p)),
+        system, org, on_progress=progress)
+    errors = [e for e in ev.entries if e.get("error")]
+    env.stdout.write(f"Packet: {path}\n{len(ev.files)} files collected, "
+                     f"{len(errors)} with errors (see manifest.json)\n")
+    for change in ev.changes:
+        if change["applied"] and not change["undone"]:
+            env.warn(f"could not undo '{change['what']}': {change['undo']}")
+    if args.redact:
+        env.stdout.write(f"Redaction map (keep it private, not in the packet): "
+                         f"{path.name}.redaction-map.json\n")
+    return ExitStatus.OK
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
-    "probes": cmd_probes, "halve": cmd_halve,
+    "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
 }
 
 

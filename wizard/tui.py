@@ -37,6 +37,10 @@ STYLE = Style([("qmark", "fg:#5f87ff bold"), ("question", "bold"),
                ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080")])
 
 
+def confirm(message: str) -> bool:
+    return bool(questionary.confirm(message, default=False, style=STYLE).unsafe_ask())
+
+
 class QuitCall(Exception):
     """The staffer chose to stop; the call is saved and can be resumed."""
 
