@@ -574,6 +574,11 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
         target = validate_host(target) if target else None
     except ProbeArgumentError as exc:
         raise UserError(str(exc), ExitStatus.USAGE) from None
+    from .collect.packet import is_admin
+
+    if is_admin() is False:
+        env.warn("not running as administrator: some evidence (event logs, IPsec state) "
+                 "will be missing; run it again as an administrator for the full set")
     system = env.system or System(org)
     changes = planned_changes(context(comp, target, system))
     make_changes = bool(changes) and not args.no_changes

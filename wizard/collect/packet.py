@@ -164,6 +164,18 @@ def collect(ctx: Context, collectors: Sequence[Collector], *, make_changes: bool
     return ev
 
 
+def is_admin() -> bool | None:
+    """Whether this process has administrator rights (None: cannot tell)."""
+    if hasattr(os, "geteuid"):
+        return os.geteuid() == 0
+    try:  # pragma: no cover - Windows only
+        import ctypes
+
+        return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
+    except (AttributeError, OSError):  # pragma: no cover
+        return None
+
+
 def packet_name(comp: str, target: str | None, when: datetime) -> str:
     parts = ["ipsec", comp] + ([target] if target else []) + [when.strftime("%Y%m%d-%H%M")]
     return "_".join(parts) + ".zip"
@@ -202,6 +214,7 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
         "created": when.astimezone().isoformat(timespec="seconds"),
         "call_id": call_id, "computer": ctx.comp, "destination": ctx.target,
         "platform": ctx.platform, "redacted": redactor is not None,
+        "administrator": is_admin(),
         "collectors": ev.collectors, "files": files, "changes": ev.changes,
         "timeouts_hit": [f["file"] or f.get("command") for f in files if f.get("timeout_hit")],
         "errors": [{"collector": f.get("collector"), "error": f["error"]}
