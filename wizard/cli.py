@@ -412,12 +412,17 @@ def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
         text = render_tickets(call, step, (args.format,))[args.format]
     except TicketError as exc:
         raise UserError(f"ticket template: {exc}", ExitStatus.CONFIG) from None
-    if args.output:
-        atomic_write(Path(args.output), text)
-        env.stdout.write(f"Ticket written to {args.output}\n")
+    _emit(env, text, args.output, "Ticket")
+    return ExitStatus.OK
+
+
+def _emit(env: Environment, text: str, output: str | None, what: str) -> None:
+    """Print ``text``, or write it atomically to ``output`` and say so."""
+    if output:
+        atomic_write(Path(output), text)
+        env.stdout.write(f"{what} written to {output}\n")
     else:
         env.stdout.write(text)
-    return ExitStatus.OK
 
 
 def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -457,11 +462,7 @@ def cmd_render(args: argparse.Namespace, env: Environment) -> ExitStatus:
         step = _route_step(fs, state)
         route = [v.node_key for v in step.route] + [step.visit.node_key]
     text = render(fs, charts, route)
-    if args.output:
-        atomic_write(Path(args.output), text)
-        env.stdout.write(f"Diagram written to {args.output}\n")
-    else:
-        env.stdout.write(text)
+    _emit(env, text, args.output, "Diagram")
     return ExitStatus.OK
 
 
@@ -469,11 +470,7 @@ def cmd_schema(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from .schema import Flowchart
 
     text = json.dumps(Flowchart.model_json_schema(by_alias=True), indent=2) + "\n"
-    if args.output:
-        atomic_write(Path(args.output), text)
-        env.stdout.write(f"Schema written to {args.output}\n")
-    else:
-        env.stdout.write(text)
+    _emit(env, text, args.output, "Schema")
     return ExitStatus.OK
 
 
