@@ -227,3 +227,44 @@ def test_every_collector_declares_itself() -> None:
     for col in COLLECTORS:
         assert col.name and col.description and col.platforms
     assert os.sep  # collectors are importable on every platform
+
+
+def test_a_kill_signal_during_capture_still_undoes_the_changes(tmp_path: Path) -> None:
+    """The real command, killed with SIGTERM while it captures: the change is undone."""
+    import signal
+    import sys
+
+    marker = tmp_path / "logging-raised"
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from pathlib import Path
+from wizard.collect import Change, Collector, PacketRequest, Text, make_packet
+from wizard.orgconfig import OrgConfig
+from wizard.probes import System
+
+def slow():
+    print("capturing", flush=True)
+    time.sleep(30)
+    return ""
+
+change = Change("marker", ("touch", {str(marker)!r}), ("rm", "-f", {str(marker)!r}), "rm it")
+col = Collector("slow", "slow", ("linux",), lambda ctx: [Text("x.txt", slow)],
+                lambda ctx: [change])
+req = PacketRequest(out_dir=Path({str(tmp_path / 'out')!r}), comp="ws", target=None,
+                    tickets={{}}, record=None, call_id=None, redact=False, make_changes=True)
+try:
+    make_packet(req, System(platform="linux"), OrgConfig(), collectors=(col,))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+""")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "capturing"
+    assert marker.exists()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 130
+    assert proc.stdout.read().strip() == "interrupted"
+    assert not marker.exists()

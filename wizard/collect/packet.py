@@ -40,19 +40,23 @@ class Evidence:
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a closed window, a kill) interrupts like Ctrl-C, so undo still runs."""
+    """SIGTERM and SIGHUP (a kill, a closed terminal) interrupt like Ctrl-C, so the
+    changes are still undone."""
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    old: dict[int, Any] = {}
     try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
+        for sig in signals:
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _run_task(ctx: Context, task: Task) -> tuple[bytes | None, dict[str, Any]]:
