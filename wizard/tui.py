@@ -20,6 +20,9 @@ from rich.text import Text
 from . import answers as answer_rules
 from .call import Call, Suggestion
 from .engine import Step, StepKind, Visit
+from .halve import Session
+from .halving import Verdict
+from .journal import Journal
 from .schema import (
     ActionNode,
     CheckNode,
@@ -261,8 +264,8 @@ class Frontend:
 FAILED, WORKS, UNDO = "failed", "works", "undo"
 
 
-def run_halving(session: Any, journal: Any, console: Console,
-                ask: Callable[[questionary.Question], Any] | None = None) -> Any:
+def run_halving(session: Session, journal: Journal, console: Console,
+                ask: Callable[[questionary.Question], Any] | None = None) -> Verdict:
     """Prompt round by round until the culprit is named. Returns the Verdict."""
     from rich.columns import Columns
 
