@@ -365,6 +365,17 @@ def test_windows_parsers() -> None:
     assert windows.parse_sc_query_state(captured("win_sc_query_missing.txt")) is None
 
 
+def test_windows_nslookup_names_the_server_that_answered() -> None:
+    ok = run_probe("dns_lookup", {"name": "fs01.corp.example"},
+                   Windows({"nslookup": captured("win_nslookup.txt")}))
+    assert ok.status is ProbeStatus.OK
+    assert ok.summary == ("fs01.corp.example is 10.1.2.3 (answered by dc01.corp.example "
+                          "(10.1.0.10))")
+    bad = run_probe("dns_lookup", {"name": "fs09.corp.example"},
+                    Windows({"nslookup": captured("win_nslookup_fail.txt")}))
+    assert bad.status is ProbeStatus.FAIL and "Non-existent domain" in bad.summary
+
+
 def test_windows_probes_through_captured_output() -> None:
     system = Windows({
         "wmic": captured("win_wmic_domain_workgroup.txt"),

@@ -180,6 +180,17 @@ def autoconfig_address(system: System, timeout: float) -> ProbeResult:
 def dns_lookup(system: System, timeout: float, name: str) -> ProbeResult:
     start = time.monotonic()
     name = validate_host(name)
+    if system.platform == "win32":
+        out = system.run(["nslookup", name], timeout=timeout + 2)
+        server, addresses, error = windows.parse_nslookup(out.stdout + out.stderr)
+        evidence = f"$ nslookup {name}\n{out.text}"
+        if addresses and not error:
+            return timed("dns_lookup", start, OK, f"{name} is {', '.join(addresses)} "
+                         f"(answered by {server})", evidence, server=server or "",
+                         addresses=addresses)
+        return timed("dns_lookup", start, FAIL,
+                     f"{name}: {error or 'no address'} (asked {server or 'no server'})",
+                     evidence, server=server or "")
     servers = system.dns_servers()
     server = servers[0] if servers else "(none configured)"
     try:

@@ -111,3 +111,28 @@ def parse_sc_query_state(text: str) -> str | None:
     """RUNNING / STOPPED / ... from `sc query NAME`."""
     m = re.search(r"STATE\s*:\s*\d+\s+(\w+)", text)
     return m.group(1).upper() if m else None
+
+
+def parse_nslookup(text: str) -> tuple[str | None, list[str], str | None]:
+    """(server that answered, addresses found, error) from Windows `nslookup NAME`."""
+    server = None
+    addresses: list[str] = []
+    seen_name = False
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key == "Server" and server is None:
+            server = value
+        elif key == "Address" and not seen_name and server is not None and value:
+            server = f"{server} ({value})" if value != server else server
+        elif key in ("Name",):
+            seen_name = True
+        elif key in ("Address", "Addresses") and seen_name and value:
+            addresses.append(value)
+        elif seen_name and line.startswith(("\t", "          ")) and line.strip():
+            addresses.append(line.strip())
+    error = None
+    for line in text.splitlines():
+        if line.startswith("***"):
+            error = line.strip("* ").strip()
+    return server, addresses, error
