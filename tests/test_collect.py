@@ -160,6 +160,7 @@ def test_windows_packet_is_the_table_7_3_file_set(tmp_path: Path) -> None:
     for suffix in ("FileVer.txt", "gpresult.txt", "ipsec_547_events.txt",
                    "ipsec_policy_version.txt", "kerberos_events.txt", "netdiag.txt",
                    "netsh_show_all.txt", "netsh_show_gpo.txt", "OSInfo.txt",
+                   "klist_purge_mt.txt", "ipseccmd_show_all.txt",
                    "RegDefault.txt", "fs01_netview.txt", "fs01_ping.txt"):
         assert f"ws-ann_{suffix}" in names, suffix
     # logging raised before the capture, put back after it, in reverse order

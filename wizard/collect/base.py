@@ -45,10 +45,17 @@ class Change:
     what: str
     apply: tuple[str, ...]
     undo: tuple[str, ...]
+    """Command that undoes it; empty when there is nothing to undo."""
     undo_text: str
     """How to undo it by hand, shown before it is made and written to RegDefault."""
     read_before: tuple[str, ...] | None = None
     """A command whose output (the original value) is saved before the change."""
+    output: str | None = None
+    """File name for the output of ``apply`` (e.g. the klist purge log)."""
+
+    @property
+    def needs_undo(self) -> bool:
+        return bool(self.undo)
 
 
 @dataclass

@@ -62,6 +62,7 @@ def _policy(ctx: Context) -> Sequence[Task]:
         Command(f"{ctx.comp}_netsh_dynamic_config.txt",
                 ("netsh", "ipsec", "dynamic", "show", "config")),
         Command(f"{ctx.comp}_netdiag.txt", ("netdiag", "/v"), 180),
+        Command(f"{ctx.comp}_ipseccmd_show_all.txt", ("ipseccmd", "show", "all")),
     ]
     return tasks
 
@@ -106,6 +107,10 @@ def _windows_changes(ctx: Context) -> Sequence[Change]:
                f'reg delete "{WINLOGON_KEY}" /v UserEnvDebugLevel /f (or put back the value '
                "saved in RegDefault)",
                ("reg", "query", WINLOGON_KEY, "/v", "UserEnvDebugLevel")),
+        Change("Purge the computer's Kerberos tickets (as IPsec_Debug.vbs does)",
+               ("klist", "-li", "0x3e7", "purge"), (),
+               "nothing to undo: Windows gets new tickets at the next connection",
+               output=f"{ctx.comp}_klist_purge_mt.txt"),
         Change("Turn on IKE logging (Oakley.log)",
                ("netsh", "ipsec", "dynamic", "set", "config", "ikelogging", "1"),
                ("netsh", "ipsec", "dynamic", "set", "config", "ikelogging", "0"),

@@ -100,6 +100,8 @@ def _apply(ctx: Context, change: Change, ev: Evidence) -> dict[str, Any]:
         ev.reg_default.append(f"# {change.what}\n$ {' '.join(change.read_before)}\n"
                               f"{before.stdout}{before.stderr}\n# to undo: {change.undo_text}\n")
     out = ctx.system.run(change.apply, ctx.timeout)
+    if change.output:
+        ev.files[change.output] = f"$ {' '.join(change.apply)}\n{out.stdout}{out.stderr}".encode()
     if out.returncode == 0:
         record["applied"] = True
     else:
@@ -158,6 +160,9 @@ def collect(ctx: Context, collectors: Sequence[Collector], *, make_changes: bool
         finally:
             for change, record in reversed(made):
                 if not record["applied"]:
+                    continue
+                if not change.needs_undo:
+                    record["undone"] = True
                     continue
                 out = ctx.system.run(change.undo, ctx.timeout)
                 record["undone"] = out.returncode == 0
