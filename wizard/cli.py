@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -26,10 +27,13 @@ from .resources import builtin_dir
 from .status import ExitStatus
 from .textrender import TextError
 from .ticket import FORMATS, TicketError, render_tickets
+
+if TYPE_CHECKING:
+    from .callstore import SqlStore
 from .yamlio import DocumentError
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect")
+            "halve", "collect", "report", "sync")
 
 
 class UserError(Exception):
@@ -132,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="change nothing on this computer (less evidence)")
     col.add_argument("-o", "--output", metavar="DIR", default=".",
                      help="folder for the packet (default: the current folder)")
+    rep = add("report", "call classification report (volume and nature of the calls)")
+    rep.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    rep.add_argument("--since", metavar="DATE", help="calls started on or after (YYYY-MM-DD)")
+    rep.add_argument("--until", metavar="DATE", help="calls started before (YYYY-MM-DD)")
+    rep.add_argument("--category", choices=("network", "name_resolution", "application",
+                                            "caller_ipsec", "target_ipsec"))
+    rep.add_argument("--target", metavar="HOST", help="only calls about this destination")
+    rep.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    add("sync", "store ended calls of this computer in the call store "
+                "($IPSEC_TRIAGE_STORE, default SQLite in the data folder)")
     return parser
 
 
@@ -199,6 +213,17 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
     for fmt, path in paths.items():
         out.write(f"Ticket ({fmt}): {path}\n")
     out.flush()
+    from .callstore import StoreError, open_store
+
+    try:
+        stored = open_store(call.store.root, dict(env.environ)).save(call.state)
+    except StoreError as exc:
+        stored, why = False, str(exc)
+    else:
+        why = "unreachable"
+    if not stored:
+        env.warn(f"call store {why}: the call is kept here; 'ipsec-triage sync' stores it "
+                 "later")
 
 
 def _run_answers(call: Call, path: Path, env: Environment, probes: bool) -> Step:
@@ -613,10 +638,63 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _store(env: Environment, data_dir: Path) -> SqlStore:
+    from .callstore import StoreError, open_store
+
+    try:
+        return open_store(data_dir, dict(env.environ))
+    except StoreError as exc:
+        raise UserError(str(exc), ExitStatus.CONFIG) from None
+
+
+def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .callstore import StoreError
+
+    data_dir = env.data_dir(args.data_dir)
+    store = _store(env, data_dir)
+    try:
+        result = store.sync(data_dir)
+    except StoreError as exc:
+        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+    env.stdout.write(f"{result.saved} call(s) stored, {result.already} already there, "
+                     f"{result.failed} failed ({store.safe_url})\n")
+    return ExitStatus.OK if not result.failed else ExitStatus.NOT_FOUND
+
+
+def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from . import report
+    from .callstore import StoreError
+
+    for value in (args.since, args.until):
+        if value:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise UserError(f"{value!r} is not a date (YYYY-MM-DD)",
+                                ExitStatus.USAGE) from None
+    data_dir = env.data_dir(args.data_dir)
+    store = _store(env, data_dir)
+    try:
+        store.sync(data_dir)  # calls of this computer that were not stored yet
+        rows = store.query(since=args.since, until=args.until, category=args.category,
+                           target=args.target)
+    except StoreError as exc:
+        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+    data = report.build_report(rows)
+    if args.format == "table" and not args.output:
+        report.to_table(data, _console(env))
+        return ExitStatus.OK
+    render = {"csv": report.to_csv, "json": report.to_json, "html": report.to_html,
+              "table": report.to_json}[args.format]
+    _emit(env, render(data), args.output, "Report")
+    return ExitStatus.OK
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
+    "report": cmd_report, "sync": cmd_sync,
 }
 
 
