@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wizard.orgconfig import OrgConfig
-
 from wizard.call import Call
 from wizard.engine import Step
 from wizard.flowset import FlowSet, load_flowset
 from wizard.journal import CallStore
 from wizard.noninteractive import AnswersFile, run
+from wizard.orgconfig import OrgConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
