@@ -11,9 +11,12 @@ import subprocess
 import threading
 from pathlib import Path
 
+import os
+
+import pytest
 import yaml
 
-from wizard.callstore import SqlStore, open_store, row_of
+from wizard.callstore import SqlStore, metadata, open_store, row_of
 from wizard.engine import Engine
 from wizard.report import build_report, to_csv, to_html
 
@@ -31,11 +34,26 @@ def routes() -> list[dict[str, str]]:
     return [found[e] for e in ENDS]
 
 
-def test_sync_stores_each_ended_call_once(tmp_path: Path) -> None:
+PG_URL = os.environ.get("IPSEC_TRIAGE_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store: SQLite in a temporary folder, or the PostgreSQL server .ci/run
+    starts (IPSEC_TRIAGE_TEST_PG_URL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server: set IPSEC_TRIAGE_TEST_PG_URL (.ci/run does)")
+    metadata.drop_all(SqlStore(PG_URL).engine)
+    return PG_URL
+
+
+def test_sync_stores_each_ended_call_once(tmp_path: Path, store_url: str) -> None:
     data = tmp_path / "data"
     for answers in routes():
         replay(answers, data)
-    store = open_store(data, {})
+    store = open_store(data, {"IPSEC_TRIAGE_STORE": store_url})
     first = store.sync(data)
     assert (first.saved, first.already, first.failed) == (4, 0, 0)
     again = store.sync(data)
@@ -74,13 +92,12 @@ def test_unreachable_store_never_breaks_a_call_and_sync_repairs(tmp_path: Path) 
     assert again.stdout.startswith("0 call(s) stored, 1 already there, 0 failed")
 
 
-def test_several_staff_finishing_at_once_lose_nothing(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_several_staff_finishing_at_once_lose_nothing(tmp_path: Path, store_url: str) -> None:
     states = []
     for i in range(12):
         call, _, _ = replay(routes()[i % 4], tmp_path / f"desk{i}")
         states.append(call.state)
-    url = f"sqlite:///{data / 'shared.sqlite3'}"
+    url = store_url
     SqlStore(url).ids()  # create the table once, as an installed team store would be
     results: list[bool] = []
 
@@ -94,6 +111,9 @@ def test_several_staff_finishing_at_once_lose_nothing(tmp_path: Path) -> None:
         t.join()
     assert results == [True] * 12
     assert len(SqlStore(url).ids()) == 12
+    # the same calls finished again (a retry after a crash) add nothing
+    assert all(SqlStore(url).save(st) for st in states[:3])
+    assert len(SqlStore(url).query()) == 12
 
 
 def test_report_counts_and_formats(tmp_path: Path) -> None:
