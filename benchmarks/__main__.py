@@ -1,4 +1,7 @@
-"""Run every benchmark: ``python -m benchmarks``."""
+"""Run every benchmark: ``python -m benchmarks [--runs N]`` (or ``benchmarks/run.sh``).
+
+Everything runs on this machine against loopback only.
+"""
 
 import subprocess
 import sys
@@ -6,6 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_probes.py", "bench_first_question.py", "bench_report.py"):
+extra = sys.argv[1:]
+for script in ("bench_probes.py", "bench_first_question.py"):
     print(f"== {script}", flush=True)
-    subprocess.run([sys.executable, str(HERE / script)], check=True)
+    subprocess.run([sys.executable, str(HERE / script), *extra], check=True)

@@ -1,66 +1,102 @@
 """Concurrent checks: a battery of probes against hosts that never answer takes about
 as long as the slowest single timeout, not the sum.
 
-Targets are loopback ports whose accept queue is full (connections get no answer), so
-nothing leaves this machine.
+Targets are loopback ports whose accept queue is full (a connection gets no answer, as
+from a host that drops packets), so nothing leaves this machine: every target is
+checked to be a loopback address before anything runs.
 
-    python benchmarks/bench_probes.py [--probes N] [--timeout S]
+    python benchmarks/bench_probes.py [--probes N] [--timeout S] [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
+import ipaddress
+import statistics
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from wizard.probes import run_probe, run_probes  # noqa: E402
+from tests.conftest_probes import HOSTS_FILE_LOCALHOST, black_hole  # noqa: E402
+from wizard.orgconfig import OrgConfig, TestServer  # noqa: E402
+from wizard.probes import ProbeResult, System, run_probe, run_probes  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+Requests = Sequence[tuple[str, Mapping[str, str]]]
 
 
-def black_holes(n: int) -> tuple[list[int], list[socket.socket]]:
-    keep: list[socket.socket] = []
-    ports = []
-    for _ in range(n):
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(0)
-        port = srv.getsockname()[1]
-        keep.append(srv)
-        for _ in range(2):
-            c = socket.socket()
-            c.settimeout(0.2)
-            with contextlib.suppress(OSError):
-                c.connect(("127.0.0.1", port))
-            keep.append(c)
-        ports.append(port)
-    return ports, keep
+def loopback_only(requests: Requests, org: OrgConfig) -> None:
+    hosts = [a for _, args in requests for k, a in args.items()
+             if k in ("host", "address")] + [s.address for s in org.test_servers]
+    for host in hosts:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise SystemExit(f"refusing to benchmark against {host}: loopback only")
+
+
+def timed_runs(requests: Requests, system: System, timeout: float,
+               runs: int) -> tuple[float, float, list[ProbeResult]]:
+    seq, conc = [], []
+    results: list[ProbeResult] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for name, args in requests:
+            run_probe(name, args, system, timeout)
+        seq.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        results = run_probes(requests, system, timeout)
+        conc.append(time.perf_counter() - start)
+    return statistics.median(seq), statistics.median(conc), results
+
+
+def report(label: str, n: int, timeout: float, seq: float, conc: float) -> None:
+    print(f"{label}: {n} checks, timeout {timeout:g} s each: one after another "
+          f"{seq:.2f} s, at once {conc:.2f} s (x{seq / conc:.1f} faster; at once = "
+          f"{conc / timeout:.2f} timeouts)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--probes", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=1, help="median of N runs")
     args = parser.parse_args()
-    ports, keep = black_holes(args.probes)
-    requests = [("tcp_port", {"host": "127.0.0.1", "port": str(p)}) for p in ports]
-    start = time.perf_counter()
-    for name, a in requests:
-        run_probe(name, a, timeout=args.timeout)
-    sequential = time.perf_counter() - start
-    start = time.perf_counter()
-    results = run_probes(requests, timeout=args.timeout)
-    concurrent = time.perf_counter() - start
-    assert all(r.status.value == "fail" for r in results), [r.summary for r in results]
-    for s in keep:
-        s.close()
-    print(f"{args.probes} unanswered checks, timeout {args.timeout:g} s each: "
-          f"one after another {sequential:.2f} s, at once {concurrent:.2f} s "
-          f"(ratio {sequential / concurrent:.1f}x; at once / one timeout = "
-          f"{concurrent / args.timeout:.2f})")
+
+    with black_hole(args.probes + 2) as ports:
+        # 1. the same check N times: TCP connections that get no answer
+        holes = [("tcp_port", {"host": LOOPBACK, "port": str(p)}) for p in ports[:args.probes]]
+        plain = System()
+        loopback_only(holes, plain.org)
+        seq, conc, results = timed_runs(holes, plain, args.timeout, args.runs)
+        bad = [r.summary for r in results if r.status.value != "fail"]
+        if bad:
+            raise SystemExit(f"a black hole answered: {bad}")
+        report("unanswered TCP", len(holes), args.timeout, seq, conc)
+
+        # 2. a mixed battery like the one ahead of a Figure 7.1 question
+        org = OrgConfig(test_servers=[
+            TestServer(name="HD-TEST1", address=LOOPBACK, port=ports[-2]),
+            TestServer(name="HD-TEST2", address=LOOPBACK, port=ports[-1])])
+        mixed_system = System(org)
+        # names only where the hosts file answers: no DNS server is ever asked
+        names: Requests = [("dns_lookup", {"name": "localhost"}),
+                           ("reverse_lookup", {"address": LOOPBACK})]
+        if not HOSTS_FILE_LOCALHOST:
+            names = []
+        mixed: Requests = [
+            ("test_servers", {}),
+            *holes[:max(1, args.probes - 2 - len(names))],
+            ("loopback", {}),
+            *names,
+        ]
+        loopback_only(mixed, org)
+        seq, conc, results = timed_runs(mixed, mixed_system, args.timeout, args.runs)
+        report("mixed battery", len(mixed), args.timeout, seq, conc)
+        for (name, _), r in zip(mixed, results, strict=True):
+            print(f"  {name:15} {r.status.value:8} {r.duration:5.2f} s  {r.summary}")
 
 
 if __name__ == "__main__":

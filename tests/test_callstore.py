@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
 import subprocess
 import threading
 from pathlib import Path
-
-import os
 
 import pytest
 import yaml

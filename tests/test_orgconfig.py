@@ -6,41 +6,109 @@ from pathlib import Path
 
 import pytest
 
-from wizard.orgconfig import OrgConfig, OrgConfigError, load_org_config
+from wizard.orgconfig import OrgConfig, OrgConfigError, RouteRule, Tier2, load_org_config
+from wizard.probes import PROBES
 
-from .support import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "org.yaml"
 
 
 def test_documented_example_loads_and_routes() -> None:
     org = load_org_config(EXAMPLE)
-    assert [s.name for s in org.test_servers] == ["HD-TEST1", "HD-TEST2"]
-    assert org.test_servers[1].port == 445
+    assert org.organization == "Woodgrove Bank"
+    assert [(s.name, s.port) for s in org.test_servers] == [("HD-TEST1", 445),
+                                                             ("HD-TEST2", None)]
+    assert [d.address for d in org.domain_controllers] == ["10.10.0.5"]
+    assert org.dns_suffix == "corp.woodgrovebank.com"
+    assert org.redact_keywords == ["woodgrove", "WGB"]
     assert org.tier2_group("target_ipsec", "FIN-APP01") == "Finance server isolation team"
+    assert org.tier2_group("network", "fin-app01.corp.woodgrovebank.com") == \
+        "Finance server isolation team"
     assert org.tier2_group("target_ipsec", "x.lab.corp.woodgrovebank.com") == "Lab support"
     assert org.tier2_group("network", "x.lab.corp.woodgrovebank.com") == \
         "Global network operations center"
-    assert org.tier2_group("caller_ipsec") == "Corporate IT security (isolation)"
-    assert org.probe_timeout("ping") == 2 and org.probe_timeout("smb") == 3
+    assert org.tier2_group("caller_ipsec", None) == "Corporate IT security (isolation)"
+    assert org.probe_timeout("ping") == 2 and org.probe_timeout("dns_lookup") == 4
+    # not in the file: each check's built-in timeout
+    assert org.probe_timeout("smb") == 3
+    assert org.probe_timeout("ipsec_policy_version") == \
+        PROBES["ipsec_policy_version"].default_timeout == 30
 
 
-def test_defaults_work_without_a_file() -> None:
+def test_every_field_of_the_model_is_documented_in_the_example() -> None:
+    text = EXAMPLE.read_text()
+    for field in OrgConfig.model_fields:
+        assert f"{field}:" in text, field
+
+
+def test_defaults_work_without_a_file(tmp_path: Path) -> None:
     org = OrgConfig()
-    assert org.test_servers == [] and org.tier2_group("network") == \
-        "Global network operations center"
+    assert org.test_servers == [] and org.domain_controllers == []
+    assert org.tier2_group("network") == "Global network operations center"
+    assert org.tier2_group("target_ipsec", "fin-app01") == "Data center operations"
+    assert org.tier2_group("something_else") == "Tier 2 support"
+    assert org.probe_timeout("ping") == 3.0
+    assert org.probe_timeout("event_4292") == 15.0
+    empty = tmp_path / "org.yaml"
+    empty.write_text("# nothing configured yet\n")
+    assert load_org_config(empty) == OrgConfig()
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
+def test_routing_order_rules_then_groups_then_default() -> None:
+    tier2 = Tier2(
+        rules=[RouteRule(target="fin-*", group="Finance", category="target_ipsec"),
+               RouteRule(target="10.9.*", group="Branch network")],
+        groups={"application": "Apps"}, default="Help desk lead")
+    org = OrgConfig(tier2=tier2)
+    assert org.tier2_group("target_ipsec", "FIN-DB1.corp.example") == "Finance"
+    assert org.tier2_group("caller_ipsec", "fin-db1") == "Help desk lead"  # rule is per category
+    assert org.tier2_group("network", "10.9.1.20") == "Branch network"
+    assert org.tier2_group("network", "10.19.1.20") == "Help desk lead"
+    assert org.tier2_group("application", "web01") == "Apps"
+    assert org.tier2_group("application", None) == "Apps"
+
+
+def test_timeouts_default_from_the_file_applies_to_every_check(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("timeouts:\n  default: 7\n  probes: {smb: 1.5}\n")
+    org = load_org_config(path)
+    assert org.probe_timeout("ipsec_policy_version") == 7
+    assert org.probe_timeout("smb") == 1.5
+
+
+def test_templates_dir_is_taken_from_where_the_file_is(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("templates_dir: mine\n")
+    assert load_org_config(path).templates_dir == str(tmp_path / "mine")
+
+
+EDITS = [
     (("test_servers:", "test_server:"),
      "unknown field 'test_server' (did you mean 'test_servers'?)"),
+    (("{name: DC01, address", "{name: DC01, adress"),
+     "domain_controllers.0: unknown field 'adress' (did you mean 'address'?)"),
     (("address: 10.10.0.21}", "address: '-rf'}"),
-     "looks like a command option"),
+     "test_servers.1.address: '-rf' looks like a command option"),
+    (("address: 10.10.0.21}", "address: 'x; reboot'}"),
+     "test_servers.1.address: 'x; reboot' is not a valid host name"),
     (("caller_ipsec: Corporate", "caller_ipsek: Corporate"),
      "'caller_ipsek': Input should be 'network'"),
-    (("default: 3", "default: -1"), "greater than 0"),
+    (("category: target_ipsec}", "category: target}"),
+     "tier2.rules.1.category: 'target' is not one of network"),
+    (("probes: {ping: 2,", "probes: {pnig: 2,"),
+     "timeouts.probes: unknown check 'pnig' (did you mean 'ping'?)"),
+    (("probes: {ping: 2,", "probes: {ping: 0,"),
+     "timeouts.probes: ping: 0 is not a timeout"),
+    (("  # default: 3", "  default: -1"), "timeouts.default: Input should be greater than 0"),
     (("port: 445}", "port: 70000}"), "less than or equal to 65535"),
-])
+    (("dns_suffix: corp.woodgrovebank.com", "dns_suffix: corp woodgrove"),
+     "dns_suffix: 'corp woodgrove' is not a valid host name"),
+    (("redact_keywords: [woodgrove, WGB]", "redact_keywords: woodgrove"),
+     "redact_keywords: Input should be a valid list"),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), EDITS, ids=[e[1][:40] for e in EDITS])
 def test_mistakes_name_file_line_and_field(tmp_path: Path, edit: tuple[str, str],
                                            expected: str) -> None:
     path = tmp_path / "org.yaml"
@@ -55,12 +123,26 @@ def test_mistakes_name_file_line_and_field(tmp_path: Path, edit: tuple[str, str]
     line = int(message.split(":")[1])
     assert edit[1] in path.read_text().splitlines()[line - 1]
     assert expected in message
+    assert "Value error" not in message
 
 
-def test_yaml_errors_and_missing_file(tmp_path: Path) -> None:
+def test_yaml_errors_missing_file_and_wrong_shape(tmp_path: Path) -> None:
     path = tmp_path / "org.yaml"
     path.write_text("test_servers: [unclosed\n")
     with pytest.raises(OrgConfigError, match=r"org.yaml:\d+: YAML error"):
         load_org_config(path)
     with pytest.raises(OrgConfigError, match="no such file"):
         load_org_config(tmp_path / "missing.yaml")
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(OrgConfigError, match=r"org.yaml:1: an organization file must be a "
+                                             "mapping"):
+        load_org_config(path)
+
+
+def test_python_tags_are_refused_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = tmp_path / "org.yaml"
+    path.write_text(f"organization: !!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(OrgConfigError, match=r"org.yaml:1: YAML error"):
+        load_org_config(path)
+    assert not marker.exists()

@@ -1,17 +1,23 @@
 """The organization file: help-desk test servers, domain controllers, Tier 2 routing,
 timeouts, template folder, redaction keywords. See ``examples/org.yaml``.
 
-Every field is optional: ``OrgConfig()`` is a working configuration.
+Every field is optional: ``OrgConfig()`` is a working configuration. The file is read
+with a safe YAML loader (no Python objects), checked against the model (unknown fields
+are errors, with the close match), and every mistake is one line naming the file, the
+line and the field.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
+from .probes.validate import is_address
 from .yamlio import DocumentError, format_validation_error, load_document
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
@@ -29,6 +35,11 @@ class OrgConfigError(Exception):
     """The organization file is wrong; ``str()`` is one line ``file:line: field: ...``."""
 
 
+def _invalid(message: str) -> PydanticCustomError:
+    """A validation error shown as just ``message`` (no "Value error, " in front)."""
+    return PydanticCustomError("org_value", message)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,7 +50,7 @@ def _host(value: str) -> str:
     try:
         return validate_host(value)
     except ProbeArgumentError as exc:
-        raise ValueError(str(exc)) from None
+        raise _invalid(str(exc)) from None
 
 
 class TestServer(_Strict):
@@ -47,15 +58,17 @@ class TestServer(_Strict):
 
     __test__ = False  # not a pytest test class
 
-    name: str = Field(description="Name to read out and show")
+    name: str = Field(min_length=1, description="Name to read out and show")
     address: str = Field(description="Host name or IP address to test")
-    port: int = Field(445, ge=1, le=65535, description="TCP port to test (445: SMB, net view)")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="TCP port to test (445: SMB, as net view); "
+                             "none: ping")
 
     _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
 
 
 class DomainController(_Strict):
-    name: str
+    name: str = Field(min_length=1)
     address: str
 
     _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
@@ -64,15 +77,16 @@ class DomainController(_Strict):
 class RouteRule(_Strict):
     """Send escalations for matching targets to a group (first match wins)."""
 
-    target: str = Field(description="Target name or address pattern, e.g. 'fin-*'")
-    group: str
-    category: str | None = Field(None, description="Only for this problem category")
+    target: str = Field(min_length=1,
+                        description="Target name or address pattern, e.g. 'fin-*'")
+    group: str = Field(min_length=1)
+    category: str | None = Field(default=None, description="Only for this problem category")
 
     @field_validator("category")
     @classmethod
     def _known_category(cls, value: str | None) -> str | None:
         if value is not None and value not in CATEGORIES:
-            raise ValueError(f"{value!r} is not one of {', '.join(CATEGORIES)}")
+            raise _invalid(f"{value!r} is not one of {', '.join(CATEGORIES)}")
         return value
 
 
@@ -83,14 +97,31 @@ Category = Literal["network", "name_resolution", "application", "caller_ipsec",
 class Tier2(_Strict):
     groups: dict[Category, str] = Field(default_factory=dict,
                                         description="Problem category -> Tier 2 group")
-    default: str = "Tier 2 support"
+    default: str | None = Field(default=None, description="Group for categories not in groups "
+                                "(unset: the built-in group of each category)")
     rules: list[RouteRule] = Field(default_factory=list)
 
 
 class Timeouts(_Strict):
-    default: float = Field(default=3.0, gt=0, le=120, description="Seconds for any probe")
+    default: float = Field(default=3.0, gt=0, le=120,
+                           description="Seconds for every check without its own entry "
+                           "(unset: each check's built-in timeout)")
     probes: dict[str, float] = Field(default_factory=dict,
                                      description="Probe name -> seconds")
+
+    @field_validator("probes")
+    @classmethod
+    def _known_probes(cls, value: dict[str, float]) -> dict[str, float]:
+        from .probes import PROBES
+
+        for name, seconds in value.items():
+            if name not in PROBES:
+                close = difflib.get_close_matches(name, list(PROBES), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise _invalid(f"unknown check {name!r}{hint}")
+            if not 0 < seconds <= 300:
+                raise _invalid(f"{name}: {seconds:g} is not a timeout (0 < seconds <= 300)")
+        return value
 
 
 class OrgConfig(_Strict):
@@ -103,21 +134,40 @@ class OrgConfig(_Strict):
     templates_dir: str | None = None
     redact_keywords: list[str] = Field(default_factory=list)
 
+    @field_validator("dns_suffix")
+    @classmethod
+    def _check_suffix(cls, value: str) -> str:
+        return _host(value.lstrip(".")) if value.strip() else ""
+
     def tier2_group(self, category: str, target: str | None = None) -> str:
-        """Group for an escalation: a matching rule, then the category's group, then the
-        built-in group for the category."""
-        for rule in self.tier2.rules:
-            if rule.category not in (None, category):
-                continue
-            if target and fnmatch.fnmatch(target.lower(), rule.target.lower()):
-                return rule.group
-        for name, group in self.tier2.groups.items():
-            if name == category:
-                return group
-        return DEFAULT_GROUPS.get(category, self.tier2.default)
+        """Group for an escalation: the first rule matching the target (and category,
+        if the rule names one), else the category's group, else ``tier2.default``, else
+        the built-in group of the category. Target patterns are shell-style
+        (``fin-*``), case-insensitive, tried on the whole target and on its host name
+        without the domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
+        if target:
+            name = target.strip().lower()
+            names = {name} if is_address(name) else {name, name.split(".", 1)[0]}
+            for rule in self.tier2.rules:
+                if rule.category in (None, category) and any(
+                        fnmatch.fnmatchcase(n, rule.target.lower()) for n in names):
+                    return rule.group
+        group = next((g for c, g in self.tier2.groups.items() if c == category), None)
+        if group is not None:
+            return group
+        return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
 
     def probe_timeout(self, probe: str) -> float:
-        return self.timeouts.probes.get(probe, self.timeouts.default)
+        """Seconds for a check: its entry in ``timeouts.probes``, else
+        ``timeouts.default`` when the file sets it, else the check's built-in timeout."""
+        if probe in self.timeouts.probes:
+            return self.timeouts.probes[probe]
+        if "default" in self.timeouts.model_fields_set:
+            return self.timeouts.default
+        from .probes import PROBES
+
+        spec = PROBES.get(probe)
+        return spec.default_timeout if spec else self.timeouts.default
 
 
 def _known(loc: tuple[int | str, ...]) -> list[str]:

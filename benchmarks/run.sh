@@ -1,0 +1,8 @@
+#!/bin/sh
+# Run every benchmark: concurrent checks, then start-up times.
+#   benchmarks/run.sh [--runs N]      (the same as: python -m benchmarks)
+set -e
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+[ -x "$PY" ] || PY=python3
+exec "$PY" -m benchmarks "$@"
