@@ -13,3 +13,5 @@ extra = sys.argv[1:]
 for script in ("bench_probes.py", "bench_first_question.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script), *extra], check=True)
+print("== bench_report.py", flush=True)
+subprocess.run([sys.executable, str(HERE / "bench_report.py")], check=True)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run every benchmark: concurrent checks, then start-up times.
+# Run every benchmark: concurrent checks, start-up times, reports over stored calls.
 #   benchmarks/run.sh [--runs N]      (the same as: python -m benchmarks)
 set -e
 cd "$(dirname "$0")/.."
