@@ -144,3 +144,18 @@ def test_report_command_with_filters(tmp_path: Path, data_dir: Path) -> None:
     r = subprocess.run([PYTHON, "-m", "wizard", "report", "--since", "yesterday"],
                        capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
     assert r.returncode == 2 and "'yesterday' is not a date" in r.stderr
+
+
+def test_store_url_from_the_organization_file(tmp_path: Path, data_dir: Path) -> None:
+    org = tmp_path / "org.yaml"
+    db = tmp_path / "team.sqlite3"
+    org.write_text(f"store_url: sqlite:///{db}\n")
+    replay(routes()[0], data_dir)
+    r = subprocess.run([PYTHON, "-m", "wizard", "sync", "--org", str(org)],
+                       capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
+    assert r.returncode == 0 and f"({f'sqlite:///{db}'})" in r.stdout
+    assert len(SqlStore(f"sqlite:///{db}").ids()) == 1
+    org.write_text("store_url: nonsense://\n")
+    bad = subprocess.run([PYTHON, "-m", "wizard", "sync", "--org", str(org)],
+                         capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
+    assert bad.returncode == 7 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

@@ -65,8 +65,10 @@ class SyncResult:
     failed: int
 
 
-def store_url(data_dir: Path, environ: dict[str, str] | None = None) -> str:
-    url = (environ or {}).get("IPSEC_TRIAGE_STORE")
+def store_url(data_dir: Path, environ: dict[str, str] | None = None,
+              configured: str | None = None) -> str:
+    """$IPSEC_TRIAGE_STORE, else the organization file's store_url, else SQLite."""
+    url = (environ or {}).get("IPSEC_TRIAGE_STORE") or configured
     return url or f"sqlite:///{data_dir / 'calls.sqlite3'}"
 
 
@@ -192,5 +194,6 @@ class SqlStore:
                              f"{str(exc).splitlines()[0]}") from None
 
 
-def open_store(data_dir: Path, environ: dict[str, str] | None = None) -> SqlStore:
-    return SqlStore(store_url(data_dir, environ))
+def open_store(data_dir: Path, environ: dict[str, str] | None = None,
+               configured: str | None = None) -> SqlStore:
+    return SqlStore(store_url(data_dir, environ, configured))

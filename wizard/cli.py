@@ -216,7 +216,8 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
     from .callstore import StoreError, open_store
 
     try:
-        stored = open_store(call.store.root, dict(env.environ)).save(call.state)
+        stored = open_store(call.store.root, dict(env.environ),
+                            call.org.store_url).save(call.state)
     except StoreError as exc:
         stored, why = False, str(exc)
     else:
@@ -638,11 +639,12 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _store(env: Environment, data_dir: Path) -> SqlStore:
+def _store(args: argparse.Namespace, env: Environment, data_dir: Path) -> SqlStore:
     from .callstore import StoreError, open_store
 
+    org = _load_org(args, env, data_dir)
     try:
-        return open_store(data_dir, dict(env.environ))
+        return open_store(data_dir, dict(env.environ), org.store_url)
     except StoreError as exc:
         raise UserError(str(exc), ExitStatus.CONFIG) from None
 
@@ -651,7 +653,7 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from .callstore import StoreError
 
     data_dir = env.data_dir(args.data_dir)
-    store = _store(env, data_dir)
+    store = _store(args, env, data_dir)
     try:
         result = store.sync(data_dir)
     except StoreError as exc:
@@ -673,7 +675,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 raise UserError(f"{value!r} is not a date (YYYY-MM-DD)",
                                 ExitStatus.USAGE) from None
     data_dir = env.data_dir(args.data_dir)
-    store = _store(env, data_dir)
+    store = _store(args, env, data_dir)
     try:
         store.sync(data_dir)  # calls of this computer that were not stored yet
         rows = store.query(since=args.since, until=args.until, category=args.category,

@@ -133,6 +133,10 @@ class OrgConfig(_Strict):
     timeouts: Timeouts = Field(default_factory=lambda: Timeouts())
     templates_dir: str | None = None
     redact_keywords: list[str] = Field(default_factory=list)
+    store_url: str | None = Field(
+        default=None,
+        description="Shared call store (SQLAlchemy URL, e.g. postgresql+psycopg://...); "
+        "$IPSEC_TRIAGE_STORE wins over it; default SQLite in the data folder")
 
     @field_validator("dns_suffix")
     @classmethod
