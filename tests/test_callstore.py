@@ -1,161 +1,438 @@
-"""The call store and reports: calls land once, an unreachable store loses nothing,
-several staff finishing at once lose nothing, reports count what happened."""
+"""The call store, against SQLite and a real PostgreSQL server: an ended call lands once
+with what reports and Tier 2 need; an unreachable store never breaks a call and the next
+sync stores it exactly once; several staff finishing at once lose nothing.
+
+PostgreSQL: the tests use the server named by $IPSEC_TRIAGE_TEST_PG_URL (.ci/run starts
+one and sets it), each in a schema of its own; without it only those tests are skipped.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import json
 import os
+import secrets
 import socket
 import subprocess
+import textwrap
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
-from wizard.callstore import SqlStore, metadata, open_store, row_of
+from wizard.call import Call
+from wizard.callstore import (
+    ROW_FORMAT,
+    CallFilter,
+    SqlStore,
+    StoreError,
+    open_store,
+    save_ended_call,
+)
 from wizard.engine import Engine
-from wizard.report import build_report, to_csv, to_html
+from wizard.journal import AnswerRecord, CallState, CallStore
+from wizard.orgconfig import OrgConfig
 
-from .conftest import PYTHON, cli_env
+from .conftest import PYTHON, ROOT, cli_env
 from .support import replay, shipped
 
-ENDS = ("fig7_1.fixed_network", "fig7_2.escalate_caller", "fig7_2.fixed_policy",
-        "fig7_3.escalate_logon")
+PG_ENV = "IPSEC_TRIAGE_TEST_PG_URL"
+TZ = timezone(timedelta(hours=1))
 
 
-def routes() -> list[dict[str, str]]:
-    found = {}
+@functools.lru_cache(maxsize=1)
+def _routes() -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
     for answers, step in Engine(shipped()).paths():
         found.setdefault(step.visit.node_key, answers)
-    return [found[e] for e in ENDS]
+    return found
 
 
-PG_URL = os.environ.get("IPSEC_TRIAGE_TEST_PG_URL")
+def route(end: str) -> dict[str, str]:
+    """Answers of a whole call that ends at the flowchart exit ``end``."""
+    return dict(_routes()[end])
+
+
+def ended_call(end: str, data_dir: Path) -> CallState:
+    """A real call, run to ``end`` and recorded in ``data_dir`` (not stored yet: as if
+    the process died right after the end went to the journal)."""
+    return replay(route(end), data_dir)[0].state
+
+
+def backdated(end: str, data_dir: Path, start: datetime, minutes: float) -> CallState:
+    """A real call to ``end`` whose journal says it was taken at ``start`` and ended
+    ``minutes`` later (so a sync finds nothing to change)."""
+    call_id = ended_call(end, data_dir).call_id
+    path = CallStore(data_dir).path(call_id)
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for n, event in enumerate(events):
+        at = start + timedelta(minutes=minutes * n / max(len(events) - 1, 1))
+        event["t"] = at.isoformat(timespec="seconds")
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return CallStore(data_dir).load(call_id)
+
+
+def shifted(state: CallState, start: datetime, minutes: float) -> CallState:
+    """The same call, as if taken at ``start`` and ended ``minutes`` later (its journal
+    still says otherwise)."""
+    assert state.ended is not None
+    state.started = start.isoformat(timespec="seconds")
+    state.ended = {**state.ended,
+                   "t": (start + timedelta(minutes=minutes)).isoformat(timespec="seconds")}
+    return state
+
+
+@contextmanager
+def pg_schema(base_url: str) -> Iterator[str]:
+    """A URL to a fresh schema of its own on the test server, dropped afterwards."""
+    admin = SqlStore(base_url).engine
+    schema = f"t_{secrets.token_hex(6)}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh store: SQLite in a temporary folder, or the PostgreSQL server .ci/run
-    starts (IPSEC_TRIAGE_TEST_PG_URL)."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty team store: a SQLite file, or a schema on the PostgreSQL test server."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    if not PG_URL:
-        pytest.skip("no PostgreSQL server: set IPSEC_TRIAGE_TEST_PG_URL (.ci/run does)")
-    metadata.drop_all(SqlStore(PG_URL).engine)
-    return PG_URL
+        yield f"sqlite:///{tmp_path / 'team' / 'calls.sqlite3'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"no PostgreSQL server for the store tests: set {PG_ENV} to a URL "
+                    "such as postgresql+psycopg://triage:triage@127.0.0.1:5432/triage "
+                    "(.ci/run starts a server and sets it)")
+    with pg_schema(base) as url:
+        yield url
 
 
-def test_sync_stores_each_ended_call_once(tmp_path: Path, store_url: str) -> None:
-    data = tmp_path / "data"
-    for answers in routes():
-        replay(answers, data)
-    store = open_store(data, {"IPSEC_TRIAGE_STORE": store_url})
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"postgresql+psycopg://helpdesk:s3cret@127.0.0.1:{port}/ipsec"
+
+
+def run_cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
+                          timeout=60, env=cli_env(data_dir, **env))
+
+
+# -- what is stored -----------------------------------------------------------------------
+
+
+def test_an_ended_call_is_stored_with_what_reports_and_tier2_need(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    call, _step, _tickets = replay(route("fig7_2.escalate_caller"), data)
+    answers = route("fig7_2.escalate_caller")
+    store = open_store(data, store_url)
+    assert store.save(call.state, call.fs) is True
+    assert store.save(call.state, call.fs) is True  # again: replaced, not doubled
+    [stored] = store.query()
+    assert stored.call_id == call.call_id
+    assert (stored.status, stored.status_label, stored.category) == (
+        "not_fixed", "Not fixed", "caller_ipsec")
+    assert stored.terminal == "fig7_2.escalate_caller"
+    assert stored.tier2 is True
+    assert stored.tier2_group == OrgConfig().tier2_group("caller_ipsec",
+                                                         answers["intake.target"])
+    assert stored.target == answers["intake.target"]
+    assert stored.caller_machine == answers["intake.caller_machine"]
+    assert (stored.scope, stored.severity, stored.call_type) == (
+        answers["intake.scope"], answers["intake.severity"], "reach")
+    assert stored.staffer == "tester"
+    assert stored.flowcharts == shipped().versions()
+    assert stored.answers == call.state.values()
+    assert stored.started == call.state.started and stored.day == call.state.started[:10]
+    assert stored.duration_s is not None and stored.duration_s >= 0
+    summary = store.query(details=False)[0]
+    assert summary.answers == {} and summary.terminal == stored.terminal
+
+
+def test_a_server_call_names_the_server_as_the_machine(tmp_path: Path) -> None:
+    state = ended_call("server_restart.escalate_no_network", tmp_path / "desk")
+    # first taken as a "cannot reach" call, then the kind of call was changed ("back"):
+    # the answers off the route are kept in the record but are not the call's facts
+    for key, value in (("intake.caller_machine", "ws-first"), ("intake.target", "fs01")):
+        state.answers[key] = AnswerRecord(key, value, state.started)
+    store = open_store(tmp_path / "desk", environ={})  # the default: SQLite, no setup
+    assert store.save(state)  # without the flowcharts: the shipped ones are used
+    [stored] = store.query()
+    assert stored.caller_machine == route("server_restart.escalate_no_network")[
+        "intake.server_name"]
+    assert (stored.target, stored.call_type) == ("", "server_no_network")
+    assert stored.answers["intake.target"] == "fs01"
+    assert (tmp_path / "desk" / "calls.sqlite3").is_file()
+
+
+def test_duration_is_start_to_end(tmp_path: Path) -> None:
+    state = backdated("fig7_1.fixed_network", tmp_path / "d",
+                      datetime(2026, 3, 28, 23, 50, tzinfo=TZ), 25)
+    store = open_store(tmp_path / "d", environ={})
+    assert store.save(state)
+    [stored] = store.query()
+    assert stored.duration_s == 25 * 60
+    assert stored.day == "2026-03-28"  # the day where the call was taken
+
+
+# -- sync: nothing lost, nothing twice ----------------------------------------------------
+
+
+def test_sync_stores_each_ended_call_once_and_leaves_open_calls(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    ends = ("fig7_1.fixed_network", "fig7_2.escalate_caller", "fig7_2.fixed_policy",
+            "fig7_3.escalate_logon")
+    ended = {ended_call(e, data).call_id for e in ends}
+    still_open = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+                            staffer="tester", mode="answers_file")
+    still_open.close()
+    store = open_store(data, store_url)
     first = store.sync(data)
     assert (first.saved, first.already, first.failed) == (4, 0, 0)
     again = store.sync(data)
-    assert (again.saved, again.already) == (0, 4)
-    rows = store.query()
-    assert len(rows) == 4
-    assert {r["status"] for r in rows} == {"fixed_understood", "not_fixed", "fixed_unclear"}
-    assert all(r["duration_s"] is not None and r["duration_s"] >= 0 for r in rows)
-    assert store.query(category="caller_ipsec")[0]["terminal"].startswith("fig7_2.")
+    assert (again.saved, again.already, again.failed) == (0, 4, 0)
+    stored = store.query()
+    assert {c.call_id for c in stored} == ended
+    assert {c.status for c in stored} == {"fixed_understood", "not_fixed", "fixed_unclear"}
+    assert store.query(CallFilter(category="caller_ipsec"))[0].terminal.startswith("fig7_2.")
 
 
-def test_unreachable_store_never_breaks_a_call_and_sync_repairs(tmp_path: Path) -> None:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    data = tmp_path / "data"
-    answers = tmp_path / "a.yaml"
-    answers.write_text(yaml.safe_dump({"answers": routes()[1]}))
-    url = f"postgresql+psycopg://helpdesk@127.0.0.1:{port}/ipsec?connect_timeout=2"
-    r = subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(answers),
-                        "--no-checks"], capture_output=True, text=True, timeout=60,
-                       env=cli_env(data, IPSEC_TRIAGE_STORE=url))
+def test_an_older_state_of_a_call_never_replaces_a_newer_one(
+        tmp_path: Path, store_url: str) -> None:
+    state = ended_call("fig7_2.escalate_caller", tmp_path / "d")
+    store = open_store(tmp_path / "d", store_url)
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
+    assert store.save(shifted(state, start, 30))
+    old = shifted(CallState(**{**vars(state), "ended": dict(state.ended or {})}), start, 10)
+    old.ended = {**(old.ended or {}), "status": "fixed_understood"}
+    assert store.save(old)  # accepted, but the newer end stays
+    [stored] = store.query()
+    assert (stored.status, stored.duration_s) == ("not_fixed", 30 * 60)
+
+
+def test_unreachable_store_does_not_break_a_call_and_sync_stores_it_once(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump({"answers": route("fig7_2.escalate_caller")}))
+    closed = closed_port_url()
+    began = time.monotonic()
+    r = run_cli(["start", "--answers", str(answers), "--no-checks"], data,
+                IPSEC_TRIAGE_STORE=closed)
     assert r.returncode == 0, r.stderr
-    assert "call store unreachable: the call is kept here; 'ipsec-triage sync'" in r.stderr
-    assert "Traceback" not in r.stderr
-    bad = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True, text=True,
-                         timeout=60, env=cli_env(data, IPSEC_TRIAGE_STORE=url))
-    assert bad.returncode == 5 and bad.stderr.count("\n") == 1
-    assert "helpdesk@127.0.0.1" in bad.stderr and "unreachable" in bad.stderr
-    ok = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True, text=True,
-                        timeout=60, env=cli_env(data))
-    assert ok.returncode == 0 and ok.stdout.startswith("1 call(s) stored, 0 already")
-    again = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True, text=True,
-                           timeout=60, env=cli_env(data))
+    assert "ended: Not fixed" in r.stdout
+    assert time.monotonic() - began < 30
+    warning = r.stderr.strip()
+    assert warning.count("\n") == 0 and "Traceback" not in r.stderr
+    assert "unreachable" in warning and "ipsec-triage sync" in warning
+    assert "s3cret" not in r.stderr
+    call_id = CallStore(data).ids()[0]
+    assert CallStore(data).load(call_id).ended is not None  # the call itself is whole
+
+    bad = run_cli(["sync"], data, IPSEC_TRIAGE_STORE=closed)
+    assert bad.returncode == 5 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "helpdesk:***@127.0.0.1" in bad.stderr and "unreachable" in bad.stderr
+    assert "s3cret" not in bad.stderr and "Traceback" not in bad.stderr
+
+    ok = run_cli(["sync"], data, IPSEC_TRIAGE_STORE=store_url)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("1 call(s) stored, 0 already there, 0 failed")
+    again = run_cli(["sync"], data, IPSEC_TRIAGE_STORE=store_url)
     assert again.stdout.startswith("0 call(s) stored, 1 already there, 0 failed")
+    assert [c.call_id for c in open_store(data, store_url).query()] == [call_id]
 
 
-def test_several_staff_finishing_at_once_lose_nothing(tmp_path: Path, store_url: str) -> None:
-    states = []
-    for i in range(12):
-        call, _, _ = replay(routes()[i % 4], tmp_path / f"desk{i}")
-        states.append(call.state)
-    url = store_url
-    SqlStore(url).ids()  # create the table once, as an installed team store would be
-    results: list[bool] = []
+def test_save_never_raises_for_an_unreachable_store(tmp_path: Path) -> None:
+    state = ended_call("fig7_1.fixed_network", tmp_path / "d")
+    store = open_store(tmp_path / "d", closed_port_url())
+    assert store.save(state) is False
+    assert store.last_error is not None and "unreachable" in store.last_error
+    assert "s3cret" not in store.last_error and "\n" not in store.last_error
+    warning = save_ended_call(tmp_path / "d", state, url=closed_port_url())
+    assert warning is not None and "'ipsec-triage sync' stores it later" in warning
+    assert save_ended_call(tmp_path / "d", state, url="nonsense://") is not None
+    assert save_ended_call(tmp_path / "d", state, environ={}) is None
+    with pytest.raises(StoreError, match="unreachable"):
+        store.sync(tmp_path / "d")
 
-    def finish(i: int) -> None:
-        results.append(SqlStore(url).save(states[i]))
 
-    threads = [threading.Thread(target=finish, args=(i,)) for i in range(12)]
+# -- several staff at once ----------------------------------------------------------------
+
+
+def test_staff_finishing_calls_at_the_same_moment_lose_nothing(
+        tmp_path: Path, store_url: str) -> None:
+    ends = list(_routes())[:12]
+    states = [ended_call(e, tmp_path / f"desk{i}") for i, e in enumerate(ends)]
+    gate = threading.Barrier(len(states))
+    results: dict[str, bool] = {}
+
+    def finish(state: CallState) -> None:
+        store = open_store(tmp_path, store_url)  # each staffer: a store of their own
+        gate.wait()  # the table does not exist yet: all create it at once, too
+        results[state.call_id] = store.save(state)
+        store.close()
+
+    threads = [threading.Thread(target=finish, args=(s,)) for s in states]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results == [True] * 12
-    assert len(SqlStore(url).ids()) == 12
-    # the same calls finished again (a retry after a crash) add nothing
-    assert all(SqlStore(url).save(st) for st in states[:3])
-    assert len(SqlStore(url).query()) == 12
+    assert results == {s.call_id: True for s in states}
+    stored = open_store(tmp_path, store_url).query()
+    assert sorted(c.call_id for c in stored) == sorted(s.call_id for s in states)
 
 
-def test_report_counts_and_formats(tmp_path: Path) -> None:
-    states = [replay(a, tmp_path / "d")[0].state for a in routes()]
-    data = build_report([row_of(s) for s in states])
-    assert data["calls"] == 4 and data["escalated"] == 2 and data["escalation_rate"] == 0.5
-    by_status = {i["key"]: i["calls"] for i in data["by"]["status"]}
-    assert by_status == {"Fixed understood": 1, "Not fixed": 2, "Fixed unclear": 1}
-    assert {i["key"] for i in data["by"]["terminal"]} == set(ENDS)
-    rows = list(csv.reader(io.StringIO(to_csv(data))))
-    assert rows[0] == ["dimension", "key", "calls"] and ["total", "calls", "4"] in rows
-    page = to_html(data)
-    assert page.count("<svg") >= 5 and "http" not in page.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+SYNC_AT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from wizard.callstore import open_store
+    data, url, at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    store = open_store(data, url)
+    time.sleep(max(0.0, at - time.time()))
+    r = store.sync(data)
+    print(r.saved, r.already, r.failed)
+""")
 
 
-def test_report_command_with_filters(tmp_path: Path, data_dir: Path) -> None:
-    for answers in routes():
-        replay(answers, data_dir)
-    r = subprocess.run([PYTHON, "-m", "wizard", "report", "--format", "json",
-                        "--category", "caller_ipsec"], capture_output=True, text=True,
-                       timeout=60, env=cli_env(data_dir))
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["calls"] == 2
-    out = tmp_path / "report.html"
-    r = subprocess.run([PYTHON, "-m", "wizard", "report", "--format", "html", "-o", str(out)],
-                       capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
-    assert r.returncode == 0 and out.read_text().startswith("<!DOCTYPE html>")
-    r = subprocess.run([PYTHON, "-m", "wizard", "report", "--since", "yesterday"],
-                       capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
-    assert r.returncode == 2 and "'yesterday' is not a date" in r.stderr
+def test_processes_syncing_at_once_store_every_call_exactly_once(
+        tmp_path: Path, store_url: str) -> None:
+    desks = [tmp_path / f"desk{i}" for i in range(3)]
+    ends = list(_routes())
+    ids = {ended_call(ends[(3 * d + k) % len(ends)], desk).call_id
+           for d, desk in enumerate(desks) for k in range(3)}
+    at = time.time() + 2.0  # every process starts its sync at this moment
+    # two processes per desk: the same calls pushed twice, at the same time
+    procs = [subprocess.Popen([PYTHON, "-c", SYNC_AT, str(desk), store_url, str(at)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=ROOT, env={**cli_env(desk), "PYTHONPATH": str(ROOT)})
+             for desk in desks for _ in range(2)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    for (out, err), p in zip(outputs, procs, strict=True):
+        assert p.returncode == 0, err
+        saved, already, failed = map(int, out.split())
+        assert (saved + already, failed) == (3, 0)
+    stored = open_store(tmp_path, store_url).query()
+    assert sorted(c.call_id for c in stored) == sorted(ids)
 
 
-def test_store_url_from_the_organization_file(tmp_path: Path, data_dir: Path) -> None:
+# -- URLs and configuration ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("nonsense://x", "unknown kind of database 'nonsense'"),
+    ("mysql://helpdesk:s3cret@db/ipsec", "database driver is not installed"),
+    ("this is not a url", "is not a database URL"),
+])
+def test_a_wrong_store_url_is_one_line(tmp_path: Path, url: str, says: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(tmp_path, url)
+    message = str(caught.value)
+    assert says in message and "\n" not in message and "s3cret" not in message
+
+
+def test_a_plain_postgresql_url_uses_the_installed_driver(tmp_path: Path) -> None:
+    store = open_store(tmp_path, "postgresql://helpdesk:s3cret@db.corp.example/ipsec")
+    assert store.safe_url == "postgresql+psycopg://helpdesk:***@db.corp.example/ipsec"
+
+
+def test_a_wrong_store_url_on_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "desk"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump({"answers": route("fig7_1.fixed_network")}))
+    call = run_cli(["start", "--answers", str(answers), "--no-checks"], data,
+                   IPSEC_TRIAGE_STORE="nonsense://")
+    assert call.returncode == 0 and "ended: Fixed understood" in call.stdout
+    assert call.stderr.count("\n") == 1 and "nonsense" in call.stderr
+    bad = run_cli(["sync"], data, IPSEC_TRIAGE_STORE="nonsense://")
+    assert bad.returncode == 7 and bad.stderr.count("\n") == 1
+    assert "Traceback" not in bad.stderr + call.stderr
+
+
+def test_store_url_from_the_organization_file_and_the_variable_wins(
+        tmp_path: Path) -> None:
+    data = tmp_path / "desk"
+    ended_call("fig7_1.fixed_network", data)
     org = tmp_path / "org.yaml"
-    db = tmp_path / "team.sqlite3"
-    org.write_text(f"store_url: sqlite:///{db}\n")
-    replay(routes()[0], data_dir)
-    r = subprocess.run([PYTHON, "-m", "wizard", "sync", "--org", str(org)],
-                       capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
-    assert r.returncode == 0 and f"({f'sqlite:///{db}'})" in r.stdout
-    assert len(SqlStore(f"sqlite:///{db}").ids()) == 1
-    org.write_text("store_url: nonsense://\n")
-    bad = subprocess.run([PYTHON, "-m", "wizard", "sync", "--org", str(org)],
-                         capture_output=True, text=True, timeout=60, env=cli_env(data_dir))
-    assert bad.returncode == 7 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    team = tmp_path / "team.sqlite3"
+    org.write_text(f"store_url: sqlite:///{team}\n")
+    r = run_cli(["sync", "--org", str(org)], data)
+    assert r.returncode == 0 and f"(sqlite:///{team})" in r.stdout
+    assert len(open_store(data, f"sqlite:///{team}").ids()) == 1
+    other = tmp_path / "other.sqlite3"
+    r = run_cli(["sync", "--org", str(org)], data, IPSEC_TRIAGE_STORE=f"sqlite:///{other}")
+    assert r.returncode == 0 and f"(sqlite:///{other})" in r.stdout
+
+
+def test_a_store_made_by_the_first_version_is_upgraded_in_place(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    state = ended_call("fig7_2.escalate_caller", data)
+    first = sa.MetaData()
+    old = sa.Table("calls", first, *[sa.Column(n, sa.String(255), primary_key=n == "call_id")
+                                     for n in ("call_id", "started", "ended", "staffer",
+                                               "target", "status", "category")])
+    engine = SqlStore(store_url).engine
+    if engine.url.database and engine.dialect.name == "sqlite":
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    first.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(old.insert(), [
+            {"call_id": state.call_id, "started": state.started, "ended": "x",
+             "status": "not_fixed", "category": "caller_ipsec"},
+            {"call_id": "20260101-090000-abcd", "started": "2026-01-01T09:00:00+01:00",
+             "ended": "2026-01-01T09:10:00+01:00", "status": "fixed_unclear",
+             "category": "network"}])
+    engine.dispose()
+    store = open_store(data, store_url)
+    result = store.sync(data)  # the call of this desk in the old format is stored anew
+    assert (result.saved, result.already, result.failed) == (1, 0, 0)
+    by_id = {c.call_id: c for c in store.query()}
+    assert by_id[state.call_id].row_format == ROW_FORMAT
+    assert by_id[state.call_id].terminal == "fig7_2.escalate_caller"
+    assert by_id["20260101-090000-abcd"].status == "fixed_unclear"  # kept as it was
+    assert store.sync(data).already == 1
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+def test_query_filters_by_day_category_target_staffer_and_status(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    store = open_store(data, store_url)
+    plan = [("fig7_1.fixed_network", date(2026, 10, 30)),
+            ("fig7_2.escalate_caller", date(2026, 10, 31)),
+            ("fig7_2.fixed_policy", date(2026, 11, 1)),
+            ("fig7_3.escalate_logon", date(2026, 11, 2))]
+    for end, day in plan:
+        start = datetime(day.year, day.month, day.day, 23, 30, tzinfo=TZ)
+        assert store.save(backdated(end, data, start, 45))  # ends the next day: by start
+
+    def days(**kw: object) -> list[str]:
+        return [c.day for c in store.query(CallFilter(**kw))]  # type: ignore[arg-type]
+
+    assert days() == ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"]
+    assert days(since=date(2026, 10, 31), until=date(2026, 11, 1)) == [
+        "2026-10-31", "2026-11-01"]
+    assert days(until=date(2026, 10, 30)) == ["2026-10-30"]
+    assert days(category="caller_ipsec") == ["2026-10-31", "2026-11-01"]
+    assert days(status="not_fixed") == ["2026-10-31", "2026-11-02"]
+    target = route("fig7_2.escalate_caller")["intake.target"]
+    assert len(days(target=target.upper())) == 4  # host names: any case
+    assert days(target="no-such-host") == []
+    assert len(days(staffer="tester")) == 4 and days(staffer="someone") == []
