@@ -79,6 +79,11 @@ class CallState:
     known_issues: dict[str, str] = field(default_factory=dict)
     """Known-issue entries shown to the staffer: id -> why it matched."""
     org: dict[str, Any] = field(default_factory=dict)
+    practice: bool = False
+    """A practice call (training, a replayed answers file): kept out of reports by default."""
+    sensitive_requests: list[dict[str, str]] = field(default_factory=list)
+    """Times the caller asked for something sensitive (the chapter's social-engineering
+    caution): ``{"step": node key, "what": what was asked, "t": when}``, oldest first."""
 
     def values(self) -> dict[str, str]:
         return {k: a.value for k, a in self.answers.items()}
@@ -143,6 +148,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             state.mode = str(ev.get("mode", "interactive"))
             state.flowcharts = dict(ev.get("flowcharts") or {})
             state.org = dict(ev.get("org") or {})
+            state.practice = bool(ev.get("practice", False))
         elif kind == "answer":
             key = str(ev["key"])
             old = state.answers.get(key)
@@ -162,6 +168,10 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
         elif kind == "known_issue":
             state.known_issues[str(ev.get("id"))] = str(ev.get("why", ""))
+        elif kind == "sensitive_request":
+            state.sensitive_requests.append({"step": str(ev.get("step", "")),
+                                             "what": str(ev.get("what", "")),
+                                             "t": str(ev.get("t", ""))})
         elif kind == "resume":
             state.resumed.append(str(ev.get("t", "")))
         elif kind == "end":
