@@ -238,19 +238,24 @@ class CallStore:
         return sorted(p.stem for p in self.calls.glob("*.jsonl"))
 
     def load(self, call_id: str) -> CallState:
-        full = self.resolve_id(call_id)
-        events, damaged = read_events(self.path(full))
+        return self._load_exact(self.resolve_id(call_id))
+
+    def _load_exact(self, call_id: str) -> CallState:
+        path = self.path(call_id)
+        events, damaged = read_events(path)
         if not events or events[0].get("event") != "start":
-            raise JournalError(f"{self.path(full)}: not a call record (no start event)")
-        return replay(full, events, damaged)
+            raise JournalError(f"{path}: not a call record (no start event)")
+        return replay(call_id, events, damaged)
 
     def open_journal(self, call_id: str) -> Journal:
         return Journal(self.path(self.resolve_id(call_id)))
 
     def all(self) -> Iterator[CallState]:
+        """Every readable call record, oldest first. One listing of the folder for all of
+        them (resolving each id again would list the folder once per call)."""
         for call_id in self.ids():
             try:
-                yield self.load(call_id)
+                yield self._load_exact(call_id)
             except JournalError:
                 continue
 
