@@ -65,7 +65,7 @@ def records(data_dir: Path) -> list[dict[str, object]]:
 def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     child = spawn(data_dir, "start")
     do_intake(child)
-    pick(child, "Can the caller ping 127.0.0.1?", 1)  # yes
+    pick(child, "What does `ping 127.0.0.1` show", 1)  # replies
     # the reverse lookup check runs from the help desk and suggests an answer
     child.expect_exact("Automatic check")
     pick(child, "show the name localhost?", 1)
@@ -94,7 +94,7 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     child = spawn(data_dir, "resume")
     child.expect_exact("nslookup localhost")  # exactly where it stopped
     child.send("1" + ENTER)
-    pick(child, "work from the caller's computer?", 2)          # net view fails
+    pick(child, "What does `net view \\\\localhost` show", 3)  # net view fails
     pick(child, "Can the caller reach the help-desk test computers", 1)  # -> Figure 7.3
     pick(child, "a remote access (RRAS / VPN) server?", 2)
     pick(child, "on your list of server-isolation servers", 2)
@@ -130,13 +130,13 @@ def test_ctrl_c_saves_the_call_and_exits_130(data_dir: Path) -> None:
 def test_note_on_a_step_is_recorded(data_dir: Path) -> None:
     child = spawn(data_dir, "start")
     do_intake(child)
-    child.expect_exact("Can the caller ping 127.0.0.1?")
+    child.expect_exact("What does `ping 127.0.0.1` show")
     child.send("n" + ENTER)
     answer_text(child, "Note for this step:", "caller is on a hotel network, sees event 4292")
     child.expect_exact("Note saved.")
     # the note shows a known symptom: the catalogue entry is offered at once
     child.expect_exact("Known issue: IPsec driver in Block mode (event 4292)")
-    child.expect_exact("Can the caller ping 127.0.0.1?")
+    child.expect_exact("What does `ping 127.0.0.1` show")
     child.send("q" + ENTER)
     child.expect(pexpect.EOF)
     child.close()

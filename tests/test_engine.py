@@ -14,7 +14,7 @@ from .support import shipped
 INTAKE = {
     "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
     "intake.call_type": "reach",
-    "intake.caller_machine": "ws-ann", "intake.target": "fs01", "intake.target_ip": "",
+    "intake.caller_machine": "ws-ann", "intake.target": "fs01", "intake.target_ip": "10.1.2.3",
     "intake.tried": "open a share", "intake.since": "today", "intake.existing_ticket": "",
     "intake.scope": "caller", "intake.extent": "one_server", "intake.address_type": "wired",
     "intake.severity": "low",
@@ -112,3 +112,59 @@ def test_loops_get_one_answer_per_visit(tmp_path: Path) -> None:
 def test_paths_give_valid_samples(key: str) -> None:
     answers, _ = next(iter(Engine(shipped()).paths()))
     assert answers[key]
+
+
+BRANCH = """\
+id: main
+title: Branch
+version: "1"
+source: test
+entry: true
+start: ip
+nodes:
+  ip:
+    kind: text
+    var: ip
+    optional: true
+    validate: ip
+    text: Address, if known?
+    source: test passage
+    next: which
+  which:
+    kind: branch
+    text: Known address?
+    source: test passage
+    cases:
+      - {when: "ip", next: with_ip}
+    otherwise: without_ip
+  with_ip:
+    kind: terminal
+    status: fixed_understood
+    category: network
+    text: With {{ ip }}
+    source: test passage
+  without_ip:
+    kind: terminal
+    status: fixed_unclear
+    category: network
+    text: Without
+    source: test passage
+"""
+
+
+def test_branch_decides_from_earlier_answers_and_asks_nothing(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text(BRANCH)
+    engine = Engine(load_flowset(tmp_path))
+    assert engine.step({"main.ip": "10.0.0.1"}).visit.node_key == "main.with_ip"
+    end = engine.step({"main.ip": ""})
+    assert end.visit.node_key == "main.without_ip" and end.number == 2
+    # both sides of the branch are routes, so both are replayed
+    assert {s.visit.node_key for _, s in engine.paths()} == {"main.with_ip", "main.without_ip"}
+
+
+def test_branch_with_an_unknown_variable_is_a_lint_problem(tmp_path: Path) -> None:
+    from wizard.flowset import lint
+
+    (tmp_path / "main.yaml").write_text(BRANCH.replace('when: "ip"', 'when: "ipp"'))
+    problems = [str(p) for p in lint(load_flowset(tmp_path, check=False))]
+    assert any("node 'which'" in p and "unknown variable 'ipp'" in p for p in problems)

@@ -36,6 +36,7 @@ nodes:
     status: not_fixed
     category: network
     tier2: true
+    team: network_operations
     text: Escalated
     source: a passage
 """
@@ -73,7 +74,7 @@ CASES = [
     category: network
     text: Orphan
     source: a passage
-""", "main.yaml:27: node 'orphan': unreachable from the start of the call"),
+""", "main.yaml:28: node 'orphan': unreachable from the start of the call"),
     ("loop with no way out", GOOD.replace("    no: broken", "    no: spin") + """  spin:
     kind: action
     text: Again

@@ -17,7 +17,7 @@ def test_documented_example_loads_and_routes() -> None:
     org = load_org_config(EXAMPLE)
     assert org.organization == "Woodgrove Bank"
     assert [(s.name, s.port) for s in org.test_servers] == [("HD-TEST1", 445),
-                                                             ("HD-TEST2", None)]
+                                                             ("HD-TEST2", 445)]
     assert [d.address for d in org.domain_controllers] == ["10.10.0.5"]
     assert org.dns_suffix == "corp.woodgrovebank.com"
     assert org.redact_keywords == ["woodgrove", "WGB"]
@@ -27,7 +27,14 @@ def test_documented_example_loads_and_routes() -> None:
     assert org.tier2_group("target_ipsec", "x.lab.corp.woodgrovebank.com") == "Lab support"
     assert org.tier2_group("network", "x.lab.corp.woodgrovebank.com") == \
         "Global network operations center"
-    assert org.tier2_group("caller_ipsec", None) == "Corporate IT security (isolation)"
+    assert org.tier2_group("caller_ipsec", None, "ipsec_support") == \
+        "Corporate IT security (isolation)"
+    # the exit's team decides, not the category: a logon right problem on the target
+    assert org.tier2_group("target_ipsec", "fs01", "server_isolation") == \
+        "Server isolation support team (access groups)"
+    # target rules still win over the team
+    assert org.tier2_group("target_ipsec", "fin-app01", "server_isolation") == \
+        "Finance server isolation team"
     assert org.probe_timeout("ping") == 2 and org.probe_timeout("dns_lookup") == 4
     # not in the file: each check's built-in timeout
     assert org.probe_timeout("smb") == 3
@@ -52,6 +59,35 @@ def test_defaults_work_without_a_file(tmp_path: Path) -> None:
     empty = tmp_path / "org.yaml"
     empty.write_text("# nothing configured yet\n")
     assert load_org_config(empty) == OrgConfig()
+
+
+def test_team_keys_map_to_the_organization_groups_or_the_chapter_names() -> None:
+    org = OrgConfig(tier2=Tier2(teams={"server_isolation": "Access groups"},  # type: ignore[dict-item]
+                                groups={"target_ipsec": "DC ops"}))
+    assert org.tier2_group("target_ipsec", "fs01", "server_isolation") == "Access groups"
+    # a team the file does not name keeps the chapter's name; the category map is not used
+    assert org.tier2_group("target_ipsec", "fs01", "data_center") == "Data center operations"
+    assert OrgConfig().tier2_group("target_ipsec", None, "server_isolation") == \
+        "Server isolation support team (network access groups)"
+    # exits without a team (flowcharts of your own): the category map
+    assert org.tier2_group("target_ipsec", "fs01") == "DC ops"
+
+
+def test_unknown_team_key_is_one_line_with_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("tier2:\n  teams:\n    server_isolaton: X\n")
+    with pytest.raises(OrgConfigError) as exc:
+        load_org_config(path)
+    assert str(exc.value).startswith(f"{path}:3:") and "server_isolaton" in str(exc.value)
+
+
+def test_test_server_without_port_is_a_warning(tmp_path: Path) -> None:
+    from wizard.orgconfig import warnings
+
+    org = OrgConfig.model_validate({"test_servers": [{"name": "T1", "address": "t1"}]})
+    (warning,) = warnings(org, tmp_path / "org.yaml")
+    assert "T1 has no port; TCP 445" in warning
+    assert warnings(load_org_config(EXAMPLE), EXAMPLE) == []
 
 
 def test_routing_order_rules_then_groups_then_default() -> None:
@@ -87,12 +123,12 @@ EDITS = [
      "unknown field 'test_server' (did you mean 'test_servers'?)"),
     (("{name: DC01, address", "{name: DC01, adress"),
      "domain_controllers.0: unknown field 'adress' (did you mean 'address'?)"),
-    (("address: 10.10.0.21}", "address: '-rf'}"),
+    (("address: 10.10.0.21,", "address: '-rf',"),
      "test_servers.1.address: '-rf' looks like a command option"),
-    (("address: 10.10.0.21}", "address: 'x; reboot'}"),
+    (("address: 10.10.0.21,", "address: 'x; reboot',"),
      "test_servers.1.address: 'x; reboot' is not a valid host name"),
-    (("caller_ipsec: Corporate", "caller_ipsek: Corporate"),
-     "'caller_ipsek': Input should be 'network'"),
+    (("ipsec_support: Corporate", "ipsec_suport: Corporate"),
+     "'ipsec_suport': Input should be 'network_operations'"),
     (("category: target_ipsec}", "category: target}"),
      "tier2.rules.1.category: 'target' is not one of network"),
     (("probes: {ping: 2,", "probes: {pnig: 2,"),

@@ -227,6 +227,16 @@ def test_test_servers_all_some_none_and_unconfigured(listening: int, closed_port
     assert none.status is ProbeStatus.UNAVAILABLE  # type: ignore[attr-defined]
 
 
+def test_test_server_without_a_port_is_tested_over_smb_never_ping(closed_port: int) -> None:
+    """ICMP is exempt from IPsec: a ping to a test server proves nothing about the
+    caller's IPsec, so a server without a port gets TCP 445 (as net view)."""
+    org = OrgConfig(test_servers=[TestServer(name="hd-test", address="127.0.0.1")])
+    r = run_probe("test_servers", {}, System(org), timeout=1)
+    assert r.data["servers"][0]["test"] == "tcp/445"
+    assert "ping" not in r.evidence
+    assert r.status is ProbeStatus.FAIL  # nothing listens on 445 here, though ping works
+
+
 # -- names -------------------------------------------------------------------------------
 
 def test_dns_lookup_reports_addresses_and_resolver(tmp_path: Path) -> None:

@@ -146,19 +146,19 @@ def test_dc_ports_ok_only_when_kerberos_and_ldap_both_accept() -> None:
     assert half.status is FAIL and half.summary == "127.0.0.1: Kerberos open, LDAP refused"
 
 
-@needs_ping
-def test_test_servers_each_listed_ping_or_port() -> None:
+def test_test_servers_each_listed_with_its_port() -> None:
     with listening_port() as up:
         org = OrgConfig(test_servers=[
             TestServer(name="HD-TEST1", address=LOOPBACK, port=up),
-            TestServer(name="HD-TEST2", address=LOOPBACK),  # no port: ping
+            TestServer(name="HD-TEST2", address=LOOPBACK, port=closed_port()),
             TestServer(name="HD-TEST3", address=LOOPBACK, port=closed_port()),
         ])
         r = run_probe("test_servers", {}, System(org), timeout=1)
     assert r.status is ProbeStatus.ERROR  # some but not all: the question is asked
-    assert r.summary == "2 of 3 test servers reachable (HD-TEST1, HD-TEST2): ask the caller"
+    assert r.summary == "1 of 3 test servers reachable (HD-TEST1): ask the caller"
     assert [(s["name"], s["test"], s["reachable"]) for s in r.data["servers"]] == [
-        ("HD-TEST1", f"tcp/{up}", True), ("HD-TEST2", "ping", True),
+        ("HD-TEST1", f"tcp/{up}", True),
+        ("HD-TEST2", f"tcp/{org.test_servers[1].port}", False),
         ("HD-TEST3", f"tcp/{org.test_servers[2].port}", False)]
     assert "HD-TEST3 (127.0.0.1, tcp/" in r.evidence and "NOT reachable" in r.evidence
 

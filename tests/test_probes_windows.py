@@ -37,6 +37,30 @@ def test_windows_ping_outcomes(capture: str, status: ProbeStatus, summary: str,
     assert captured(capture).strip() in r.evidence
 
 
+@pytest.mark.parametrize(("capture", "outcome", "answer"), [
+    ("win_ping_negotiating_only.txt", "negotiating", "negotiating"),
+    ("win_ping_negotiating.txt", "negotiating", "negotiating"),  # replies after it, too
+    ("win_ping_reply.txt", "replied", "yes"),
+    ("win_ping_nohost.txt", "unknown_host", "unknown_host"),
+    ("win_ping_timeout.txt", "no_reply", "no"),
+    ("win_ping_dest_unreachable.txt", "no_reply", "no"),
+])
+def test_what_the_caller_reads_from_ping_pre_fills_that_answer(
+        capture: str, outcome: str, answer: str) -> None:
+    """Figure 7.1's ping question has four answers; the probe reports which one it saw."""
+    from wizard.call import Call
+    from wizard.schema import CheckNode
+
+    from .support import shipped
+
+    r = run_probe("ping", {"host": "fs01.corp.example"},
+                  FakeWindows({"ping": captured(capture)}), timeout=3)
+    assert r.data["outcome"] == outcome
+    node = shipped().node("fig7_1.ping_ip")
+    assert isinstance(node, CheckNode)
+    assert Call.suggestion_from(node, r).value == answer
+
+
 def test_ping_shows_the_address_a_name_resolved_to() -> None:
     r = run_probe("ping", {"host": "fs01.corp.example"},
                   FakeWindows({"ping": captured("win_ping_ipv6_reply.txt")}), timeout=0.5)

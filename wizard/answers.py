@@ -89,6 +89,13 @@ def validate(node: Node, raw: Any, key: str = "") -> str:
         value = _as_text(raw)
     except AnswerError as exc:
         raise AnswerError(f"Invalid answer for {name}: {exc}") from None
+    if isinstance(node, CheckNode) and node.options is not None:
+        values = [o.value for o in node.options]
+        if value in values:
+            return value
+        raise AnswerError(
+            f"Invalid choice for {name}: {value!r} is not in [{', '.join(values)}]"
+        )
     if isinstance(node, (YesNoNode, CheckNode)):
         low = value.lower()
         if low in YES:
@@ -119,7 +126,7 @@ def validate(node: Node, raw: Any, key: str = "") -> str:
 
 def label(node: Node, value: str) -> str:
     """Human form of a stored answer."""
-    if isinstance(node, ChoiceNode):
+    if isinstance(node, (ChoiceNode, CheckNode)) and node.options is not None:
         for opt in node.options:
             if opt.value == value:
                 return opt.label
@@ -130,3 +137,10 @@ def label(node: Node, value: str) -> str:
     if isinstance(node, TextNode) and value == "":
         return "(none)"
     return value
+
+
+def choices(node: Node) -> list[tuple[str, str]]:
+    """(value, label) of every answer a yes/no, check or choice question offers."""
+    if isinstance(node, (ChoiceNode, CheckNode)) and node.options is not None:
+        return [(o.value, o.label) for o in node.options]
+    return [("yes", "Yes"), ("no", "No")]

@@ -28,7 +28,7 @@ from .journal import (
 from .orgconfig import OrgConfig
 from .probes import System, run_probe, run_probes
 from .probes.base import ProbeResult, ProbeStatus
-from .schema import CheckNode, TerminalNode
+from .schema import CheckNode, ChoiceNode, TerminalNode
 from .textrender import TextError, render
 
 
@@ -109,6 +109,16 @@ class Call:
             where = f"{path}:{line}" if line else str(path)
             raise TextError(f"{where}: node '{step.visit.node_key}': {exc}") from None
 
+    def preselected(self, visit: Visit, step: Step) -> str | None:
+        """The option a choice question pre-selects (its ``default``, rendered from the
+        earlier answers), or None."""
+        node = visit.node
+        source = getattr(node, "default", None)
+        if not source or not isinstance(node, ChoiceNode):
+            return None
+        value = render(source, step.context).strip()
+        return value if value in {o.value for o in node.options} else None
+
     # -- probes ------------------------------------------------------------------------
     def probe_applies(self, step: Step) -> str | None:
         """Why the step's probe should not run here (None: it should run)."""
@@ -177,6 +187,8 @@ class Call:
                 args = self._request(node, step.context)
             except TextError:
                 continue
+            if any(not v for v in args.values()):
+                continue  # an argument not known on this call (e.g. no target address)
             if key in self.state.probes and self.state.probe_args.get(key) == args:
                 continue
             out.append((key, node, args))
@@ -202,6 +214,9 @@ class Call:
     @staticmethod
     def suggestion_from(node: CheckNode, result: ProbeResult) -> Suggestion:
         value = None
+        outcome = result.data.get("outcome")
+        if isinstance(outcome, str) and outcome in node.probe.on_outcome:
+            return Suggestion(result, node.probe.on_outcome[outcome])
         if result.status is ProbeStatus.OK:
             value = node.probe.on_ok
         elif result.status is ProbeStatus.FAIL:
@@ -249,6 +264,16 @@ class Call:
     def interrupted(self) -> None:
         self._journal.append("interrupted")
 
+    # -- escalation -------------------------------------------------------------------
+    def escalation_group(self, step: Step) -> str | None:
+        """The one Tier 2 group of an escalating exit (None if it does not escalate).
+        Screen, ticket, store and report all show this value, recorded in the end event."""
+        node = step.visit.node
+        if not isinstance(node, TerminalNode) or not node.tier2:
+            return None
+        return self.org.tier2_group(node.category.value, step.context.get("target"),
+                                    node.team.value if node.team else None)
+
     # -- the end -----------------------------------------------------------------------
     def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
         """Record the end, then write the tickets; return {format: path}.
@@ -266,11 +291,12 @@ class Call:
             tickets = render_tickets(self, step, formats)
         except TicketError as exc:
             tickets, paths, error = {}, {}, exc
-        group = self.org.tier2_group(node.category.value, step.context.get("target"))
+        group = self.escalation_group(step)
         end = self._journal.append(
             "end", terminal=step.visit.node_key, status=node.status.value,
             status_label=node.status.label, category=node.category.value,
-            tier2=node.tier2, tier2_group=group if node.tier2 else None, tickets=paths,
+            tier2=node.tier2, tier2_group=group, team=node.team.value if node.team else None,
+            tickets=paths,
             ticket_error=str(error) if error else None,
         )
         self.state.ended = {k: v for k, v in end.items() if k != "event"}

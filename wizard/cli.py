@@ -23,6 +23,7 @@ from .environment import Environment
 from .flowset import FlowchartError, FlowSet, lint, load_flowset
 from .journal import CallState, CallStore, JournalError, atomic_write
 from .orgconfig import OrgConfig, OrgConfigError, load_org_config
+from .orgconfig import warnings as org_warnings
 from .resources import builtin_dir
 from .status import ExitStatus
 from .textrender import TextError
@@ -462,6 +463,10 @@ def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
     problems = lint(fs)
     for p in problems:
         env.stdout.write(f"{p}\n")
+    data_dir = env.data_dir(args.data_dir)
+    org = _load_org(args, env, data_dir)
+    for warning in org_warnings(org, env.org_file(args.org, data_dir)):
+        env.stdout.write(f"warning: {warning}\n")
     if problems:
         env.stdout.write(f"{len(problems)} problem(s)\n")
         return ExitStatus.FLOWCHART

@@ -20,6 +20,7 @@ from .flowset import FlowSet
 from .schema import (
     ANSWERED_KINDS,
     ActionNode,
+    BranchNode,
     CheckNode,
     ChoiceNode,
     GotoNode,
@@ -29,6 +30,7 @@ from .schema import (
     TextNode,
     YesNoNode,
 )
+from .textrender import condition, variables
 
 MAX_VISITS = 10_000
 
@@ -83,10 +85,21 @@ def visit_key(node_key: str, n: int) -> str:
     return node_key if n == 1 else f"{node_key}@{n}"
 
 
-def next_key(fs: FlowSet, node_key: str, node: Node, value: str | None) -> str:
+def next_key(fs: FlowSet, node_key: str, node: Node, value: str | None,
+             context: Mapping[str, Any] | None = None) -> str:
     chart = node_key.split(".", 1)[0]
+    if isinstance(node, CheckNode) and node.options is not None:
+        for opt in node.options:
+            if opt.value == value:
+                return fs.resolve(chart, opt.next)
+        raise EngineError(f"{node_key}: no option {value!r}")  # pragma: no cover
     if isinstance(node, (YesNoNode, CheckNode)):
-        return fs.resolve(chart, node.yes if value == "yes" else node.no)
+        return fs.resolve(chart, (node.yes if value == "yes" else node.no) or "")
+    if isinstance(node, BranchNode):
+        for case in node.cases:
+            if condition(case.when, context or {}):
+                return fs.resolve(chart, case.next)
+        return fs.resolve(chart, node.otherwise)
     if isinstance(node, ChoiceNode):
         for opt in node.options:
             if opt.value == value:
@@ -112,6 +125,12 @@ class Engine:
     def __init__(self, flowset: FlowSet) -> None:
         self.fs = flowset
         self._remaining = self._questions_to_end()
+        self._branch_vars: set[str] = set()
+        for key in flowset.node_keys():
+            node = flowset.node(key)
+            if isinstance(node, BranchNode):
+                for case in node.cases:
+                    self._branch_vars |= variables("{{ " + case.when + " }}")
 
     def _questions_to_end(self) -> dict[str, int]:
         """Fewest answered nodes from each node (inclusive) to a terminal (0-1 BFS)."""
@@ -170,20 +189,23 @@ class Engine:
                 route.append(visit)
                 if isinstance(node, NoteNode):
                     notices.append(visit)
-            key = next_key(fs, key, node, route[-1].value)
+            key = next_key(fs, key, node, route[-1].value, context)
         raise EngineError(f"more than {MAX_VISITS} steps: the flowcharts loop")
 
     # -- enumeration for tests and lint ---------------------------------------------
     def sample_value(self, node: Node) -> list[str]:
         """Answers that take each branch of a node once (text gets one valid sample)."""
-        if isinstance(node, (YesNoNode, CheckNode)):
+        if isinstance(node, CheckNode):
+            return node.answer_values()
+        if isinstance(node, YesNoNode):
             return ["yes", "no"]
         if isinstance(node, ChoiceNode):
             return [o.value for o in node.options]
         if isinstance(node, ActionNode):
             return ["done"]
         if isinstance(node, TextNode):
-            return [SAMPLE_TEXT[node.validate_as.value]]
+            sample = SAMPLE_TEXT[node.validate_as.value]
+            return ["", sample] if node.optional else [sample]
         return []
 
     def paths(self, limit: int = 100_000) -> Iterator[tuple[dict[str, str], Step]]:
@@ -215,8 +237,11 @@ class Engine:
                 continue  # a loop taken twice: its routes are already covered
             node = step.visit.node
             by_target: dict[str, list[str]] = {}
+            decides = getattr(node, "var", None) in self._branch_vars
             for value in self.sample_value(node):
                 target = next_key(self.fs, step.visit.node_key, node, value)
+                if decides:  # a later branch reads this answer: every value is a route
+                    target = f"{target}#{value}"
                 by_target.setdefault(target, []).append(value)
             for values in reversed(list(by_target.values())):
                 nxt = dict(answers)

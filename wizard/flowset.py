@@ -122,6 +122,7 @@ _KIND_MODELS: dict[str, type[BaseModel]] = {
     "action": schema.ActionNode,
     "note": schema.NoteNode,
     "goto": schema.GotoNode,
+    "branch": schema.BranchNode,
     "terminal": schema.TerminalNode,
 }
 
@@ -230,6 +231,12 @@ def _texts(node: Node) -> Iterator[tuple[str, str]]:
     if probe is not None:
         for value in probe.args.values():
             yield "probe", value
+    default = getattr(node, "default", None)
+    if default:
+        yield "default", default
+    if isinstance(node, schema.BranchNode):
+        for case in node.cases:
+            yield "cases", "{{ " + case.when + " }}"
 
 
 def _defined_by(node: Node) -> set[str]:
@@ -351,10 +358,12 @@ def lint(fs: FlowSet) -> list[DocumentError]:
 
 
 def _link_field(node: Node, link: str) -> str | None:
-    for name in ("yes", "no", "next", "target"):
+    for name in ("yes", "no", "next", "target", "otherwise"):
         if getattr(node, name, None) == link:
             return name
-    return "options" if isinstance(node, schema.ChoiceNode) else None
+    if isinstance(node, schema.BranchNode):
+        return "cases"
+    return "options" if getattr(node, "options", None) is not None else None
 
 
 def _lint_probes(fs: FlowSet) -> list[DocumentError]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .flowset import FlowSet
-from .schema import CheckNode, ChoiceNode, Node, TerminalNode, YesNoNode, node_links
+from .schema import BranchNode, CheckNode, ChoiceNode, Node, TerminalNode, YesNoNode, node_links
 
 _SHAPES = {
     "yesno": ('{"', '"}'),
@@ -40,10 +40,12 @@ def _node_label(node: Node) -> str:
 
 
 def _edge_labels(node: Node) -> list[str]:
+    if isinstance(node, (ChoiceNode, CheckNode)) and node.options is not None:
+        return [_label(o.label, 30) for o in node.options]
     if isinstance(node, (YesNoNode, CheckNode)):
         return ["yes", "no"]
-    if isinstance(node, ChoiceNode):
-        return [_label(o.label, 30) for o in node.options]
+    if isinstance(node, BranchNode):
+        return [_label(c.when, 30) for c in node.cases] + ["otherwise"]
     return [""] * len(node_links(node))
 
 

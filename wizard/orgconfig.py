@@ -18,9 +18,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .probes.validate import is_address
+from .schema import Team
 from .yamlio import DocumentError, format_validation_error, load_document
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
+
+#: Tier 2 teams a flowchart exit names (``team:``), with the names the chapter uses.
+DEFAULT_TEAMS = {
+    "network_operations": "Global network operations center",
+    "application_support": "Line of business application support",
+    "ipsec_support": "Tier 2 IPsec support",
+    "data_center": "Data center operations",
+    "server_isolation": "Server isolation support team (network access groups)",
+    "security": "IT security",
+}
 
 DEFAULT_GROUPS = {
     "network": "Global network operations center",
@@ -61,8 +72,13 @@ class TestServer(_Strict):
     name: str = Field(min_length=1, description="Name to read out and show")
     address: str = Field(description="Host name or IP address to test")
     port: int | None = Field(default=None, ge=1, le=65535,
-                             description="TCP port to test (445: SMB, as net view); "
-                             "none: ping")
+                             description="TCP port to test (unset: 445, SMB, as net view). "
+                             "Never ping: ICMP is exempt from IPsec, so a ping proves "
+                             "nothing about the caller's IPsec")
+
+    @property
+    def tested_port(self) -> int:
+        return self.port or 445
 
     _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
 
@@ -95,8 +111,12 @@ Category = Literal["network", "name_resolution", "application", "caller_ipsec",
 
 
 class Tier2(_Strict):
-    groups: dict[Category, str] = Field(default_factory=dict,
-                                        description="Problem category -> Tier 2 group")
+    teams: dict[Team, str] = Field(
+        default_factory=dict, description="Team key named by a flowchart exit -> this "
+        "organization's group name (unset: the chapter's name for the team)")
+    groups: dict[Category, str] = Field(
+        default_factory=dict, description="Problem category -> Tier 2 group, only for "
+        "exits that name no team (flowcharts of your own)")
     default: str | None = Field(default=None, description="Group for categories not in groups "
                                 "(unset: the built-in group of each category)")
     rules: list[RouteRule] = Field(default_factory=list)
@@ -143,12 +163,15 @@ class OrgConfig(_Strict):
     def _check_suffix(cls, value: str) -> str:
         return _host(value.lstrip(".")) if value.strip() else ""
 
-    def tier2_group(self, category: str, target: str | None = None) -> str:
-        """Group for an escalation: the first rule matching the target (and category,
-        if the rule names one), else the category's group, else ``tier2.default``, else
-        the built-in group of the category. Target patterns are shell-style
-        (``fin-*``), case-insensitive, tried on the whole target and on its host name
-        without the domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
+    def tier2_group(self, category: str, target: str | None = None,
+                    team: str | None = None) -> str:
+        """The one Tier 2 group of an escalation: the first rule matching the target
+        (and category, if the rule names one); else the group this organization gives
+        the exit's team (``tier2.teams``), else the chapter's name for that team; for an
+        exit without a team, the category's group, else ``tier2.default``, else the
+        built-in group of the category. Target patterns are shell-style (``fin-*``),
+        case-insensitive, tried on the whole target and on its host name without the
+        domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
         if target:
             name = target.strip().lower()
             names = {name} if is_address(name) else {name, name.split(".", 1)[0]}
@@ -156,6 +179,9 @@ class OrgConfig(_Strict):
                 if rule.category in (None, category) and any(
                         fnmatch.fnmatchcase(n, rule.target.lower()) for n in names):
                     return rule.group
+        if team:
+            named = next((g for t, g in self.tier2.teams.items() if t == team), None)
+            return named or DEFAULT_TEAMS.get(team, "Tier 2 support")
         group = next((g for c, g in self.tier2.groups.items() if c == category), None)
         if group is not None:
             return group
@@ -172,6 +198,18 @@ class OrgConfig(_Strict):
 
         spec = PROBES.get(probe)
         return spec.default_timeout if spec else self.timeouts.default
+
+
+def warnings(org: OrgConfig, path: Path | None) -> list[str]:
+    """Things in an organization file that work but are probably not meant."""
+    where = str(path) if path else "organization file"
+    out = []
+    for i, server in enumerate(org.test_servers):
+        if server.port is None:
+            out.append(f"{where}: test_servers.{i}: {server.name} has no port; TCP 445 (SMB, "
+                       "as net view) is tested. Name the port the server really offers "
+                       "(ICMP is exempt from IPsec, so ping cannot test it)")
+    return out
 
 
 def _known(loc: tuple[int | str, ...]) -> list[str]:

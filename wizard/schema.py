@@ -56,6 +56,17 @@ class Category(str, enum.Enum):
         }[self.value]
 
 
+class Team(str, enum.Enum):
+    """Tier 2 teams the chapter names ("Tier 2 Support" and "Escalation")."""
+
+    NETWORK_OPERATIONS = "network_operations"
+    APPLICATION_SUPPORT = "application_support"
+    IPSEC_SUPPORT = "ipsec_support"
+    DATA_CENTER = "data_center"
+    SERVER_ISOLATION = "server_isolation"
+    SECURITY = "security"
+
+
 class Validator(str, enum.Enum):
     """How a free-text answer is checked."""
 
@@ -89,6 +100,10 @@ class ProbeCall(_Strict):
     )
     on_ok: str | None = Field(None, description="Answer suggested when the probe says ok")
     on_fail: str | None = Field(None, description="Answer suggested when the probe says fail")
+    on_outcome: dict[str, str] = Field(
+        default_factory=dict,
+        description="The probe's outcome (its data 'outcome', e.g. ping: replied, negotiating, "
+        "unknown_host, no_reply) -> answer suggested; wins over on_ok / on_fail")
     runs_on: Literal["helpdesk", "caller"] = Field(
         "helpdesk",
         description="Where the check is meaningful: from the help desk's machine, or only "
@@ -121,6 +136,9 @@ class ChoiceNode(_NodeBase):
     kind: Literal["choice"]
     options: list[Option] = Field(min_length=2)
     var: Annotated[str | None, Field(pattern=ID_RE)] = None
+    default: str | None = Field(
+        None, description="The option pre-selected for the staffer (Jinja, earlier answers; "
+        "it must render to an option value)")
 
     @field_validator("options")
     @classmethod
@@ -134,21 +152,43 @@ class ChoiceNode(_NodeBase):
 
 
 class CheckNode(_NodeBase):
-    """A yes/no question whose answer an automatic probe can suggest."""
+    """A question whose answer an automatic probe can suggest: yes/no (``yes``, ``no``),
+    or several outcomes the caller reads out (``options``)."""
 
     kind: Literal["check"]
     probe: ProbeCall
-    yes: Annotated[str, Field(pattern=LINK_RE)]
-    no: Annotated[str, Field(pattern=LINK_RE)]
+    yes: Annotated[str | None, Field(pattern=LINK_RE)] = None
+    no: Annotated[str | None, Field(pattern=LINK_RE)] = None
+    options: list[Option] | None = Field(
+        None, description="Outcomes to choose from, instead of yes and no")
     var: Annotated[str | None, Field(pattern=ID_RE)] = None
 
     @model_validator(mode="after")
     def _suggestions_are_answers(self) -> CheckNode:
+        if self.options is not None:
+            if self.yes is not None or self.no is not None:
+                raise ValueError("a check has either 'yes' and 'no' or 'options', not both")
+            if len(self.options) < 2:
+                raise ValueError("a check needs at least two options")
+            values = [o.value for o in self.options]
+            if len(set(values)) != len(values):
+                raise ValueError("option values must be unique")
+        elif self.yes is None or self.no is None:
+            raise ValueError("a check needs 'yes' and 'no' (or 'options')")
+        allowed = self.answer_values()
         for field in ("on_ok", "on_fail"):
             value = getattr(self.probe, field)
-            if value is not None and value not in ("yes", "no"):
-                raise ValueError(f"probe.{field} must be 'yes' or 'no', not {value!r}")
+            if value is not None and value not in allowed:
+                raise ValueError(
+                    f"probe.{field} must be one of {', '.join(allowed)}, not {value!r}")
+        for outcome, value in self.probe.on_outcome.items():
+            if value not in allowed:
+                raise ValueError(f"probe.on_outcome.{outcome} must be one of "
+                                 f"{', '.join(allowed)}, not {value!r}")
         return self
+
+    def answer_values(self) -> list[str]:
+        return [o.value for o in self.options] if self.options is not None else ["yes", "no"]
 
 
 class TextNode(_NodeBase):
@@ -174,6 +214,22 @@ class NoteNode(_NodeBase):
     next: Annotated[str, Field(pattern=LINK_RE)]
 
 
+class BranchCase(_Strict):
+    """One case of a branch: a Jinja condition over earlier answers and where it leads."""
+
+    when: str = Field(description="Jinja expression, e.g. \"target_ip and target != target_ip\"")
+    next: Annotated[str, Field(pattern=LINK_RE)]
+
+
+class BranchNode(_NodeBase):
+    """A decision the wizard takes itself from earlier answers; nothing is asked.
+    The first case whose condition is true is taken, else ``otherwise``."""
+
+    kind: Literal["branch"]
+    cases: list[BranchCase] = Field(min_length=1)
+    otherwise: Annotated[str, Field(pattern=LINK_RE)]
+
+
 class GotoNode(_NodeBase):
     """A link to another flowchart ("go to Figure 7.2")."""
 
@@ -188,20 +244,23 @@ class TerminalNode(_NodeBase):
     tier2: bool = Field(
         False, description="Escalate to Tier 2 (required for status not_fixed)"
     )
-    route_to: str | None = Field(
-        None, description="Support group the source text names for this exit, if any"
+    team: Team | None = Field(
+        None, description="The Tier 2 team this exit escalates to (the organization file "
+        "maps team keys to its own group names); required when tier2 is true"
     )
 
     @model_validator(mode="after")
     def _escalation_consistent(self) -> TerminalNode:
         if self.status is Status.NOT_FIXED and not self.tier2:
             raise ValueError("a 'not_fixed' terminal must escalate (tier2: true)")
+        if self.tier2 and self.team is None:
+            raise ValueError("an escalating terminal must name its team (team: ...)")
         return self
 
 
 Node = Annotated[
     YesNoNode | ChoiceNode | CheckNode | TextNode | ActionNode | NoteNode | GotoNode
-    | TerminalNode,
+    | BranchNode | TerminalNode,
     Field(discriminator="kind"),
 ]
 
@@ -231,8 +290,12 @@ class Flowchart(_Strict):
 
 def node_links(node: Node) -> list[str]:
     """The raw link strings leaving a node, in display order."""
+    if isinstance(node, CheckNode) and node.options is not None:
+        return [opt.next for opt in node.options]
     if isinstance(node, (YesNoNode, CheckNode)):
-        return [node.yes, node.no]
+        return [node.yes, node.no]  # type: ignore[list-item]
+    if isinstance(node, BranchNode):
+        return [case.next for case in node.cases] + [node.otherwise]
     if isinstance(node, ChoiceNode):
         return [opt.next for opt in node.options]
     if isinstance(node, (TextNode, ActionNode, NoteNode)):

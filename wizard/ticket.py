@@ -113,7 +113,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             charts_used.append(title)
     comp = str(ctx.get("caller_machine") or "CompName")
     srv = str(ctx.get("target") or "")
-    group = call.org.tier2_group(node.category.value, ctx.get("target"))
+    group = call.escalation_group(step) or ""
     all_notes = [
         {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
     ]
@@ -151,7 +151,6 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "terminal": step.visit.node_key,
         "escalate": node.tier2,
         "tier2_group": group,
-        "suggested_team": node.route_to or "",
         "charts_used": charts_used,
         "route": route,
         "notes": all_notes,

@@ -102,10 +102,12 @@ class Frontend:
         if isinstance(node, (YesNoNode, CheckNode)):
             if suggestion and suggestion.value and default is None:
                 default = suggestion.value
-            choices = [Choice("Yes", value="yes", shortcut_key="1"),
-                       Choice("No", value="no", shortcut_key="2")]
+            choices = [Choice(label, value=value, shortcut_key=str(i + 1)) for i, (value, label)
+                       in enumerate(answer_rules.choices(node))]
             return str(self._select(message, choices + more, default))
         if isinstance(node, ChoiceNode):
+            if default is None:
+                default = self.call.preselected(visit, step)
             choices = [Choice(o.label, value=o.value, shortcut_key=str(i + 1))
                        for i, o in enumerate(node.options)]
             return str(self._select(message, choices + more, default))

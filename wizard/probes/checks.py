@@ -62,13 +62,33 @@ def renamed(result: ProbeResult, probe: str, summary: str | None = None,
 # -- reachability ------------------------------------------------------------------------
 
 
+#: What ping printed when the name did not resolve (Windows, iputils, busybox).
+UNKNOWN_HOST_MARKERS = ("could not find host", "name or service not known",
+                        "temporary failure in name resolution", "unknown host", "bad address")
+
+
+def ping_outcome(replied: bool, negotiating: bool, summary: str) -> str:
+    """The outcome a caller reads out: ``negotiating`` ("Negotiating IP security" was
+    shown, replies or not: with ICMP exempt it never should be), ``replied``,
+    ``unknown_host`` (the name did not resolve) or ``no_reply``."""
+    if negotiating:
+        return "negotiating"
+    if replied:
+        return "replied"
+    if any(m in summary.lower() for m in UNKNOWN_HOST_MARKERS):
+        return "unknown_host"
+    return "no_reply"
+
+
 def ping(system: System, timeout: float, host: str) -> ProbeResult:
-    """The system ping (one echo request), or TCP connections where there is none."""
+    """The system ping (one echo request), or TCP connections where there is none.
+
+    ``data["outcome"]`` is one of replied, negotiating, unknown_host, no_reply."""
     start = time.monotonic()
     host = validate_host(host)
     if is_reserved_name(host):  # not worth a query: it cannot resolve anywhere
         return timed("ping", start, FAIL, f"{host}: a reserved name that never resolves",
-                     host=host, method="none", negotiating=False)
+                     host=host, method="none", negotiating=False, outcome="unknown_host")
     binary = system.which("ping")
     if binary is None:
         return _socket_ping(system, timeout, host, start)
@@ -84,10 +104,12 @@ def ping(system: System, timeout: float, host: str) -> ProbeResult:
         return _socket_ping(system, timeout, host, start)
     if out.timed_out:
         return timed("ping", start, TIMEOUT, f"{host}: ping gave no result in time",
-                     "\n".join(evidence), host=host, method="ping", negotiating=negotiating)
+                     "\n".join(evidence), host=host, method="ping", negotiating=negotiating,
+                     outcome="negotiating" if negotiating else "")
     return timed("ping", start, OK if outcome.replied else FAIL, f"{host}: {outcome.summary}",
                  "\n".join(evidence), host=host, method="ping", negotiating=negotiating,
-                 address=outcome.address)
+                 address=outcome.address,
+                 outcome=ping_outcome(outcome.replied, negotiating, outcome.summary))
 
 
 def _ping_once(system: System, binary: str, host: str,
@@ -118,7 +140,9 @@ def _socket_ping(system: System, timeout: float, host: str, start: float) -> Pro
     try:
         address = system.resolve(host, timeout)[0]
     except (ResolveError, IndexError) as exc:
-        return timed("ping", start, FAIL, f"{host}: {exc or 'no address'}", "", **data)
+        slow = "too long" in str(exc)
+        return timed("ping", start, FAIL, f"{host}: {exc or 'no address'}", "",
+                     outcome="no_reply" if slow else "unknown_host", **data)
     wait = budget.left()
     outcomes = at_once(lambda p: system.connect(address, p, wait), FALLBACK_PORTS)
     evidence = "\n".join(f"tcp/{p}: {d}" for p, (_, d) in zip(FALLBACK_PORTS, outcomes,
@@ -128,10 +152,10 @@ def _socket_ping(system: System, timeout: float, host: str, start: float) -> Pro
     if answered:
         return timed("ping", start, OK,
                      f"{host}: answered on TCP port {answered[0]} (no ping program here)",
-                     evidence, address=address, **data)
+                     evidence, address=address, outcome="replied", **data)
     return timed("ping", start, FAIL, f"{host}: no answer on TCP ports "
                  f"{', '.join(map(str, FALLBACK_PORTS))} (no ping program here)", evidence,
-                 address=address, **data)
+                 address=address, outcome="no_reply", **data)
 
 
 def tcp_port(system: System, timeout: float, host: str, port: str) -> ProbeResult:
@@ -161,7 +185,9 @@ def dc_ports(system: System, timeout: float, host: str) -> ProbeResult:
 
 
 def test_servers(system: System, timeout: float) -> ProbeResult:
-    """Each configured help-desk test server: its TCP port if one is set, else ping."""
+    """Each configured help-desk test server over a protocol IPsec protects: a TCP
+    connection to its port (445, SMB as `net view` uses, unless the organization file
+    names another). Ping would succeed even with the caller's IPsec broken."""
     start = time.monotonic()
     servers = system.org.test_servers
     if not servers:
@@ -170,11 +196,9 @@ def test_servers(system: System, timeout: float) -> ProbeResult:
                      "file): ask the caller")
 
     def check(server: TestServer) -> tuple[bool, str, str]:
-        if server.port is None:
-            r = ping(system, timeout, server.address)
-            return r.status is OK, r.summary, "ping"
-        state, detail = system.connect(server.address, server.port, timeout)
-        return state == "open", detail, f"tcp/{server.port}"
+        # never ping: ICMP is exempt from IPsec, so only a protected protocol tests it
+        state, detail = system.connect(server.address, server.tested_port, timeout)
+        return state == "open", detail, f"tcp/{server.tested_port}"
 
     results = at_once(check, list(servers))
     each = [{"name": s.name, "address": s.address, "test": how, "reachable": ok,
