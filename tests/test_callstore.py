@@ -28,6 +28,7 @@ import yaml
 
 from wizard.call import Call
 from wizard.callstore import (
+    REVISION,
     ROW_FORMAT,
     CallFilter,
     SqlStore,
@@ -65,12 +66,15 @@ def ended_call(end: str, data_dir: Path) -> CallState:
     return replay(route(end), data_dir)[0].state
 
 
-def backdated(end: str, data_dir: Path, start: datetime, minutes: float) -> CallState:
-    """A real call to ``end`` whose journal says it was taken at ``start`` and ended
-    ``minutes`` later (so a sync finds nothing to change)."""
+def backdated(end: str, data_dir: Path, start: datetime, minutes: float, *,
+              staffer: str = "tester", practice: bool = False) -> CallState:
+    """A real call to ``end`` whose journal says a staffer took it on the phone at
+    ``start`` and ended it ``minutes`` later (so a sync finds nothing to change); not a
+    practice call unless ``practice``."""
     call_id = ended_call(end, data_dir).call_id
     path = CallStore(data_dir).path(call_id)
     events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    events[0].update(mode="interactive", practice=practice, staffer=staffer)
     for n, event in enumerate(events):
         at = start + timedelta(minutes=minutes * n / max(len(events) - 1, 1))
         event["t"] = at.isoformat(timespec="seconds")
@@ -192,7 +196,7 @@ def test_duration_is_start_to_end(tmp_path: Path) -> None:
 # -- sync: nothing lost, nothing twice ----------------------------------------------------
 
 
-def test_sync_stores_each_ended_call_once_and_leaves_open_calls(
+def test_sync_stores_each_call_once_and_open_calls_as_open_until_they_end(
         tmp_path: Path, store_url: str) -> None:
     data = tmp_path / "desk"
     ends = ("fig7_1.fixed_network", "fig7_2.escalate_caller", "fig7_2.fixed_policy",
@@ -203,13 +207,19 @@ def test_sync_stores_each_ended_call_once_and_leaves_open_calls(
     still_open.close()
     store = open_store(data, store_url)
     first = store.sync(data)
-    assert (first.saved, first.already, first.failed) == (4, 0, 0)
+    assert (first.saved, first.already, first.failed) == (5, 0, 0)
     again = store.sync(data)
-    assert (again.saved, again.already, again.failed) == (0, 4, 0)
-    stored = store.query()
-    assert {c.call_id for c in stored} == ended
-    assert {c.status for c in stored} == {"fixed_understood", "not_fixed", "fixed_unclear"}
-    assert store.query(CallFilter(category="caller_ipsec"))[0].terminal.startswith("fig7_2.")
+    assert (again.saved, again.already, again.failed) == (0, 5, 0)
+    stored = {c.call_id: c for c in store.query()}
+    assert set(stored) == ended | {still_open.call_id}
+    assert stored[still_open.call_id].status == "open"
+    assert stored[still_open.call_id].duration_s is None
+    assert {stored[i].status for i in ended} == {
+        "fixed_understood", "not_fixed", "fixed_unclear"}
+    everything = CallFilter(category="caller_ipsec", practice=True)
+    assert store.query(everything)[0].terminal.startswith("fig7_2.")
+    # answers-file calls are practice calls: a report leaves them out unless asked
+    assert store.query(CallFilter()) == []
 
 
 def test_an_older_state_of_a_call_never_replaces_a_newer_one(
@@ -378,7 +388,7 @@ def test_store_url_from_the_organization_file_and_the_variable_wins(
     assert r.returncode == 0 and f"(sqlite:///{other})" in r.stdout
 
 
-def test_a_store_made_by_the_first_version_is_upgraded_in_place(
+def test_a_store_made_by_the_first_version_is_refused_until_upgraded(
         tmp_path: Path, store_url: str) -> None:
     data = tmp_path / "desk"
     state = ended_call("fig7_2.escalate_caller", data)
@@ -399,6 +409,14 @@ def test_a_store_made_by_the_first_version_is_upgraded_in_place(
              "category": "network"}])
     engine.dispose()
     store = open_store(data, store_url)
+    with pytest.raises(StoreError) as refused:
+        store.sync(data)
+    assert str(refused.value).endswith(
+        f"is at revision none (release 0.1.0 or older), this version needs {REVISION}: "
+        "run 'ipsec-triage store upgrade'")
+    assert store.save(state) is False and "store upgrade" in str(store.last_error)
+    assert store.upgrade() == ("none (release 0.1.0 or older)", REVISION)
+    assert store.upgrade() == (REVISION, REVISION)  # again: nothing to do
     result = store.sync(data)  # the call of this desk in the old format is stored anew
     assert (result.saved, result.already, result.failed) == (1, 0, 0)
     by_id = {c.call_id: c for c in store.query()}
@@ -424,7 +442,8 @@ def test_query_filters_by_day_category_target_staffer_and_status(
         assert store.save(backdated(end, data, start, 45))  # ends the next day: by start
 
     def days(**kw: object) -> list[str]:
-        return [c.day for c in store.query(CallFilter(**kw))]  # type: ignore[arg-type]
+        return [c.day for c in store.query(
+            CallFilter(practice=True, **kw))]  # type: ignore[arg-type]
 
     assert days() == ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"]
     assert days(since=date(2026, 10, 31), until=date(2026, 11, 1)) == [
@@ -436,3 +455,149 @@ def test_query_filters_by_day_category_target_staffer_and_status(
     assert len(days(target=target.upper())) == 4  # host names: any case
     assert days(target="no-such-host") == []
     assert len(days(staffer="tester")) == 4 and days(staffer="someone") == []
+
+
+# -- schema revisions -----------------------------------------------------------------------
+
+RELEASE_0_1_0 = Path(__file__).parent / "data" / "store_0_1_0.json"
+
+
+def store_of_release_0_1_0(url: str) -> list[dict[str, object]]:
+    """A store as release 0.1.0 made it (its calls table, no revision), with its rows."""
+    made = json.loads(RELEASE_0_1_0.read_text(encoding="utf-8"))
+    kinds = {"String(length=64)": sa.String(64), "String(length=40)": sa.String(40),
+             "String(length=200)": sa.String(200), "String(length=255)": sa.String(255),
+             "String(length=20)": sa.String(20), "Float()": sa.Float(),
+             "Boolean()": sa.Boolean(), "Text()": sa.Text(), "Integer()": sa.Integer()}
+    old = sa.MetaData()
+    table = sa.Table("calls", old, *[
+        sa.Column(name, kinds[kind], primary_key=name == "call_id",
+                  nullable=name not in ("call_id", "started", "ended", "status", "category"))
+        for name, kind in made["columns"]],
+        sa.Index("ix_calls_started", "started"), sa.Index("ix_calls_category", "category"),
+        sa.Index("ix_calls_target", "target"))
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), made["rows"])
+    engine.dispose()
+    return list(made["rows"])
+
+
+def test_a_store_of_the_previous_release_is_upgraded_with_its_calls(
+        tmp_path: Path, store_url: str) -> None:
+    rows = store_of_release_0_1_0(store_url)
+    data = tmp_path / "desk"
+    r = run_cli(["report", "--format", "json"], data, IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 5 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert "is at revision none (release 0.1.0 or older), this version needs " \
+           f"{REVISION}: run 'ipsec-triage store upgrade'" in r.stderr
+    r = run_cli(["store", "revision"], data, IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 0 and "run 'ipsec-triage store upgrade'" in r.stdout
+    r = run_cli(["store", "upgrade"], data, IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 0, r.stderr
+    assert f"upgraded from revision none (release 0.1.0 or older) to {REVISION}" in r.stdout
+    r = run_cli(["store", "upgrade"], data, IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 0 and f"already at revision {REVISION}" in r.stdout
+
+    store = open_store(data, store_url)
+    kept = {c.call_id: c for c in store.query()}
+    assert set(kept) == {str(row["call_id"]) for row in rows}
+    for row in rows:
+        call = kept[str(row["call_id"])]
+        assert (call.status, call.terminal, call.staffer) == (
+            row["status"], row["terminal"], row["staffer"])
+        assert call.practice == (row["mode"] == "answers_file")
+        used = {k.split(".")[0] for k in json.loads(str(row["answers"]))}
+        assert call.flowchart_version == ", ".join(
+            f"{c} 1.0" for c in sorted(used | {str(row["terminal"]).split(".")[0]}))
+    with store.engine.connect() as conn:
+        issues = conn.execute(sa.text("SELECT call_id, issue FROM call_known_issues")).all()
+    assert sorted(issues) == sorted((row["call_id"], "event_547") for row in rows
+                                    if row["known_issues"] != "[]")
+    # the report counts them, and leaves the replayed (practice) one out
+    r = run_cli(["report", "--format", "json", "--no-sync"], data,
+                IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["calls"] == len(rows) - 1
+
+
+def test_a_new_store_is_created_at_the_newest_revision(tmp_path: Path,
+                                                       store_url: str) -> None:
+    store = open_store(tmp_path, store_url)
+    assert store.revision() == "none"
+    assert store.save(ended_call("fig7_1.fixed_network", tmp_path / "desk"))
+    assert store.revision() == REVISION
+    r = run_cli(["store", "revision"], tmp_path, IPSEC_TRIAGE_STORE=store_url)
+    assert r.returncode == 0 and f"revision {REVISION}" in r.stdout and "up to date" in r.stdout
+
+
+def test_a_store_newer_than_this_version_is_refused_in_one_line(
+        tmp_path: Path, store_url: str) -> None:
+    store = open_store(tmp_path, store_url)
+    assert store.save(ended_call("fig7_1.fixed_network", tmp_path / "desk"))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    fresh = open_store(tmp_path, store_url)
+    assert fresh.save(ended_call("fig7_1.fixed_network", tmp_path / "desk")) is False
+    assert fresh.last_error is not None and fresh.last_error.endswith(
+        f"is at revision 9999, newer than this version of ipsec-triage knows (it needs "
+        f"{REVISION}): update ipsec-triage")
+
+
+def test_without_the_postgresql_driver_a_postgresql_url_is_one_clear_line(
+        tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["psycopg"] = None  # as if 'ipsec-triage[postgres]' was not installed
+        sys.modules["psycopg2"] = None
+        from wizard.cli import main
+        sys.exit(main(["sync"]))
+    """)
+    r = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60,
+                       env=cli_env(tmp_path, IPSEC_TRIAGE_STORE=closed_port_url()))
+    assert r.returncode == 7 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith(
+        "the PostgreSQL driver is not installed: pip install 'ipsec-triage[postgres]'")
+    assert r.stderr.count("\n") == 1 and "s3cret" not in r.stderr
+
+
+# -- practice calls and the time spent on each step ---------------------------------------
+
+
+def test_a_practice_call_is_stored_as_practice(tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    call = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+                      staffer="trainee", mode="interactive", practice=True)
+    call.close()
+    live = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+                      staffer="Sam", mode="interactive")
+    live.close()
+    assert CallStore(data).load(call.call_id).practice is True
+    store = open_store(data, store_url)
+    assert store.sync(data).saved == 2
+    assert [c.call_id for c in store.query(CallFilter())] == [live.call_id]
+    assert {c.call_id for c in store.query(CallFilter(practice=True))} == {
+        call.call_id, live.call_id}
+
+
+def test_each_step_is_stored_with_the_time_spent_on_it(tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
+    state = backdated("fig7_2.escalate_caller", data, start, 30)
+    store = open_store(data, store_url)
+    assert store.save(state)
+    with store.engine.connect() as conn:
+        steps = conn.execute(sa.text(
+            "SELECT step, seconds, final FROM call_steps WHERE call_id = :id ORDER BY seq"),
+            {"id": state.call_id}).all()
+    engine_step = Engine(shipped()).step(state.values())
+    answered = [v.node_key for v in engine_step.route if v.answered]
+    assert [s[0] for s in steps] == answered + ["fig7_2.escalate_caller"]
+    assert [bool(s[2]) for s in steps] == [False] * len(answered) + [True]
+    # the journal's times were spread evenly over the 30 minutes: the steps add up to it
+    assert sum(s[1] for s in steps) == pytest.approx(30 * 60, abs=len(steps))
+    assert all(s[1] >= 0 for s in steps)

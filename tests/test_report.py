@@ -299,6 +299,8 @@ def test_report_first_stores_the_calls_of_this_computer(tmp_path: Path) -> None:
     status, out, _ = command(cmd_report, ["--format", "json", "--no-sync"], data)
     assert json.loads(out)["calls"] == 0
     status, out, _ = command(cmd_report, ["--format", "json"], data)
+    assert status == 0 and json.loads(out)["calls"] == 0  # replayed: practice calls
+    status, out, _ = command(cmd_report, ["--format", "json", "--practice"], data)
     assert status == 0 and json.loads(out)["calls"] == 2
     status, out, _ = command(cmd_sync, [], data)
     assert (status, out.split(" (")[0]) == (0, "0 call(s) stored, 2 already there, 0 failed")
@@ -318,8 +320,8 @@ def test_report_over_a_postgresql_team_store(tmp_path: Path, team_store: str) ->
     take_calls(tmp_path / "desk1", team_store)
     desk2 = tmp_path / "desk2"
     ended_call("fig7_3.escalate_logon", desk2)  # another staffer's desk, not stored yet
-    status, out, err = command(cmd_report, ["--format", "json", "--category", "target_ipsec"],
-                               desk2, IPSEC_TRIAGE_STORE=team_store)
+    status, out, err = command(cmd_report, ["--format", "json", "--category", "target_ipsec",
+                                            "--practice"], desk2, IPSEC_TRIAGE_STORE=team_store)
     assert status == 0, err
     assert json.loads(out)["calls"] == 2  # one from each desk
 

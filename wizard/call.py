@@ -56,10 +56,12 @@ class Call:
     @classmethod
     def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
-              system: System | None = None) -> Call:
+              practice: bool = False, system: System | None = None) -> Call:
+        """A new call; ``practice``: a training call (replayed answers files are
+        practice calls too), kept out of reports by default."""
         call_id, journal, event = store.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
-            tool_version=__version__,
+            tool_version=__version__, practice=practice or mode == "answers_file",
         )
         state = replay(call_id, [event])
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,

@@ -9,7 +9,17 @@ as one row keyed by its call id. Saving is an idempotent upsert (saving again re
 the row, never adds one), so a call whose store was unreachable, or whose process died
 between the end of its journal and the store write, is stored by the next :meth:`sync`,
 exactly once. :meth:`SqlStore.save` never raises for an unreachable store: it returns
-False and says why in :attr:`SqlStore.last_error`.
+False and says why in :attr:`SqlStore.last_error`. Calls still open are stored too (status
+``open``, replaced when they end), so reports can count them.
+
+With each call its steps are stored (``call_steps``: the steps it reached, in order, with
+the seconds spent on each, read from the journal's times) and the known issues it matched
+(``call_known_issues``), so that reports count in the database, never in Python.
+
+The schema is under Alembic migrations (:mod:`wizard.migrations`). A new, empty store is
+created at the newest revision by its first use (under a lock: staff finishing calls at
+once on a new database all succeed); a store at an older revision is refused with a
+one-line message until ``ipsec-triage store upgrade`` (:meth:`SqlStore.upgrade`) is run.
 
 Public API::
 
@@ -17,6 +27,7 @@ Public API::
     store.save(state, fs=None) -> bool          # False when the store is unreachable
     store.sync(data_dir) -> SyncResult(saved, already, failed)   # StoreError: unreachable
     store.query(CallFilter(...)) -> list[StoredCall]
+    store.upgrade() -> (from_revision, to_revision)   # ipsec-triage store upgrade
     save_ended_call(data_dir, state, fs, url=None) -> str | None   # for the end of a call
 """
 
@@ -41,7 +52,6 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     SQLAlchemyError,
@@ -52,21 +62,32 @@ from .schema import Status
 
 if TYPE_CHECKING:
     from .engine import Engine as Engine_
+    from .engine import Step as Step_
     from .flowset import FlowSet
 
 ENV_VAR = "IPSEC_TRIAGE_STORE"
 """Environment variable with the store URL; it wins over the organization file."""
 DEFAULT_FILE = "calls.sqlite3"
 """The default store: this file in the data folder."""
-ROW_FORMAT = 2
+ROW_FORMAT = 3
 """Version of what a row holds; rows of an older format are stored again by ``sync``."""
+REVISION = "0002"
+"""The schema revision this version needs (the newest migration)."""
+LEGACY = "none (release 0.1.0 or older)"
+OPEN = "open"
+"""Status of a stored call that has not ended yet."""
+ABANDONED = "abandoned"
+"""Status of a call ended without an outcome (hung up, wrong number, duplicate)."""
+PRACTICE_MODES = frozenset({"answers_file"})
+"""Calls replayed from an answers file are practice calls."""
 CONNECT_TIMEOUT_S = 5
 """A server that does not answer costs this long at the end of a call, not minutes."""
 SQLITE_BUSY_TIMEOUT_S = 30
 BATCH = 200
 
-STATUS_LABELS = {s.value: s.label.split(" (", 1)[0] for s in Status}
-"""fixed_understood -> Fixed understood, ..., not_fixed -> Not fixed."""
+STATUS_LABELS = {**{s.value: s.label.split(" (", 1)[0] for s in Status},
+                 ABANDONED: "Abandoned", OPEN: "Still open"}
+"""fixed_understood -> Fixed understood, ..., not_fixed -> Not fixed, abandoned, open."""
 
 metadata = sa.MetaData()
 calls = sa.Table(
@@ -97,9 +118,34 @@ calls = sa.Table(
     sa.Column("resumed", sa.Integer),
     sa.Column("stored_at", sa.String(40)),
     sa.Column("row_format", sa.Integer),
+    # revision 0002 (row format 3)
+    sa.Column("practice", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("flowchart_version", sa.String(200)),
+    sa.Column("sensitive_requests", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_calls_started", "started"),
     sa.Index("ix_calls_category", "category"),
     sa.Index("ix_calls_target", "target"),
+    sa.Index("ix_calls_practice_started", "practice", "started"),
+    sa.Index("ix_calls_staffer", "staffer"),
+)
+call_steps = sa.Table(
+    "call_steps", metadata,
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("seconds", sa.Integer),
+    sa.Column("final", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_call_steps_step", "step", "seconds"),
+)
+"""The steps a call reached, in order (``seq``), as flowchart node keys, with the
+seconds spent on each (from the answer before it, or the start or a resume, to its own
+answer); ``final`` marks where the call ended: its exit, or the step it was abandoned
+at or is still open on."""
+call_known_issues = sa.Table(
+    "call_known_issues", metadata,
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("issue", sa.String(200), primary_key=True),
+    sa.Index("ix_call_known_issues_issue", "issue"),
 )
 """``started`` and ``ended`` are ISO 8601 times with the help desk's UTC offset, so
 their first ten characters are the day of the call where it was taken."""
@@ -108,10 +154,26 @@ _DETAIL_COLUMNS = ("flowcharts", "answers", "notes")
 _SUMMARY_NAMES = ("call_id", "started", "ended", "duration_s", "staffer", "caller_machine",
                   "target", "status", "category", "scope", "severity", "terminal", "tier2",
                   "tier2_group", "call_type", "extent", "known_issues", "mode", "runs_on",
-                  "resumed", "stored_at", "row_format")
+                  "resumed", "stored_at", "row_format", "practice", "flowchart_version",
+                  "sensitive_requests")
 _SUMMARY = [calls.c[n] for n in _SUMMARY_NAMES]
 _ALL = _SUMMARY + [calls.c[n] for n in _DETAIL_COLUMNS]
 assert {c.name for c in _ALL} == {c.name for c in calls.columns}
+
+
+MIGRATION_LOCK = 0x1F5EC7A6E
+"""PostgreSQL advisory lock held while the schema is created or upgraded."""
+
+
+def _revision(conn: Connection) -> tuple[str | None, bool]:
+    """(schema revision, whether the store predates revisions: release 0.1.0 or older)."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("alembic_version"):
+        return None, inspector.has_table(calls.name)
+    found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    if not found:
+        return None, inspector.has_table(calls.name)
+    return str(max(found)), False
 
 
 class StoreError(Exception):
@@ -140,11 +202,15 @@ class CallFilter:
     """Case-insensitive, the whole name or address as the caller gave it."""
     staffer: str | None = None
     status: str | None = None
+    practice: bool = False
+    """Include practice calls (left out by default)."""
 
     def describe(self) -> dict[str, str]:
         """The filters that are set, for a report's heading."""
         out = {k: (v.isoformat() if isinstance(v, date) else str(v))
-               for k, v in vars(self).items() if v not in (None, "")}
+               for k, v in vars(self).items() if v not in (None, "", False)}
+        if self.practice:
+            out["practice"] = "practice calls included"
         return out
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
@@ -161,6 +227,8 @@ class CallFilter:
             where.append(sa.func.lower(calls.c.target) == self.target.strip().lower())
         if self.staffer:
             where.append(calls.c.staffer == self.staffer)
+        if not self.practice:
+            where.append(calls.c.practice == sa.false())
         return where
 
 
@@ -192,6 +260,10 @@ class StoredCall:
     resumed: int = 0
     stored_at: str = ""
     row_format: int = 0
+    practice: bool = False
+    flowchart_version: str = ""
+    """The versions of the flowcharts the call went through ("fig7_1 1.0, intake 1.0")."""
+    sensitive_requests: int = 0
     flowcharts: dict[str, str] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -224,6 +296,8 @@ class StoredCall:
             known_issues=_issues(row.get("known_issues")),
             mode=text("mode"), runs_on=text("runs_on"), resumed=int(row.get("resumed") or 0),
             stored_at=text("stored_at"), row_format=int(row.get("row_format") or 1),
+            practice=bool(row.get("practice")), flowchart_version=text("flowchart_version"),
+            sensitive_requests=int(row.get("sensitive_requests") or 0),
             flowcharts=dict(_json(row.get("flowcharts"), {})),
             answers=dict(_json(row.get("answers"), {})),
             notes=dict(_json(row.get("notes"), {})),
@@ -241,11 +315,12 @@ class StoredCall:
             terminal=v[11] or "", tier2=bool(v[12]), tier2_group=v[13] or "",
             call_type=v[14] or "", extent=v[15] or "", known_issues=_issues(v[16]),
             mode=v[17] or "", runs_on=v[18] or "", resumed=v[19] or 0,
-            stored_at=v[20] or "", row_format=v[21] or 1)
+            stored_at=v[20] or "", row_format=v[21] or 1, practice=bool(v[22]),
+            flowchart_version=v[23] or "", sensitive_requests=v[24] or 0)
         if len(v) > len(_SUMMARY_NAMES):
-            call.flowcharts = dict(_json(v[22], {}))
-            call.answers = dict(_json(v[23], {}))
-            call.notes = dict(_json(v[24], {}))
+            call.flowcharts = dict(_json(v[25], {}))
+            call.answers = dict(_json(v[26], {}))
+            call.notes = dict(_json(v[27], {}))
         return call
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,23 +385,35 @@ def _engine(fs: FlowSet) -> Engine_:
     return hit[1]
 
 
-def call_facts(state: CallState, fs: FlowSet | None = None) -> dict[str, str]:
+def _route(state: CallState, fs: FlowSet | None) -> Step_ | None:
+    """Where the call's answers lead in ``fs`` (else the shipped flowcharts); None when
+    they cannot be followed (flowcharts changed beyond recognition)."""
+    flowset = fs if fs is not None else _shipped_flowset()
+    if flowset is None:
+        return None
+    from .engine import EngineError
+
+    try:
+        return _engine(flowset).step(state.values())
+    except (EngineError, KeyError, ValueError):
+        return None
+
+
+def call_facts(state: CallState, fs: FlowSet | None = None,
+               step: Step_ | None = None) -> dict[str, str]:
     """Target, caller machine, scope, severity, extent and kind of call of a call.
 
     Read from the flowchart variables along the call's route (``fs``, else the shipped
     flowcharts), so only answers still on the route count; anything the route does not
     give (flowcharts changed since) comes from the intake answers by name.
     """
-    values = state.values()
-    context: Mapping[str, Any] = {}
-    complete = False
-    flowset = fs if fs is not None else _shipped_flowset()
-    if flowset is not None:
-        from .engine import EngineError, StepKind
+    from .engine import StepKind
 
-        with contextlib.suppress(EngineError, KeyError, ValueError):
-            step = _engine(flowset).step(values)
-            context, complete = step.context, step.kind is StepKind.END
+    values = state.values()
+    if step is None:
+        step = _route(state, fs)
+    context: Mapping[str, Any] = step.context if step is not None else {}
+    complete = step is not None and step.kind is StepKind.END
     facts: dict[str, str] = {}
     for var, keys in _FALLBACK_KEYS.items():
         value = context.get(var)
@@ -336,35 +423,122 @@ def call_facts(state: CallState, fs: FlowSet | None = None) -> dict[str, str]:
     return facts
 
 
-def _seconds(started: str, ended: str) -> float | None:
+def _time(text: str) -> datetime | None:
     try:
-        took = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+        return datetime.fromisoformat(text)
     except (TypeError, ValueError):
+        return None
+
+
+def _seconds(started: str, ended: str) -> float | None:
+    begin, end = _time(started), _time(ended)
+    if begin is None or end is None:
+        return None
+    try:
+        took = (end - begin).total_seconds()
+    except TypeError:  # one with a UTC offset, one without
         return None
     return took if took >= 0 else None
 
 
-def _clip(value: Any, name: str) -> str:
+def step_times(state: CallState, step: Step_ | None) -> list[tuple[str, int | None, bool]]:
+    """The steps a call reached, in route order: (node key, seconds spent, final).
+
+    The time on a step runs from the answer before it (or the start of the call, or its
+    resumption after a pause) to its own answer, so a pause between sessions is not
+    counted. The final step is where the call ended (its exit, or the question it was
+    abandoned at; its time runs to the end) or, for an open call, where it waits."""
+    if step is None:
+        return []
+    marks: list[tuple[datetime, str | None]] = []
+    for mark in (state.started, *state.resumed):
+        t = _time(mark)
+        if t is not None:
+            marks.append((t, None))
+    order: list[str] = []
+    for visit in step.route:
+        record = state.answers.get(visit.key) if visit.answered else None
+        if record is None:
+            continue
+        if visit.node_key not in order:
+            order.append(visit.node_key)
+        t = _time(record.at)
+        if t is not None:
+            marks.append((t, visit.node_key))
+    spent: dict[str, float] = {}
+    previous: datetime | None = None
+    with contextlib.suppress(TypeError):  # offsets mixed with naive times: no timing
+        for t, key in sorted(marks, key=itemgetter(0)):
+            if key is not None and previous is not None:
+                spent[key] = spent.get(key, 0.0) + max(0.0, (t - previous).total_seconds())
+            previous = t
+    final = step.visit.node_key
+    if final not in order:
+        order.append(final)
+    ended = _time(str(state.ended.get("t", ""))) if state.ended is not None else None
+    if ended is not None and previous is not None:
+        with contextlib.suppress(TypeError):
+            spent[final] = spent.get(final, 0.0) + max(0.0, (ended - previous).total_seconds())
+    return [(key, round(spent[key]) if key in spent else None, key == final)
+            for key in order]
+
+
+def flowchart_version(flowcharts: Mapping[str, str], used: Iterable[str]) -> str:
+    """The versions of the flowcharts a call went through: "fig7_1 1.0, intake 1.0"."""
+    charts = {key.split(".", 1)[0] for key in used if key}
+    return ", ".join(f"{c} {str(flowcharts[c]).split(' (', 1)[0]}"  # the version, no digest
+                     for c in sorted(charts) if c in flowcharts)
+
+
+def _clip(value: Any, name: str, table: sa.Table | None = None) -> str:
     text = "" if value is None else str(value)
-    length = getattr(calls.c[name].type, "length", None)
+    length = getattr((calls if table is None else table).c[name].type, "length", None)
     return text[:length] if length else text
 
 
-def row_of(state: CallState, fs: FlowSet | None = None) -> dict[str, Any]:
-    """The stored form of an ended call (ValueError if it has not ended)."""
-    if state.ended is None:
-        raise ValueError(f"call {state.call_id} has not ended")
-    ended = str(state.ended.get("t", ""))
-    facts = call_facts(state, fs)
+def _last_activity(state: CallState) -> str:
+    times = [state.started, *state.resumed, *(a.at for a in state.answers.values())]
+    known = [(t, text) for text in times if (t := _time(text)) is not None]
+    with contextlib.suppress(TypeError):
+        return max(known, key=itemgetter(0))[1] if known else state.started
+    return state.started
+
+
+@dataclass(frozen=True)
+class Record:
+    """What is stored of one call: its row, its steps and its known issues."""
+
+    row: dict[str, Any]
+    steps: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
+
+    @property
+    def call_id(self) -> str:
+        return str(self.row["call_id"])
+
+
+def record_of(state: CallState, fs: FlowSet | None = None) -> Record:
+    """The stored form of a call, ended or still open."""
+    step = _route(state, fs)
+    facts = call_facts(state, fs, step)
+    if state.ended is not None:
+        ended = str(state.ended.get("t", ""))
+        status = str(state.ended.get("status", ""))
+        duration = _seconds(state.started, ended)
+    else:
+        ended, status, duration = _last_activity(state), OPEN, None
+    end = state.ended or {}
+    steps = step_times(state, step)
+    used = [k for k, _s, _f in steps] + list(state.answers)
     row: dict[str, Any] = {
         "call_id": state.call_id, "started": state.started, "ended": ended,
-        "duration_s": _seconds(state.started, ended), "staffer": state.staffer,
-        "status": str(state.ended.get("status", "")),
-        "category": str(state.ended.get("category", "")),
-        "terminal": str(state.ended.get("terminal", "")),
-        "tier2": bool(state.ended.get("tier2")),
-        "tier2_group": state.ended.get("tier2_group") or "",
+        "duration_s": duration, "staffer": state.staffer, "status": status,
+        "category": str(end.get("category") or ""),
+        "terminal": str(end.get("terminal") or ""),
+        "tier2": bool(end.get("tier2")),
+        "tier2_group": end.get("tier2_group") or "",
         "mode": state.mode, "runs_on": state.runs_on,
+        "flowchart_version": flowchart_version(state.flowcharts, used),
         **facts,
     }
     for name in list(row):
@@ -376,8 +550,30 @@ def row_of(state: CallState, fs: FlowSet | None = None) -> dict[str, Any]:
         "notes": json.dumps(state.notes, sort_keys=True, ensure_ascii=False),
         "known_issues": json.dumps(sorted(state.known_issues), ensure_ascii=False),
         "resumed": len(state.resumed), "stored_at": now_iso(), "row_format": ROW_FORMAT,
+        "practice": bool(state.practice or state.mode in PRACTICE_MODES),
+        "sensitive_requests": len(state.sensitive_requests),
     })
-    return row
+    return Record(
+        row=row,
+        steps=[{"call_id": state.call_id, "seq": n, "step": _clip(key, "step", call_steps),
+                "seconds": seconds, "final": final}
+               for n, (key, seconds, final) in enumerate(steps)],
+        issues=[{"call_id": state.call_id, "issue": issue}
+                for issue in dict.fromkeys(_clip(i, "issue", call_known_issues)
+                                           for i in sorted(state.known_issues) if i)])
+
+
+def row_of(state: CallState, fs: FlowSet | None = None) -> dict[str, Any]:
+    """The stored row of an ended call (ValueError if it has not ended)."""
+    if state.ended is None:
+        raise ValueError(f"call {state.call_id} has not ended")
+    return record_of(state, fs).row
+
+
+def stored_version(state: CallState) -> str:
+    """What a stored row of this call holds as its ``ended``: the end, or for an open
+    call its last activity (a later state replaces an earlier one)."""
+    return str(state.ended.get("t", "")) if state.ended is not None else _last_activity(state)
 
 
 # -- the store --------------------------------------------------------------------------
@@ -436,6 +632,10 @@ class SqlStore:
         try:
             self.engine: Engine = sa.create_engine(parsed, **kwargs)
         except ImportError as exc:
+            if backend == "postgresql":
+                raise StoreError(f"call store URL {self.safe_url}: the PostgreSQL driver is "
+                                 "not installed: pip install 'ipsec-triage[postgres]'"
+                                 ) from None
             raise StoreError(f"call store URL {self.safe_url}: its database driver is not "
                              f"installed ({exc})") from None
         except (ArgumentError, ValueError, TypeError) as exc:
@@ -456,50 +656,104 @@ class SqlStore:
 
     # -- setup ------------------------------------------------------------------------
     def _prepare(self) -> None:
-        """Create the table (or add the columns an older version lacked), once."""
+        """Check the schema revision once: create a new store at the newest revision;
+        refuse (StoreError, one line) a store at another revision."""
         if self._ready:
             return
+        self._make_folder()
+        with self.engine.connect() as conn:  # an unreachable store fails here, once
+            current, legacy = _revision(conn)
+        if current is None and not legacy:
+            current, legacy = self._migrate(only_new=True)
+        if current != REVISION:
+            raise StoreError(self._outdated(current, legacy))
+        self._ready = True
+
+    def _make_folder(self) -> None:
+        """The folder of a SQLite file (the file itself is made by its first use)."""
         if self.dialect == "sqlite":
             db = self.engine.url.database
             if db and db != ":memory:" and not db.startswith("file:"):
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
-        with self.engine.connect() as conn:  # an unreachable store fails here, once
-            try:
-                metadata.create_all(conn)
-                conn.commit()
-            except SQLAlchemyError:
-                conn.rollback()  # another writer created it at the same moment?
-                if not sa.inspect(conn).has_table(calls.name):
-                    raise
-            self._migrate(conn)
-        self._ready = True
 
-    def _migrate(self, conn: Connection) -> None:
-        inspector = sa.inspect(conn)
-        have = {c["name"] for c in inspector.get_columns(calls.name)}
-        quote = conn.dialect.identifier_preparer.quote
-        for column in calls.columns:
-            if column.name in have:
-                continue
-            ddl = (f"ALTER TABLE {quote(calls.name)} ADD COLUMN {quote(column.name)} "
-                   f"{column.type.compile(dialect=conn.dialect)}")
-            try:
-                conn.execute(sa.text(ddl))
-                conn.commit()
-            except SQLAlchemyError:
-                conn.rollback()
-                if column.name not in {c["name"] for c in
-                                       sa.inspect(conn).get_columns(calls.name)}:
-                    raise
-        indexes = {i["name"] for i in sa.inspect(conn).get_indexes(calls.name)}
-        for index in calls.indexes:
-            if index.name in indexes:
-                continue
-            try:
-                index.create(conn, checkfirst=True)
-                conn.commit()
-            except SQLAlchemyError:  # made by another writer meanwhile; only for speed
-                conn.rollback()
+    def _outdated(self, current: str | None, legacy: bool) -> str:
+        have = LEGACY if legacy or current is None else current
+        if current is not None and current > REVISION:
+            return (f"call store {self.safe_url} is at revision {have}, newer than this "
+                    f"version of ipsec-triage knows (it needs {REVISION}): update "
+                    "ipsec-triage")
+        return (f"call store {self.safe_url} is at revision {have}, this version needs "
+                f"{REVISION}: run 'ipsec-triage store upgrade'")
+
+    def revision(self) -> str:
+        """The store's schema revision ("none" for an empty database). StoreError if
+        unreachable."""
+        try:
+            self._make_folder()
+            with self.engine.connect() as conn:
+                current, legacy = _revision(conn)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self._why(exc)) from None
+        return LEGACY if legacy else (current or "none")
+
+    def upgrade(self) -> tuple[str, str]:
+        """Bring the store to the newest revision (``ipsec-triage store upgrade``);
+        returns (revision before, revision now). Safe to run again, and while calls are
+        being stored (the upgrade holds a lock). StoreError (one line) on failure."""
+        self._make_folder()
+        try:
+            with self.engine.connect() as conn:
+                before, legacy = _revision(conn)
+            after, _legacy = self._migrate(only_new=False)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self._why(exc)) from None
+        self._ready = after == REVISION
+        return (LEGACY if legacy else (before or "none")), str(after)
+
+    def _migrate(self, *, only_new: bool) -> tuple[str | None, bool]:
+        """Run the migrations under a lock that makes concurrent writers wait (SQLite:
+        an immediate transaction; PostgreSQL: an advisory lock), in one transaction.
+        ``only_new``: only when the database has no store yet (nothing is changed in an
+        existing one without ``store upgrade``). Returns the revision after."""
+        from alembic import command
+        from alembic.config import Config
+
+        engine = self._migration_engine()
+        try:
+            with engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": MIGRATION_LOCK})
+                current, legacy = _revision(conn)
+                if current == REVISION or (only_new and (current is not None or legacy)):
+                    return current, legacy
+                config = Config()
+                config.set_main_option("script_location",
+                                       str(Path(__file__).with_name("migrations")))
+                config.attributes["connection"] = conn
+                command.upgrade(config, REVISION)
+                return _revision(conn)
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
+
+    def _migration_engine(self) -> Engine:
+        if self.dialect != "sqlite":
+            return self.engine
+        from sqlalchemy.pool import NullPool
+
+        engine = sa.create_engine(self._url, poolclass=NullPool,
+                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+        @sa.event.listens_for(engine, "connect")
+        def _own_transactions(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # BEGIN is ours, and so is DDL in it
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, taken first
+
+        return engine
 
     def _why(self, exc: BaseException) -> str:
         reach = isinstance(exc, (OperationalError, InterfaceError, OSError))
@@ -507,9 +761,42 @@ class SqlStore:
                 f"{_first_line(exc)}")
 
     # -- writing ----------------------------------------------------------------------
-    def _upsert(self, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
+    def _upsert(self, records: Sequence[Record]) -> None:
+        if not records:
             return
+        with self.engine.begin() as conn:
+            ids = [r.call_id for r in records]
+            have = {cid: (str(ended), int(fmt or 1)) for cid, ended, fmt in conn.execute(
+                sa.select(calls.c.call_id, calls.c.ended, calls.c.row_format)
+                .where(calls.c.call_id.in_(ids)))}
+            # an older state of a call never replaces a newer one
+            todo = [r for r in records if r.call_id not in have
+                    or have[r.call_id][0] <= str(r.row["ended"])
+                    or have[r.call_id][1] < ROW_FORMAT]
+            if not todo:
+                return
+            self._put_rows(conn, [r.row for r in todo])
+            done = [r.call_id for r in todo]
+            conn.execute(call_steps.delete().where(call_steps.c.call_id.in_(done)))
+            conn.execute(call_known_issues.delete()
+                         .where(call_known_issues.c.call_id.in_(done)))
+            for table, rows in ((call_steps, [s for r in todo for s in r.steps]),
+                                (call_known_issues, [i for r in todo for i in r.issues])):
+                if rows:
+                    conn.execute(self._insert_ignoring_duplicates(table), rows)
+
+    def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).on_conflict_do_nothing()
+        return table.insert()
+
+    def _put_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if self.dialect in ("postgresql", "sqlite"):
             if self.dialect == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -523,31 +810,30 @@ class SqlStore:
             stmt = stmt.on_conflict_do_update(
                 index_elements=[calls.c.call_id],
                 set_={c.name: new[c.name] for c in calls.columns if c.name != "call_id"},
-                # an older state of a call never replaces a newer one
                 where=sa.or_(calls.c.ended <= new.ended, calls.c.row_format.is_(None),
                              calls.c.row_format < ROW_FORMAT))
-            with self.engine.begin() as conn:
-                conn.execute(stmt, list(rows))
+            conn.execute(stmt, rows)
             return
-        for row in rows:  # any other database: insert, or update the row already there
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(calls.insert(), row)
-            except IntegrityError:
-                with self.engine.begin() as conn:
-                    conn.execute(calls.update().where(calls.c.call_id == row["call_id"])
-                                 .values({k: v for k, v in row.items() if k != "call_id"}))
+        for row in rows:  # any other database: replace the row
+            conn.execute(calls.delete().where(calls.c.call_id == row["call_id"]))
+            conn.execute(calls.insert(), row)
 
     def save(self, state: CallState, fs: FlowSet | None = None) -> bool:
         """Store an ended call (again: the row is replaced, never doubled).
 
-        False, never an exception, when the store cannot be reached or refuses the row;
-        :attr:`last_error` says why. ValueError if the call has not ended.
+        False, never an exception, when the store cannot be reached, is at another
+        schema revision, or refuses the row; :attr:`last_error` says why. ValueError if
+        the call has not ended.
         """
-        row = row_of(state, fs)
+        if state.ended is None:
+            raise ValueError(f"call {state.call_id} has not ended")
+        record = record_of(state, fs)
         try:
             self._prepare()
-            self._upsert([row])
+            self._upsert([record])
+        except StoreError as exc:
+            self.last_error = str(exc)
+            return False
         except (SQLAlchemyError, OSError) as exc:
             self.last_error = self._why(exc)
             return False
@@ -555,38 +841,38 @@ class SqlStore:
         return True
 
     def sync(self, data_dir: Path, fs: FlowSet | None = None) -> SyncResult:
-        """Store every ended call of the journals in ``data_dir`` that the store does not
-        hold as it is (missing, or changed since it was stored).
+        """Store every call of the journals in ``data_dir`` that the store does not
+        hold as it is (missing, or changed since it was stored); open calls as open.
 
-        StoreError if the store cannot be reached at all.
+        StoreError if the store cannot be reached at all, or is at another revision.
         """
-        ended = [s for s in CallStore(data_dir).all() if s.ended is not None]
+        states = list(CallStore(data_dir).all())
         try:
             self._prepare()
-            stored = self._stored_versions([s.call_id for s in ended])
+            stored = self._stored_versions([s.call_id for s in states])
         except (SQLAlchemyError, OSError) as exc:
             self.last_error = self._why(exc)
             raise StoreError(self.last_error) from None
-        todo = [s for s in ended
-                if stored.get(s.call_id) != (str((s.ended or {}).get("t", "")), ROW_FORMAT)]
+        todo = [s for s in states
+                if stored.get(s.call_id) != (stored_version(s), ROW_FORMAT)]
         saved = failed = 0
         self.last_error = None
         for chunk in _chunks(todo, BATCH):
-            rows = [row_of(s, fs) for s in chunk]
+            records = [record_of(s, fs) for s in chunk]
             try:
-                self._upsert(rows)
-                saved += len(rows)
+                self._upsert(records)
+                saved += len(records)
                 continue
             except (SQLAlchemyError, OSError) as exc:
                 self.last_error = self._why(exc)
-            for row in rows:  # one by one: which ones does the store refuse?
+            for record in records:  # one by one: which ones does the store refuse?
                 try:
-                    self._upsert([row])
+                    self._upsert([record])
                     saved += 1
                 except (SQLAlchemyError, OSError) as exc:
                     self.last_error = self._why(exc)
                     failed += 1
-        return SyncResult(saved, len(ended) - len(todo), failed)
+        return SyncResult(saved, len(states) - len(todo), failed)
 
     def _stored_versions(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}
@@ -603,11 +889,11 @@ class SqlStore:
               since: date | str | None = None, until: date | str | None = None,
               category: str | None = None, target: str | None = None) -> list[StoredCall]:
         """Stored calls matching ``filters``, oldest first. ``details=False`` leaves out
-        the answers, notes and flowchart versions (faster for reports). The keyword
-        filters are a shorthand for a :class:`CallFilter`. StoreError if unreachable."""
-        if filters is None:
+        the answers, notes and flowchart versions. The keyword filters are a shorthand for
+        a :class:`CallFilter` that includes practice calls. StoreError if unreachable."""
+        if filters is None:  # a listing: practice calls too
             filters = CallFilter(since=_as_date(since), until=_as_date(until),
-                                 category=category, target=target)
+                                 category=category, target=target, practice=True)
         stmt = sa.select(*(_ALL if details else _SUMMARY)).where(*filters.conditions())
         try:
             self._prepare()

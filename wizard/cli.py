@@ -10,12 +10,11 @@ import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, report
 from . import answers as answer_rules
 from .call import Call
 from .engine import Engine, Step, StepKind
@@ -28,13 +27,10 @@ from .resources import builtin_dir
 from .status import ExitStatus
 from .textrender import TextError
 from .ticket import FORMATS, TicketError, render_tickets
-
-if TYPE_CHECKING:
-    from .callstore import SqlStore
 from .yamlio import DocumentError
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync")
+            "halve", "collect", "report", "sync", "store")
 
 
 class UserError(Exception):
@@ -81,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-checks", action="store_true",
                        help="do not run automatic checks")
         if p is start:
+            p.add_argument("--practice", action="store_true",
+                           help="a practice call (training): kept out of reports unless "
+                                "they ask for practice calls")
             p.add_argument("--on", choices=("helpdesk", "caller"), default=None,
                            help="where this wizard runs: the help desk's computer (default) "
                                 "or the caller's; checks marked for the caller's computer run "
@@ -137,16 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="change nothing on this computer (less evidence)")
     col.add_argument("-o", "--output", metavar="DIR", default=".",
                      help="folder for the packet (default: the current folder)")
-    rep = add("report", "call classification report (volume and nature of the calls)")
-    rep.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    rep.add_argument("--since", metavar="DATE", help="calls started on or after (YYYY-MM-DD)")
-    rep.add_argument("--until", metavar="DATE", help="calls started before (YYYY-MM-DD)")
-    rep.add_argument("--category", choices=("network", "name_resolution", "application",
-                                            "caller_ipsec", "target_ipsec"))
-    rep.add_argument("--target", metavar="HOST", help="only calls about this destination")
-    rep.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
-    add("sync", "store ended calls of this computer in the call store "
+    report.add_report_arguments(add("report", "call classification report (volume and "
+                                              "nature of the calls)"))
+    add("sync", "store calls of this computer in the call store "
                 "($IPSEC_TRIAGE_STORE, default SQLite in the data folder)")
+    report.add_store_arguments(add("store", "the call store's schema: its revision, or "
+                                            "upgrade it"))
     return parser
 
 
@@ -214,18 +209,12 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
     for fmt, path in paths.items():
         out.write(f"Ticket ({fmt}): {path}\n")
     out.flush()
-    from .callstore import StoreError, open_store
+    from .callstore import save_ended_call
 
-    try:
-        stored = open_store(call.store.root, dict(env.environ),
-                            call.org.store_url).save(call.state)
-    except StoreError as exc:
-        stored, why = False, str(exc)
-    else:
-        why = "unreachable"
-    if not stored:
-        env.warn(f"call store {why}: the call is kept here; 'ipsec-triage sync' stores it "
-                 "later")
+    warning = save_ended_call(call.store.root, call.state, call.fs,
+                              environ=dict(env.environ), configured=call.org.store_url)
+    if warning:
+        env.warn(warning)
 
 
 def _run_answers(call: Call, path: Path, env: Environment, probes: bool) -> Step:
@@ -297,7 +286,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
     call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
                       mode="answers_file" if answers_path else "interactive",
-                      system=env.system)
+                      practice=args.practice, system=env.system)
     try:
         if answers_path:
             step = _run_answers(call, answers_path, env, probes=not args.no_checks)
@@ -644,64 +633,11 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _store(args: argparse.Namespace, env: Environment, data_dir: Path) -> SqlStore:
-    from .callstore import StoreError, open_store
-
-    org = _load_org(args, env, data_dir)
-    try:
-        return open_store(data_dir, dict(env.environ), org.store_url)
-    except StoreError as exc:
-        raise UserError(str(exc), ExitStatus.CONFIG) from None
-
-
-def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from .callstore import StoreError
-
-    data_dir = env.data_dir(args.data_dir)
-    store = _store(args, env, data_dir)
-    try:
-        result = store.sync(data_dir)
-    except StoreError as exc:
-        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
-    env.stdout.write(f"{result.saved} call(s) stored, {result.already} already there, "
-                     f"{result.failed} failed ({store.safe_url})\n")
-    return ExitStatus.OK if not result.failed else ExitStatus.NOT_FOUND
-
-
-def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from . import report
-    from .callstore import StoreError
-
-    for value in (args.since, args.until):
-        if value:
-            try:
-                datetime.fromisoformat(value)
-            except ValueError:
-                raise UserError(f"{value!r} is not a date (YYYY-MM-DD)",
-                                ExitStatus.USAGE) from None
-    data_dir = env.data_dir(args.data_dir)
-    store = _store(args, env, data_dir)
-    try:
-        store.sync(data_dir)  # calls of this computer that were not stored yet
-        rows = store.query(since=args.since, until=args.until, category=args.category,
-                           target=args.target)
-    except StoreError as exc:
-        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
-    data = report.build_report(rows)
-    if args.format == "table" and not args.output:
-        report.to_table(data, _console(env))
-        return ExitStatus.OK
-    render = {"csv": report.to_csv, "json": report.to_json, "html": report.to_html,
-              "table": report.to_json}[args.format]
-    _emit(env, render(data), args.output, "Report")
-    return ExitStatus.OK
-
-
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
-    "report": cmd_report, "sync": cmd_sync,
+    "report": report.cmd_report, "sync": report.cmd_sync, "store": report.cmd_store,
 }
 
 

@@ -637,6 +637,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", metavar="HOST",
                         help="only calls about this destination computer")
     parser.add_argument("--staffer", metavar="NAME", help="only calls taken by NAME")
+    parser.add_argument("--practice", action="store_true",
+                        help="include practice calls ('start --practice', replayed answers "
+                             "files); left out by default")
     parser.add_argument("--by", metavar="LIST", type=_dims_arg, default=None,
                         help="only these breakdowns, comma-separated: "
                              f"{', '.join(DIMENSIONS)} (default: all)")
@@ -695,6 +698,41 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ipsec-triage store``."""
+    parser.add_argument("action", choices=("revision", "upgrade"),
+                        help="revision: show the schema revision of the store and the one "
+                             "this version needs; upgrade: bring the store to it (safe to "
+                             "run again, and while staff store calls)")
+
+
+def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """``ipsec-triage store revision|upgrade``."""
+    from .callstore import REVISION, StoreError
+    from .cli import UserError
+
+    data_dir = env.data_dir(getattr(args, "data_dir", None))
+    with _store_for(args, env, data_dir) as store:
+        try:
+            if args.action == "revision":
+                have = store.revision()
+                state = "up to date" if have == REVISION else (
+                    "run 'ipsec-triage store upgrade'" if have != "none"
+                    else "created at the first use")
+                env.stdout.write(f"call store {store.safe_url}: revision {have}; this "
+                                 f"version needs {REVISION} ({state})\n")
+                return ExitStatus.OK
+            before, after = store.upgrade()
+        except StoreError as exc:
+            raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+    if before == after:
+        env.stdout.write(f"call store {store.safe_url}: already at revision {after}\n")
+    else:
+        env.stdout.write(f"call store {store.safe_url}: upgraded from revision {before} to "
+                         f"{after}\n")
+    return ExitStatus.OK
+
+
 def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """``ipsec-triage report``: the call classification report."""
     from .callstore import CallFilter, StoreError
@@ -708,7 +746,8 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
     filters = CallFilter(since=since, until=until, category=getattr(args, "category", None),
                          target=getattr(args, "target", None),
                          staffer=getattr(args, "staffer", None),
-                         status=getattr(args, "status", None))
+                         status=getattr(args, "status", None),
+                         practice=bool(getattr(args, "practice", False)))
     data_dir = env.data_dir(getattr(args, "data_dir", None))
     with _store_for(args, env, data_dir) as store:
         try:
