@@ -255,7 +255,7 @@ def test_unreachable_store_does_not_break_a_call_and_sync_stores_it_once(
     assert CallStore(data).load(call_id).ended is not None  # the call itself is whole
 
     bad = run_cli(["sync"], data, IPSEC_TRIAGE_STORE=closed)
-    assert bad.returncode == 5 and bad.stderr.count("\n") == 1, bad.stderr
+    assert bad.returncode == 8 and bad.stderr.count("\n") == 1, bad.stderr
     assert "helpdesk:***@127.0.0.1" in bad.stderr and "unreachable" in bad.stderr
     assert "s3cret" not in bad.stderr and "Traceback" not in bad.stderr
 

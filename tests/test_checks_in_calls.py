@@ -74,7 +74,8 @@ def test_staffer_answer_overrides_the_probe_and_both_are_kept(tmp_path: Path,
     assert step.visit.node_key == "fig7_1.fixed_name"
     paths = call.finish(step)
     ticket = Path(paths["md"]).read_text()
-    assert "suggested: Yes" in ticket and "Check `ping`: ok" in ticket
+    assert "suggested: Yes" in ticket, ticket
+    assert "Check `ping` (ran on the caller's computer): ok" in ticket, ticket
     call.close()
 
 

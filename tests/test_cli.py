@@ -75,7 +75,7 @@ def test_bad_value_names_file_line_and_step(tmp_path: Path, data_dir: Path) -> N
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1)
                 if "intake.caller_machine" in text)
     assert lines[0].startswith(f"ipsec-triage: error: {path}:{line}: Invalid answer for "
-                               "'intake.caller_machine': '-f' looks like a command option")
+                               "'intake.caller_machine': \"-f\" looks like a command option")
     assert "nothing was started" in lines[0]
     assert not list((data_dir / "calls").glob("*.jsonl")) if (data_dir / "calls").exists() \
         else True

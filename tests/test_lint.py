@@ -157,7 +157,9 @@ def test_lint_command_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     good = subprocess.run([PYTHON, "-m", "wizard", "lint"], capture_output=True, text=True,
                           env=cli_env(data_dir), timeout=60)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.startswith("OK: 5 flowcharts")
+    assert good.stdout.startswith("Flowcharts: ")
+    assert "(the shipped set); set " in good.stdout.splitlines()[0]
+    assert good.stdout.splitlines()[1].startswith("OK: 5 flowcharts")
 
 
 def test_start_refuses_broken_flowcharts_before_the_call(tmp_path: Path,

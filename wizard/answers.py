@@ -26,12 +26,29 @@ NO = frozenset({"no", "n", "false", "0"})
 DONE = frozenset({"done", "yes", "y", "true", "ok"})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}[0-9](\s*(x|ext\.?)\s*[0-9]{1,6})?$", re.I)
+_EXTENSION = r"(x|ext\.?|extension)\s*[0-9]{1,6}"
+_PHONE = re.compile(
+    rf"^\+?\(?[0-9][0-9 ()./-]{{2,30}}[0-9](\s*[,;]?\s*{_EXTENSION})?$", re.I)
+_EXTENSION_ONLY = re.compile(rf"^{_EXTENSION}$", re.I)
+"""An internal extension alone ("x4455", "ext 4455") reaches a caller too."""
+_UNC = re.compile(r"^(?:\\\\|//)([^\\/\s]+)(?:[\\/].*)?$")
 _TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_#./-]{0,39}$")
 
 
 class AnswerError(ValueError):
     """An answer that does not fit its question."""
+
+
+def quoted(value: str) -> str:
+    """A typed value in a message: in quotes, as typed (no doubled backslashes)."""
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    return f"\"{shown}\""
+
+
+def host_from_unc(value: str) -> str | None:
+    """The computer of a share path (``\\\\fs01\\share`` -> ``fs01``), else None."""
+    match = _UNC.match(value.strip())
+    return match.group(1) if match else None
 
 
 def _as_text(value: Any) -> str:
@@ -58,7 +75,7 @@ def check_text(validator: Validator, value: str) -> str:
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:
-            raise AnswerError(f"{value!r} is not an IP address (e.g. 10.1.2.3)") from None
+            raise AnswerError(f"{quoted(value)} is not an IP address (e.g. 10.1.2.3)") from None
     if validator in (Validator.HOSTNAME, Validator.HOST):
         try:
             ipaddress.ip_address(value)
@@ -66,33 +83,55 @@ def check_text(validator: Validator, value: str) -> str:
         except ValueError:
             is_ip = False
         if is_ip and validator is Validator.HOSTNAME:
-            raise AnswerError(f"{value!r} is an address; a computer name is needed here")
+            raise AnswerError(f"{quoted(value)} is an address; a computer name is needed here")
+        unc = host_from_unc(value)
+        if unc:
+            raise AnswerError(f"{quoted(value)} is a share path; the computer is "
+                              f"{quoted(unc)}")
         try:
-            return validate_host(value)
+            checked = validate_host(value)
         except ProbeArgumentError as exc:
-            raise AnswerError(str(exc)) from None
+            reason = str(exc)
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            if reason.startswith(repr(shown)):  # the value as typed, not as Python writes it
+                reason = quoted(value) + reason[len(repr(shown)):]
+            raise AnswerError(reason) from None
+        # a name keeps the case the caller read out (comparisons ignore case)
+        return checked if is_ip else value
     if validator is Validator.CONTACT:
-        if _EMAIL.match(value) or _PHONE.match(value):
+        if _EMAIL.match(value) or _PHONE.match(value) or _EXTENSION_ONLY.match(value):
             return value
-        raise AnswerError(f"{value!r} is neither a phone number nor an e-mail address")
+        raise AnswerError(f"{quoted(value)} is not a phone number, extension (x4455) or "
+                          "e-mail address")
     if validator is Validator.TICKET:
         if _TICKET.match(value):
             return value
-        raise AnswerError(f"{value!r} is not a ticket number (letters, digits, - _ # . /)")
+        raise AnswerError(f"{quoted(value)} is not a ticket number "
+                          "(letters, digits, - _ # . /)")
     raise AnswerError(f"unknown validator {validator!r}")  # pragma: no cover
 
 
-def validate(node: Node, raw: Any, key: str = "") -> str:
-    """Normalize ``raw`` for ``node`` or raise AnswerError naming ``key``."""
-    name = f"'{key}'" if key else "this question"
+def validate(node: Node, raw: Any, key: str = "", *, what: str | None = None) -> str:
+    """Normalize ``raw`` for ``node`` or raise AnswerError naming ``key`` (the step id,
+    for answers files). ``what`` names the question instead; ``what=""`` gives the bare
+    reason, for a prompt that shows the question right above it."""
+    name = what if what is not None else f"'{key}'" if key else "this question"
+
+    def fail(message: str) -> AnswerError:
+        if not name:
+            return AnswerError(message[:1].upper() + message[1:])
+        return AnswerError(f"Invalid answer for {name}: {message}")
+
     try:
         value = _as_text(raw)
     except AnswerError as exc:
-        raise AnswerError(f"Invalid answer for {name}: {exc}") from None
+        raise fail(str(exc)) from None
     if isinstance(node, CheckNode) and node.options is not None:
         values = [o.value for o in node.options]
         if value in values:
             return value
+        if not name:
+            raise fail(f"{quoted(value)} is not one of the choices")
         raise AnswerError(
             f"Invalid choice for {name}: {value!r} is not in [{', '.join(values)}]"
         )
@@ -102,25 +141,27 @@ def validate(node: Node, raw: Any, key: str = "") -> str:
             return "yes"
         if low in NO:
             return "no"
-        raise AnswerError(f"Invalid answer for {name}: {value!r} is not yes or no")
+        raise fail(f"{quoted(value)} is not yes or no")
     if isinstance(node, ChoiceNode):
         values = [o.value for o in node.options]
         if value in values:
             return value
+        if not name:
+            raise fail(f"{quoted(value)} is not one of the choices")
         raise AnswerError(
             f"Invalid choice for {name}: {value!r} is not in [{', '.join(values)}]"
         )
     if isinstance(node, ActionNode):
         if value.lower() in DONE:
             return "done"
-        raise AnswerError(f"Invalid answer for {name}: {value!r}; use 'done' once it was done")
+        raise fail(f"{quoted(value)}; use 'done' once it was done")
     if isinstance(node, TextNode):
         if node.optional and not value:
             return ""
         try:
             return check_text(node.validate_as, value)
         except AnswerError as exc:
-            raise AnswerError(f"Invalid answer for {name}: {exc}") from None
+            raise fail(str(exc)) from None
     raise AnswerError(f"{name} takes no answer")
 
 

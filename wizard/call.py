@@ -41,9 +41,39 @@ class Suggestion:
     skipped_reason: str | None = None
 
 
+ABANDON_REASONS = {
+    "hung_up": "caller hung up",
+    "wrong_number": "wrong number",
+    "duplicate": "duplicate of an existing ticket",
+}
+"""Reasons a call ends early (status ``abandoned``); any other reason is free text."""
+
+
+def end_label(ended: Mapping[str, Any] | None) -> str:
+    """How an ended call's status reads: "Not fixed", or "Abandoned (caller hung up)"."""
+    if ended is None:
+        return "open"
+    label = str(ended.get("status_label") or ended.get("status") or "")
+    if ended.get("status") == "abandoned":
+        reason = str(ended.get("reason") or "")
+        if reason == "duplicate" and ended.get("duplicate_of"):
+            why = f"duplicate of {ended['duplicate_of']}"
+        else:
+            why = ABANDON_REASONS.get(reason, reason)
+        return f"{label or 'Abandoned'} ({why})" if why else label or "Abandoned"
+    return label
+
+
+def check_location(runs_on: str) -> str:
+    """Where the automatic checks of a call ran: the wizard runs them on its own
+    computer, the help desk's or (``--on caller``) the caller's."""
+    return "caller's computer" if runs_on == "caller" else "help-desk computer"
+
+
 class Call:
     def __init__(self, *, flowset: FlowSet, store: CallStore, state: CallState,
-                 journal: Journal | None, org: OrgConfig, system: System | None = None) -> None:
+                 journal: Journal | None, org: OrgConfig, system: System | None = None,
+                 checks: bool = True) -> None:
         self.fs = flowset
         self.engine = Engine(flowset)
         self.store = store
@@ -51,37 +81,44 @@ class Call:
         self.journal = journal
         self.org = org
         self.system = system or System(org)
+        self.checks = checks
+        """False: no automatic check runs (``--no-checks``); every check is asked."""
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
     def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
-              practice: bool = False, system: System | None = None) -> Call:
+              practice: bool = False, system: System | None = None,
+              checks: bool = True) -> Call:
         """A new call; ``practice``: a training call (replayed answers files are
-        practice calls too), kept out of reports by default."""
+        practice calls too), kept out of reports by default. ``checks=False``: no
+        automatic check runs (``--no-checks``)."""
+        extra = {} if checks else {"checks": False}
         call_id, journal, event = store.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
-            tool_version=__version__, practice=practice or mode == "answers_file",
+            tool_version=__version__, practice=practice or mode == "answers_file", **extra,
         )
         state = replay(call_id, [event])
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
-                   system=system)
+                   system=system, checks=checks)
 
     @classmethod
     def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, call_id: str,
-               staffer: str | None = None, system: System | None = None) -> Call:
+               staffer: str | None = None, system: System | None = None,
+               checks: bool = True) -> Call:
         state = store.load(call_id)
         if state.ended is not None:
             raise JournalError(
-                f"call {state.call_id} has already ended ({state.ended.get('status_label')}); "
+                f"call {state.call_id} has already ended ({end_label(state.ended)}); "
                 f"use 'ipsec-triage show {state.call_id}'"
             )
         journal = store.open_journal(state.call_id)
+        extra = {} if checks else {"checks": False}
         journal.append("resume", staffer=staffer or state.staffer,
-                       flowcharts=flowset.versions())
+                       flowcharts=flowset.versions(), **extra)
         state.resumed.append("now")
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
-                   system=system)
+                   system=system, checks=checks)
 
     @property
     def call_id(self) -> str:
@@ -127,6 +164,8 @@ class Call:
         node = step.visit.node
         if not isinstance(node, CheckNode):
             return "not a check"
+        if not self.checks:
+            return "automatic checks are turned off for this call (--no-checks)"
         if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
             return ("this check only tells something when the wizard runs on the caller's "
                     "computer (start it with --on caller)")
@@ -167,7 +206,7 @@ class Call:
     def pending_checks(self, step: Step) -> list[tuple[str, CheckNode, dict[str, str]]]:
         """Checks ahead in the current flowchart that can run now (their arguments are
         known and they apply here) and have no result yet."""
-        if step.kind is not StepKind.ASK:
+        if step.kind is not StepKind.ASK or not self.checks:
             return []
         chart = step.visit.chart
         seen: set[str] = set()
@@ -265,6 +304,43 @@ class Call:
 
     def interrupted(self) -> None:
         self._journal.append("interrupted")
+
+    def record_sensitive_request(self, key: str, what: str) -> None:
+        """The caller asked for something the chapter says not to give out or do."""
+        what = what.strip()
+        event = self._journal.append("sensitive_request", step=key, what=what)
+        self.state.sensitive_requests.append({"step": key, "what": what, "t": event["t"]})
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing was recorded yet but the start: no answer, note or remark."""
+        s = self.state
+        return not (s.answers or s.notes or s.sensitive_requests or s.ended)
+
+    def discard(self) -> None:
+        """Remove the record of a call that has nothing in it (quit before the first
+        answer), so no empty call is left open."""
+        if not self.is_empty:
+            raise JournalError(f"call {self.call_id} has answers; it cannot be discarded")
+        self.close()
+        self.store.path(self.call_id).unlink(missing_ok=True)
+
+    def abandon(self, reason: str, duplicate_of: str | None = None) -> dict[str, Any]:
+        """End the call early (status ``abandoned``): ``reason`` is one of
+        :data:`ABANDON_REASONS` or free text; a duplicate names the other ticket."""
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("a reason is needed to end a call early")
+        fields: dict[str, Any] = {"status": "abandoned", "status_label": "Abandoned",
+                                  "reason": reason, "terminal": None, "category": None,
+                                  "tier2": False, "tier2_group": None, "tickets": {}}
+        if reason == "duplicate":
+            if not duplicate_of:
+                raise ValueError("a duplicate call names the ticket it duplicates")
+            fields["duplicate_of"] = duplicate_of
+        end = self._journal.append("end", **fields)
+        self.state.ended = {k: v for k, v in end.items() if k != "event"}
+        return self.state.ended
 
     # -- escalation -------------------------------------------------------------------
     def escalation_group(self, step: Step) -> str | None:

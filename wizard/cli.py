@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import shutil
+import subprocess
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, report
 from . import answers as answer_rules
-from .call import Call
+from .call import Call, check_location, end_label
 from .engine import Engine, Step, StepKind
 from .environment import Environment
 from .flowset import FlowchartError, FlowSet, lint, load_flowset
@@ -30,7 +36,7 @@ from .ticket import FORMATS, TicketError, render_tickets
 from .yamlio import DocumentError
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync", "store")
+            "halve", "collect", "report", "sync", "store", "completion")
 
 
 class UserError(Exception):
@@ -44,26 +50,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitStatus.USAGE, f"ipsec-triage: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR",
+GLOBAL_OPTIONS = ("--data-dir", "--flowcharts", "--org", "--templates")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The options every command takes. They may come before or after the command: the
+    main parser sets them (default None); a command's parser only overrides them when
+    given there (its default is SUPPRESS)."""
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
                         help="where call records live (default: the user data folder, or "
                              "$IPSEC_TRIAGE_DATA)")
-    common.add_argument("--flowcharts", metavar="DIR",
-                        help="flowchart folder (default: the shipped flowcharts, or "
-                             "$IPSEC_TRIAGE_FLOWCHARTS)")
-    common.add_argument("--org", metavar="FILE",
+    parser.add_argument("--flowcharts", metavar="DIR", default=default,
+                        help="flowchart folder (default: $IPSEC_TRIAGE_FLOWCHARTS, then "
+                             "flowcharts_dir in the organization file, then the shipped set)")
+    parser.add_argument("--org", metavar="FILE", default=default,
                         help="organization file (default: $IPSEC_TRIAGE_ORG, or org.yaml in "
                              "the data folder)")
-    common.add_argument("--templates", metavar="DIR",
+    parser.add_argument("--templates", metavar="DIR", default=default,
                         help="folder with ticket templates that override the shipped ones")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    _add_global_options(common, argparse.SUPPRESS)
 
     parser = _Parser(prog="ipsec-triage",
                      description="Tier-1 help-desk wizard for IPsec and isolation problems.",
                      epilog="Without a command, 'start' runs. Exit codes: 0 done, 2 usage, "
                             "3 flowchart problems, 4 answers file, 5 no such call, "
-                            "6 no terminal, 7 organization file or template, 130 interrupted.")
+                            "6 no terminal, 7 organization file or template, "
+                            "8 call store unreachable, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser, None)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -89,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="call id or a unique prefix (default: the newest open call)")
     lst = add("list", "list recorded calls")
     lst.add_argument("--open", action="store_true", help="only calls that have not ended")
+    lst.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="table (default), or CSV / JSON for other tools")
     show = add("show", "show one recorded call")
     show.add_argument("call_id", help="call id, a unique prefix, or 'last'")
     show.add_argument("--json", action="store_true", help="print the record as JSON")
@@ -142,34 +162,87 @@ def build_parser() -> argparse.ArgumentParser:
                 "($IPSEC_TRIAGE_STORE, default SQLite in the data folder)")
     report.add_store_arguments(add("store", "the call store's schema: its revision, or "
                                             "upgrade it"))
+    comp = add("completion", "print the shell code for tab completion "
+                             "(e.g. eval \"$(ipsec-triage completion bash)\" in ~/.bashrc)")
+    comp.add_argument("shell", choices=("bash", "zsh"), help="your shell")
     return parser
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """Insert ``start`` where the command would be, after any global options."""
     args = list(argv)
-    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
-        args.insert(0, "start")
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in GLOBAL_OPTIONS:
+            i += 2
+            continue
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            i += 1
+            continue
+        break
+    if i >= len(args) or (args[i] not in COMMANDS and args[i] not in ("-h", "--help",
+                                                                      "--version")):
+        args.insert(min(i, len(args)), "start")
     return args
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _flowchart_dir(args: argparse.Namespace, env: Environment) -> Path:
-    given = getattr(args, "directory", None) or args.flowcharts \
-        or env.environ.get("IPSEC_TRIAGE_FLOWCHARTS")
-    return Path(given).expanduser() if given else builtin_dir("flowcharts")
+@dataclass(frozen=True)
+class FlowchartSource:
+    """Which flowchart folder is used and why (the rule: --flowcharts, then
+    $IPSEC_TRIAGE_FLOWCHARTS, then ``flowcharts_dir`` in the organization file, then the
+    shipped set)."""
+
+    path: Path
+    why: str
 
 
-def _load_flowset(args: argparse.Namespace, env: Environment) -> FlowSet:
+def _flowchart_source(args: argparse.Namespace, env: Environment,
+                      org: OrgConfig | None = None) -> FlowchartSource:
+    if getattr(args, "directory", None):
+        return FlowchartSource(Path(args.directory).expanduser(), "given on the command line")
+    if args.flowcharts:
+        return FlowchartSource(Path(args.flowcharts).expanduser(), "--flowcharts")
+    if env.environ.get("IPSEC_TRIAGE_FLOWCHARTS"):
+        return FlowchartSource(Path(env.environ["IPSEC_TRIAGE_FLOWCHARTS"]).expanduser(),
+                               "$IPSEC_TRIAGE_FLOWCHARTS")
+    if org is None:
+        org = _load_org(args, env, env.data_dir(args.data_dir))
+    if org.flowcharts_dir:
+        return FlowchartSource(Path(org.flowcharts_dir).expanduser(),
+                               "flowcharts_dir in the organization file")
+    return FlowchartSource(builtin_dir("flowcharts"), "the shipped set")
+
+
+def describe_flowset(fs: FlowSet, source: FlowchartSource) -> str:
+    """One line naming the flowchart set in use and its versions."""
+    import hashlib
+
+    digest = hashlib.sha256(
+        "".join(f"{c}:{d}" for c, d in sorted(fs.digests.items())).encode()).hexdigest()[:8]
+    versions = ", ".join(f"{cid} {c.version}" for cid, c in fs.charts.items())
+    return f"Flowcharts: {source.path} ({source.why}); set {digest}: {versions}"
+
+
+def _load_flowset(args: argparse.Namespace, env: Environment,
+                  org: OrgConfig | None = None) -> FlowSet:
+    return _load_flowset_from(args, env, org)[0]
+
+
+def _load_flowset_from(args: argparse.Namespace, env: Environment,
+                       org: OrgConfig | None = None) -> tuple[FlowSet, FlowchartSource]:
+    source = _flowchart_source(args, env, org)
     try:
-        return load_flowset(_flowchart_dir(args, env))
+        return load_flowset(source.path), source
     except FlowchartError as exc:
         for problem in exc.problems:
             env.stderr.write(f"{problem}\n")
-        raise UserError(f"{len(exc.problems)} flowchart problem(s); nothing was started "
-                        "(run 'ipsec-triage lint' after fixing)", ExitStatus.FLOWCHART
-                        ) from None
+        raise UserError(f"{len(exc.problems)} flowchart problem(s) in {source.path} "
+                        f"({source.why}); nothing was started (run 'ipsec-triage lint' "
+                        "after fixing)", ExitStatus.FLOWCHART) from None
 
 
 def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig:
@@ -192,6 +265,17 @@ def _console(env: Environment) -> Console:
                    highlight=False, soft_wrap=False, width=width)
 
 
+def _store_call(call: Call, env: Environment) -> None:
+    """Save an ended call in the call store; a store that cannot be reached loses
+    nothing (the journal stays here and ``sync`` stores it later)."""
+    from .callstore import save_ended_call
+
+    warning = save_ended_call(call.store.root, call.state, call.fs,
+                              environ=dict(env.environ), configured=call.org.store_url)
+    if warning:
+        env.warn(warning)
+
+
 def _finish(call: Call, step: Step, env: Environment) -> None:
     try:
         paths = call.finish(step)
@@ -209,15 +293,45 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
     for fmt, path in paths.items():
         out.write(f"Ticket ({fmt}): {path}\n")
     out.flush()
-    from .callstore import save_ended_call
-
-    warning = save_ended_call(call.store.root, call.state, call.fs,
-                              environ=dict(env.environ), configured=call.org.store_url)
-    if warning:
-        env.warn(warning)
+    _store_call(call, env)
 
 
-def _run_answers(call: Call, path: Path, env: Environment, probes: bool) -> Step:
+def program(env: Environment) -> list[str]:
+    """How to run this program again, as typed in a shell: ``ipsec-triage`` when that
+    is what PATH finds, else the installed script's full path, else ``python -m wizard``
+    with this interpreter."""
+    argv0 = env.argv0
+    name = Path(argv0).name
+    if name in ("__main__.py", "-m", "-c", "") or name.startswith("__main__"):
+        return [sys.executable, "-m", "wizard"]
+    script = Path(argv0)
+    if not script.is_file():
+        found = shutil.which(argv0, path=env.environ.get("PATH"))
+        if found is None:
+            return [sys.executable, "-m", "wizard"]
+        script = Path(found)
+    on_path = shutil.which(script.name, path=env.environ.get("PATH"))
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return [script.name]
+    return [str(script.resolve())]
+
+
+def command_line(env: Environment, args: argparse.Namespace, *words: str) -> str:
+    """A command to type, with the global options of this run (so it finds the same
+    calls, flowcharts and organization file), quoted for the shell."""
+    parts = [*program(env), *words[:1]]
+    for name in ("data_dir", "flowcharts", "org", "templates"):
+        value = getattr(args, name, None)
+        if value:
+            parts += [f"--{name.replace('_', '-')}", str(Path(value).expanduser().resolve())]
+    parts += words[1:]
+    if os.name == "nt":
+        return subprocess.list2cmdline(parts)
+    return shlex.join(parts)
+
+
+def _run_answers(call: Call, path: Path, env: Environment, probes: bool,
+                 resume_cmd: str) -> Step:
     from .noninteractive import load_answers, run
 
     doc = load_answers(path, call.fs)
@@ -232,14 +346,18 @@ def _run_answers(call: Call, path: Path, env: Environment, probes: bool) -> Step
     except DocumentError as exc:
         env.stdout.flush()
         raise UserError(f"{exc}; call {call.call_id} is kept open: finish it with "
-                        f"'ipsec-triage resume {call.call_id}'", ExitStatus.ANSWERS) from None
+                        f"'{resume_cmd}'", ExitStatus.ANSWERS) from None
 
 
-def _interactive(call: Call, env: Environment) -> Step:
-    from .tui import Frontend, QuitCall
+def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner: str,
+                 recap: bool = False) -> Step:
+    from .tui import CallAbandoned, Frontend, QuitCall
 
     console = _console(env)
-    frontend = Frontend(call, console)
+    resume_cmd = command_line(env, args, "resume", call.call_id)
+    frontend = Frontend(call, console, resume_command=resume_cmd, banner=banner)
+    if recap:
+        frontend.show_recap()
     changed = call.changed_flowcharts()
     if changed:
         console.print(f"Note: flowcharts changed since this call started: "
@@ -247,12 +365,22 @@ def _interactive(call: Call, env: Environment) -> Step:
                       style="yellow")
     try:
         return frontend.run()
-    except (KeyboardInterrupt, EOFError, QuitCall) as exc:
-        call.interrupted()
-        env.stdout.write(f"\nCall {call.call_id} saved. Resume it with: "
-                         f"ipsec-triage resume {call.call_id}\n")
+    except CallAbandoned:
+        env.stdout.write(f"\nCall {call.call_id} ended: {end_label(call.state.ended)}\n"
+                         "No ticket: the call is kept for the record and the report.\n")
         env.stdout.flush()
+        _store_call(call, env)
+        raise _Stop(ExitStatus.OK) from None
+    except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
+        if call.is_empty and not call.state.resumed:
+            call.discard()
+            env.stdout.write(f"\nCall {call.call_id} discarded: nothing was answered yet.\n")
+            env.stdout.flush()
+            raise _Stop(status) from None
+        call.interrupted()
+        env.stdout.write(f"\nCall {call.call_id} saved. Resume it with: {resume_cmd}\n")
+        env.stdout.flush()
         raise _Stop(status) from None
 
 
@@ -265,9 +393,9 @@ class _Stop(Exception):
 
 
 def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    fs = _load_flowset(args, env)
     data_dir = env.data_dir(args.data_dir)
     org = _load_org(args, env, data_dir)
+    fs, source = _load_flowset_from(args, env, org)
     store = CallStore(data_dir)
     answers_path = Path(args.answers) if args.answers else None
     doc = None
@@ -286,14 +414,14 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
     call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
                       mode="answers_file" if answers_path else "interactive",
-                      practice=args.practice, system=env.system)
+                      practice=args.practice, system=env.system,
+                      checks=not args.no_checks)
     try:
         if answers_path:
-            step = _run_answers(call, answers_path, env, probes=not args.no_checks)
+            step = _run_answers(call, answers_path, env, probes=not args.no_checks,
+                                resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
-            if args.no_checks:
-                call.state.runs_on = "none"
-            step = _interactive(call, env)
+            step = _interactive(call, env, args, describe_flowset(fs, source))
         _finish(call, step, env)
     finally:
         call.close()
@@ -301,22 +429,33 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    fs = _load_flowset(args, env)
     data_dir = env.data_dir(args.data_dir)
     org = _load_org(args, env, data_dir)
     store = CallStore(data_dir)
-    call_id = args.call_id
-    if call_id is None:
+    # which call: decided (or refused, exit 5) before anything else, terminal or not
+    if args.call_id is None:
         open_calls = [s.call_id for s in store.all() if s.ended is None]
         if not open_calls:
             raise UserError(f"no open call to resume in {store.calls}", ExitStatus.NOT_FOUND)
         call_id = open_calls[-1]
+    else:
+        try:
+            state = store.load(args.call_id)
+        except JournalError as exc:
+            raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+        if state.ended is not None:
+            raise UserError(f"call {state.call_id} has already ended "
+                            f"({end_label(state.ended)}); see 'ipsec-triage show "
+                            f"{state.call_id}'", ExitStatus.NOT_FOUND)
+        call_id = state.call_id
     if not args.answers and not env.interactive:
         raise UserError("no terminal to ask questions on: use --answers FILE to finish the "
                         "call without prompts", ExitStatus.NO_TERMINAL)
+    fs, source = _load_flowset_from(args, env, org)
     try:
         call = Call.resume(flowset=fs, store=store, org=org, call_id=call_id,
-                           staffer=args.staffer, system=env.system)
+                           staffer=args.staffer, system=env.system,
+                           checks=not args.no_checks)
     except JournalError as exc:
         raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
     if call.state.damaged_lines:
@@ -324,9 +463,10 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
                  "(an answer being written when the program was stopped)")
     try:
         if args.answers:
-            step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks)
+            step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks,
+                                resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
-            step = _interactive(call, env)
+            step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
         _finish(call, step, env)
     finally:
         call.close()
@@ -341,22 +481,65 @@ def _load_call(args: argparse.Namespace, env: Environment) -> tuple[CallStore, C
         raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
 
 
+def call_vars(state: CallState, fs: FlowSet | None) -> dict[str, str]:
+    """The call's answers by variable name (``caller_machine`` for a caller's computer
+    and for a server alike), newest answer last."""
+    out: dict[str, str] = {}
+    for key, rec in state.answers.items():
+        node_key = key.split("@", 1)[0]
+        var = None
+        if fs is not None and fs.has(node_key):
+            var = getattr(fs.node(node_key), "var", None)
+        out[var or node_key.split(".", 1)[-1]] = rec.value
+    return out
+
+
+LIST_FIELDS = ("call_id", "started", "staffer", "caller", "computer", "target", "status",
+               "category")
+
+
 def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import csv
+    import io
+
     store = CallStore(env.data_dir(args.data_dir))
+    try:
+        fs: FlowSet | None = _load_flowset(args, env)
+    except UserError:
+        fs = None  # the list still works, by step names
     states = [s for s in store.all() if not (args.open and s.ended is not None)]
-    if not states:
-        env.stdout.write(f"No calls recorded in {store.calls}\n")
+    rows = []
+    for s in states:
+        vals = call_vars(s, fs)
+        rows.append({
+            "call_id": s.call_id, "started": s.started, "staffer": s.staffer,
+            "caller": vals.get("caller_name", ""), "computer": vals.get("caller_machine", ""),
+            "target": vals.get("target", ""), "status": end_label(s.ended),
+            "category": str((s.ended or {}).get("category") or ""),
+        })
+    if args.format == "json":
+        env.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return ExitStatus.OK
+    if args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=LIST_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        env.stdout.write(buf.getvalue())
+        return ExitStatus.OK
+    if not rows:
+        what = "No open calls" if args.open else "No calls recorded"
+        env.stdout.write(f"{what} in {store.calls}\n")
         return ExitStatus.OK
     table = Table()
     table.add_column("Call", no_wrap=True)
-    for header in ("Started", "Staffer", "Caller's computer", "Target", "Status", "Category"):
-        table.add_column(header)
-    for s in states:
-        vals = s.values()
-        status = s.ended.get("status_label", "") if s.ended else "open"
-        table.add_row(s.call_id, s.started[:16].replace("T", " "), s.staffer,
-                      vals.get("intake.caller_machine", ""), vals.get("intake.target", ""),
-                      str(status), str(s.ended.get("category", "")) if s.ended else "")
+    for header in ("Started", "Staffer", "Caller", "Computer", "Target", "Status",
+                   "Category"):
+        table.add_column(header, overflow="fold")
+    for r in rows:
+        table.add_row(Text(r["call_id"]), r["started"][:16].replace("T", " "),
+                      Text(r["staffer"]), Text(r["caller"]), Text(r["computer"]),
+                      Text(r["target"]), Text(r["status"]), r["category"])
     _console(env).print(table)
     return ExitStatus.OK
 
@@ -376,30 +559,71 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     fs = _load_flowset(args, env)
     step = _route_step(fs, state)
     console = _console(env)
-    status = state.ended.get("status_label") if state.ended else "open"
-    console.print(f"[bold]Call {state.call_id}[/bold] · {state.started} · staffer "
-                  f"{state.staffer} · {status}")
+    head = Text()
+    head.append(f"Call {state.call_id}", style="bold")
+    head.append(f" · {state.started} · staffer ")
+    head.append(state.staffer)
+    head.append(f" · {end_label(state.ended)}")
+    console.print(head)
     table = Table("#", "Step", "Question", "Answer", "Check")
+    questions: dict[str, str] = {}
     n = 0
+    on_route = set()
     for v in step.route:
         if not v.answered:
             continue
         n += 1
+        on_route.add(v.key)
         try:
             question = " ".join(_render_safe(v.node.text, step).split())
         except TextError:
             question = v.node.text
+        questions[v.key] = question
         probe = state.probes.get(v.key)
-        table.add_row(str(n), v.key, question, answer_rules.label(v.node, v.value or ""),
-                      f"{probe.status.value}: {probe.summary}" if probe else "")
+        where = f" (ran on the {check_location(state.runs_on)})" if probe else ""
+        table.add_row(str(n), v.key, Text(question),
+                      Text(answer_rules.label(v.node, v.value or "")),
+                      Text(f"{probe.status.value}: {probe.summary}{where}") if probe else "")
         for note in state.notes.get(v.key, []):
-            table.add_row("", "", f"note: {note}", "", "")
+            table.add_row("", "", Text(f"note: {note}"), "", "")
     console.print(table)
-    if step.kind is StepKind.ASK:
-        console.print(f"Next question: {step.visit.key}")
+    off_route = {k: t for k, t in state.notes.items() if k not in on_route}
+    if off_route:
+        console.print("Notes on steps no longer on the route:", style="bold")
+        for key, texts in off_route.items():
+            for note in texts:
+                console.print(Text(f"  {key}: {note}"))
+    if state.changes:
+        changes = Table("Question", "From", "To", "When", "By", title="Changed answers",
+                        title_justify="left")
+        for ch in state.changes:
+            key = str(ch["key"])
+            node_key = key.split("@", 1)[0]
+            node = fs.node(node_key) if fs.has(node_key) else None
+            question = questions.get(key) or (" ".join(node.text.split()) if node else key)
+
+            def lab(value: object, node: object = node) -> Text:
+                text = str(value)
+                if node is not None:
+                    text = answer_rules.label(node, text)  # type: ignore[arg-type]
+                return Text(text)
+
+            changes.add_row(Text(question), lab(ch.get("from", "")), lab(ch.get("to", "")),
+                            str(ch.get("at", ""))[:19].replace("T", " "),
+                            Text(str(ch.get("by") or state.staffer)))
+        console.print(changes)
+    for req in state.sensitive_requests:
+        console.print(Text(f"Sensitive request at {req['step']} ({req['t'][:19]}): "
+                           f"{req['what']}", style="yellow"))
+    if step.kind is StepKind.ASK and state.ended is None:
+        try:
+            nxt = " ".join(_render_safe(step.visit.node.text, step).split())
+        except TextError:
+            nxt = step.visit.node.text
+        console.print(Text(f"Next question: {nxt}"))
     if state.ended:
         for fmt, path in (state.ended.get("tickets") or {}).items():
-            console.print(f"Ticket ({fmt}): {path}")
+            console.print(Text(f"Ticket ({fmt}): {path}"))
     return ExitStatus.OK
 
 
@@ -410,10 +634,24 @@ def _render_safe(text: str, step: Step) -> str:
 
 
 def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    store, state = _load_call(args, env)
+    if args.call_id == "last":
+        # the newest call that has a ticket: ended at a flowchart exit (not open, not
+        # abandoned)
+        store = CallStore(env.data_dir(args.data_dir))
+        ticketed = [s for s in store.all() if s.ended and s.ended.get("terminal")]
+        if not ticketed:
+            raise UserError(f"no ended call with a ticket in {store.calls}",
+                            ExitStatus.NOT_FOUND)
+        state = ticketed[-1]
+    else:
+        store, state = _load_call(args, env)
     if state.ended is None:
         raise UserError(f"call {state.call_id} has not ended yet: finish it with "
-                        f"'ipsec-triage resume {state.call_id}'", ExitStatus.NOT_FOUND)
+                        f"'{command_line(env, args, 'resume', state.call_id)}'",
+                        ExitStatus.NOT_FOUND)
+    if not state.ended.get("terminal"):
+        raise UserError(f"call {state.call_id} ended without a ticket "
+                        f"({end_label(state.ended)})", ExitStatus.NOT_FOUND)
     fs = _load_flowset(args, env)
     data_dir = env.data_dir(args.data_dir)
     org = _load_org(args, env, data_dir)
@@ -442,13 +680,16 @@ def _emit(env: Environment, text: str, output: str | None, what: str) -> None:
 
 
 def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    directory = _flowchart_dir(args, env)
+    source = _flowchart_source(args, env)
+    directory = source.path
     try:
         fs = load_flowset(directory, check=False)
     except FlowchartError as exc:
+        env.stdout.write(f"Flowcharts: {directory} ({source.why})\n")
         for p in exc.problems:
             env.stdout.write(f"{p}\n")
         return ExitStatus.FLOWCHART
+    env.stdout.write(describe_flowset(fs, source) + "\n")
     problems = lint(fs)
     for p in problems:
         env.stdout.write(f"{p}\n")
@@ -633,11 +874,21 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    # argcomplete: the well-kept completion library for argparse programs (bash and zsh,
+    # completes commands, options and choices from this very parser)
+    from argcomplete.shell_integration import shellcode
+
+    env.stdout.write(shellcode(["ipsec-triage"], shell=args.shell))
+    return ExitStatus.OK
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
     "report": report.cmd_report, "sync": report.cmd_sync, "store": report.cmd_store,
+    "completion": cmd_completion,
 }
 
 
@@ -655,6 +906,10 @@ def _crash_report(env: Environment, args: argparse.Namespace | None) -> str:
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
     parser = build_parser()
+    if "_ARGCOMPLETE" in env.environ:  # the shell asks for completions (tab pressed)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))

@@ -157,6 +157,11 @@ class Engine:
                     dq.appendleft((d, p))
         return dist
 
+    def questions_after(self, node_key: str) -> list[int]:
+        """For each way out of a node, the fewest questions still to answer after it
+        before a status is reached (0: that answer ends the route)."""
+        return [self._remaining.get(s, 0) for s in self.fs.successors(node_key)]
+
     def step(self, answers: Mapping[str, Any], base_context: Mapping[str, Any] | None = None
              ) -> Step:
         fs = self.fs

@@ -35,6 +35,8 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     system: System | None = None
     """The probes' way to the operating system; None builds the real one."""
+    argv0: str = field(default_factory=lambda: sys.argv[0] if sys.argv else "")
+    """How this program was started (to print commands that work as printed)."""
 
     @property
     def interactive(self) -> bool:

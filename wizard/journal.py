@@ -139,10 +139,11 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> CallState:
     state = CallState(call_id=call_id, damaged_lines=damaged)
+    by = ""  # the staffer at the keyboard: the starter, then whoever resumed
     for ev in events:
         kind = ev.get("event")
         if kind == "start":
-            state.staffer = str(ev.get("staffer", ""))
+            state.staffer = by = str(ev.get("staffer", ""))
             state.started = str(ev.get("t", ""))
             state.runs_on = str(ev.get("runs_on", "helpdesk"))
             state.mode = str(ev.get("mode", "interactive"))
@@ -156,7 +157,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
                                str(ev.get("source", "staffer")), ev.get("suggested"))
             if old is not None and old.value != rec.value:
                 state.changes.append({"key": key, "from": old.value, "to": rec.value,
-                                      "at": rec.at})
+                                      "at": rec.at, "by": by})
             state.answers[key] = rec
             if state.ended is not None:
                 state.ended = None  # an answer after the end reopens the call
@@ -174,6 +175,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
                                              "t": str(ev.get("t", ""))})
         elif kind == "resume":
             state.resumed.append(str(ev.get("t", "")))
+            by = str(ev.get("staffer") or by)
         elif kind == "end":
             state.ended = {k: v for k, v in ev.items() if k != "event"}
     return state

@@ -152,6 +152,10 @@ class OrgConfig(_Strict):
     tier2: Tier2 = Field(default_factory=lambda: Tier2())
     timeouts: Timeouts = Field(default_factory=lambda: Timeouts())
     templates_dir: str | None = None
+    flowcharts_dir: str | None = Field(
+        default=None,
+        description="Flowchart folder for this organization (relative to this file); "
+        "--flowcharts and $IPSEC_TRIAGE_FLOWCHARTS win over it; default the shipped set")
     redact_keywords: list[str] = Field(default_factory=list)
     store_url: str | None = Field(
         default=None,
@@ -242,4 +246,6 @@ def load_org_config(path: Path | str) -> OrgConfig:
         raise OrgConfigError(str(first)) from None
     if org.templates_dir and not Path(org.templates_dir).is_absolute():
         org = org.model_copy(update={"templates_dir": str(path.parent / org.templates_dir)})
+    if org.flowcharts_dir and not Path(org.flowcharts_dir).expanduser().is_absolute():
+        org = org.model_copy(update={"flowcharts_dir": str(path.parent / org.flowcharts_dir)})
     return org

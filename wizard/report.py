@@ -678,6 +678,11 @@ def _console(env: Environment) -> Console:
                    highlight=False, soft_wrap=False, width=width)
 
 
+def store_exit(exc: Exception) -> ExitStatus:
+    """Exit code for a store error: its own code (8) when the store cannot be reached."""
+    return ExitStatus.STORE if " unreachable: " in str(exc) else ExitStatus.NOT_FOUND
+
+
 def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """``ipsec-triage sync``: store this computer's ended calls the store lacks."""
     from .callstore import StoreError
@@ -689,12 +694,12 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
             result = store.sync(data_dir)
         except StoreError as exc:
             raise UserError(f"{exc}; the calls stay here, nothing is lost",
-                            ExitStatus.NOT_FOUND) from None
+                            store_exit(exc)) from None
         env.stdout.write(f"{result.saved} call(s) stored, {result.already} already there, "
                          f"{result.failed} failed ({store.safe_url})\n")
         if result.failed:
             env.warn(f"{result.failed} call(s) not stored: {store.last_error}")
-            return ExitStatus.NOT_FOUND
+            return ExitStatus.STORE
     return ExitStatus.OK
 
 
@@ -724,7 +729,7 @@ def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 return ExitStatus.OK
             before, after = store.upgrade()
         except StoreError as exc:
-            raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+            raise UserError(str(exc), store_exit(exc)) from None
     if before == after:
         env.stdout.write(f"call store {store.safe_url}: already at revision {after}\n")
     else:
@@ -758,7 +763,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
                              f"report: {store.last_error}")
             calls = store.query(filters, details=False)
         except StoreError as exc:
-            raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+            raise UserError(str(exc), store_exit(exc)) from None
     data = build_report(calls, getattr(args, "by", None) or DEFAULT_GROUPS,
                         filters=filters.describe(), labels=_intake_labels(args, env))
     fmt = getattr(args, "format", "table")

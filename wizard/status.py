@@ -22,5 +22,8 @@ class ExitStatus(enum.IntEnum):
     """A prompt was needed but there is no terminal: use --answers FILE."""
     CONFIG = 7
     """The organization file or a template is wrong."""
+    STORE = 8
+    """The call store (database) cannot be reached; nothing was lost: the calls stay in
+    the data folder and ``sync`` stores them later."""
     INTERRUPTED = 130
     """Ctrl-C or a closed terminal: the call is saved and can be resumed."""

@@ -21,6 +21,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import answers as answer_rules
+from .call import check_location
 from .engine import Step
 from .resources import builtin_dir
 from .schema import ChoiceNode, TerminalNode
@@ -102,6 +103,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "suggested": (answer_rules.label(v.node, rec.suggested)
                           if rec and rec.suggested else ""),
             "probe": probe.to_dict() if probe else None,
+            "ran_on": check_location(state.runs_on),
             "notes": state.notes.get(v.key, []),
             "changed": v.key in changed_keys,
             "kind": v.node.kind,
@@ -117,6 +119,10 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     all_notes = [
         {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
     ]
+    questions = {r["key"]: r["question"] for r in route}
+    sensitive = [{"what": r["what"], "t": r["t"],
+                  "question": questions.get(r["step"]) or r["step"]}
+                 for r in state.sensitive_requests]
     choice_vars = {
         getattr(v.node, "var", None) for v in step.route if isinstance(v.node, ChoiceNode)
     }
@@ -154,6 +160,8 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "charts_used": charts_used,
         "route": route,
         "notes": all_notes,
+        "sensitive_requests": sensitive,
+        "checks_ran_on": check_location(state.runs_on),
         "changes": state.changes,
         "log_files": log_files(comp, srv) if node.tier2 else [],
         "known_issues": [

@@ -2,15 +2,22 @@
 
 This is the only module that imports questionary. It asks the :class:`Call` for the
 next step, shows it, prompts, and hands the answer back; the engine decides the rest.
-Every prompt offers: add a note, change an earlier answer, save and quit.
+Every prompt offers: add a note, change an earlier answer, end the call early, save and
+quit; ``?`` shows the step's help and source, ``s`` records that the caller asked for
+something sensitive. Text the staffer or the caller typed is printed as plain text
+(``rich.text.Text``), never read as markup.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import questionary
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.styles import Style
 from questionary import Choice, Separator
 from rich.console import Console
@@ -18,7 +25,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from . import answers as answer_rules
-from .call import Call, Suggestion
+from .call import Call, Suggestion, check_location
 from .engine import Step, StepKind, Visit
 from .halve import Session
 from .halving import Verdict
@@ -29,15 +36,42 @@ from .schema import (
     ChoiceNode,
     NoteNode,
     TextNode,
+    Validator,
     YesNoNode,
 )
 
-NOTE, BACK, QUIT = ":note", ":back", ":quit"
-COMMANDS = (NOTE, BACK, QUIT)
+NOTE, BACK, QUIT, END, HELP, SENSITIVE = (":note", ":back", ":quit", ":end", ":help",
+                                          ":sensitive")
+COMMANDS = (NOTE, BACK, QUIT, END, HELP, SENSITIVE)
+ESCAPE = ":escape"
 
 STYLE = Style([("qmark", "fg:#5f87ff bold"), ("question", "bold"),
                ("answer", "fg:#00af87 bold"), ("pointer", "fg:#5f87ff bold"),
-               ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080")])
+               ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080"),
+               ("placeholder", "fg:#808080 italic")])
+
+SOCIAL_ENGINEERING = (
+    "Social engineering: do not tell the caller which computers are on the exemption "
+    "list or not in the isolation solution, which servers use server isolation, who the "
+    "administrators are, what subnets are used for, or which other network security "
+    "measures exist. Do not connect to the caller's computer (file sharing, Remote "
+    "Desktop, Telnet or any other protocol) at their request: without IPsec it can "
+    "reveal your password.")
+SOCIAL_ENGINEERING_SOURCE = (
+    'Chapter 7, "Prevention of Social Engineering Attacks": "The following information '
+    'should be carefully controlled by help desk personnel ..." and "Help desk personnel '
+    'should also be trained to be wary if a caller asks them to connect to their computer '
+    'IP address".')
+
+SENSITIVE_KINDS = [
+    ("exempt_or_isolated", "Which computers are exempt, or use server isolation"),
+    ("connect_to_pc", "Connect to the caller's computer (share, Remote Desktop, ...)"),
+    ("admins", "Who the administrators are"),
+    ("network_security", "Subnets, firewalls or other network security measures"),
+]
+
+RECAP_ANSWERS = 4
+"""How many of the latest answers the resume recap shows."""
 
 
 def confirm(message: str) -> bool:
@@ -48,46 +82,126 @@ class QuitCall(Exception):
     """The staffer chose to stop; the call is saved and can be resumed."""
 
 
+class CallAbandoned(Exception):
+    """The staffer ended the call early; it is recorded with status "abandoned"."""
+
+
 def _extras() -> list[Any]:
     return [
         Separator(),
         Choice("Add a note to this step", value=NOTE, shortcut_key="n"),
         Choice("Change an earlier answer", value=BACK, shortcut_key="b"),
+        Choice("End the call early (hung up, wrong number, duplicate)", value=END,
+               shortcut_key="e"),
         Choice("Save and quit (resume later)", value=QUIT, shortcut_key="q"),
     ]
 
 
+def _one_line(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 3, 1)].rsplit(" ", 1)[0] + "..."
+
+
+def _with_keys(question: questionary.Question, bindings: KeyBindings) -> questionary.Question:
+    """Add key bindings to a questionary prompt (they win over its own)."""
+    app = question.application
+    app.key_bindings = merge_key_bindings([app.key_bindings or KeyBindings(), bindings])
+    return question
+
+
+def _inquirer(question: questionary.Question) -> Any:
+    from questionary.prompts.common import InquirerControl
+
+    for window in question.application.layout.find_all_windows():
+        if isinstance(window.content, InquirerControl):
+            return window.content
+    raise AssertionError("no choice list in this prompt")  # pragma: no cover
+
+
 class Frontend:
     def __init__(self, call: Call, console: Console,
-                 ask: Callable[[questionary.Question], Any] | None = None) -> None:
+                 ask: Callable[[questionary.Question], Any] | None = None, *,
+                 resume_command: str | None = None, banner: str = "") -> None:
         self.call = call
         self.console = console
         self._ask = ask or (lambda q: q.unsafe_ask())
+        self.resume_command = resume_command or f"ipsec-triage resume {call.call_id}"
+        self.banner = banner
 
     # -- prompts -----------------------------------------------------------------------
-    def _select(self, message: str, choices: list[Any], default: str | None) -> Any:
-        choice_values = [c.value for c in choices if isinstance(c, Choice)]
-        return self._ask(questionary.select(
-            message, choices=choices, style=STYLE, use_shortcuts=True, use_jk_keys=False,
-            default=default if default in choice_values else None,
-            instruction="(arrows or number, Enter)",
-        ))
+    def _hint(self, text: str) -> None:
+        self.console.print(Text(text, style="dim"))
 
-    def _text(self, message: str, node: TextNode, key: str, default: str,
-              extras: bool = True) -> str:
+    def _message(self, text: str) -> str:
+        """The question, wrapped at word boundaries to the terminal (the prompt library
+        would break it anywhere)."""
+        return textwrap.fill(" ".join(text.split()), width=max(self.console.width - 4, 20),
+                             break_long_words=False, break_on_hyphens=False)
+
+    def _select(self, message: str, choices: list[Any], default: str | None,
+                hot_keys: bool = True) -> Any:
+        choice_values = [c.value for c in choices if isinstance(c, Choice)]
+        self._hint("Number or arrows, then Enter · ? help and source · s caller asks for "
+                   "something sensitive" if hot_keys else "Number or arrows, then Enter")
+        question = questionary.select(
+            self._message(message), choices=choices, style=STYLE, use_shortcuts=True,
+            use_jk_keys=False, default=default if default in choice_values else None,
+            instruction=" ",
+        )
+        if hot_keys:
+            keys = KeyBindings()
+
+            @keys.add("?", eager=True)
+            def _help(event: Any) -> None:
+                event.app.exit(result=HELP)
+
+            @keys.add("s", eager=True)
+            def _sensitive(event: Any) -> None:
+                event.app.exit(result=SENSITIVE)
+
+            _with_keys(question, keys)
+        return self._ask(question)
+
+    def _text(self, message: str, node: TextNode, key: str, previous: str | None,
+              extras: bool = True, offer: str | None = None, why: str = "") -> str:
+        """A text answer. An earlier answer (or an offered value) is shown greyed in the
+        field: Enter keeps it, typing replaces it."""
+        keep = offer if offer is not None else previous
+
         def check(value: str) -> bool | str:
-            if extras and value.strip() in COMMANDS:
+            value = value.strip()
+            if extras and value in COMMANDS:
                 return True
+            if not value and keep:
+                return True
+            if node.validate_as in (Validator.HOST, Validator.HOSTNAME) \
+                    and answer_rules.host_from_unc(value):
+                return True  # the computer in it is offered next
             try:
-                answer_rules.validate(node, value, key)
+                answer_rules.validate(node, value, what="")
             except answer_rules.AnswerError as exc:
                 return str(exc)
             return True
 
-        hint = "  (:note  :back  :quit)" if extras else ""
-        result = self._ask(questionary.text(message, default=default, validate=check,
-                                            style=STYLE, instruction=hint))
-        return str(result).strip()
+        if keep:
+            self._hint(f"{(why or 'now')[:1].upper()}{(why or 'now')[1:]}: {keep} · Enter "
+                       "keeps it, typing replaces it")
+        elif extras:
+            self._hint("? help and source · :note  :back  :end  :quit")
+        keys = KeyBindings()
+
+        if extras:
+            @keys.add("?", eager=True, filter=Condition(_empty_buffer))
+            def _help(event: Any) -> None:
+                event.app.exit(result=HELP)
+
+        question = questionary.text(self._message(message), validate=check, style=STYLE,
+                                    instruction=" ", placeholder=keep or None,
+                                    key_bindings=keys)
+        result = str(self._ask(question)).strip()
+        if not result and keep:
+            return keep
+        return result
 
     def ask_visit(self, visit: Visit, step: Step, *, suggestion: Suggestion | None = None,
                   extras: bool = True) -> str:
@@ -95,25 +209,31 @@ class Frontend:
         node = visit.node
         previous = self.call.state.answers.get(visit.key)
         default = previous.value if previous else None
-        message = self.call.text(node.text, step)
+        message = _one_line(self.call.text(node.text, step), 400)
         more = _extras() if extras else []
         if isinstance(node, TextNode):
-            return self._text(message, node, visit.key, default or "", extras)
+            raw = self._text(message, node, visit.key, default, extras)
+            host = answer_rules.host_from_unc(raw) \
+                if node.validate_as in (Validator.HOST, Validator.HOSTNAME) else None
+            if host:
+                return self._text(message, node, visit.key, default, extras, offer=host,
+                                  why=f"the computer in {raw}")
+            return raw
         if isinstance(node, (YesNoNode, CheckNode)):
             if suggestion and suggestion.value and default is None:
                 default = suggestion.value
             choices = [Choice(label, value=value, shortcut_key=str(i + 1)) for i, (value, label)
                        in enumerate(answer_rules.choices(node))]
-            return str(self._select(message, choices + more, default))
+            return str(self._select(message, choices + more, default, extras))
         if isinstance(node, ChoiceNode):
             if default is None:
                 default = self.call.preselected(visit, step)
             choices = [Choice(o.label, value=o.value, shortcut_key=str(i + 1))
                        for i, o in enumerate(node.options)]
-            return str(self._select(message, choices + more, default))
+            return str(self._select(message, choices + more, default, extras))
         if isinstance(node, ActionNode):
             choices = [Choice("Done", value="done", shortcut_key="1")]
-            return str(self._select(message, choices + more, "done"))
+            return str(self._select(message, choices + more, "done", extras))
         raise AssertionError(f"not a question: {node.kind}")  # pragma: no cover
 
     # -- display -----------------------------------------------------------------------
@@ -143,21 +263,41 @@ class Frontend:
             self.console.print(Panel(body, title=f"Known issue: {e.title}",
                                      border_style="magenta", expand=False))
 
+    def progress_text(self, step: Step) -> str:
+        """How many questions are left: "last question on this route" only when every
+        answer ends the route, else the fewest that are certain."""
+        after = self.call.engine.questions_after(step.visit.node_key)
+        if not after or max(after) == 0:
+            return "last question on this route"
+        if min(after) == 0:
+            return f"this may be the last question (or at least {min(a for a in after if a)}" \
+                   " more)"
+        return f"at least {min(after)} more"
+
     def show_step_header(self, step: Step) -> None:
         chart = self.call.fs.charts[step.visit.chart]
-        more = step.remaining - 1
-        tail = f" · at least {more} more" if more > 0 else " · last question on this route"
-        self.console.print(
-            f"\n[bold]Step {step.number}[/bold] · {chart.title}{tail}", style="dim", highlight=False
-        )
+        header = Text(style="dim")
+        header.append(f"\nStep {step.number}", style="bold")
+        header.append(f" · {chart.title} · {self.progress_text(step)}")
+        self.console.print(header)
         node = step.visit.node
         if node.help:
-            self.console.print(f"  {self.call.text(node.help, step)}", style="italic",
-                               highlight=False, markup=False)
+            self.console.print(Text(f"  {self.call.text(node.help, step)}", style="italic"))
         if node.command:
-            self.console.print(Panel(Text(self.call.text(node.command, step), style="bold"),
+            self.show_command(self.call.text(node.command, step))
+
+    def show_command(self, command: str) -> None:
+        """The command the caller types, never wrapped inside: in a box when it fits the
+        terminal, else on lines of its own that the terminal may only soft-wrap."""
+        lines = command.splitlines() or [command]
+        if max(len(line) for line in lines) + 4 <= self.console.width:
+            self.console.print(Panel(Text(command, style="bold", no_wrap=True),
                                      title="Have the caller type", border_style="green",
                                      expand=False))
+            return
+        self.console.print(Text("Have the caller type:", style="green"))
+        for line in lines:
+            self.console.print(Text(line, style="bold"), soft_wrap=True)
 
     def run_check(self, step: Step) -> Suggestion | None:
         node = step.visit.node
@@ -165,8 +305,7 @@ class Frontend:
             return None
         why_not = self.call.probe_applies(step)
         if why_not:
-            self.console.print(f"  Automatic check not run: {why_not}.", style="dim",
-                               highlight=False, markup=False)
+            self.console.print(Text(f"  Automatic check not run: {why_not}.", style="dim"))
             return None
         suggestion = self.call.cached_check(step)
         if suggestion is None:
@@ -175,14 +314,115 @@ class Frontend:
         if suggestion is None:
             return None
         r = suggestion.result
-        verdict = (f"suggests [bold]{answer_rules.label(node, suggestion.value)}[/bold]"
-                   if suggestion.value else "is inconclusive: please ask the caller")
-        self.console.print(
-            Panel(f"{r.summary}\n[dim]{r.probe}: {r.status.value}, {r.duration:.1f} s[/dim]"
-                  f" — the check {verdict}", title="Automatic check", border_style="blue",
-                  expand=False),
-        )
+        body = Text(r.summary)
+        body.append(f"\n{r.probe}: {r.status.value}, {r.duration:.1f} s, ran on the "
+                    f"{check_location(self.call.state.runs_on)}", style="dim")
+        if suggestion.value:
+            body.append(" — the check suggests ")
+            body.append(answer_rules.label(node, suggestion.value), style="bold")
+        else:
+            body.append(" — the check is inconclusive: please ask the caller")
+        self.console.print(Panel(body, title="Automatic check", border_style="blue",
+                                 expand=False))
         return suggestion
+
+    def show_help(self, step: Step) -> None:
+        node = step.visit.node
+        body = Text()
+        if node.help:
+            body.append(self.call.text(node.help, step) + "\n\n")
+        chart = self.call.fs.charts[step.visit.chart]
+        body.append("Source: ", style="bold")
+        body.append(" ".join(node.source.split()))
+        body.append(f" ({' '.join(chart.source.split())})", style="dim")
+        if node.inferred:
+            body.append("\nNot in the source: ", style="bold")
+            body.append(" ".join(node.inferred.split()))
+        body.append("\n\n")
+        body.append(SOCIAL_ENGINEERING, style="yellow")
+        self.console.print(Panel(body, title="Help for this step", border_style="cyan",
+                                 expand=False))
+
+    def sensitive_request(self, step: Step) -> None:
+        """The caller asks for something the chapter says to keep back: show the caution
+        now and record the attempt in the call."""
+        self.console.print(Panel(Text(SOCIAL_ENGINEERING + "\n\n" + SOCIAL_ENGINEERING_SOURCE),
+                                 title="Caution: sensitive request", border_style="red",
+                                 expand=False))
+        choices: list[Any] = [Choice(label, value=label, shortcut_key=str(i + 1))
+                              for i, (_v, label) in enumerate(SENSITIVE_KINDS)]
+        choices.append(Choice("Something else (type it)", value=":other",
+                              shortcut_key=str(len(SENSITIVE_KINDS) + 1)))
+        choices.append(Choice("Nothing to record", value="", shortcut_key="0"))
+        what = self._ask(questionary.select(
+            "What did the caller ask for?", choices=choices, style=STYLE,
+            use_shortcuts=True, use_jk_keys=False, instruction="(number, Enter)"))
+        if what == ":other":
+            what = self._ask(questionary.text("What did the caller ask for?", style=STYLE))
+        if what and str(what).strip():
+            self.call.record_sensitive_request(step.visit.key, str(what))
+            self.console.print(Text("  Recorded: it goes in the ticket and the report. "
+                                    "Do not give it out.", style="green"))
+
+    def end_early(self) -> None:
+        choices: list[Any] = [
+            Choice("The caller hung up", value="hung_up", shortcut_key="1"),
+            Choice("Wrong number (not an IPsec or network problem)", value="wrong_number",
+                   shortcut_key="2"),
+            Choice("Duplicate of an existing ticket", value="duplicate", shortcut_key="3"),
+            Choice("Another reason (type it)", value=":other", shortcut_key="4"),
+            Separator(),
+            Choice("Do not end the call", value="", shortcut_key="0"),
+        ]
+        reason = self._ask(questionary.select(
+            "Why does the call end early?", choices=choices, style=STYLE, use_shortcuts=True,
+            use_jk_keys=False, instruction="(number, Enter)"))
+        if not reason:
+            return
+        duplicate_of = None
+        if reason == "duplicate":
+            def check(value: str) -> bool | str:
+                try:
+                    answer_rules.check_text(Validator.TICKET, value.strip())
+                except answer_rules.AnswerError as exc:
+                    return str(exc)[:1].upper() + str(exc)[1:]
+                return True
+
+            duplicate_of = str(self._ask(questionary.text(
+                "Which ticket number does it duplicate?", validate=check, style=STYLE)
+            ) or "").strip()
+            if not duplicate_of:
+                return
+        elif reason == ":other":
+            reason = str(self._ask(questionary.text("Reason:", style=STYLE)) or "").strip()
+            if not reason:
+                return
+        self.call.abandon(str(reason), duplicate_of)
+        raise CallAbandoned()
+
+    def show_recap(self) -> None:
+        """Before a resumed call goes on: who, which computers, the last answers."""
+        call = self.call
+        step = call.step()
+        ctx = step.context
+        body = Text()
+        for label, var in (("Caller", "caller_name"), ("Contact", "caller_contact"),
+                           ("Computer", "caller_machine"), ("Target", "target")):
+            if ctx.get(var):
+                body.append(f"{label}: ", style="bold")
+                body.append(f"{ctx[var]}\n")
+        answered = [v for v in step.route if v.answered]
+        if answered:
+            body.append(f"Last answers (of {len(answered)}):\n", style="bold")
+        for v in answered[-RECAP_ANSWERS:]:
+            question = _one_line(call.text(v.node.text, step), 60)
+            body.append(f"  {question} → ")
+            body.append(answer_rules.label(v.node, v.value or ""), style="bold")
+            body.append("\n")
+        body.append(f"Started {call.state.started[:16].replace('T', ' ')} by "
+                    f"{call.state.staffer}", style="dim")
+        self.console.print(Panel(body, title=f"Resuming call {call.call_id}",
+                                 border_style="blue", expand=False))
 
     # -- actions -----------------------------------------------------------------------
     def prefetch(self, step: Step) -> None:
@@ -198,7 +438,15 @@ class Frontend:
             task = progress.add_task(f"Running {len(pending)} automatic checks at once",
                                      total=len(pending))
             self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
-        self.console.print(f"  {len(pending)} automatic checks done.", style="dim")
+        names = []
+        for key, node, args in pending:
+            result = self.call.state.probes.get(key)
+            target = ", ".join(args.values())
+            status = f": {result.status.value}" if result else ""
+            names.append(f"{node.probe.name}{f' {target}' if target else ''}{status}")
+        where = check_location(self.call.state.runs_on)
+        self.console.print(Text(f"  {len(pending)} automatic checks done on the {where}: "
+                                f"{'; '.join(names)}.", style="dim"))
 
     def add_note(self, key: str) -> None:
         text = self._ask(questionary.text("Note for this step:", style=STYLE))
@@ -206,40 +454,100 @@ class Frontend:
             self.call.add_note(key, str(text))
             self.console.print("  Note saved.", style="green")
 
+    def _pick_answer(self, route: list[Visit], step: Step) -> str | None:
+        """The list of answers so far, newest selected. The shown number (typed, several
+        digits if needed) jumps to it; PgUp/PgDn move by ten, Home/End to the ends; Esc
+        goes back to the question."""
+        width = max(self.console.width - 12, 30)
+        choices: list[Any] = []
+        for i, v in enumerate(route, 1):
+            a = _one_line(answer_rules.label(v.node, v.value or ""), min(30, width // 2))
+            q = _one_line(self.call.text(v.node.text, step), width - len(a))
+            choices.append(Choice(f"{i:>2}. {q} → {a}", value=v.key))
+        choices.append(Separator())
+        choices.append(Choice("Keep all answers (Esc)", value=""))
+        self._hint("Type the number shown, or arrows, PgUp/PgDn, Home/End; Enter picks; "
+                   "Esc goes back to the question")
+        question = questionary.select(
+            "Which answer do you want to change?", choices=choices, style=STYLE,
+            default=choices[len(route) - 1], instruction=" ")
+        ic = _inquirer(question)
+        typed: list[str] = []
+        keys = KeyBindings()
+
+        def jump(index: int) -> None:
+            ic.pointed_at = max(0, min(index, len(route) - 1))
+
+        for digit in "0123456789":
+            @keys.add(digit, eager=True)
+            def _digit(event: Any, digit: str = digit) -> None:
+                number = int("".join(typed) + digit)
+                if not 1 <= number <= len(route):
+                    typed.clear()
+                    number = int(digit)
+                if 1 <= number <= len(route):
+                    typed.append(digit)
+                    jump(number - 1)
+
+        @keys.add(Keys.PageUp, eager=True)
+        def _page_up(event: Any) -> None:
+            typed.clear()
+            jump(ic.pointed_at - 10)
+
+        @keys.add(Keys.PageDown, eager=True)
+        def _page_down(event: Any) -> None:
+            typed.clear()
+            jump(ic.pointed_at + 10)
+
+        @keys.add(Keys.Home, eager=True)
+        def _home(event: Any) -> None:
+            typed.clear()
+            jump(0)
+
+        @keys.add(Keys.End, eager=True)
+        def _end(event: Any) -> None:
+            typed.clear()
+            jump(len(route) - 1)
+
+        @keys.add(Keys.Escape, eager=True)
+        def _escape(event: Any) -> None:
+            event.app.exit(result=ESCAPE)
+
+        _with_keys(question, keys)
+        picked = self._ask(question)
+        return None if picked in ("", ESCAPE, None) else str(picked)
+
     def change_earlier(self, step: Step) -> None:
         route = [v for v in step.route if v.answered]
         if not route:
             self.console.print("  Nothing answered yet.", style="yellow")
             return
-        choices: list[Any] = []
-        for i, v in enumerate(route, 1):
-            q = " ".join(self.call.text(v.node.text, step).split())
-            q = q if len(q) <= 60 else q[:57] + "..."
-            choices.append(Choice(f"{i}. {q} → {answer_rules.label(v.node, v.value or '')}",
-                                  value=v.key))
-        choices.append(Separator())
-        choices.append(Choice("Keep all answers", value=""))
-        picked = self._ask(questionary.select("Which answer do you want to change?",
-                                              choices=choices, style=STYLE,
-                                              default=choices[len(route) - 1]))
+        picked = self._pick_answer(route, step)
         if not picked:
+            self.console.print("  No answer changed.", style="dim")
             return
         visit = next(v for v in route if v.key == picked)
         raw = self.ask_visit(visit, step, extras=False)
         value = self.call.answer(visit, raw)
-        self.console.print(f"  Changed to: {answer_rules.label(visit.node, value)}. "
-                           "Later answers are kept where the route is unchanged.",
-                           style="green", highlight=False, markup=False)
+        self.console.print(Text(f"  Changed to: {answer_rules.label(visit.node, value)}. "
+                                "Later answers are kept where the route is unchanged.",
+                                style="green"))
 
     # -- the call ----------------------------------------------------------------------
     def run(self) -> Step:
         call = self.call
-        self.console.print(Panel(
-            f"Call [bold]{call.call_id}[/bold] · staffer {call.state.staffer} · "
-            f"running on the {'caller' if call.state.runs_on == 'caller' else 'help desk'}'s "
-            f"computer\nEvery answer is saved as you go. Quit at any time; resume with "
-            f"[bold]ipsec-triage resume {call.call_id}[/bold]",
-            title="ipsec-triage", border_style="blue", expand=False))
+        where = "caller" if call.state.runs_on == "caller" else "help desk"
+        body = Text()
+        body.append(f"Call {call.call_id}", style="bold")
+        body.append(f" · staffer {call.state.staffer} · running on the {where}'s computer")
+        if not call.checks:
+            body.append(" · automatic checks off")
+        if self.banner:
+            body.append(f"\n{self.banner}", style="dim")
+        body.append("\nEvery answer is saved as you go. Quit at any time; resume with: ")
+        body.append(self.resume_command, style="bold")
+        self.console.print(Panel(body, title="ipsec-triage", border_style="blue",
+                                 expand=False))
         while True:
             step = call.step()
             self.show_known_issues(step)
@@ -250,15 +558,29 @@ class Frontend:
             self.show_step_header(step)
             suggestion = self.run_check(step)
             raw = self.ask_visit(step.visit, step, suggestion=suggestion)
+            while raw in (HELP, SENSITIVE):
+                if raw == HELP:
+                    self.show_help(step)
+                else:
+                    self.sensitive_request(step)
+                raw = self.ask_visit(step.visit, step, suggestion=suggestion)
             if raw == NOTE:
                 self.add_note(step.visit.key)
             elif raw == BACK:
                 self.change_earlier(step)
+            elif raw == END:
+                self.end_early()
             elif raw == QUIT:
                 raise QuitCall()
             else:
                 call.answer(step.visit, raw,
                             suggested=suggestion.value if suggestion else None)
+
+
+def _empty_buffer() -> bool:
+    from prompt_toolkit.application.current import get_app
+
+    return not get_app().current_buffer.text
 
 
 # -- guided service halving --------------------------------------------------------------

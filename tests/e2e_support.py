@@ -1,0 +1,115 @@
+"""Driving the real program in a pseudo-terminal, and reading the screen the staffer sees
+(a pyte terminal emulator of the same size)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pexpect
+import pyte
+
+from wizard.call import Call
+from wizard.engine import Engine, StepKind
+from wizard.journal import CallStore
+from wizard.orgconfig import OrgConfig
+
+from .conftest import PYTHON, ROOT, cli_env
+from .support import shipped
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+ENTER = "\r"
+CTRL_U = "\x15"
+CTRL_C = "\x03"
+ESC = "\x1b"
+HOME = "\x1b[H"
+PGUP = "\x1b[5~"
+
+
+class Terminal:
+    """A child process in a pseudo-terminal of ``rows`` x ``cols``, with its screen."""
+
+    def __init__(self, data_dir: Path, *args: str, rows: int = 45, cols: int = 140,
+                 program: list[str] | None = None, **env: str) -> None:
+        cmd = program or [PYTHON, "-m", "wizard"]
+        self.child = pexpect.spawn(cmd[0], [*cmd[1:], *args],
+                                   env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1",
+                                               COLUMNS=str(cols), LINES=str(rows), **env),
+                                   cwd=str(ROOT), encoding="utf-8", timeout=30,
+                                   dimensions=(rows, cols))
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.Stream(self.screen)
+        self.seen = ""
+
+    def expect(self, text: str) -> None:
+        self.child.expect_exact(text)
+        self._feed(self.child.before + self.child.after)
+
+    def _feed(self, data: str) -> None:
+        self.seen += data
+        self.stream.feed(data)
+
+    def plain(self) -> str:
+        """Everything printed so far, without terminal control codes, spaces collapsed."""
+        text = _ANSI.sub("", self.seen).replace("\r", "")
+        return " ".join(text.replace("│", " ").split())
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def lines(self) -> list[str]:
+        """What is on the screen now, one string per row."""
+        return [line.rstrip() for line in self.screen.display]
+
+    def settle(self) -> list[str]:
+        """Read whatever is still coming, then the screen."""
+        self.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.7)
+        self._feed(self.child.before)
+        return self.lines()
+
+    def wait_end(self) -> int:
+        self.child.expect(pexpect.EOF)
+        self._feed(self.child.before)
+        self.child.close()
+        return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
+
+
+def route_to(end: str) -> dict[str, str]:
+    return next(a for a, s in Engine(shipped()).paths() if s.visit.node_key == end)
+
+
+def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = None,
+              leave: int = 0, runs_on: str = "helpdesk") -> str:
+    """Record a call answered from ``answers`` (whatever order the flowcharts ask in),
+    stopping at step ``stop_at`` or ``leave`` questions before the end; it stays open."""
+    fs = shipped()
+    call = Call.start(flowset=fs, store=CallStore(data_dir), org=OrgConfig(),
+                      staffer="tester", runs_on=runs_on, checks=False)
+    route: list[str] = []
+    while True:
+        step = call.step()
+        if step.kind is StepKind.END:
+            break
+        if step.visit.key == stop_at:
+            break
+        route.append(step.visit.key)
+        call.answer(step.visit, answers[step.visit.key])
+    call.close()
+    if leave:
+        # take back the last answers: record the call again, without them
+        call_id = call.call_id
+        path = CallStore(data_dir).path(call_id)
+        path.unlink()
+        keep = route[:-leave]
+        return open_call(data_dir, {k: answers[k] for k in keep},
+                         stop_at=route[-leave], runs_on=runs_on)
+    return call.call_id
+
+
+def records(data_dir: Path) -> list[dict[str, object]]:
+    out = []
+    for path in sorted((data_dir / "calls").glob("*.jsonl")):
+        out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return out

@@ -1,0 +1,306 @@
+"""A live phone call in a real pseudo-terminal, as the staffer sees it: resume recap and a
+resume command that works as printed, corrections, help and the sensitive-request key,
+ending a call early, messages in the question's words, and the layout at 80x24 and
+140x45. The screen is read through a terminal emulator of the same size."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import PYTHON, cli_env
+from .e2e_support import (
+    CTRL_C,
+    CTRL_U,
+    ENTER,
+    ESC,
+    HOME,
+    PGUP,
+    Terminal,
+    open_call,
+    records,
+    route_to,
+)
+
+SIZES = [(24, 80), (45, 140)]
+
+
+def caller(**extra: str) -> dict[str, str]:
+    answers = route_to("fig7_1.escalate_network")
+    answers.update({"intake.caller_name": "Ann Caller", "intake.caller_machine": "WS-Ann",
+                    "intake.target": "fs01", "intake.target_ip": "127.0.0.1"})
+    answers.update(extra)
+    return answers
+
+
+def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
+                          env=cli_env(data_dir), timeout=120)
+
+
+@pytest.mark.parametrize(("rows", "cols"), SIZES)
+def test_resume_shows_a_recap_and_a_command_that_works_as_printed(
+        data_dir: Path, rows: int, cols: int) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks", rows=rows, cols=cols)
+    t.expect("Can the caller ping 127.0.0.1?")
+    seen = t.plain()
+    assert "Resuming call" in seen
+    assert "Caller: Ann Caller" in seen
+    assert "Computer: WS-Ann" in seen  # the case the caller read out
+    assert "Target: fs01" in seen
+    assert "Last answers (of" in seen
+    assert "Flowcharts:" in seen and "(the shipped set)" in seen
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+    printed = t.plain().split("saved. Resume it with:", 1)[1].strip()
+    # the printed command, typed as it is, continues the same call
+    words = shlex.split(printed)
+    t2 = Terminal(data_dir, *words[1:], program=words[:1], rows=rows, cols=cols)
+    t2.expect("Resuming call")
+    t2.expect("Can the caller ping 127.0.0.1?")
+    t2.send("q" + ENTER)
+    assert t2.wait_end() == 0
+
+
+def test_no_checks_is_honoured_when_resuming(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("automatic checks off")
+    t.expect("Automatic check not run: automatic checks are turned off for this call")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+    assert not [r for r in records(data_dir) if r["event"] == "probe"]
+
+
+def test_no_checks_is_honoured_by_a_new_interactive_call(data_dir: Path) -> None:
+    t = Terminal(data_dir, "start", "--no-checks")
+    t.expect("automatic checks off")
+    t.expect("What is the caller's name?")
+    t.send("Bo" + ENTER)
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+    start = records(data_dir)[0]
+    assert start["checks"] is False
+
+
+def test_checks_name_what_ran_and_where(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume")
+    t.expect("automatic checks done on the help-desk computer: ")
+    t.expect("ping 127.0.0.1")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+
+
+def test_a_text_correction_shows_the_old_value_and_typing_replaces_it(data_dir: Path
+                                                                       ) -> None:
+    open_call(data_dir, caller(**{"intake.caller_contact": "(555) 010-0100"}),
+              stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    t.send("2")  # the number shown: the contact
+    t.send(ENTER)
+    t.expect("Now: (555) 010-0100")
+    t.send("since 10am" + ENTER)
+    t.expect("is not a phone number")
+    screen = "\n".join(t.settle())
+    assert "intake." not in screen  # the question's words, not step ids
+    t.send(CTRL_U + "x4455" + ENTER)  # an extension is a contact
+    t.expect("Changed to: x4455")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+    answers = [r for r in records(data_dir) if r["event"] == "answer"]
+    assert answers[-1]["key"] == "intake.caller_contact"
+    assert answers[-1]["value"] == "x4455"
+    shown = run(["show", "last"], data_dir)
+    assert "Changed answers" in shown.stdout
+    assert any("(555) 010-0100" in line and "x4455" in line and "tester" in line
+               for line in shown.stdout.splitlines()), shown.stdout
+
+
+def test_enter_keeps_the_old_value(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    t.send(HOME + ENTER)  # Home: the first answer
+    t.expect("Now: Ann Caller")
+    t.send(ENTER)
+    t.expect("Changed to: Ann Caller")
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+    assert not [r for r in records(data_dir) if r["event"] == "answer"
+                and r["t"] > records(data_dir)[0]["t"] and r["value"] != "Ann Caller"
+                and r["key"] == "intake.caller_name"]
+
+
+def test_the_change_list_goes_back_with_esc_and_pages_with_pgup(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks", rows=24, cols=80)
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    screen = t.settle()
+    assert any(line.lstrip().startswith("»") and "What was the caller trying to do" in line
+               for line in screen), screen  # starts at the newest answer
+    t.send(ESC)
+    t.expect("No answer changed.")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    t.send(PGUP + PGUP + ENTER)
+    t.expect("Now: Ann Caller")
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+
+
+def test_a_pasted_share_path_offers_the_computer(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    t.send(HOME)
+    screen = t.settle()
+    number = next(m.group(1) for line in screen
+                  if (m := re.match(r"^\s*»?\s*(\d+)\. Which computer is the caller", line)))
+    t.send(number + ENTER)
+    t.expect("Now: fs01")
+    t.send("bad host!" + ENTER)
+    t.expect('"bad host!" is not a valid host name')
+    assert "intake.target" not in "\n".join(t.settle())
+    t.send(CTRL_U + "\\\\FS02\\share" + ENTER)
+    t.expect("computer in \\\\FS02\\share: FS02")  # offered, no doubled backslashes
+    t.send(ENTER)
+    t.expect("Changed to: FS02")
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
+    answers = [r for r in records(data_dir) if r["event"] == "answer"]
+    assert answers[-1]["value"] == "FS02"  # the case kept
+
+
+def test_help_key_and_sensitive_request_reach_the_ticket(data_dir: Path) -> None:
+    answers = caller()
+    open_call(data_dir, answers, leave=1)
+    t = Terminal(data_dir, "resume", "--no-checks", rows=24, cols=80)
+    t.expect("? help and source · s caller asks for")
+    assert "last question on this route" in t.plain()
+    t.send("?")
+    t.expect("Help for this step")
+    t.expect("Source:")
+    t.expect("Social engineering")
+    t.settle()
+    t.send("s")
+    t.expect("Caution: sensitive request")
+    t.expect("What did the caller ask for?")
+    t.send("2" + ENTER)
+    t.expect("Recorded")
+    t.settle()
+    t.send("1" + ENTER)
+    t.expect("ended:")
+    assert t.wait_end() == 0
+    events = [r for r in records(data_dir) if r["event"] == "sensitive_request"]
+    assert events[0]["what"].startswith("Connect to the caller's computer")
+    (ticket,) = (data_dir / "calls").glob("*.ticket.md")
+    text = ticket.read_text()
+    assert "## Sensitive requests (social engineering)" in text
+    assert "Connect to the caller's computer" in text
+    txt = next((data_dir / "calls").glob("*.ticket.txt")).read_text()
+    assert "SENSITIVE REQUESTS" in txt
+
+
+def test_help_key_in_a_text_question(data_dir: Path) -> None:
+    t = Terminal(data_dir, "start", "--no-checks")
+    t.expect("What is the caller's name?")
+    t.send("?")
+    t.expect("Help for this step")
+    t.expect("Social engineering")
+    t.expect("What is the caller's name?")
+    t.send("Bo?" + ENTER)  # a typed question mark is text
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+    answers = [r for r in records(data_dir) if r["event"] == "answer"]
+    assert answers[0]["value"] == "Bo?"
+
+
+def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("e" + ENTER)
+    t.expect("Why does the call end early?")
+    t.send("3" + ENTER)
+    t.expect("Which ticket number does it duplicate?")
+    t.send("INC-1234" + ENTER)
+    t.expect("ended: Abandoned (duplicate of INC-1234)")
+    assert t.wait_end() == 0
+    end = records(data_dir)[-1]
+    assert end["event"] == "end" and end["status"] == "abandoned"
+    assert end["reason"] == "duplicate" and end["duplicate_of"] == "INC-1234"
+    # never offered again by a plain resume; listed with its reason; no ticket
+    again = run(["resume"], data_dir)
+    assert again.returncode == 5 and "no open call" in again.stderr
+    listing = run(["list"], data_dir)
+    assert "Abandoned (duplicate of INC-1234)" in listing.stdout
+    assert "Ann Caller" in listing.stdout
+    assert run(["ticket", "last"], data_dir).returncode == 5
+
+
+def test_hung_up_caller(data_dir: Path) -> None:
+    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks")
+    t.expect("Can the caller ping 127.0.0.1?")
+    t.send("e" + ENTER)
+    t.expect("Why does the call end early?")
+    t.send("1" + ENTER)
+    t.expect("ended: Abandoned (caller hung up)")
+    assert t.wait_end() == 0
+    assert records(data_dir)[-1]["reason"] == "hung_up"
+
+
+@pytest.mark.parametrize("key", [CTRL_C, "q"])
+def test_a_call_quit_before_any_answer_is_not_left_open(data_dir: Path, key: str) -> None:
+    t = Terminal(data_dir, "start", "--no-checks")
+    t.expect("What is the caller's name?")
+    t.send(key if key == CTRL_C else ":quit" + ENTER)
+    t.expect("discarded: nothing was answered yet")
+    t.wait_end()
+    assert not list((data_dir / "calls").glob("*.jsonl"))
+    assert run(["list", "--open"], data_dir).stdout.startswith("No open calls")
+
+
+@pytest.mark.parametrize(("rows", "cols"), SIZES)
+def test_layout_keeps_words_commands_and_the_question_whole(data_dir: Path, rows: int,
+                                                            cols: int) -> None:
+    long_target = "fileserver-with-a-long-name-01.branch-office.corp.example"
+    open_call(data_dir, caller(**{"intake.target": long_target, "intake.target_ip": ""}),
+              stop_at="fig7_1.ping_ip")
+    t = Terminal(data_dir, "resume", "--no-checks", rows=rows, cols=cols)
+    t.expect("? help and source · s caller asks for")
+    screen = t.settle()
+    text = "\n".join(screen)
+    # the question is on screen, with every choice under it
+    assert any(line.startswith("? Can the caller ping") for line in screen), text
+    assert any("Save and quit" in line for line in screen), text
+    # the command is on one row, never wrapped inside
+    assert any(f"ping {long_target}" in line for line in screen), text
+    # no word is broken at the end of a row
+    words = set(t.plain().split())
+    for line in screen:
+        stripped = line.strip("│ ╭╮╰╯─")
+        if stripped and len(line) >= cols - 1 and line[-1].isalpha():
+            last = stripped.split()[-1]
+            assert last in words, (last, text)
+    t.send("q" + ENTER)
+    assert t.wait_end() == 0
