@@ -108,6 +108,22 @@ def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = 
     return call.call_id
 
 
+def prompt_of(node_key: str, answers: dict[str, str]) -> str:
+    """The start of the question the staffer sees at ``node_key`` on the route of
+    ``answers`` (the flowcharts' own words, so the tests follow their edits)."""
+    from wizard.textrender import render
+
+    fs = shipped()
+    engine = Engine(fs)
+    step = engine.step({k: v for k, v in answers.items()
+                        if k != node_key}, {"staffer": "tester", "call_id": "x",
+                                            "test_servers": ""})
+    while step.visit.node_key != node_key:  # pragma: no cover - the route must pass it
+        raise AssertionError(f"{node_key} is not the next question ({step.visit.key})")
+    text = " ".join(render(fs.node(node_key).text, step.context).split())
+    return text[:24]
+
+
 def records(data_dir: Path) -> list[dict[str, object]]:
     out = []
     for path in sorted((data_dir / "calls").glob("*.jsonl")):

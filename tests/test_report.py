@@ -282,7 +282,7 @@ def test_report_command_mistakes_are_one_line(tmp_path: Path,
                              data)
     assert status == ExitStatus.USAGE and "is after --until" in err
     status, _, err = command(cmd_report, [], data, IPSEC_TRIAGE_STORE=closed_port_url())
-    assert status == ExitStatus.NOT_FOUND and err.count("\n") == 1 and "unreachable" in err
+    assert status == ExitStatus.STORE and err.count("\n") == 1 and "unreachable" in err
     status, _, err = command(cmd_report, [], data, IPSEC_TRIAGE_STORE="nonsense://")
     assert status == ExitStatus.CONFIG and err.count("\n") == 1
     (tmp_path / "a-file").write_text("")
