@@ -312,3 +312,52 @@ def test_layout_keeps_words_commands_and_the_question_whole(data_dir: Path, rows
             assert last in words, (last, text)
     t.send("q" + ENTER)
     assert t.wait_end() == 0
+
+
+def test_a_closed_terminal_before_any_answer_leaves_no_open_call(data_dir: Path) -> None:
+    t = Terminal(data_dir, "start", "--no-checks")
+    t.expect("What is the caller's name?")
+    t.child.close(force=True)  # the staffer closes the terminal window: SIGHUP
+    assert not list((data_dir / "calls").glob("*.jsonl"))
+
+
+def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> None:
+    t = Terminal(data_dir, "start", "--no-checks")
+    t.expect("What is the caller's name?")
+    t.send("Bo" + ENTER)
+    t.expect("How can we reach Bo")
+    t.child.close(force=True)
+    events = [r["event"] for r in records(data_dir)]
+    assert events == ["start", "answer", "interrupted"]
+
+
+def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> None:
+    from wizard.engine import Engine
+
+    from .support import shipped
+
+    answers, _end = max(Engine(shipped()).paths(), key=lambda p: len(p[1].answered_route))
+    answers = dict(answers)
+    answers["intake.caller_contact"] = "x4455"
+    open_call(data_dir, answers, leave=1)
+    t = Terminal(data_dir, "resume", "--no-checks", rows=24, cols=80)
+    t.expect("? help and source")
+    t.settle()
+    t.send("b" + ENTER)
+    t.expect("Which answer do you want to change?")
+    screen = t.settle()
+    text = "\n".join(screen)
+    assert any(line.startswith("? Which answer do you want to change?") for line in screen), \
+        text  # the question stays on screen
+    assert "earlier (PgUp, Home)" in text and "Keep all answers (Esc)" in text
+    newest = max(int(m.group(1)) for line in screen
+                 if (m := re.match(r"^\s*»?\s*(\d+)\. ", line)))
+    assert any(line.lstrip().startswith(f"» {newest}.") for line in screen), text
+    t.send("2")  # a number not on the page: the list jumps to it
+    screen = t.settle()
+    assert any(line.lstrip().startswith("»  2.") or line.lstrip().startswith("» 2.")
+               for line in screen), "\n".join(screen)
+    t.send(ENTER)
+    t.expect("Now: x4455")
+    t.send(CTRL_C)
+    assert t.wait_end() == 130

@@ -4,14 +4,16 @@ ticket, lint, render, schema, probes. Exit codes: :class:`wizard.status.ExitStat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -363,6 +365,7 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         console.print(f"Note: flowcharts changed since this call started: "
                       f"{', '.join(changed)}. Answers still on the route are kept.",
                       style="yellow")
+    hangup = _on_hangup()
     try:
         return frontend.run()
     except CallAbandoned:
@@ -375,13 +378,40 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
         if call.is_empty and not call.state.resumed:
             call.discard()
-            env.stdout.write(f"\nCall {call.call_id} discarded: nothing was answered yet.\n")
+            message = f"\nCall {call.call_id} discarded: nothing was answered yet.\n"
+        else:
+            call.interrupted()
+            message = f"\nCall {call.call_id} saved. Resume it with: {resume_cmd}\n"
+        with contextlib.suppress(OSError, ValueError):  # a closed terminal takes no text
+            env.stdout.write(message)
             env.stdout.flush()
-            raise _Stop(status) from None
-        call.interrupted()
-        env.stdout.write(f"\nCall {call.call_id} saved. Resume it with: {resume_cmd}\n")
-        env.stdout.flush()
         raise _Stop(status) from None
+    finally:
+        hangup()
+
+
+class _HangUp(KeyboardInterrupt):
+    """The terminal was closed (SIGHUP) during a call."""
+
+
+def _on_hangup() -> Callable[[], None]:
+    """Treat a closed terminal like Ctrl-C while a call runs (the call is saved, or
+    discarded if nothing was answered); returns the function that undoes it."""
+    if not hasattr(signal, "SIGHUP"):  # Windows
+        return lambda: None
+
+    def raise_hangup(signum: int, frame: object) -> None:
+        raise _HangUp()
+
+    try:
+        before = signal.signal(signal.SIGHUP, raise_hangup)
+    except ValueError:  # not the main thread (tests driving main() in a thread)
+        return lambda: None
+
+    def restore() -> None:
+        signal.signal(signal.SIGHUP, before)
+
+    return restore
 
 
 class _Stop(Exception):

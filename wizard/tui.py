@@ -455,29 +455,54 @@ class Frontend:
             self.console.print("  Note saved.", style="green")
 
     def _pick_answer(self, route: list[Visit], step: Step) -> str | None:
-        """The list of answers so far, newest selected. The shown number (typed, several
-        digits if needed) jumps to it; PgUp/PgDn move by ten, Home/End to the ends; Esc
-        goes back to the question."""
+        """The answers so far, one page that fits the terminal, starting at the newest.
+        The shown number (typed, several digits if needed) jumps to it; arrows move,
+        PgUp/PgDn turn a page, Home/End go to the ends; Enter picks; Esc goes back to
+        the question."""
         width = max(self.console.width - 12, 30)
-        choices: list[Any] = []
+        labels: list[str] = []
         for i, v in enumerate(route, 1):
             a = _one_line(answer_rules.label(v.node, v.value or ""), min(30, width // 2))
             q = _one_line(self.call.text(v.node.text, step), width - len(a))
-            choices.append(Choice(f"{i:>2}. {q} → {a}", value=v.key))
-        choices.append(Separator())
-        choices.append(Choice("Keep all answers (Esc)", value=""))
+            labels.append(f"{i:>2}. {q} → {a}")
+        keep = len(route)  # the last position: keep all answers
+        page = max(4, self.console.height - 9)
         self._hint("Type the number shown, or arrows, PgUp/PgDn, Home/End; Enter picks; "
                    "Esc goes back to the question")
         question = questionary.select(
-            "Which answer do you want to change?", choices=choices, style=STYLE,
-            default=choices[len(route) - 1], instruction=" ")
+            "Which answer do you want to change?", style=STYLE, instruction=" ",
+            choices=[Choice(x, value=route[i].key) for i, x in enumerate(labels[:1])] +
+            [Choice("Keep all answers (Esc)", value="")])
         ic = _inquirer(question)
+        state = {"pos": len(route) - 1, "top": max(0, len(route) - page)}
         typed: list[str] = []
+
+        def show() -> None:
+            pos, top = state["pos"], state["top"]
+            if pos < keep:
+                if pos < top:
+                    top = pos
+                elif pos >= top + page:
+                    top = pos - page + 1
+            state["top"] = top
+            window: list[Any] = []
+            if top > 0:
+                window.append(Separator(f"   ↑ {top} earlier (PgUp, Home)"))
+            first = len(window)
+            window += [Choice(labels[i], value=route[i].key)
+                       for i in range(top, min(top + page, len(route)))]
+            if top + page < len(route):
+                window.append(Separator(f"   ↓ {len(route) - top - page} later (PgDn, End)"))
+            window.append(Separator())
+            window.append(Choice("Keep all answers (Esc)", value=""))
+            ic.choices = window
+            ic.pointed_at = len(window) - 1 if pos == keep else first + pos - top
+
+        def go(pos: int) -> None:
+            state["pos"] = max(0, min(pos, keep))
+            show()
+
         keys = KeyBindings()
-
-        def jump(index: int) -> None:
-            ic.pointed_at = max(0, min(index, len(route) - 1))
-
         for digit in "0123456789":
             @keys.add(digit, eager=True)
             def _digit(event: Any, digit: str = digit) -> None:
@@ -487,32 +512,27 @@ class Frontend:
                     number = int(digit)
                 if 1 <= number <= len(route):
                     typed.append(digit)
-                    jump(number - 1)
+                    go(number - 1)
 
-        @keys.add(Keys.PageUp, eager=True)
-        def _page_up(event: Any) -> None:
-            typed.clear()
-            jump(ic.pointed_at - 10)
+        moves = {Keys.Up: lambda p: p - 1, Keys.Down: lambda p: p + 1,
+                 Keys.PageUp: lambda p: p - page, Keys.PageDown: lambda p: p + page,
+                 Keys.Home: lambda p: 0, Keys.End: lambda p: len(route) - 1}
+        for key, move in moves.items():
+            @keys.add(key, eager=True)
+            def _move(event: Any, move: Callable[[int], int] = move) -> None:
+                typed.clear()
+                go(move(state["pos"]))
 
-        @keys.add(Keys.PageDown, eager=True)
-        def _page_down(event: Any) -> None:
-            typed.clear()
-            jump(ic.pointed_at + 10)
-
-        @keys.add(Keys.Home, eager=True)
-        def _home(event: Any) -> None:
-            typed.clear()
-            jump(0)
-
-        @keys.add(Keys.End, eager=True)
-        def _end(event: Any) -> None:
-            typed.clear()
-            jump(len(route) - 1)
+        @keys.add(Keys.ControlM, eager=True)
+        def _enter(event: Any) -> None:
+            pos = state["pos"]
+            event.app.exit(result="" if pos == keep else route[pos].key)
 
         @keys.add(Keys.Escape, eager=True)
         def _escape(event: Any) -> None:
             event.app.exit(result=ESCAPE)
 
+        show()
         _with_keys(question, keys)
         picked = self._ask(question)
         return None if picked in ("", ESCAPE, None) else str(picked)
