@@ -1,96 +1,159 @@
-"""Start-up: how long before the wizard can ask its first question.
+"""Start-up and answering speed as the staffer feels it, in a real pseudo-terminal.
 
-* ``python -c pass`` (the interpreter alone, for comparison),
-* ``python -c "import wizard.probes"`` (the automatic checks),
-* ``python -m wizard --version`` (the command line, if wizard/cli.py exists),
-* ``ipsec-triage start`` until the first question is on the screen (a real
-  pseudo-terminal; needs pexpect),
-* loading and linting the shipped flowcharts.
+* Time to the first question: ``ipsec-triage start`` until the first question is on
+  the screen, against a bare questionary prompt
+  (``python -c "import questionary; questionary.text(...).ask()"``), the two started in
+  turn in the same loop so both see the same machine. Goal: at most 1.3x.
+  Measured with the flowchart cache warm (the usual case) and cold (first start after
+  an upgrade or a flowchart change).
+* Every later question: from Enter to the next question on the screen, against the
+  same in a bare script that asks two questionary prompts. Goal: under 20 ms.
+* In process: loading the shipped flowcharts from the cache and from the YAML files.
 
-    python benchmarks/bench_first_question.py [--runs N]
+    python -m benchmarks.bench_first_question [--runs N]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, best, figure, fmt, parser
+
+BARE = ("import questionary, sys\n"
+        "questionary.text(sys.argv[1]).ask()\n"
+        "questionary.text(sys.argv[2]).ask()\n")
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT), **extra)
+    return dict(os.environ, PYTHONPATH=str(ROOT), PROMPT_TOOLKIT_NO_CPR="1",
+                IPSEC_TRIAGE_STAFFER="bench", **extra)
 
 
-def command(argv: Sequence[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, *argv], check=True, env=_env(), cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return times
+def script() -> list[tuple[str, str]]:
+    """(question text to wait for, keys to answer it) of the first questions of a call."""
+    from wizard.engine import SAMPLE_TEXT, Engine, StepKind
+    from wizard.flowset import load_flowset
+    from wizard.nodes import TextNode
+    from wizard.textrender import render
+
+    engine = Engine(load_flowset(ROOT / "flowcharts"))
+    answers: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
+    base = {"staffer": "bench", "call_id": "x", "test_servers": ""}
+    for _ in range(4):
+        step = engine.step(answers, base)
+        if step.kind is StepKind.END:
+            break
+        node = step.visit.node
+        text = " ".join(render(node.text, step.context).split())[:30]
+        if isinstance(node, TextNode):
+            value = SAMPLE_TEXT[node.validate_as.value]
+            keys = value + "\r"
+        else:
+            value = engine.sample_value(node)[0]
+            keys = "1\r"  # the first option (its shortcut key), then Enter
+        answers[step.visit.key] = value
+        out.append((text, keys))
+    return out
 
 
-def first_question(runs: int) -> list[float]:
+def spawn(argv: list[str], env: dict[str, str]) -> Any:
     import pexpect
 
-    times = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as data:
-            env = _env(IPSEC_TRIAGE_DATA=data, IPSEC_TRIAGE_STAFFER="bench",
-                       PROMPT_TOOLKIT_NO_CPR="1")
-            start = time.perf_counter()
-            child = pexpect.spawn(sys.executable, ["-m", "wizard", "start"], env=env,
-                                  encoding="utf-8", timeout=30, dimensions=(40, 120))
-            child.expect_exact("What is the caller's name?")
-            times.append(time.perf_counter() - start)
-            child.sendcontrol("c")
-            child.expect(pexpect.EOF)
-            child.close()
-    return times
+    return pexpect.spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=30,
+                         dimensions=(40, 120), cwd=str(ROOT))
 
 
-def load_and_lint(runs: int) -> list[float]:
-    sys.path.insert(0, str(ROOT))
-    from wizard.engine import Engine
-    from wizard.flowset import load_flowset
+def run_ours(steps: list[tuple[str, str]], cache: str, cold: bool) -> tuple[float, list[float]]:
+    import shutil
 
-    times = []
-    for _ in range(runs):
+    import pexpect
+
+    if cold:
+        shutil.rmtree(cache, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as data:
+        env = _env(IPSEC_TRIAGE_DATA=data, XDG_CACHE_HOME=cache)
         start = time.perf_counter()
-        Engine(load_flowset(ROOT / "flowcharts"))
-        times.append(time.perf_counter() - start)
-    return times
+        child = spawn(["-m", "wizard", "start"], env)
+        child.expect_exact(steps[0][0])
+        first = time.perf_counter() - start
+        later = []
+        for (_, keys), (text, _) in zip(steps, steps[1:], strict=False):
+            if keys != "\r":
+                child.send(keys[:-1])
+            time.sleep(0.05)  # let the typed text settle: time only the Enter
+            t = time.perf_counter()
+            child.send("\r")
+            child.expect_exact(text)
+            later.append(time.perf_counter() - t)
+        child.sendcontrol("c")
+        child.expect(pexpect.EOF)
+        child.close()
+    return first, later
 
 
-def show(label: str, times: list[float]) -> None:
-    print(f"{label:42} median {statistics.median(times) * 1000:7.1f} ms, "
-          f"max {max(times) * 1000:7.1f} ms ({len(times)} runs)")
+def run_bare(first_text: str) -> tuple[float, float]:
+    import pexpect
+
+    start = time.perf_counter()
+    child = spawn(["-c", BARE, first_text, "The second question?"], _env())
+    child.expect_exact(first_text)
+    first = time.perf_counter() - start
+    child.send("x")
+    time.sleep(0.05)
+    t = time.perf_counter()
+    child.send("\r")
+    child.expect_exact("The second question?")
+    later = time.perf_counter() - t
+    child.send("y\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    return first, later
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="start-up times")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    show("python -c pass", command(["-c", "pass"], args.runs))
-    show('python -c "import wizard.probes"', command(["-c", "import wizard.probes"],
-                                                     args.runs))
-    if (ROOT / "wizard" / "cli.py").is_file():
-        show("python -m wizard --version", command(["-m", "wizard", "--version"], args.runs))
-        try:
-            show("first question on a terminal (pty)", first_question(args.runs))
-        except Exception as exc:  # pexpect missing, or the prompt changed
-            print(f"first question on a terminal: not measured ({type(exc).__name__}: {exc})")
-    if (ROOT / "wizard" / "engine.py").is_file():
-        show("load + lint shipped flowcharts (in process)", load_and_lint(args.runs))
+    args = parser(__doc__).parse_args()
+    runs = 1 if args.tiny else max(args.runs, 7)
+    steps = script()
+    with tempfile.TemporaryDirectory() as cache:
+        run_ours(steps, cache, cold=True)  # warm the cache (and the disk)
+        run_bare(steps[0][0])
+        warm, cold, bare, ours_later, bare_later, pairs = [], [], [], [], [], []
+        for _ in range(runs):
+            f, lat = run_ours(steps, cache, cold=False)
+            b, bl = run_bare(steps[0][0])
+            warm.append(f)
+            bare.append(b)
+            pairs.append(f / b)
+            ours_later.extend(lat)
+            bare_later.append(bl)
+        for _ in range(max(1, runs // 2)):
+            cold.append(run_ours(steps, cache, cold=True)[0])
+    med = statistics.median
+    figure("first question (flowchart cache warm)", med(warm), med(bare),
+           "bare questionary prompt", "at most 1.3x")
+    print(f"  pairwise ratios: median {med(pairs):.2f}, min {min(pairs):.2f}, "
+          f"max {max(pairs):.2f} ({runs} pairs)")
+    figure("first question (no cache: first start)", med(cold), med(bare),
+           "bare questionary prompt")
+    figure("Enter to the next question", med(ours_later), med(bare_later),
+           "bare questionary, 2nd prompt", "under 20 ms")
+    print(f"  slowest of {len(ours_later)} later questions: {fmt(max(ours_later))}")
+
+    from wizard.flowset import load_flowset
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["XDG_CACHE_HOME"] = cache
+        load_flowset(ROOT / "flowcharts")
+        cached = best(lambda: load_flowset(ROOT / "flowcharts"), runs)
+        figure("load shipped flowcharts (in process)", cached,
+               best(lambda: load_flowset(ROOT / "flowcharts", cache=False), runs),
+               "YAML + schema + lint, no cache")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import ipaddress
 import statistics
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,12 @@ def timed_runs(requests: Requests, system: System, timeout: float,
     return statistics.median(seq), statistics.median(conc), results
 
 
+def _timed(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
 def report(label: str, n: int, timeout: float, seq: float, conc: float) -> None:
     print(f"{label}: {n} checks, timeout {timeout:g} s each: one after another "
           f"{seq:.2f} s, at once {conc:.2f} s (x{seq / conc:.1f} faster; at once = "
@@ -63,7 +69,22 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=1, help="median of N runs")
+    parser.add_argument("--battery", type=int, default=40,
+                        help="size of the large battery (more than the old 32 threads)")
     args = parser.parse_args()
+
+    with black_hole(args.battery) as ports:
+        # 0. a battery larger than a thread pool of 32: one timeout, not two
+        holes = [("tcp_port", {"host": LOOPBACK, "port": str(p)}) for p in ports]
+        loopback_only(holes, OrgConfig())
+        once = statistics.median(
+            _timed(lambda: run_probes(holes, System(), args.timeout)) for _ in range(args.runs))
+        one = statistics.median(
+            _timed(lambda: run_probes(holes[:1], System(), args.timeout))
+            for _ in range(args.runs))
+        print(f"{'battery of ' + str(len(holes)) + ' unanswered checks':44} ours "
+              f"{once:7.2f} s  reference {one:7.2f} s (one check alone)  ratio "
+              f"{once / one:5.2f}  [goal: one timeout, not two]")
 
     with black_hole(args.probes + 2) as ports:
         # 1. the same check N times: TCP connections that get no answer

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWCHARTS = ROOT / "flowcharts"
+# checked flowchart sets are cached in a folder of the test run, never the user's own
+CACHE = os.environ["IPSEC_TRIAGE_CACHE"] = tempfile.mkdtemp(prefix="ipsec-triage-cache-")
 
 
 @pytest.fixture
@@ -26,7 +29,8 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for running the real command in a subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPSEC_TRIAGE")}
     env.update({"IPSEC_TRIAGE_DATA": str(data_dir), "IPSEC_TRIAGE_STAFFER": "tester",
-                "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"})
+                "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm",
+                "IPSEC_TRIAGE_CACHE": CACHE})
     env.update(extra)
     return env
 

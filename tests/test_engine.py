@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from wizard.engine import Engine, StepKind
+from wizard.engine import Engine, Step, StepKind
 from wizard.flowset import load_flowset
 
 from .support import shipped
@@ -168,3 +170,58 @@ def test_branch_with_an_unknown_variable_is_a_lint_problem(tmp_path: Path) -> No
     (tmp_path / "main.yaml").write_text(BRANCH.replace('when: "ip"', 'when: "ipp"'))
     problems = [str(p) for p in lint(load_flowset(tmp_path, check=False))]
     assert any("node 'which'" in p and "unknown variable 'ipp'" in p for p in problems)
+
+
+def _fresh(engine: Engine, answers: dict[str, str], base: dict[str, str]) -> Step:
+    engine._trail = None  # forget the last walk: walk from the start
+    return engine.step(answers, base)
+
+
+def _same(a: Step, b: Step) -> None:
+    assert (a.kind, a.visit, a.route, a.notices, dict(a.context), a.number, a.remaining) == (
+        b.kind, b.visit, b.route, b.notices, dict(b.context), b.number, b.remaining)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_reused_engine_gives_what_a_walk_from_the_start_gives(data: st.DataObject) -> None:
+    """Answers, back edits, wrong answers and a changed context, in any order."""
+    fs = shipped()
+    reused, reference = Engine(fs), Engine(fs)
+    answers: dict[str, str] = {}
+    base = {"staffer": "ann", "call_id": "x", "test_servers": ""}
+    for _ in range(data.draw(st.integers(5, 40))):
+        step = reused.step(answers, base)
+        _same(step, _fresh(reference, answers, base))
+        if step.kind is StepKind.END:
+            break
+        action = data.draw(st.sampled_from(["answer", "answer", "answer", "back", "wrong",
+                                            "context"]))
+        answered = [v for v in step.route if v.answered]
+        if action == "back" and answered:
+            visit = data.draw(st.sampled_from(answered))
+            answers[visit.key] = data.draw(st.sampled_from(reused.sample_value(visit.node)))
+        elif action == "wrong":
+            answers[step.visit.key] = "not an answer of this step \x00"
+        elif action == "context":
+            base = {**base, "staffer": data.draw(st.sampled_from(["ann", "bob"]))}
+        else:
+            node = step.visit.node
+            answers[step.visit.key] = data.draw(st.sampled_from(reused.sample_value(node)))
+    _same(reused.step(answers, base), _fresh(reference, answers, base))
+
+
+def test_a_thousand_step_route_reaches_its_end(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text(LOOP)
+    engine = Engine(load_flowset(tmp_path))
+    answers: dict[str, str] = {}
+    for n in range(1, 501):
+        suffix = "" if n == 1 else f"@{n}"
+        answers[f"main.ask{suffix}"] = "yes"
+        answers[f"main.retry{suffix}"] = "done"
+        step = engine.step(answers)
+        assert step.visit.key == f"main.ask@{n + 1}" and step.number == 2 * n + 1
+    answers["main.ask@501"] = "no"
+    end = engine.step(answers)
+    assert end.kind is StepKind.END and end.number == 1002 and len(end.route) == 1001
+    _same(end, _fresh(engine, answers, {}))

@@ -9,7 +9,7 @@ import pytest
 
 from wizard import answers as answer_rules
 from wizard.engine import Engine
-from wizard.schema import ChoiceNode, Status, TerminalNode
+from wizard.nodes import ChoiceNode, Status, TerminalNode
 
 from .support import ROOT, normalize, replay, shipped
 

@@ -170,3 +170,18 @@ def test_start_refuses_broken_flowcharts_before_the_call(tmp_path: Path,
     assert r.returncode == 3
     assert "nothing was started" in r.stderr
     assert not (data_dir / "calls").exists() or not list((data_dir / "calls").iterdir())
+
+
+@pytest.mark.parametrize("source", [
+    "plain", "{{ a }} and {{ b.c }} and {{ d | upper }} {{ e ~ f }}", "{{ g[h] }}",
+    "{% if a %}{{ b }}{% endif %}", "{% for x in xs %}{{ x }}{% endfor %}",
+    "{% set y = 1 %}{{ y }} {{ z }}", "{{ a if b else c }}", "{# {{ hidden }} #}{{ shown }}",
+])
+def test_variables_of_a_text_are_those_jinja_finds(source: str) -> None:
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from wizard.textrender import variables
+
+    expected = meta.find_undeclared_variables(SandboxedEnvironment().parse(source))
+    assert variables(source) == expected

@@ -78,3 +78,19 @@ def test_one_probe_alone_matches_the_battery() -> None:
         alone = run_probe("tcp_port", args, timeout=1)
         (together,) = run_probes([("tcp_port", args)], timeout=1)
     assert (alone.status, alone.summary) == (together.status, together.summary)
+
+
+def test_a_battery_of_forty_checks_runs_all_at_once() -> None:
+    """More checks than the 32 threads a pool used to have: all 40 must be waiting at
+    the same time for any of them to pass the barrier (else they fail after 5 s)."""
+    barrier = threading.Barrier(40)
+
+    class AllAtOnce(System):
+        def reverse(self, address: str, timeout: float) -> str | None:
+            barrier.wait(timeout=5)
+            return "met.example"
+
+    requests = [("reverse_lookup", {"address": LOOPBACK})] * 40
+    results = run_probes(requests, AllAtOnce(), timeout=8)
+    assert [r.status for r in results] == [ProbeStatus.OK] * 40
+    assert not barrier.broken

@@ -49,7 +49,7 @@ def test_what_the_caller_reads_from_ping_pre_fills_that_answer(
         capture: str, outcome: str, answer: str) -> None:
     """Figure 7.1's ping question has four answers; the probe reports which one it saw."""
     from wizard.call import Call
-    from wizard.schema import CheckNode
+    from wizard.nodes import CheckNode
 
     from .support import shipped
 

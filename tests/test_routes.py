@@ -10,8 +10,8 @@ import yaml
 
 from wizard.call import Call
 from wizard.journal import CallStore
+from wizard.nodes import TerminalNode
 from wizard.orgconfig import OrgConfig, RouteRule, Tier2
-from wizard.schema import TerminalNode
 
 from .conftest import PYTHON, cli_env
 from .support import ROOT, replay, shipped

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Any
 
-from .schema import (
+from .nodes import (
     ActionNode,
     CheckNode,
     ChoiceNode,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from . import answers as answer_rules
@@ -25,11 +25,13 @@ from .journal import (
     atomic_write,
     replay,
 )
-from .orgconfig import OrgConfig
-from .probes import System, run_probe, run_probes
-from .probes.base import ProbeResult, ProbeStatus
-from .schema import CheckNode, ChoiceNode, TerminalNode
+from .nodes import CheckNode, ChoiceNode, TerminalNode
 from .textrender import TextError, render
+
+if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
+    from .orgconfig import OrgConfig
+    from .probes import System
+    from .probes.base import ProbeResult
 
 
 @dataclass(frozen=True)
@@ -72,21 +74,39 @@ def check_location(runs_on: str) -> str:
 
 class Call:
     def __init__(self, *, flowset: FlowSet, store: CallStore, state: CallState,
-                 journal: Journal | None, org: OrgConfig, system: System | None = None,
-                 checks: bool = True) -> None:
+                 journal: Journal | None, org: OrgConfig | None,
+                 system: System | None = None, checks: bool = True) -> None:
         self.fs = flowset
         self.engine = Engine(flowset)
         self.store = store
         self.state = state
         self.journal = journal
-        self.org = org
-        self.system = system or System(org)
+        self._org = org
+        self._system = system
         self.checks = checks
         """False: no automatic check runs (``--no-checks``); every check is asked."""
 
+    @property
+    def org(self) -> OrgConfig:
+        """The organization file's settings (the defaults when there is none, built the
+        first time they are needed: not on the way to the first question)."""
+        if self._org is None:
+            from .orgconfig import OrgConfig
+
+            self._org = OrgConfig()
+        return self._org
+
+    @property
+    def system(self) -> System:
+        if self._system is None:
+            from .probes import System
+
+            self._system = System(self.org)
+        return self._system
+
     # -- creation ----------------------------------------------------------------------
     @classmethod
-    def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, staffer: str,
+    def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
               practice: bool = False, system: System | None = None,
               checks: bool = True) -> Call:
@@ -103,7 +123,7 @@ class Call:
                    system=system, checks=checks)
 
     @classmethod
-    def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig, call_id: str,
+    def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
         state = store.load(call_id)
@@ -131,7 +151,8 @@ class Call:
 
     # -- steps -------------------------------------------------------------------------
     def base_context(self) -> dict[str, Any]:
-        servers = ", ".join(s.name for s in self.org.test_servers)
+        org = self._org  # no organization file: no test servers
+        servers = ", ".join(s.name for s in org.test_servers) if org else ""
         return {"staffer": self.state.staffer, "call_id": self.call_id,
                 "test_servers": servers}
 
@@ -198,6 +219,8 @@ class Call:
         if cached is not None:
             return cached
         args = self._request(node, step.context)
+        from .probes import run_probe
+
         result = run_probe(node.probe.name, args, self.system,
                            self.org.probe_timeout(node.probe.name))
         self._record(step.visit.key, args, result)
@@ -248,6 +271,9 @@ class Call:
             if on_result is not None:
                 on_result(i, result)
 
+        from .probes import run_probes
+
+
         run_probes([(n.probe.name, a) for _, n, a in pending], self.system, None,
                    on_result=done)
         return len(pending)
@@ -258,6 +284,8 @@ class Call:
         outcome = result.data.get("outcome")
         if isinstance(outcome, str) and outcome in node.probe.on_outcome:
             return Suggestion(result, node.probe.on_outcome[outcome])
+        from .probes.base import ProbeStatus
+
         if result.status is ProbeStatus.OK:
             value = node.probe.on_ok
         elif result.status is ProbeStatus.FAIL:

@@ -58,7 +58,7 @@ from sqlalchemy.exc import (
 )
 
 from .journal import CallState, CallStore, now_iso
-from .schema import Status
+from .nodes import Status
 
 if TYPE_CHECKING:
     from .engine import Engine as Engine_

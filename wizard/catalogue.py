@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from . import answers as answer_rules
-from .schema import Category, TextNode, Validator
-from .yamlio import DocumentError, LineDict, format_validation_error, load_document
+from .nodes import Catalogue, Entry, TextNode, Validator, from_model
+from .yamlio import DocumentError, LineDict
 
 if TYPE_CHECKING:
     from .flowset import FlowSet
@@ -33,47 +31,6 @@ if TYPE_CHECKING:
 CATALOGUE_DIR = "catalogue"
 CATALOGUE_FILE = "known_issues.yaml"
 _FREE_TEXT = (Validator.ANY, Validator.NONEMPTY)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Match(_Strict):
-    step: str | None = Field(None, description="Step key, e.g. fig7_1.net_autoconfig")
-    value: str | None = Field(None, description="Answer value that shows the symptom")
-    probe: str | None = Field(None, description="Probe name")
-    status: str | None = Field(None, description="Probe status (ok, fail, ...)")
-    data: dict[str, Any] | None = Field(None, description="Probe data items that must match")
-    text: str | None = Field(None, description="Phrase in free text, notes or check evidence")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Match:
-        kinds = [self.step is not None, self.probe is not None, self.text is not None]
-        if sum(kinds) != 1:
-            raise ValueError("a match needs exactly one of 'step', 'probe' or 'text'")
-        if self.step is not None and self.value is None:
-            raise ValueError("a 'step' match needs a 'value'")
-        return self
-
-
-class Entry(_Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str
-    symptom: str
-    match: list[Match] = Field(min_length=1)
-    tier1_says: str = Field(description="What Tier 1 tells the caller")
-    tier1_does: str = Field(description="What Tier 1 does")
-    ticket: str = Field(description="What goes into the ticket")
-    escalate_to: str = Field(description="Where it is escalated, if it is")
-    category: Category | None = None
-    source: str = Field(min_length=1)
-    inferred: str | None = None
-
-
-class Catalogue(_Strict):
-    version: str
-    entries: list[Entry]
 
 
 @dataclass(frozen=True)
@@ -95,9 +52,14 @@ def _describe(loc: tuple[int | str, ...]) -> str:
 
 def load_catalogue(path: Path, fs: FlowSet | None = None) -> Catalogue:
     """Load and check the catalogue; raise DocumentError (one line) on a problem."""
+    from pydantic import ValidationError
+
+    from .catalogue_schema import Catalogue as CatalogueModel
+    from .yamlio import format_validation_error, load_document
+
     data = load_document(path)
     try:
-        cat = Catalogue.model_validate(data)
+        cat: Catalogue = from_model(CatalogueModel.model_validate(data))
     except ValidationError as exc:
         raise format_validation_error(exc, data, path, describe_loc=_describe)[0] from None
     problems = check(cat, data, path, fs)

@@ -17,25 +17,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from . import __version__, report
 from . import answers as answer_rules
 from .call import Call, check_location, end_label
 from .engine import Engine, Step, StepKind
 from .environment import Environment
-from .flowset import FlowchartError, FlowSet, lint, load_flowset
+from .flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
 from .journal import CallState, CallStore, JournalError, atomic_write
-from .orgconfig import OrgConfig, OrgConfigError, load_org_config
-from .orgconfig import warnings as org_warnings
 from .resources import builtin_dir
 from .status import ExitStatus
 from .textrender import TextError
 from .ticket import FORMATS, TicketError, render_tickets
 from .yamlio import DocumentError
+
+if TYPE_CHECKING:  # imported where needed: start-up stays quick
+    from rich.console import Console
+
+    from .orgconfig import OrgConfig
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
             "halve", "collect", "report", "sync", "store", "completion")
@@ -211,9 +211,9 @@ def _flowchart_source(args: argparse.Namespace, env: Environment,
     if env.environ.get("IPSEC_TRIAGE_FLOWCHARTS"):
         return FlowchartSource(Path(env.environ["IPSEC_TRIAGE_FLOWCHARTS"]).expanduser(),
                                "$IPSEC_TRIAGE_FLOWCHARTS")
-    if org is None:
+    if org is None and env.org_file(args.org, env.data_dir(args.data_dir)) is not None:
         org = _load_org(args, env, env.data_dir(args.data_dir))
-    if org.flowcharts_dir:
+    if org is not None and org.flowcharts_dir:
         return FlowchartSource(Path(org.flowcharts_dir).expanduser(),
                                "flowcharts_dir in the organization file")
     return FlowchartSource(builtin_dir("flowcharts"), "the shipped set")
@@ -248,6 +248,8 @@ def _load_flowset_from(args: argparse.Namespace, env: Environment,
 
 
 def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig:
+    from .orgconfig import OrgConfig, OrgConfigError, load_org_config
+
     path = env.org_file(args.org, data_dir)
     try:
         org = load_org_config(path) if path else OrgConfig()
@@ -260,7 +262,17 @@ def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> Org
     return org
 
 
+def _call_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig | None:
+    """The organization file for a call; None without one (the call then builds the
+    defaults when it first needs them, not before its first question)."""
+    if not args.templates and env.org_file(args.org, data_dir) is None:
+        return None
+    return _load_org(args, env, data_dir)
+
+
 def _console(env: Environment) -> Console:
+    from rich.console import Console
+
     # piped output gets a wide page so ids and paths are never cut
     width = None if env.interactive else 160
     return Console(file=env.stdout, force_terminal=env.interactive or None,
@@ -424,7 +436,7 @@ class _Stop(Exception):
 
 def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     data_dir = env.data_dir(args.data_dir)
-    org = _load_org(args, env, data_dir)
+    org = _call_org(args, env, data_dir)
     fs, source = _load_flowset_from(args, env, org)
     store = CallStore(data_dir)
     answers_path = Path(args.answers) if args.answers else None
@@ -460,7 +472,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
     data_dir = env.data_dir(args.data_dir)
-    org = _load_org(args, env, data_dir)
+    org = _call_org(args, env, data_dir)
     store = CallStore(data_dir)
     # which call: decided (or refused, exit 5) before anything else, terminal or not
     if args.call_id is None:
@@ -532,6 +544,9 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import csv
     import io
 
+    from rich.table import Table
+    from rich.text import Text
+
     store = CallStore(env.data_dir(args.data_dir))
     try:
         fs: FlowSet | None = _load_flowset(args, env)
@@ -581,6 +596,9 @@ def _route_step(fs: FlowSet, state: CallState) -> Step:
 
 
 def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from rich.table import Table
+    from rich.text import Text
+
     _store, state = _load_call(args, env)
     if args.json:
         payload = _json_record(state)
@@ -723,6 +741,8 @@ def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
     problems = lint(fs)
     for p in problems:
         env.stdout.write(f"{p}\n")
+    from .orgconfig import warnings as org_warnings
+
     data_dir = env.data_dir(args.data_dir)
     org = _load_org(args, env, data_dir)
     for warning in org_warnings(org, env.org_file(args.org, data_dir)):
@@ -731,9 +751,10 @@ def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.stdout.write(f"{len(problems)} problem(s)\n")
         return ExitStatus.FLOWCHART
     nodes = sum(len(c.nodes) for c in fs.charts.values())
-    routes = sum(1 for _ in Engine(fs).paths())
-    env.stdout.write(f"OK: {len(fs.charts)} flowcharts, {nodes} nodes, {routes} routes "
-                     f"({directory})\n")
+    routes, loops = route_count(fs)
+    counted = " (not counting going round a loop)" if loops else ""
+    env.stdout.write(f"OK: {len(fs.charts)} flowcharts, {nodes} nodes, {routes} routes"
+                     f"{counted} ({directory})\n")
     return ExitStatus.OK
 
 
@@ -766,6 +787,8 @@ def cmd_schema(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_probes(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from rich.table import Table
+
     from .probes import PROBES
 
     table = Table("Probe", "Arguments", "Platforms", "What it checks")

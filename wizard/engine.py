@@ -2,14 +2,17 @@
 
 Answers are a mapping from *visit keys* to values. A visit key is the node key
 (``chart.node``) for the first visit of a node and ``chart.node@2`` etc. for later
-visits, so a flowchart may loop. The route is recomputed from the start each time:
-changing an earlier answer ("back") keeps every later answer that the new route
-still passes through, and simply ignores the others.
+visits, so a flowchart may loop. The route is defined as the walk from the start
+(the engine reuses its last walk up to the first changed answer, which gives the same
+result in linear time): changing an earlier answer ("back") keeps every later answer
+that the new route still passes through, and simply ignores the others.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
+import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from typing import Any
 
 from . import answers as answer_rules
 from .flowset import FlowSet
-from .schema import (
+from .nodes import (
     ANSWERED_KINDS,
     ActionNode,
     BranchNode,
@@ -119,18 +122,106 @@ def _valid(node: Node, value: Any) -> str | None:
         return None
 
 
+_MISSING: Any = object()
+
+
+class _Trail:
+    """The route of the last :meth:`Engine.step` call, kept to be extended.
+
+    ``raws[i]`` is the answer ``route[i]`` was computed from (``_MISSING`` for nodes
+    that take none); undo records restore the counts and the context on truncation.
+    """
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.base = base
+        self.context: dict[str, Any] = dict(base)
+        self.route: list[Visit] = []
+        self.raws: list[Any] = []
+        self.nexts: list[str] = []
+        self.numbers: list[int] = []  # question number after each visit
+        self.undo: list[tuple[str, bool, Any]] = []  # (var, was set, old value) or ("",..)
+        self.counts: dict[str, int] = {}
+
+    @property
+    def next_key(self) -> str:
+        return self.nexts[-1]
+
+    def valid_prefix(self, answers: Mapping[str, Any]) -> int:
+        """How many visits of the kept route the answers still lead through."""
+        for i, (visit, raw) in enumerate(zip(self.route, self.raws, strict=True)):
+            if raw is _MISSING:
+                continue
+            given = answers.get(visit.key, _MISSING)
+            if not (given is raw or (type(given) is type(raw) and given == raw)):
+                return i
+        return len(self.route)
+
+    def truncate(self, keep: int) -> None:
+        while len(self.route) > keep:
+            visit = self.route.pop()
+            self.raws.pop()
+            self.nexts.pop()
+            self.numbers.pop()
+            var, was_set, old = self.undo.pop()
+            if var:
+                if was_set:
+                    self.context[var] = old
+                else:
+                    del self.context[var]
+            left = self.counts[visit.node_key] - 1
+            if left:
+                self.counts[visit.node_key] = left
+            else:
+                del self.counts[visit.node_key]
+
+    def push(self, visit: Visit, raw: Any) -> None:
+        """Pass ``visit``; the caller then appends the key of the node after it to
+        ``nexts`` (a branch decides it from the context, which includes this answer)."""
+        self.route.append(visit)
+        self.raws.append(raw)
+        self.counts[visit.node_key] = self.counts.get(visit.node_key, 0) + 1
+        number = self.numbers[-1] if self.numbers else 1
+        var = getattr(visit.node, "var", None) if visit.answered else None
+        if var:
+            self.undo.append((var, var in self.context, self.context.get(var)))
+            self.context[var] = visit.value
+        else:
+            self.undo.append(("", False, None))
+        self.numbers.append(number + 1 if visit.answered else number)
+
+    def step(self, kind: StepKind, visit: Visit, remaining: int) -> Step:
+        notices: list[Visit] = []
+        for passed in reversed(self.route):
+            if passed.answered:
+                break
+            if isinstance(passed.node, NoteNode):
+                notices.append(passed)
+        notices.reverse()
+        number = self.numbers[-1] if self.numbers else 1
+        return Step(kind, visit, tuple(self.route), tuple(notices), dict(self.context),
+                    number, remaining)
+
+
 class Engine:
     """Computes steps for one flowchart set. Holds no call state."""
 
     def __init__(self, flowset: FlowSet) -> None:
         self.fs = flowset
         self._remaining = self._questions_to_end()
-        self._branch_vars: set[str] = set()
-        for key in flowset.node_keys():
-            node = flowset.node(key)
+        self._trail: _Trail | None = None
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def _branch_vars(self) -> set[str]:
+        """Variables a branch condition reads (for :meth:`paths`; worked out when first
+        needed, so starting a call does not parse the conditions)."""
+        found: set[str] = set()
+        for key in self.fs.node_keys():
+            node = self.fs.node(key)
             if isinstance(node, BranchNode):
                 for case in node.cases:
-                    self._branch_vars |= variables("{{ " + case.when + " }}")
+                    found |= variables("{{ " + case.when + " }}")
+        return found
 
     def _questions_to_end(self) -> dict[str, int]:
         """Fewest answered nodes from each node (inclusive) to a terminal (0-1 BFS)."""
@@ -164,37 +255,51 @@ class Engine:
 
     def step(self, answers: Mapping[str, Any], base_context: Mapping[str, Any] | None = None
              ) -> Step:
+        """The next step for these answers: the same result as walking from the start.
+
+        The walk of the previous call is kept and reused up to the first visit whose
+        answer (or the base context) differs, so a long call costs linear time per
+        answer, not quadratic; the result depends only on the arguments.
+        """
+        with self._lock:
+            try:
+                return self._step(answers, dict(base_context or {}))
+            except BaseException:
+                self._trail = None  # half-extended: the next call walks from the start
+                raise
+
+    def _step(self, answers: Mapping[str, Any], base: dict[str, Any]) -> Step:
         fs = self.fs
-        context: dict[str, Any] = dict(base_context or {})
-        route: list[Visit] = []
-        notices: list[Visit] = []
-        counts: dict[str, int] = {}
-        key = fs.start_key
-        number = 1
-        for _ in range(MAX_VISITS):
+        trail = self._trail
+        keep = 0
+        if trail is not None and trail.base == base:
+            keep = trail.valid_prefix(answers)
+        else:
+            trail = _Trail(base)
+        trail.truncate(keep)
+        self._trail = trail
+        route = trail.route
+        key = trail.next_key if route else fs.start_key
+        counts = trail.counts
+        for _ in range(MAX_VISITS - len(route)):
             node = fs.node(key)
-            counts[key] = counts.get(key, 0) + 1
-            vkey = visit_key(key, counts[key])
+            n = counts.get(key, 0) + 1
+            vkey = visit_key(key, n)
             if isinstance(node, TerminalNode):
-                return Step(StepKind.END, Visit(vkey, key, node), tuple(route), tuple(notices),
-                            context, number, 0)
+                return trail.step(StepKind.END, Visit(vkey, key, node), 0)
             if node.kind in ANSWERED_KINDS:
-                value = _valid(node, answers[vkey]) if vkey in answers else None
+                raw = answers.get(vkey, _MISSING)
+                value = None if raw is _MISSING else _valid(node, raw)
                 if value is None:
-                    return Step(StepKind.ASK, Visit(vkey, key, node), tuple(route),
-                                tuple(notices), context, number, self._remaining.get(key, 0))
-                var = getattr(node, "var", None)
-                if var:
-                    context[var] = value
-                route.append(Visit(vkey, key, node, value))
-                notices = []
-                number += 1
+                    return trail.step(StepKind.ASK, Visit(vkey, key, node),
+                                      self._remaining.get(key, 0))
+                visit = Visit(vkey, key, node, value)
             else:
+                raw = _MISSING
                 visit = Visit(vkey, key, node)
-                route.append(visit)
-                if isinstance(node, NoteNode):
-                    notices.append(visit)
-            key = next_key(fs, key, node, route[-1].value, context)
+            trail.push(visit, raw)
+            key = next_key(fs, key, node, visit.value, trail.context)
+            trail.nexts.append(key)
         raise EngineError(f"more than {MAX_VISITS} steps: the flowcharts loop")
 
     # -- enumeration for tests and lint ---------------------------------------------

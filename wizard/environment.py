@@ -11,11 +11,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import platformdirs
 
-from .probes import System
+if TYPE_CHECKING:
+    from .probes import System
 
 APP = "ipsec-triage"
 

@@ -15,15 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from . import schema
-from .schema import Flowchart, GotoNode, Node, TerminalNode, node_links
-from .textrender import TextError, variables
-from .yamlio import DocumentError, LineDict, format_validation_error, load_document
+from .nodes import (
+    BranchNode,
+    Catalogue,
+    CheckNode,
+    Flowchart,
+    GotoNode,
+    Node,
+    TerminalNode,
+    from_json,
+    from_model,
+    node_links,
+    to_json,
+)
+from .yamlio import DocumentError, LineDict
 
 if TYPE_CHECKING:
-    from .catalogue import Catalogue
+    from pydantic import BaseModel
 
 BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"})
 
@@ -114,24 +122,20 @@ def _describe(loc: tuple[int | str, ...]) -> str:
     return f"field '{'.'.join(str(p) for p in loc)}'" if loc else ""
 
 
-_KIND_MODELS: dict[str, type[BaseModel]] = {
-    "yesno": schema.YesNoNode,
-    "choice": schema.ChoiceNode,
-    "check": schema.CheckNode,
-    "text": schema.TextNode,
-    "action": schema.ActionNode,
-    "note": schema.NoteNode,
-    "goto": schema.GotoNode,
-    "branch": schema.BranchNode,
-    "terminal": schema.TerminalNode,
-}
-
-
 def _field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def _known_fields(data: Any) -> Any:
+    from . import schema
+
+    kind_models: dict[str, type[BaseModel]] = {
+        "yesno": schema.YesNoNode, "choice": schema.ChoiceNode, "check": schema.CheckNode,
+        "text": schema.TextNode, "action": schema.ActionNode, "note": schema.NoteNode,
+        "goto": schema.GotoNode, "branch": schema.BranchNode,
+        "terminal": schema.TerminalNode,
+    }
+
     def known(loc: tuple[int | str, ...]) -> list[str]:
         if len(loc) >= 3 and loc[0] == "nodes":
             kind = str(loc[2])
@@ -139,20 +143,25 @@ def _known_fields(data: Any) -> Any:
                 return _field_names(schema.ProbeCall)
             if len(loc) >= 6 and loc[3] == "options":
                 return _field_names(schema.Option)
-            model = _KIND_MODELS.get(kind)
+            model = kind_models.get(kind)
             return _field_names(model) if model else []
-        return _field_names(Flowchart)
+        return _field_names(schema.Flowchart)
 
     return known
 
 
 def load_chart(path: Path) -> tuple[Flowchart, Any, str]:
+    from pydantic import ValidationError
+
+    from . import schema
+    from .yamlio import format_validation_error, load_document
+
     raw_bytes = path.read_bytes()
     data = load_document(path)
     if not isinstance(data, dict):
         raise FlowchartError([DocumentError(path, 1, "a flowchart file must be a mapping")])
     try:
-        chart = Flowchart.model_validate(data)
+        chart: Flowchart = from_model(schema.Flowchart.model_validate(data))
     except ValidationError as exc:
         raise FlowchartError(
             format_validation_error(
@@ -162,16 +171,54 @@ def load_chart(path: Path) -> tuple[Flowchart, Any, str]:
     return chart, data, hashlib.sha256(raw_bytes).hexdigest()[:12]
 
 
-def load_flowset(directory: Path, *, check: bool = True) -> FlowSet:
+def load_flowset(directory: Path, *, check: bool = True, cache: bool = True) -> FlowSet:
     """Load every ``*.yaml``/``*.yml`` in ``directory`` (and the known-issues catalogue
-    in ``directory/catalogue/``, if there); raise FlowchartError on any problem."""
-    from .catalogue import catalogue_path, load_catalogue
+    in ``directory/catalogue/``, if there); raise FlowchartError on any problem.
 
+    A checked set (``check=True``) is kept in the user cache folder and read from there
+    while neither the files nor this program change (see :mod:`wizard.flowcache`);
+    ``cache=False`` always reads the files."""
     if not directory.is_dir():
         raise FlowchartError([DocumentError(directory, None, "flowchart directory not found")])
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
     if not files:
         raise FlowchartError([DocumentError(directory, None, "no flowchart files (*.yaml)")])
+    if not (check and cache):
+        return _load_files(directory, files, check)
+    from . import flowcache
+
+    key = flowcache.key(directory, files)
+    cached = flowcache.read(key)
+    if cached is not None:
+        try:
+            return _from_cache(cached)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a cache from elsewhere or damaged: read the files
+    flowset = _load_files(directory, files, check)
+    flowcache.write(key, _to_cache(flowset))
+    return flowset
+
+
+def _to_cache(fs: FlowSet) -> dict[str, Any]:
+    return {"entry": fs.entry, "charts": to_json(fs.charts),
+            "paths": {cid: str(path) for cid, path in fs.paths.items()},
+            "digests": fs.digests, "catalogue": to_json(fs.catalogue)}
+
+
+def _from_cache(data: dict[str, Any]) -> FlowSet:
+    charts = from_json(data["charts"])
+    if not all(isinstance(c, Flowchart) for c in charts.values()):
+        raise TypeError("not a flowchart set")
+    catalogue = from_json(data["catalogue"])
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise TypeError("not a catalogue")
+    return FlowSet(charts, {cid: Path(p) for cid, p in data["paths"].items()}, {},
+                   dict(data["digests"]), str(data["entry"]), catalogue)
+
+
+def _load_files(directory: Path, files: list[Path], check: bool) -> FlowSet:
+    from .catalogue import catalogue_path, load_catalogue
+
     problems: list[DocumentError] = []
     charts: dict[str, Flowchart] = {}
     paths: dict[str, Path] = {}
@@ -234,7 +281,7 @@ def _texts(node: Node) -> Iterator[tuple[str, str]]:
     default = getattr(node, "default", None)
     if default:
         yield "default", default
-    if isinstance(node, schema.BranchNode):
+    if isinstance(node, BranchNode):
         for case in node.cases:
             yield "cases", "{{ " + case.when + " }}"
 
@@ -246,6 +293,8 @@ def _defined_by(node: Node) -> set[str]:
 
 def lint(fs: FlowSet) -> list[DocumentError]:
     """Graph and content checks beyond the schema. Returns problems, never raises."""
+    from .textrender import TextError, variables
+
     problems: list[DocumentError] = []
 
     # starts and links
@@ -316,35 +365,30 @@ def lint(fs: FlowSet) -> list[DocumentError]:
         )
 
     # texts: syntax, and variables defined on every path that reaches them
-    must: dict[str, set[str] | None] = {k: None for k in all_keys}  # None = not yet known (top)
-    must[fs.start_key] = set(BUILTIN_VARS)
-    changed = True
-    order = sorted(reach)
-    while changed:
-        changed = False
-        for k in order:
-            if k == fs.start_key:
-                incoming: set[str] | None = set(BUILTIN_VARS)
-            else:
-                sets = [
-                    must[p] | _defined_by(fs.node(p))  # type: ignore[operator]
-                    for p in preds[k] if p in reach and must[p] is not None
-                ]
-                incoming = set.intersection(*sets) if sets else None
-            if incoming is not None and incoming != must[k]:
-                must[k] = incoming
-                changed = True
+    order = _reverse_postorder(fs, fs.start_key)
+    bit: dict[str, int] = {}
+    for name in sorted(BUILTIN_VARS):
+        bit[name] = 1 << len(bit)
+    defines: dict[str, int] = {}
+    for k in order:
+        for var in _defined_by(fs.node(k)):
+            if var not in bit:
+                bit[var] = 1 << len(bit)
+            defines[k] = bit[var]
+    must = _must_define(fs, order, preds, defines, sum(bit[n] for n in BUILTIN_VARS))
     all_vars = set(BUILTIN_VARS) | {v for k in all_keys for v in _defined_by(fs.node(k))}
     for key in sorted(reach):
         node = fs.node(key)
-        defined = must[key] or set()
+        defined = must.get(key, 0)
         for fname, source in _texts(node):
             try:
                 used = variables(source)
             except TextError as exc:
                 problems.append(fs.problem(key, str(exc), fname))
                 continue
-            for name in sorted(used - defined):
+            for name in sorted(used):
+                if defined & bit.get(name, 0):
+                    continue
                 if name in all_vars:
                     msg = f"{{{{ {name} }}}} may be undefined: not every path here sets it"
                 else:
@@ -357,11 +401,75 @@ def lint(fs: FlowSet) -> list[DocumentError]:
     return problems
 
 
+def _reverse_postorder(fs: FlowSet, start: str) -> list[str]:
+    """Nodes reachable from ``start``, each before its successors except along loops."""
+    post: list[str] = []
+    seen = {start}
+    stack: list[tuple[str, Iterator[str]]] = [(start, iter(fs.successors(start)))]
+    while stack:
+        key, children = stack[-1]
+        for child in children:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(fs.successors(child))))
+                break
+        else:
+            stack.pop()
+            post.append(key)
+    post.reverse()
+    return post
+
+
+def _must_define(fs: FlowSet, order: list[str], preds: dict[str, set[str]],
+                 defines: dict[str, int], builtins: int) -> dict[str, int]:
+    """For each reachable node, the variables (bit set) set on every path to it.
+
+    A forward "must" data-flow problem solved in reverse postorder: one pass for a
+    flowchart without loops, one more per loop nesting level otherwise. Node names and
+    the order of files play no part.
+    """
+    must: dict[str, int] = {order[0]: builtins} if order else {}
+    changed = True
+    while changed:
+        changed = False
+        for k in order[1:]:
+            incoming = -1
+            for p in preds[k]:
+                if p in must:
+                    incoming &= must[p] | defines.get(p, 0)
+            if incoming != -1 and must.get(k) != incoming:
+                must[k] = incoming
+                changed = True
+    return must
+
+
+def route_count(fs: FlowSet) -> tuple[int, bool]:
+    """How many distinct routes lead from the start to an end, and whether the charts
+    loop. Answers that lead to the same node make one route; with loops, routes that
+    go back to an earlier step are not counted. One pass over the graph."""
+    order = _reverse_postorder(fs, fs.start_key)
+    index = {k: i for i, k in enumerate(order)}
+    counts: dict[str, int] = {}
+    loops = False
+    for k in reversed(order):
+        if isinstance(fs.node(k), TerminalNode):
+            counts[k] = 1
+            continue
+        total = 0
+        for target in set(fs.successors(k)):
+            if index[target] > index[k]:
+                total += counts[target]
+            else:
+                loops = True
+        counts[k] = total
+    return counts.get(fs.start_key, 0), loops
+
+
 def _link_field(node: Node, link: str) -> str | None:
     for name in ("yes", "no", "next", "target", "otherwise"):
         if getattr(node, name, None) == link:
             return name
-    if isinstance(node, schema.BranchNode):
+    if isinstance(node, BranchNode):
         return "cases"
     return "options" if getattr(node, "options", None) is not None else None
 
@@ -372,7 +480,7 @@ def _lint_probes(fs: FlowSet) -> list[DocumentError]:
     problems: list[DocumentError] = []
     for key in sorted(fs.node_keys()):
         node = fs.node(key)
-        if not isinstance(node, schema.CheckNode):
+        if not isinstance(node, CheckNode):
             continue
         spec = PROBES.get(node.probe.name)
         if spec is None:

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .probes.base import ProbeResult
+if TYPE_CHECKING:  # the checks are imported when a record has a check result
+    from .probes.base import ProbeResult
 
 CALLS_DIR = "calls"
 
@@ -162,6 +163,8 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             if state.ended is not None:
                 state.ended = None  # an answer after the end reopens the call
         elif kind == "probe":
+            from .probes.base import ProbeResult
+
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 state.probes[str(ev["key"])] = ProbeResult.from_dict(ev["result"])
                 state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})

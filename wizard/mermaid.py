@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .flowset import FlowSet
-from .schema import BranchNode, CheckNode, ChoiceNode, Node, TerminalNode, YesNoNode, node_links
+from .nodes import BranchNode, CheckNode, ChoiceNode, Node, TerminalNode, YesNoNode, node_links
 
 _SHAPES = {
     "yesno": ('{"', '"}'),

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from .nodes import Team
 from .probes.validate import is_address
-from .schema import Team
 from .yamlio import DocumentError, format_validation_error, load_document
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")

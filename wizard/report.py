@@ -36,13 +36,13 @@ from rich.console import Console
 from rich.table import Table
 
 from .journal import now_iso
-from .schema import Category, ChoiceNode, Status
+from .nodes import Category, ChoiceNode, Status
 from .status import ExitStatus
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
     from .callstore import SqlStore, StoredCall
     from .environment import Environment
-    from .schema import Flowchart
+    from .nodes import Flowchart
 
 FORMATS = ("table", "csv", "json", "html")
 STATUS_LABELS = {s.value: s.label.split(" (", 1)[0] for s in Status}

@@ -10,73 +10,15 @@ to another file are written ``chart_id`` (its start node) or ``chart_id.node_id`
 
 from __future__ import annotations
 
-import enum
 import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .nodes import ANSWERED_KINDS, Category, Status, Team, Validator
+
 ID_RE = r"^[a-z][a-z0-9_]*$"
 LINK_RE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
-
-
-class Status(str, enum.Enum):
-    """The three outcomes of a Tier 1 call (chapter: "the problem status will be one of")."""
-
-    FIXED_UNDERSTOOD = "fixed_understood"
-    FIXED_UNCLEAR = "fixed_unclear"
-    NOT_FIXED = "not_fixed"
-
-    @property
-    def label(self) -> str:
-        return {
-            "fixed_understood": "Fixed understood",
-            "fixed_unclear": "Fixed unclear",
-            "not_fixed": "Not fixed (escalated to Tier 2)",
-        }[self.value]
-
-
-class Category(str, enum.Enum):
-    """Problem categories of the Tier 1 taxonomy (Figure 7.1)."""
-
-    NETWORK = "network"
-    NAME_RESOLUTION = "name_resolution"
-    APPLICATION = "application"
-    CALLER_IPSEC = "caller_ipsec"
-    TARGET_IPSEC = "target_ipsec"
-
-    @property
-    def label(self) -> str:
-        return {
-            "network": "Network connectivity",
-            "name_resolution": "Name resolution",
-            "application": "Application",
-            "caller_ipsec": "IPsec on the caller's computer",
-            "target_ipsec": "IPsec on the target computer (or the path to it)",
-        }[self.value]
-
-
-class Team(str, enum.Enum):
-    """Tier 2 teams the chapter names ("Tier 2 Support" and "Escalation")."""
-
-    NETWORK_OPERATIONS = "network_operations"
-    APPLICATION_SUPPORT = "application_support"
-    IPSEC_SUPPORT = "ipsec_support"
-    DATA_CENTER = "data_center"
-    SERVER_ISOLATION = "server_isolation"
-    SECURITY = "security"
-
-
-class Validator(str, enum.Enum):
-    """How a free-text answer is checked."""
-
-    ANY = "any"
-    NONEMPTY = "nonempty"
-    HOSTNAME = "hostname"
-    IP = "ip"
-    HOST = "host"
-    CONTACT = "contact"
-    TICKET = "ticket"
 
 
 class _Strict(BaseModel):
@@ -264,7 +206,6 @@ Node = Annotated[
     Field(discriminator="kind"),
 ]
 
-ANSWERED_KINDS = frozenset({"yesno", "choice", "check", "text", "action"})
 
 
 class Flowchart(_Strict):
@@ -303,3 +244,6 @@ def node_links(node: Node) -> list[str]:
     if isinstance(node, GotoNode):
         return [node.target]
     return []
+
+
+__all__ = ["ANSWERED_KINDS", "Category", "Status", "Team", "Validator"]

@@ -1,16 +1,27 @@
-"""Strict, sandboxed Jinja rendering of the short texts inside flowcharts."""
+"""Strict, sandboxed Jinja rendering of the short texts inside flowcharts.
+
+Most texts only put answers in (``{{ target }}``, ``{{ target_ip or target }}``):
+those are filled in directly, with exactly Jinja's result, and anything else (or a
+name that is not set) goes through Jinja. Jinja is imported the first time a text
+needs it, not when the wizard starts.
+"""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE = re.compile(r"\{\{ *(" + _NAME + r")(?: +or +(" + _NAME + r"))? *\}\}")
+_CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None", "or", "and",
+                        "not", "in", "is", "if", "else"})
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+class TextError(Exception):
+    """A flowchart text could not be rendered (syntax error or undefined name)."""
 
 
 def _is_address(value: Any) -> bool:
@@ -21,29 +32,78 @@ def _is_address(value: Any) -> bool:
     return True
 
 
-_ENV.tests["address"] = _is_address
+@functools.lru_cache(maxsize=1)
+def _env() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
 
-
-class TextError(Exception):
-    """A flowchart text could not be rendered (syntax error or undefined name)."""
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.tests["address"] = _is_address
+    return env
 
 
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str) -> Any:
-    return _ENV.from_string(source)
+    return _env().from_string(source)
 
 
 def variables(source: str) -> set[str]:
     """Names a text uses; raises TextError on a syntax error."""
+    if "{" not in source:
+        return set()  # every Jinja tag, expression and comment starts with "{"
+    from jinja2 import TemplateSyntaxError, meta, nodes
+
     try:
-        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+        tree = _env().parse(source)
     except TemplateSyntaxError as exc:
         raise TextError(f"template error: {exc.message}") from None
+    if all(isinstance(part, nodes.Output) for part in tree.body):
+        # text and {{ expressions }} only: every name read is a variable of the call
+        # (a tenth of the cost of Jinja's general analysis, which compiles the text)
+        return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    try:
+        return set(meta.find_undeclared_variables(tree))
+    except TemplateSyntaxError as exc:
+        raise TextError(f"template error: {exc.message}") from None
+
+
+def _fill(source: str, context: Mapping[str, Any]) -> str | None:
+    """Jinja's result for a text of plain words and ``{{ name }}`` / ``{{ a or b }}``
+    only, or None for anything else (then Jinja renders it, or says what is wrong)."""
+    if "\r" in source:
+        return None  # Jinja normalizes line ends
+    out: list[str] = []
+    pos = 0
+    for m in _SIMPLE.finditer(source):
+        literal = source[pos:m.start()]
+        if "{" in literal:
+            return None
+        first, second = m.group(1), m.group(2)
+        if first in _CONSTANTS or second in _CONSTANTS or first not in context:
+            return None
+        value = context[first]
+        if second is not None and not value:
+            if second not in context:
+                return None
+            value = context[second]
+        out.append(literal)
+        out.append(str(value))
+        pos = m.end()
+    tail = source[pos:]
+    if "{" in tail:
+        return None
+    out.append(tail[:-1] if tail.endswith("\n") else tail)  # Jinja drops one final newline
+    return "".join(out)
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     if "{" not in source:
         return source
+    filled = _fill(source, context)
+    if filled is not None:
+        return filled
+    from jinja2 import TemplateSyntaxError
+
     try:
         return str(_compile(source).render(**context))
     except TemplateSyntaxError as exc:
@@ -54,12 +114,14 @@ def render(source: str, context: Mapping[str, Any]) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _compile_expression(source: str) -> Any:
-    return _ENV.compile_expression(source)
+    return _env().compile_expression(source)
 
 
 def condition(source: str, context: Mapping[str, Any]) -> bool:
     """Evaluate a branch condition (a Jinja expression) against earlier answers.
     A name not set on this route counts as empty."""
+    from jinja2 import TemplateSyntaxError
+
     try:
         expr = _compile_expression(source)
     except TemplateSyntaxError as exc:

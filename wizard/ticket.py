@@ -11,22 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import (
-    ChoiceLoader,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateNotFound,
-)
-from jinja2.sandbox import SandboxedEnvironment
-
 from . import answers as answer_rules
 from .call import check_location
 from .engine import Step
+from .nodes import ChoiceNode, TerminalNode
 from .resources import builtin_dir
-from .schema import ChoiceNode, TerminalNode
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
+    from jinja2.sandbox import SandboxedEnvironment
+
     from .call import Call
 
 FORMATS = {"md": "ticket.md.j2", "txt": "ticket.txt.j2"}
@@ -173,6 +166,9 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
 
 
 def environment(call: Call) -> SandboxedEnvironment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     dirs: list[Path] = []
     override = call.org.templates_dir
     if override:
@@ -187,6 +183,8 @@ def environment(call: Call) -> SandboxedEnvironment:
 
 def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
                    ) -> dict[str, str]:
+    from jinja2 import TemplateError, TemplateNotFound
+
     env = environment(call)
     context = build_context(call, step)
     out: dict[str, str] = {}

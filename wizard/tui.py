@@ -11,8 +11,9 @@ something sensitive. Text the staffer or the caller typed is printed as plain te
 from __future__ import annotations
 
 import textwrap
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import questionary
 from prompt_toolkit.filters import Condition
@@ -21,16 +22,13 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.styles import Style
 from questionary import Choice, Separator
 from rich.console import Console
-from rich.panel import Panel
 from rich.text import Text
 
 from . import answers as answer_rules
 from .call import Call, Suggestion, check_location
 from .engine import Step, StepKind, Visit
-from .halve import Session
-from .halving import Verdict
 from .journal import Journal
-from .schema import (
+from .nodes import (
     ActionNode,
     CheckNode,
     ChoiceNode,
@@ -39,6 +37,10 @@ from .schema import (
     Validator,
     YesNoNode,
 )
+
+if TYPE_CHECKING:  # guided halving is its own command
+    from .halve import Session
+    from .halving import Verdict
 
 NOTE, BACK, QUIT, END, HELP, SENSITIVE = (":note", ":back", ":quit", ":end", ":help",
                                           ":sensitive")
@@ -118,17 +120,60 @@ def _inquirer(question: questionary.Question) -> Any:
     raise AssertionError("no choice list in this prompt")  # pragma: no cover
 
 
+def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Panel
+    """rich's Panel, imported when the first panel is drawn (not on the way to the first
+    question: the call's header is plain lines)."""
+    from rich.panel import Panel as RichPanel
+
+    return RichPanel(*args, **kwargs)
+
+
+LATER = ("wizard.probes", "wizard.orgconfig", "jinja2.sandbox", "rich.panel",
+         "rich.progress")
+"""What later steps need and the first question does not: loaded in the background
+while the first question waits for the staffer (see :meth:`Frontend._ask`)."""
+
+
+def _load_later() -> None:
+    import importlib
+
+    from .textrender import _env
+
+    for name in LATER:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - then it is imported (and fails) where it is used
+            continue
+    _env()
+
+
 class Frontend:
     def __init__(self, call: Call, console: Console,
                  ask: Callable[[questionary.Question], Any] | None = None, *,
                  resume_command: str | None = None, banner: str = "") -> None:
         self.call = call
         self.console = console
-        self._ask = ask or (lambda q: q.unsafe_ask())
+        self._user_ask = ask or (lambda q: q.unsafe_ask())
+        self._loading_later = False
         self.resume_command = resume_command or f"ipsec-triage resume {call.call_id}"
         self.banner = banner
 
     # -- prompts -----------------------------------------------------------------------
+    def _ask(self, question: questionary.Question) -> Any:
+        """Prompt; the first time, once the question is on the screen, start loading
+        what later steps need in the background (the staffer is reading and typing),
+        so neither the first question nor the next ones wait for it."""
+        app = getattr(question, "application", None)
+        if not self._loading_later and app is not None:
+            self._loading_later = True
+
+            def drawn(_: object) -> None:
+                app.after_render -= drawn
+                threading.Thread(target=_load_later, name="load-later", daemon=True).start()
+
+            app.after_render += drawn
+        return self._user_ask(question)
+
     def _hint(self, text: str) -> None:
         self.console.print(Text(text, style="dim"))
 
@@ -566,8 +611,9 @@ class Frontend:
             body.append(f"\n{self.banner}", style="dim")
         body.append("\nEvery answer is saved as you go. Quit at any time; resume with: ")
         body.append(self.resume_command, style="bold")
-        self.console.print(Panel(body, title="ipsec-triage", border_style="blue",
-                                 expand=False))
+        header = Text("ipsec-triage", style="bold blue")
+        header.append(" · ", style="")
+        self.console.print(header + body)
         while True:
             step = call.step()
             self.show_known_issues(step)

@@ -23,6 +23,10 @@ __all__ = [
 ALL = ("linux", "win32", "darwin")
 WIN = ("win32",)
 NET = 3.0
+MAX_AT_ONCE = 256
+"""Most checks run at the same time: each waits on the network or a short command, so
+a thread each costs little; the bound keeps a runaway flowchart from starting
+thousands of processes."""
 """Built-in timeout of the network checks (seconds); the organization file can change
 any probe's timeout (``timeouts`` in examples/org.yaml)."""
 
@@ -122,7 +126,9 @@ def run_probes(requests: Sequence[tuple[str, Mapping[str, str]]],
 
     ``on_result(index, result)`` is called (in the calling thread) as each one ends, so
     a front end can show progress; an exception it raises ends run_probes (after the
-    running probes finish). The whole batch takes about as long as its slowest probe.
+    running probes finish). The whole batch takes about as long as its slowest probe:
+    every check of a battery gets its own thread, up to MAX_AT_ONCE (a battery larger
+    than that takes at most one timeout per MAX_AT_ONCE checks).
     """
     if not requests:
         return []
@@ -130,7 +136,7 @@ def run_probes(requests: Sequence[tuple[str, Mapping[str, str]]],
 
     system = system or System()
     results: dict[int, ProbeResult] = {}
-    with ThreadPoolExecutor(max_workers=min(32, len(requests)),
+    with ThreadPoolExecutor(max_workers=min(MAX_AT_ONCE, len(requests)),
                             thread_name_prefix="probe") as pool:
         futures = {pool.submit(run_probe, name, args, system, timeout): i
                    for i, (name, args) in enumerate(requests)}

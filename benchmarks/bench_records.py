@@ -1,0 +1,99 @@
+"""Local call records: ``list``, ``resume`` (finding the open call) and ``sync`` over
+many records, and how the time grows with their number.
+
+Records are copies of a real call (run through the shipped flowcharts) under new ids;
+every tenth is left open. ``sync`` stores into a SQLite store in the same folder:
+first every call, then again with nothing to do (what ``report`` pays each time).
+The reference reads every record and ``json.loads`` each of its lines: the least any
+of these commands must do.
+
+    python -m benchmarks.bench_records [--sizes 5000,10000] [--runs N]
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import best, figure, parser
+
+
+def sample_call(tmp: Path) -> tuple[list[str], list[str]]:
+    """Journal lines of one ended call, and of the same call before its end."""
+    from tests.support import replay
+    from wizard.engine import Engine
+    from wizard.flowset import load_flowset
+
+    from .common import ROOT
+
+    fs = load_flowset(ROOT / "flowcharts")
+    answers, _ = next(iter(Engine(fs).paths()))
+    call, _, _ = replay(answers, tmp, flowset=fs)
+    lines = call.store.path(call.call_id).read_text(encoding="utf-8").splitlines()
+    open_lines = [ln for ln in lines if json.loads(ln)["event"] != "end"]
+    return lines, open_lines
+
+
+def fill(calls: Path, n: int, ended: list[str], opened: list[str]) -> None:
+    calls.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        call_id = f"2026{1 + i // 40000 % 12:02d}{1 + i // 2000 % 28:02d}-" \
+                  f"{i // 60 % 24:02d}{i % 60:02d}{i % 60:02d}-{i:04x}"
+        lines = opened if i % 10 == 9 else ended
+        first = json.loads(lines[0])
+        first["call_id"] = call_id
+        text = "\n".join([json.dumps(first, sort_keys=True), *lines[1:]]) + "\n"
+        (calls / f"{call_id}.jsonl").write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--sizes", default="5000,10000")
+    args = p.parse_args()
+    from wizard.callstore import open_store
+    from wizard.journal import CallStore
+
+    sizes = [50] if args.tiny else [int(s) for s in args.sizes.split(",")]
+    runs = 1 if args.tiny else min(args.runs, 3)
+    per_size: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ended, opened = sample_call(Path(tmp) / "sample")
+        for n in sizes:
+            data = Path(tmp) / f"n{n}"
+            fill(data / "calls", n, ended, opened)
+            store = CallStore(data)
+
+            def reference(store: CallStore = store) -> None:
+                for path in sorted(store.calls.glob("*.jsonl")):
+                    for line in path.read_text(encoding="utf-8").splitlines():
+                        json.loads(line)
+
+            ref = best(reference, runs)
+
+            def listing(store: CallStore = store, n: int = n) -> None:
+                assert sum(1 for _ in store.all()) == n
+
+            def open_call(store: CallStore = store) -> None:
+                [s.call_id for s in store.all() if s.ended is None][-1]
+
+            t_list = per_size[n] = best(listing, runs)
+            figure(f"list, {n} local records", t_list, ref, "read + json.loads",
+                   "10,000 under 2 s")
+            figure(f"resume (find the open call), {n} records", best(open_call, runs), ref,
+                   "read + json.loads")
+            sql = open_store(data, f"sqlite:///{data / 'calls.db'}")
+            first = best(lambda sql=sql, data=data: sql.sync(data), 1)
+            again = best(lambda sql=sql, data=data: sql.sync(data), runs)
+            assert sql.sync(data).saved == 0
+            figure(f"sync, {n} records, first time", first, ref, "read + json.loads")
+            figure(f"sync, {n} records, nothing new", again, ref, "read + json.loads",
+                   "10,000 under 2 s")
+        if len(sizes) > 1:
+            a, b = sizes[0], sizes[-1]
+            print(f"  list: {b} / {a} records: time x{per_size[b] / per_size[a]:.1f} "
+                  f"(linear: x{b / a:.1f})")
+
+
+if __name__ == "__main__":
+    main()
