@@ -7,7 +7,7 @@ import re
 
 from wizard import answers as answer_rules
 from wizard.engine import Engine, StepKind
-from wizard.schema import ChoiceNode, TextNode, YesNoNode
+from wizard.nodes import ChoiceNode, TextNode, YesNoNode
 from wizard.textrender import render
 
 from .conftest import ROOT
