@@ -17,12 +17,9 @@ Commands (registered by :mod:`wizard.cli`): :func:`add_report_arguments`,
 from __future__ import annotations
 
 import argparse
-import csv
-import html
 import io
 import json
 import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +28,14 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from .journal import now_iso
 from .nodes import Category, ChoiceNode, Status
 from .status import ExitStatus
 
+# statistics, csv, html and rich's tables are imported by the functions that use them:
+# this module is loaded with the command line, and the first question must not wait.
 if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
     from .callstore import SqlStore, StoredCall
     from .environment import Environment
@@ -244,6 +241,8 @@ def _groups(dim: str, col: _Column, total: int,
 
 
 def _median_minutes(durations: list[float]) -> float | None:
+    import statistics
+
     return round(statistics.median(durations) / 60, 1) if durations else None
 
 
@@ -365,6 +364,9 @@ def _summary(report: Report) -> str:
 def to_table(report: Report, console: Console, top: int = DEFAULT_TOP) -> None:
     """Print the report as terminal tables; ``top`` rows per breakdown (0: all; the
     latest ones for weeks and days)."""
+    from rich import box
+    from rich.table import Table
+
     console.print(f"[bold]IPsec calls[/bold] · {_period(report)} · filters: "
                   f"{_filters(report)}")
     console.print(_summary(report))
@@ -417,6 +419,8 @@ def _cell(text: str) -> str:
 
 def to_csv(report: Report) -> str:
     """One row per group of every breakdown (the first row: all calls)."""
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -455,6 +459,8 @@ _SEGMENTS = (("fixed_understood", "Fixed understood"), ("fixed_unclear", "Fixed 
 
 
 def _e(text: object) -> str:
+    import html
+
     return html.escape(str(text), quote=True)
 
 
