@@ -21,7 +21,7 @@ INTAKE = {
     "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
     "intake.since": "today", "intake.existing_ticket": "", "intake.scope": "caller",
     "intake.extent": "one_server", "intake.address_type": "wired", "intake.severity": "low",
-    "intake.call_type": "reach", "intake.caller_machine": "ws-ann",
+    "intake.call_type": "reach", "intake.caller_machine": "ws-ann", "intake.windows": "win10_11",
     "intake.target": "localhost", "intake.target_ip": "127.0.0.1",
     "intake.tried": "open a share",
 }
@@ -67,7 +67,7 @@ def test_staffer_answer_overrides_the_probe_and_both_are_kept(tmp_path: Path,
                                                               test_server: int) -> None:
     call = make_call(tmp_path, test_server)
     answers = INTAKE | {"fig7_1.ping_name": "no", "fig7_1.name_dns_server": "yes",
-                        "fig7_1.name_flush": "done", "fig7_1.name_fixed": "yes"}
+                        "fig7_1.name_flush": "done", "fig7_1.name_fixed": "hosts"}
     step = run(call, AnswersFile(tmp_path / "a.yaml", answers))
     rec = call.state.answers["fig7_1.ping_name"]
     assert rec.value == "no" and rec.suggested == "yes" and rec.source == "answers_file"

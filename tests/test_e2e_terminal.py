@@ -52,6 +52,7 @@ def do_intake(child: pexpect.spawn) -> None:
     child.send("bad host!" + ENTER)
     child.expect_exact("is not a valid")
     child.send(CTRL_U + "ws-ann" + ENTER)
+    pick(child, "Which Windows does ws-ann run?", 1)
     answer_text(child, "Which computer is the caller trying to reach", "localhost")
     answer_text(child, "If known, the IP address of localhost", "127.0.0.1")
     answer_text(child, "What was the caller trying to do", "open the team share")
@@ -74,7 +75,7 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     child.send("b")
     child.send(ENTER)
     child.expect_exact("Which answer do you want to change?")
-    child.send("\x1b[A" * 30)  # to the top: question 1
+    child.send("\x1b[A" * 15)  # to the top: question 1 (the list starts at the newest)
     child.send(ENTER)
     child.expect_exact("What is the caller's name?")
     child.send(CTRL_U + "Anne Caller" + ENTER)
@@ -102,7 +103,8 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     pick(child, "Can the caller reach localhost now?", 2)
     pick(child, "Check network connectivity again", 1)
     pick(child, "Access denied", 1)
-    pick(child, "Have the caller run the debug script", 1)
+    pick(child, "Is the caller a local", 1)
+    pick(child, "Have the caller collect the log files", 1)
     child.expect_exact("ended: Not fixed (escalated to Tier 2)")
     child.expect(pexpect.EOF)
     child.close()
@@ -110,7 +112,7 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     (ticket,) = (data_dir / "calls").glob("*.ticket.md")
     text = ticket.read_text()
     assert "Anne Caller" in text and "(changed during the call)" in text
-    assert "`ws-ann`" in text and "ws-ann_localhost_netview.txt" in text
+    assert "`ws-ann`" in text and "ws-ann_mmsa.txt" in text  # Windows 10 or 11
     assert "Server isolation support team" in text
 
 

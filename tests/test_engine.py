@@ -16,7 +16,8 @@ from .support import shipped
 INTAKE = {
     "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
     "intake.call_type": "reach",
-    "intake.caller_machine": "ws-ann", "intake.target": "fs01", "intake.target_ip": "10.1.2.3",
+    "intake.caller_machine": "ws-ann", "intake.windows": "win10_11", "intake.target": "fs01",
+    "intake.target_ip": "10.1.2.3",
     "intake.tried": "open a share", "intake.since": "today", "intake.existing_ticket": "",
     "intake.scope": "caller", "intake.extent": "one_server", "intake.address_type": "wired",
     "intake.severity": "low",

@@ -56,7 +56,7 @@ PLAN = [
     ("fig7_2.escalate_caller", date(2026, 11, 9), 40),
     ("fig7_2.fixed_policy", date(2026, 11, 10), 20),
     ("fig7_3.escalate_logon", date(2026, 11, 12), 50),
-    ("server_restart.fixed_ports", date(2026, 11, 15), 60),
+    ("server_restart.fixed_ports", date(2026, 11, 15), 60),  # "Fixed unclear" (KB 956188)
 ]
 
 
@@ -85,7 +85,7 @@ def counts(report: Report, dim: str) -> dict[str, int]:
 
 def test_calls_by_category_status_and_escalation(report: Report) -> None:
     assert report.calls == 8
-    assert counts(report, "status") == {"fixed_understood": 4, "fixed_unclear": 1,
+    assert counts(report, "status") == {"fixed_understood": 3, "fixed_unclear": 2,
                                         "not_fixed": 3}
     assert [g.label for g in report.groups["status"]] == [
         "Fixed understood", "Fixed unclear", "Not fixed"]
@@ -93,7 +93,7 @@ def test_calls_by_category_status_and_escalation(report: Report) -> None:
                                           "target_ipsec": 1}
     caller = report.group("category")["caller_ipsec"]
     assert caller.label == "IPsec on the caller's computer"
-    assert (caller.fixed_understood, caller.fixed_unclear, caller.not_fixed) == (1, 1, 2)
+    assert (caller.fixed_understood, caller.fixed_unclear, caller.not_fixed) == (0, 2, 2)
     assert caller.escalation_rate == 0.5
     assert report.total.escalated == 3 and report.escalation_rate == 3 / 8
     assert report.group("tier2_group")[""].calls == 5  # the ones not escalated
@@ -164,7 +164,7 @@ def test_json_has_totals_and_every_breakdown(report: Report) -> None:
     data = json.loads(to_json(report))
     assert (data["calls"], data["escalated"], data["escalation_rate"]) == (8, 3, 0.375)
     assert data["median_minutes_to_outcome"] == 25
-    assert data["status"] == {"fixed_understood": 4, "fixed_unclear": 1, "not_fixed": 3}
+    assert data["status"] == {"fixed_understood": 3, "fixed_unclear": 2, "not_fixed": 3}
     assert data["period"] == {"first_day": "2026-11-02", "last_day": "2026-11-15"}
     assert data["by"]["terminal"][0] == {
         "key": "fig7_1.fixed_network", "label": "fig7_1.fixed_network", "calls": 3,
@@ -177,7 +177,7 @@ def test_terminal_table_shows_counts_and_statuses(report: Report) -> None:
     to_table(report, Console(file=out, width=150, color_system=None), top=3)
     text = out.getvalue()
     assert "8 calls, 3 escalated to Tier 2 (38%), median time to outcome 25.0 min" in text
-    assert re.search(r"Fixed understood +4 \(50%\) +4 +0 +0 +0% +9\.0", text)
+    assert re.search(r"Fixed understood +3 \(38%\) +3 +0 +0 +0% +8\.0", text)
     assert "IPsec on the caller's computer" in text
     assert "2 more not shown" in text  # 5 flowchart exits, 3 shown
 

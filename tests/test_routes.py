@@ -22,7 +22,8 @@ INTAKE = {
     "intake.scope": "caller", "intake.extent": "one_server",
     "intake.address_type": "wired", "intake.severity": "low",
     "intake.call_type": "reach", "intake.caller_machine": "ws-ann",
-    "intake.target": "fs01.corp.example", "intake.target_ip": "10.1.2.3",
+    "intake.windows": "win10_11", "intake.target": "fs01.corp.example",
+    "intake.target_ip": "10.1.2.3",
     "intake.tried": "open the team share",
 }
 #: ping, ping -a, ping by name and nslookup all work
@@ -65,7 +66,7 @@ def test_negotiating_that_the_refresh_does_not_fix_goes_to_tier2_ipsec_not_netwo
     answers = INTAKE | {"fig7_1.ping_ip": "negotiating", "fig7_2.policy_version": "no",
                         "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "no",
                         "fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
-                        "fig7_2.collect_caller": "done"}
+                        "fig7_2.collect_caller": "yes", "fig7_2.logs_caller": "done"}
     call, node, md, txt, _ = end_of(answers, tmp_path)
     assert node.status.value == "not_fixed" and node.category.value == "caller_ipsec"
     assert_escalated_to(call, md, txt, "Tier 2 IPsec support")
@@ -91,7 +92,7 @@ def test_name_only_target_that_ping_cannot_find_is_a_name_resolution_call(
         tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
                         "fig7_1.name_nslookup": "no", "fig7_1.name_dns_server": "no",
-                        "fig7_1.name_flush": "done", "fig7_1.name_fixed": "no"}
+                        "fig7_1.name_flush": "done", "fig7_1.name_fixed": "fails"}
     call, node, md, txt, asked = end_of(answers, tmp_path)
     assert "fig7_1.net_autoconfig" not in asked and "fig7_1.reverse_lookup" not in asked
     assert node.status.value == "not_fixed" and node.category.value == "name_resolution"
@@ -123,7 +124,7 @@ def test_ping_cannot_find_host_but_nslookup_can_points_at_cache_or_hosts(
         tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
                         "fig7_1.name_nslookup": "yes", "fig7_1.name_flush": "done",
-                        "fig7_1.name_fixed": "yes"}
+                        "fig7_1.name_fixed": "hosts"}
     _, node, _, _, asked = end_of(answers, tmp_path)
     assert "fig7_1.name_dns_server" not in asked
     assert node.status.value == "fixed_understood"
@@ -135,7 +136,7 @@ def test_ping_cannot_find_host_but_nslookup_can_points_at_cache_or_hosts(
 def test_net_view_access_denied_with_ping_working_goes_to_the_server_isolation_team(
         tmp_path: Path) -> None:
     answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
-                                     "fig7_3.collect_logon": "done"}
+                                     "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, node, md, txt, asked = end_of(answers, tmp_path)
     assert node.status.value == "not_fixed" and node.category.value == "target_ipsec"
     assert node.category.value != "application"
@@ -151,11 +152,11 @@ def test_access_denied_on_a_finance_server_follows_the_organization_rule(
                                 teams={"server_isolation": "Access groups"}))  # type: ignore[dict-item]
     answers = INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
                                      "fig7_1.net_view": "access_denied",
-                                     "fig7_3.collect_logon": "done"}
+                                     "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(answers, tmp_path, org)
     assert_escalated_to(call, md, txt, "Finance server isolation team")
     other = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
-                                   "fig7_3.collect_logon": "done"}
+                                   "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(other, tmp_path / "2", org)
     assert_escalated_to(call, md, txt, "Access groups")
 
@@ -171,7 +172,7 @@ def test_net_view_lists_shares_but_the_application_fails_is_an_application_call(
 
 def test_screen_shows_the_same_group_as_the_ticket(tmp_path: Path, data_dir: Path) -> None:
     answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
-                                     "fig7_3.collect_logon": "done"}
+                                     "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     path = tmp_path / "answers.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}))
     r = subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(path),
@@ -243,3 +244,273 @@ def test_every_escalating_exit_names_a_team_and_the_ticket_shows_only_that_group
     assert call.org.tier2_group("target_ipsec", "x", "server_isolation") == \
         "Server isolation support team (network access groups)"
     assert "Team named by the flowchart" not in (ROOT / "templates" / "ticket.md.j2").read_text()
+
+
+# -- statuses: "Fixed understood" only where the route shows the cause -------------------
+
+NO_REPLY = INTAKE | {"fig7_1.ping_ip": "no"}
+
+
+def test_dhcp_renew_that_fixes_it_is_fixed_unclear(tmp_path: Path) -> None:
+    answers = NO_REPLY | {"fig7_1.net_autoconfig": "yes", "fig7_1.net_renew": "done",
+                          "fig7_1.renew_fixed": "yes"}
+    _, node, md, _, _ = end_of(answers, tmp_path)
+    assert node.status.value == "fixed_unclear" and node.category.value == "network"
+    assert "**Fixed unclear**" in md
+
+
+def test_cable_found_unplugged_is_understood_but_a_link_that_just_works_again_is_not(
+        tmp_path: Path) -> None:
+    base = NO_REPLY | {"fig7_1.net_autoconfig": "no", "fig7_1.net_gateway": "no",
+                       "fig7_1.net_local_link": "done"}
+    _, found, _, _, _ = end_of(base | {"fig7_1.link_result": "found"}, tmp_path / "a")
+    _, works, _, _, _ = end_of(base | {"fig7_1.link_result": "works"}, tmp_path / "b")
+    assert found.status.value == "fixed_understood"
+    assert works.status.value == "fixed_unclear"
+
+
+def test_wrong_hosts_entry_is_understood_a_cache_flush_is_not(tmp_path: Path) -> None:
+    base = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
+                     "fig7_1.name_nslookup": "yes", "fig7_1.name_flush": "done"}
+    _, hosts, _, _, _ = end_of(base | {"fig7_1.name_fixed": "hosts"}, tmp_path / "a")
+    _, cache, _, _, _ = end_of(base | {"fig7_1.name_fixed": "cache"}, tmp_path / "b")
+    assert hosts.status.value == "fixed_understood"
+    assert cache.status.value == "fixed_unclear"
+
+
+def test_tracert_last_hop_is_a_typed_answer_in_the_ticket(tmp_path: Path) -> None:
+    answers = NO_REPLY | {"fig7_1.net_autoconfig": "no", "fig7_1.net_gateway": "yes",
+                          "fig7_1.net_tracert": "10.9.0.1 (core-rtr2)",
+                          "fig7_1.net_from_helpdesk": "no", "fig7_1.net_fixed": "no"}
+    call, node, md, txt, _ = end_of(answers, tmp_path)
+    assert "**10.9.0.1 (core-rtr2)**" in md and "answer: 10.9.0.1 (core-rtr2)" in txt
+    assert_escalated_to(call, md, txt, "Global network operations center")
+    assert "No logs were requested on this call." in md  # a network call needs none
+
+
+# -- logs only when asked ---------------------------------------------------------------
+
+def test_caller_who_is_not_an_administrator_gets_no_log_step_and_the_ticket_says_why(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+                                     "fig7_3.collect_logon": "no"}
+    call, _, md, txt, asked = end_of(answers, tmp_path)
+    assert "fig7_3.logs_logon" not in asked
+    assert "No logs: the caller is not a local administrator of ws-ann" in md
+    assert "_mmsa.txt" not in md and "IPsec_Debug" not in md
+    assert_escalated_to(call, md, txt, "Server isolation support team (network access groups)")
+
+
+def test_log_files_follow_the_callers_windows(tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+                                     "fig7_3.collect_logon": "yes",
+                                     "fig7_3.logs_logon": "done"}
+    _, _, xp, _, _ = end_of(answers | {"intake.windows": "xp"}, tmp_path / "xp")
+    assert "`cscript IPsec_Debug.vbs`" in xp and "ws-ann_ipsec_547_events.txt" in xp
+    assert "ws-ann_fs01.corp.example_netview.txt" in xp
+    _, _, w11, _, _ = end_of(answers, tmp_path / "w11")
+    assert "IPsec_Debug.vbs" not in w11 and "ws-ann_ipsec_547_events.txt" not in w11
+    assert "ws-ann_mmsa.txt" in w11 and "netsh advfirewall monitor show mmsa" in w11
+    assert "| Windows | Windows 10 or 11 |" in w11 and "| Windows | Windows XP |" in xp
+
+
+# -- the server that lost its network -----------------------------------------------------
+
+SERVER = {
+    "intake.caller_name": "Sam Admin", "intake.caller_contact": "sam@corp.example",
+    "intake.since": "the restart", "intake.existing_ticket": "",
+    "intake.scope": "several_users", "intake.extent": "one_server",
+    "intake.address_type": "wired", "intake.severity": "high",
+    "intake.call_type": "server_no_network", "intake.server_name": "dns01",
+    "intake.server_windows": "server2003",
+    "server_restart.restart_pattern": "every",
+}
+
+
+def test_no_network_in_safe_mode_on_2003_does_not_rule_out_ipsec(tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.safe_mode": "no",
+                        "server_restart.event_4292_safe": "yes",
+                        "server_restart.boot_mode": "bootmode = STATEFUL",
+                        "server_restart.dns_update": "no",
+                        "server_restart.policy_store": "no",
+                        "server_restart.disable_approval": "",
+                        "server_restart.collect": "done"}
+    call, node, md, txt, asked = end_of(answers, tmp_path)
+    route = [v.key for v in call.engine.step(call.state.values()).route]
+    assert "server_restart.failsafe_note" in route
+    assert "server_restart.boot_mode" in asked  # the IPsec path, not "not a service"
+    assert node.status.value == "not_fixed"
+    assert "a service is not the cause" not in md
+    assert "**bootmode = STATEFUL**" in md
+
+
+def test_no_network_in_safe_mode_and_no_block_mode_event_escalates_without_blaming_ipsec(
+        tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.safe_mode": "no",
+                        "server_restart.event_4292_safe": "no"}
+    call, node, md, txt, _ = end_of(answers, tmp_path)
+    assert node.category.value == "network"
+    assert "safe mode alone does not rule IPsec out" in md
+    assert_escalated_to(call, md, txt, "Data center operations")
+
+
+def test_event_7023_naming_ipsec_goes_straight_to_the_port_check_without_halving(
+        tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                        "server_restart.event_7023": "ipsec",
+                        "server_restart.dns_update": "yes",
+                        "server_restart.clash_port": "1788",
+                        "server_restart.clash_owner": "dns",
+                        "server_restart.reserve_ports": "none",
+                        "server_restart.ports_after": "4500-4500 500-500",
+                        "server_restart.ports_fixed": "yes"}
+    call, node, md, txt, asked = end_of(answers, tmp_path)
+    assert "server_restart.halving" not in asked
+    # the clash is proven, and a random clash that goes away is not "understood"
+    assert "`netstat -ano -p udp | findstr \":4500 :500\"`" in md
+    assert "`tasklist /svc /fi \"PID eq 1788\"`" in md
+    assert node.status.value == "fixed_unclear"
+    # the typed values reach the known issue's ticket line
+    assert "reserved ports before: none; after: 4500-4500 500-500" in md
+    assert "held by PID 1788" in md
+    # Windows Server 2003: ReservedPorts in the registry
+    assert "reg query HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters" in md
+    route = [v.key for v in call.engine.step(call.state.values()).route]
+    assert "server_restart.rollback_note" in route
+
+
+def test_port_exclusion_on_server_2016_uses_netsh_not_reserved_ports(tmp_path: Path) -> None:
+    answers = SERVER | {"intake.server_windows": "server2016",
+                        "server_restart.safe_mode": "yes", "server_restart.event_4292": "yes",
+                        "server_restart.boot_mode": "boot-time filters: none",
+                        "server_restart.dns_update": "yes",
+                        "server_restart.clash_port": "2044",
+                        "server_restart.clash_owner": "dns",
+                        "server_restart.reserve_ports": "none",
+                        "server_restart.ports_after": "udp 4500 1",
+                        "server_restart.ports_fixed": "yes"}
+    _, _, md, _, _ = end_of(answers, tmp_path)
+    assert "`netsh int ipv4 show excludedportrange protocol=udp`" in md
+    assert "reg query HKLM" not in md and "eventquery" not in md
+    assert "`wevtutil qe System /q:\"*[System[(EventID=4292)]]\"" in md
+    assert "`netsh wfp show boottimepolicy`" in md
+
+
+def test_other_service_named_by_event_7023_is_typed_and_halving_confirms_it(
+        tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                        "server_restart.event_7023": "other",
+                        "server_restart.failed_service": "Print Spooler",
+                        "server_restart.halving": "done",
+                        "server_restart.halving_result": "other"}
+    call, node, md, txt, _ = end_of(answers, tmp_path)
+    assert "**Print Spooler**" in md
+    assert_escalated_to(call, md, txt, "Data center operations")
+
+
+def test_intermittent_and_remote_restart_cases_are_recorded(tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.restart_pattern": "after_rdp",
+                        "server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                        "server_restart.event_7023": "ipsec",
+                        "server_restart.dns_update": "no",
+                        "server_restart.policy_store": "no",
+                        "server_restart.disable_approval": "",
+                        "server_restart.collect": "done"}
+    call, _, md, _, _ = end_of(answers, tmp_path)
+    assert "**Only after a remote restart over Remote Desktop**" in md
+    route = [v.key for v in call.engine.step(call.state.values()).route]
+    assert "server_restart.rdp_note" in route
+
+
+def test_policy_store_is_rebuilt_only_with_tier2_approval_and_the_policy_reassigned(
+        tmp_path: Path) -> None:
+    base = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                     "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
+                     "server_restart.policy_store": "yes"}
+    unapproved = base | {"server_restart.store_approval": "",
+                         "server_restart.collect": "done"}
+    _, node, md, _, asked = end_of(unapproved, tmp_path / "a")
+    assert "server_restart.fix_store" not in asked and node.status.value == "not_fixed"
+    approved = base | {"server_restart.store_approval": "Dana (Tier 2)",
+                       "server_restart.fix_store": "done",
+                       "server_restart.reassign_policy": "done",
+                       "server_restart.store_fixed": "yes"}
+    _, node, md, _, asked = end_of(approved, tmp_path / "b")
+    assert asked[-3:] == ["server_restart.fix_store", "server_restart.reassign_policy",
+                          "server_restart.store_fixed"]
+    assert "**Dana (Tier 2)**" in md and "With Dana (Tier 2)'s approval" in md
+    assert node.status.value == "fixed_unclear"
+
+
+def test_disabling_ipsec_needs_approval_and_always_ends_with_reenabling(
+        tmp_path: Path) -> None:
+    base = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                     "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
+                     "server_restart.policy_store": "no",
+                     "server_restart.disable_approval": "Dana (Tier 2)",
+                     "server_restart.disable_ipsec": "done"}
+    call, node, md, txt, asked = end_of(
+        base | {"server_restart.disabled_fixed": "yes",
+                "server_restart.reenable_plan": "Dana re-enables it Monday 08:00"}, tmp_path / "a")
+    assert "**Dana re-enables it Monday 08:00**" in md
+    assert "sc config PolicyAgent start= auto" in md
+    assert node.status.value == "fixed_unclear" and node.tier2
+    assert_escalated_to(call, md, txt, "Data center operations")
+    _, node, md, _, asked = end_of(
+        base | {"server_restart.disabled_fixed": "no", "server_restart.reenable_now": "done",
+                "server_restart.collect": "done"}, tmp_path / "b")
+    assert asked.index("server_restart.reenable_now") < asked.index("server_restart.collect")
+    route_text = md[md.index("## Route"):]
+    assert route_text.index("start= disabled") < route_text.index("start= auto")
+
+
+# -- commands that exist on the caller's Windows -----------------------------------------
+
+ONLY_VISTA_LATER = ("wevtutil", "Get-WinEvent", "klist -li", "advfirewall", "excludedportrange",
+                    "Get-HotFix", "netsh wfp", "/sc_verify", "Test-ComputerSecureChannel")
+ONLY_XP_2003 = ("eventquery", "ipseccmd", "netdiag", "IPsec_Debug.vbs", "ReservedPorts",
+                "Refresh_IPsec_Policy.vbs", "/sc_query")
+
+
+def _commands_for(version: str) -> dict[str, str]:
+    from wizard.textrender import render, variables
+
+    fs = shipped()
+    store = CallStore(Path("/nonexistent"))
+    call = Call(flowset=fs, store=store, state=None, journal=None, org=OrgConfig())  # type: ignore[arg-type]
+    out = {}
+    for key in fs.node_keys():
+        node = fs.node(key)
+        sources = [node.command] if node.command else list((node.commands or {}).values())
+        names: set[str] = set()
+        for src in sources:
+            names |= variables(src)
+        context = {n: "x" for n in names} | {"windows": version}
+        if node.commands:
+            from wizard.nodes import windows_family
+            family = windows_family(version)
+            out[key] = render(node.commands[family], context)  # type: ignore[index]
+        elif node.command:
+            out[key] = render(node.command, context)
+    del call
+    return out
+
+
+def test_no_step_shows_a_command_that_does_not_exist_on_the_callers_windows() -> None:
+    for version, forbidden in (("xp", ONLY_VISTA_LATER), ("server2003", ONLY_VISTA_LATER),
+                               ("win10_11", ONLY_XP_2003), ("server2016", ONLY_XP_2003)):
+        for key, command in _commands_for(version).items():
+            for word in forbidden:
+                assert word not in command, (version, key, command)
+
+
+def test_policy_refresh_command_per_windows_family(tmp_path: Path) -> None:
+    answers = INTAKE | {"fig7_1.ping_ip": "negotiating", "fig7_2.policy_version": "no",
+                        "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "yes"}
+    _, _, xp, _, _ = end_of(answers | {"intake.windows": "xp"}, tmp_path / "xp")
+    _, _, w11, _, _ = end_of(answers, tmp_path / "w11")
+    assert "`cscript Refresh_IPsec_Policy.vbs`" in xp and "klist" not in xp
+    assert "`klist -li 0x3e7 purge && gpupdate /target:computer /force`" in w11
+    assert "Refresh_IPsec_Policy.vbs" not in w11
+    _, _, unknown, _, _ = end_of(answers | {"intake.windows": "unknown"}, tmp_path / "u")
+    assert "Windows XP / Server 2003: cscript Refresh_IPsec_Policy.vbs" in unknown

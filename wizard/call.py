@@ -25,7 +25,15 @@ from .journal import (
     atomic_write,
     replay,
 )
-from .nodes import CheckNode, ChoiceNode, TerminalNode
+from .nodes import (
+    FAMILY_LABELS,
+    WINDOWS_FAMILIES,
+    CheckNode,
+    ChoiceNode,
+    Node,
+    TerminalNode,
+    windows_family,
+)
 from .textrender import TextError, render
 
 if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
@@ -178,6 +186,17 @@ class Call:
             return None
         value = render(source, step.context).strip()
         return value if value in {o.value for o in node.options} else None
+
+    def command(self, node: Node, step: Step, sep: str = "\n") -> str:
+        """The command to read out for a step: the one for the caller's Windows family, or
+        each family's, labelled, when the version is not known."""
+        if node.commands is None:
+            return self.text(node.command, step)
+        family = windows_family(step.context.get("windows"))
+        if family is not None:
+            return self.text(node.commands[family], step)
+        return sep.join(f"{FAMILY_LABELS[f]}: {self.text(node.commands[f], step)}"
+                         for f in WINDOWS_FAMILIES)
 
     # -- probes ------------------------------------------------------------------------
     def probe_applies(self, step: Step) -> str | None:

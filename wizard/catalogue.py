@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import answers as answer_rules
 from .nodes import Catalogue, Entry, TextNode, Validator, from_model
+from .textrender import TextError, variables
 from .yamlio import DocumentError, LineDict
 
 if TYPE_CHECKING:
@@ -81,6 +82,16 @@ def check(cat: Catalogue, data: Any, path: Path, fs: FlowSet | None) -> list[Doc
         if entry.id in seen:
             out.append(DocumentError(path, line, f"entry '{entry.id}': id used twice"))
         seen.add(entry.id)
+        if fs is not None:
+            known = {getattr(fs.node(k), "var", None) for k in fs.node_keys()} - {None}
+            try:
+                used = variables(entry.ticket)
+            except TextError as exc:
+                out.append(DocumentError(path, line, f"entry '{entry.id}': ticket: {exc}"))
+                used = set()
+            for name in sorted(used - known):
+                out.append(DocumentError(
+                    path, line, f"entry '{entry.id}': ticket: no step records {name!r}"))
         for m in entry.match:
             if m.probe is not None and m.probe not in PROBES:
                 close = difflib.get_close_matches(m.probe, list(PROBES), n=1)

@@ -315,7 +315,8 @@ class Engine:
             return ["done"]
         if isinstance(node, TextNode):
             sample = SAMPLE_TEXT[node.validate_as.value]
-            return ["", sample] if node.optional else [sample]
+            empty_ok = node.optional or node.validate_as.value == "any"
+            return ["", sample] if empty_ok else [sample]
         return []
 
     def paths(self, limit: int = 100_000) -> Iterator[tuple[dict[str, str], Step]]:

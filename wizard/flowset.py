@@ -274,6 +274,8 @@ def _texts(node: Node) -> Iterator[tuple[str, str]]:
     command = getattr(node, "command", None)
     if command:
         yield "command", command
+    for family_command in (node.commands or {}).values():
+        yield "commands", family_command
     probe = getattr(node, "probe", None)
     if probe is not None:
         for value in probe.args.values():

@@ -82,6 +82,19 @@ class Validator(str, enum.Enum):
 ENUMS: dict[str, type[enum.Enum]] = {e.__name__: e for e in (Status, Category, Team, Validator)}
 
 
+WindowsFamily = Literal["xp_2003", "vista_later"]
+WINDOWS_FAMILIES: tuple[str, ...] = ("xp_2003", "vista_later")
+FAMILY_LABELS = {"xp_2003": "Windows XP / Server 2003",
+                 "vista_later": "Windows Vista and later (7, 8, 10, 11, Server 2008 and later)"}
+
+
+def windows_family(version: str | None) -> str | None:
+    """The family of an answer to the intake's Windows version question (None: unknown)."""
+    if not version or version == "unknown":
+        return None
+    return "xp_2003" if version in ("xp", "server2003") else "vista_later"
+
+
 class Record:
     """An immutable bag of checked fields. Equal when of the same class and fields."""
 
@@ -133,6 +146,7 @@ class _NodeBase(Record):
     inferred: str | None
     help: str | None
     command: str | None
+    commands: dict[str, str] | None
 
 
 class YesNoNode(_NodeBase):
@@ -172,6 +186,7 @@ class TextNode(_NodeBase):
 class ActionNode(_NodeBase):
     kind: Literal["action"]
     next: str
+    logs: bool
 
 
 class NoteNode(_NodeBase):

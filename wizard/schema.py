@@ -15,7 +15,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .nodes import ANSWERED_KINDS, Category, Status, Team, Validator
+from .nodes import (
+    ANSWERED_KINDS,
+    WINDOWS_FAMILIES,
+    Category,
+    Status,
+    Team,
+    Validator,
+    WindowsFamily,
+)
 
 ID_RE = r"^[a-z][a-z0-9_]*$"
 LINK_RE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
@@ -65,6 +73,21 @@ class _NodeBase(_Strict):
     command: str | None = Field(
         None, description="Exact command for the caller to type, read out as written (Jinja)"
     )
+    commands: dict[WindowsFamily, str] | None = Field(
+        None, description="The command per Windows family, when it differs (xp_2003: Windows "
+        "XP / Server 2003; vista_later: Windows Vista, 7-11, Server 2008 and later); the "
+        "staffer sees the one for the caller's Windows (Jinja)"
+    )
+
+    @model_validator(mode="after")
+    def _one_kind_of_command(self) -> _NodeBase:
+        if self.commands is not None:
+            if self.command is not None:
+                raise ValueError("give either 'command' or 'commands', not both")
+            missing = [f for f in WINDOWS_FAMILIES if f not in self.commands]
+            if missing:
+                raise ValueError(f"'commands' needs an entry for {', '.join(missing)}")
+        return self
 
 
 class YesNoNode(_NodeBase):
@@ -146,6 +169,10 @@ class ActionNode(_NodeBase):
 
     kind: Literal["action"]
     next: Annotated[str, Field(pattern=LINK_RE)]
+    logs: bool = Field(
+        False, description="This step has the caller produce the log files for Tier 2 "
+        "(IPsec_Debug.vbs, Table 7.3); the ticket lists them only when a step like this was "
+        "done")
 
 
 class NoteNode(_NodeBase):

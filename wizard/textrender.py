@@ -133,3 +133,11 @@ def condition(source: str, context: Mapping[str, Any]) -> bool:
         return bool(expr(**scope))
     except Exception as exc:
         raise TextError(f"cannot evaluate condition {source!r}: {exc}") from None
+
+
+def render_lenient(source: str, context: Mapping[str, Any], missing: str) -> str:
+    """Render with every name not set on this route shown as ``missing`` (for texts such
+    as a known issue's ticket line, which may name answers a route did not ask)."""
+    scope = {name: missing for name in variables(source)}
+    scope.update({k: v for k, v in context.items() if v not in (None, "")})
+    return render(source, scope)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from . import answers as answer_rules
 from .call import check_location
 from .engine import Step
-from .nodes import ChoiceNode, TerminalNode
+from .nodes import ActionNode, ChoiceNode, TerminalNode, windows_family
 from .resources import builtin_dir
+from .textrender import render_lenient
 
 if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
     from jinja2.sandbox import SandboxedEnvironment
@@ -29,12 +30,26 @@ class TicketError(Exception):
     """A template is missing or broken. ``str()`` is one line."""
 
 
-def log_files(comp: str, srv: str) -> list[dict[str, str]]:
-    """The IPsec_Debug.vbs output files of Table 7.3, named for this call.
+#: What the log step has the caller run on Windows Vista and later (IPsec_Debug.vbs
+#: needs tools those versions do not have).
+MODERN_LOG_FILES = (
+    ("mmsa.txt", "netsh advfirewall monitor show mmsa: IKE main mode security associations"),
+    ("ike_events.txt", "Security log events 4650-4654 and 5451-5453 (IKE and IPsec)"),
+    ("gpresult.html", "Group Policy result (gpresult /h)"),
+    ("system_events.txt", "System log events 4292 and 7023 (a server without network)"),
+)
+
+
+def log_files(comp: str, srv: str, family: str | None = None) -> list[dict[str, str]]:
+    """The log files the call asked for, named for this call: on Windows Vista and later
+    what the log step's commands write; otherwise the IPsec_Debug.vbs output of Table 7.3.
 
     ``srv`` is the destination computer; without one (a server that lost its own network)
     the per-destination ping and net view files are left out.
     """
+    if family == "vista_later":  # a caller's call: the IPsec files; a server's: its events
+        chosen = MODERN_LOG_FILES[:3] if srv else MODERN_LOG_FILES[3:]
+        return [{"name": f"{comp}_{suffix}", "description": d} for suffix, d in chosen]
     rows = [
         ("FileVer.txt", "File versions of the IPsec-related DLLs"),
         ("gpresult.txt", "Output of the gpresult command"),
@@ -89,7 +104,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "chart": v.chart,
             "chart_title": call.fs.charts[v.chart].title,
             "question": call.text(v.node.text, step),
-            "command": call.text(v.node.command, step),
+            "command": call.command(v.node, step, sep="; "),
             "answer": answer_rules.label(v.node, v.value or ""),
             "answered_by": rec.source if rec else "staffer",
             "answered_at": rec.at if rec else "",
@@ -107,6 +122,18 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         if title not in charts_used:
             charts_used.append(title)
     comp = str(ctx.get("caller_machine") or "CompName")
+    family = windows_family(ctx.get("windows"))
+    logs_done = [v for v in step.route
+                 if isinstance(v.node, ActionNode) and v.node.logs and v.value == "done"]
+    not_admin = any(getattr(v.node, "var", None) == "caller_admin" and v.value == "no"
+                    for v in step.route)
+    if logs_done:
+        logs_note = ""
+    elif not_admin:
+        logs_note = (f"No logs: the caller is not a local administrator of {comp}, and the "
+                     "log tools need it.")
+    else:
+        logs_note = "No logs were requested on this call."
     srv = str(ctx.get("target") or "")
     group = call.escalation_group(step) or ""
     all_notes = [
@@ -156,10 +183,14 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "sensitive_requests": sensitive,
         "checks_ran_on": check_location(state.runs_on),
         "changes": state.changes,
-        "log_files": log_files(comp, srv) if node.tier2 else [],
+        "log_files": log_files(comp, srv, family) if node.tier2 and logs_done else [],
+        "logs_note": logs_note if node.tier2 else "",
+        "logs_command": call.command(logs_done[-1].node, step, sep="; ") if logs_done else "",
+        "windows": var_label("windows"),
         "known_issues": [
             {"id": h.entry.id, "title": h.entry.title, "why": h.why,
-             "ticket": h.entry.ticket, "escalate_to": h.entry.escalate_to}
+             "ticket": render_lenient(h.entry.ticket, ctx, "(not recorded)").strip(),
+             "escalate_to": h.entry.escalate_to}
             for h in call.known_issues(step)
         ],
     }

@@ -328,8 +328,9 @@ class Frontend:
         node = step.visit.node
         if node.help:
             self.console.print(Text(f"  {self.call.text(node.help, step)}", style="italic"))
-        if node.command:
-            self.show_command(self.call.text(node.command, step))
+        command = self.call.command(node, step)
+        if command:
+            self.show_command(command)
 
     def show_command(self, command: str) -> None:
         """The command the caller types, never wrapped inside: in a box when it fits the
