@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
     from .orgconfig import OrgConfig
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync", "store", "completion")
+            "halve", "collect", "report", "sync", "store", "completion", "send")
 
 
 class UserError(Exception):
@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer from a YAML/JSON file instead of prompting")
         p.add_argument("--no-checks", action="store_true",
                        help="do not run automatic checks")
+        p.add_argument("--send", action=argparse.BooleanOptionalAction, default=None,
+                       help="hand an escalated call to its Tier 2 group at the end "
+                            "(default: ask on a terminal, do not send without one)")
         if p is start:
             p.add_argument("--practice", action="store_true",
                            help="a practice call (training): kept out of reports unless "
@@ -161,7 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_report_arguments(add("report", "call classification report (volume and "
                                               "nature of the calls)"))
     add("sync", "store calls of this computer in the call store "
-                "($IPSEC_TRIAGE_STORE, default SQLite in the data folder)")
+                "($IPSEC_TRIAGE_STORE, default SQLite in the data folder) and retry the "
+                "hand-offs waiting in the outbox")
+    snd = add("send", "hand an ended call to Tier 2 (e-mail, ServiceNow, Jira, Zendesk or "
+                      "webhook, as the organization file says for the group)")
+    snd.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+    snd.add_argument("--to", metavar="GROUP",
+                     help="Tier 2 group (default: the call's own group)")
+    snd.add_argument("--packet", metavar="FILE",
+                     help="escalation packet to attach (default: the newest recorded for "
+                          "the call by 'collect --call')")
+    snd.add_argument("--again", action="store_true",
+                     help="send even if the call was already handed to this group")
     report.add_store_arguments(add("store", "the call store's schema: its revision, or "
                                             "upgrade it"))
     comp = add("completion", "print the shell code for tab completion "
@@ -290,7 +304,7 @@ def _store_call(call: Call, env: Environment) -> None:
         env.warn(warning)
 
 
-def _finish(call: Call, step: Step, env: Environment) -> None:
+def _finish(call: Call, step: Step, env: Environment, send: bool | None = None) -> None:
     try:
         paths = call.finish(step)
     except TicketError as exc:
@@ -308,6 +322,56 @@ def _finish(call: Call, step: Step, env: Environment) -> None:
         out.write(f"Ticket ({fmt}): {path}\n")
     out.flush()
     _store_call(call, env)
+    if getattr(node, "tier2", False):
+        _offer_handoff(call, env, send)
+
+
+def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
+    """At the end of an escalated call: send it to its group if the organization file
+    says where (asked on a terminal; ``--send`` / ``--no-send`` decide without one)."""
+    from .handoff.outbox import LABELS, NotSent, destination_for, send_call
+
+    group = (call.state.ended or {}).get("tier2_group")
+    dest = destination_for(call.org, group)
+    if dest is None or send is False:
+        return
+    if send is None:
+        if not env.interactive:
+            env.stdout.write(f"Not sent to {group}: use --send, or 'ipsec-triage send "
+                             f"{call.call_id}'\n")
+            return
+        from .tui import confirm
+
+        if not confirm(f"Send the escalation to {group} ({LABELS[dest.kind]}) now?"):
+            env.stdout.write(f"Not sent. Later: ipsec-triage send {call.call_id}\n")
+            return
+    try:
+        outcome = send_call(call.store, call.org, call.call_id, environ=env.environ)
+    except NotSent as exc:
+        env.warn(str(exc))
+        return
+    call.state.handoffs.append(outcome.record)
+    if outcome.status == "sent":
+        env.stdout.write(outcome.line() + "\n")
+    else:
+        env.warn(outcome.line())
+
+
+def _drain_in_background(store: CallStore, org: OrgConfig, env: Environment) -> None:
+    """Retry waiting hand-offs while the new call goes on (results go to the journals
+    of their calls; nothing is printed over the questions)."""
+    if not (store.root / "outbox").is_dir() or not org.handoff.destinations:
+        return
+    import threading
+
+    from .handoff.outbox import drain
+
+    def run() -> None:
+        # a retry problem must never stop a call: it stays in the outbox
+        with contextlib.suppress(Exception):
+            drain(store, org, environ=env.environ)
+
+    threading.Thread(target=run, name="outbox", daemon=True).start()
 
 
 def program(env: Environment) -> list[str]:
@@ -452,6 +516,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif not env.interactive:
         raise UserError("no terminal to ask questions on: use --answers FILE to replay a "
                         "call without prompts", ExitStatus.NO_TERMINAL)
+    _drain_in_background(store, org, env)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
     call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
@@ -464,7 +529,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source))
-        _finish(call, step, env)
+        _finish(call, step, env, args.send)
     finally:
         call.close()
     return ExitStatus.OK
@@ -509,7 +574,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
-        _finish(call, step, env)
+        _finish(call, step, env, args.send)
     finally:
         call.close()
     return ExitStatus.OK
@@ -537,7 +602,7 @@ def call_vars(state: CallState, fs: FlowSet | None) -> dict[str, str]:
 
 
 LIST_FIELDS = ("call_id", "started", "staffer", "caller", "computer", "target", "status",
-               "category")
+               "category", "ticket")
 
 
 def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -561,6 +626,7 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
             "caller": vals.get("caller_name", ""), "computer": vals.get("caller_machine", ""),
             "target": vals.get("target", ""), "status": end_label(s.ended),
             "category": str((s.ended or {}).get("category") or ""),
+            "ticket": _ticket_ref(s),
         })
     if args.format == "json":
         env.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
@@ -579,14 +645,25 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     table = Table()
     table.add_column("Call", no_wrap=True)
     for header in ("Started", "Staffer", "Caller", "Computer", "Target", "Status",
-                   "Category"):
+                   "Category", "Tier 2 ticket"):
         table.add_column(header, overflow="fold")
     for r in rows:
         table.add_row(Text(r["call_id"]), r["started"][:16].replace("T", " "),
                       Text(r["staffer"]), Text(r["caller"]), Text(r["computer"]),
-                      Text(r["target"]), Text(r["status"]), r["category"])
+                      Text(r["target"]), Text(r["status"]), r["category"],
+                      Text(r["ticket"]))
     _console(env).print(table)
     return ExitStatus.OK
+
+
+def _ticket_ref(state: CallState) -> str:
+    """The Tier 2 ticket of a call for ``list``: number (or link), or the outbox."""
+    ref = state.ticket_ref()
+    if ref is not None:
+        return str(ref.get("number") or ref.get("url") or ref.get("kind") or "sent")
+    if state.handoffs and state.handoffs[-1].get("status") == "queued":
+        return "outbox"
+    return ""
 
 
 def _route_step(fs: FlowSet, state: CallState) -> Step:
@@ -672,7 +749,19 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if state.ended:
         for fmt, path in (state.ended.get("tickets") or {}).items():
             console.print(Text(f"Ticket ({fmt}): {path}"))
+    for h in state.handoffs:
+        console.print(Text(_handoff_line(h)))
     return ExitStatus.OK
+
+
+def _handoff_line(h: dict[str, object]) -> str:
+    """One recorded hand-off, for ``show``."""
+    what = {"sent": "sent", "queued": "failed, waiting in the outbox",
+            "failed": "failed"}.get(str(h.get("status")), str(h.get("status")))
+    ref = " ".join(str(h[k]) for k in ("number", "url", "file") if h.get(k))
+    error = f": {h['error']}" if h.get("error") else ""
+    return (f"Hand-off to {h.get('group')} ({h.get('kind')}) {str(h.get('t', ''))[:16]}: "
+            f"{what}{' ' + ref if ref else ''}{error}")
 
 
 def _render_safe(text: str, step: Step) -> str:
@@ -849,7 +938,7 @@ def _json_record(state: CallState) -> dict[str, object]:
         "answers": {k: vars(a) for k, a in state.answers.items()},
         "probes": {k: p.to_dict() for k, p in state.probes.items()},
         "notes": state.notes, "changes": state.changes, "ended": state.ended,
-        "known_issues": state.known_issues,
+        "known_issues": state.known_issues, "handoffs": state.handoffs,
     }
 
 
@@ -915,6 +1004,12 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
                       record=record, call_id=call_id, redact=args.redact,
                       make_changes=make_changes, people=tuple(p for p in people if p)),
         system, org, on_progress=progress)
+    if call_id is not None:
+        journal = CallStore(env.data_dir(args.data_dir)).open_journal(call_id)
+        try:
+            journal.append("packet", path=str(path.resolve()), redacted=bool(args.redact))
+        finally:
+            journal.close()
     errors = [e for e in ev.entries if e.get("error")]
     env.stdout.write(f"Packet: {path}\n{len(ev.files)} files collected, "
                      f"{len(errors)} with errors (see manifest.json)\n")
@@ -936,12 +1031,45 @@ def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .handoff.outbox import NotSent, send_call
+
+    store, state = _load_call(args, env)
+    org = _load_org(args, env, store.root)
+    packet = Path(args.packet).expanduser() if args.packet else None
+    try:
+        outcome = send_call(store, org, state.call_id, group=args.to, packet=packet,
+                            environ=env.environ, again=args.again)
+    except NotSent as exc:
+        raise UserError(str(exc), ExitStatus.HANDOFF) from None
+    if outcome.status == "sent":
+        env.stdout.write(outcome.line() + "\n")
+        return ExitStatus.OK
+    env.error(outcome.line())
+    return ExitStatus.HANDOFF
+
+
+def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """Retry the hand-offs waiting in the outbox (one line each), then store the calls."""
+    from .handoff.outbox import drain, entries
+
+    data_dir = env.data_dir(args.data_dir)
+    if entries(data_dir):
+        org = _load_org(args, env, data_dir)
+        for outcome in drain(CallStore(data_dir), org, environ=env.environ):
+            env.stdout.write(outcome.line() + "\n")
+        waiting = len(entries(data_dir))
+        if waiting:
+            env.stdout.write(f"{waiting} hand-off(s) still waiting in the outbox\n")
+    return report.cmd_sync(args, env)
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
-    "report": report.cmd_report, "sync": report.cmd_sync, "store": report.cmd_store,
-    "completion": cmd_completion,
+    "report": report.cmd_report, "sync": cmd_sync, "store": report.cmd_store,
+    "completion": cmd_completion, "send": cmd_send,
 }
 
 

@@ -85,6 +85,16 @@ class CallState:
     sensitive_requests: list[dict[str, str]] = field(default_factory=list)
     """Times the caller asked for something sensitive (the chapter's social-engineering
     caution): ``{"step": node key, "what": what was asked, "t": when}``, oldest first."""
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    """Hand-offs to Tier 2 (journal event ``handoff``: ``group``, ``kind``, ``status``
+    sent|queued|failed, ``number``, ``url``, ``action``, ``error``, ``t``), oldest first."""
+    packets: list[dict[str, Any]] = field(default_factory=list)
+    """Escalation packets made for the call (event ``packet``: ``path``, ``redacted``)."""
+
+    def ticket_ref(self) -> dict[str, Any] | None:
+        """The newest hand-off that reached Tier 2 (its ticket number and link)."""
+        sent = [h for h in self.handoffs if h.get("status") == "sent"]
+        return sent[-1] if sent else None
 
     def values(self) -> dict[str, str]:
         return {k: a.value for k, a in self.answers.items()}
@@ -176,6 +186,10 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             state.sensitive_requests.append({"step": str(ev.get("step", "")),
                                              "what": str(ev.get("what", "")),
                                              "t": str(ev.get("t", ""))})
+        elif kind == "handoff":
+            state.handoffs.append({k: v for k, v in ev.items() if k != "event"})
+        elif kind == "packet":
+            state.packets.append({k: v for k, v in ev.items() if k != "event"})
         elif kind == "resume":
             state.resumed.append(str(ev.get("t", "")))
             by = str(ev.get("staffer") or by)

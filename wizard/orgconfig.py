@@ -17,9 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from .handoff.config import DEST_MODELS, HandoffConfig
 from .nodes import Team
 from .probes.validate import is_address
-from .yamlio import DocumentError, format_validation_error, load_document
+from .yamlio import DocumentError, format_validation_error, load_document, locate
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
 
@@ -161,6 +162,10 @@ class OrgConfig(_Strict):
         default=None,
         description="Shared call store (SQLAlchemy URL, e.g. postgresql+psycopg://...); "
         "$IPSEC_TRIAGE_STORE wins over it; default SQLite in the data folder")
+    handoff: HandoffConfig = Field(
+        default_factory=lambda: HandoffConfig(),
+        description="Where each Tier 2 group receives escalations (e-mail, ServiceNow, "
+        "Jira, Zendesk, webhook)")
 
     @field_validator("dns_suffix")
     @classmethod
@@ -191,6 +196,15 @@ class OrgConfig(_Strict):
             return group
         return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
 
+    def known_groups(self) -> set[str]:
+        """Every Tier 2 group an escalation can go to with this file."""
+        groups = set(DEFAULT_GROUPS.values()) | set(self.tier2.groups.values())
+        groups |= set(DEFAULT_TEAMS.values()) | set(self.tier2.teams.values())
+        groups |= {r.group for r in self.tier2.rules} | {"Tier 2 support"}
+        if self.tier2.default:
+            groups.add(self.tier2.default)
+        return groups
+
     def probe_timeout(self, probe: str) -> float:
         """Seconds for a check: its entry in ``timeouts.probes``, else
         ``timeouts.default`` when the file sets it, else the check's built-in timeout."""
@@ -219,10 +233,12 @@ def warnings(org: OrgConfig, path: Path | None) -> list[str]:
 def _known(loc: tuple[int | str, ...]) -> list[str]:
     models: dict[str, type[BaseModel]] = {
         "test_servers": TestServer, "domain_controllers": DomainController,
-        "tier2": Tier2, "timeouts": Timeouts,
+        "tier2": Tier2, "timeouts": Timeouts, "handoff": HandoffConfig,
     }
     model: type[BaseModel] = OrgConfig
-    if loc and str(loc[0]) in models:
+    if len(loc) > 4 and loc[0] == "handoff" and str(loc[3]) in DEST_MODELS:
+        model = DEST_MODELS[str(loc[3])]
+    elif loc and str(loc[0]) in models:
         model = models[str(loc[0])]
         if loc[0] == "tier2" and len(loc) > 2 and loc[1] == "rules":
             model = RouteRule
@@ -244,6 +260,14 @@ def load_org_config(path: Path | str) -> OrgConfig:
     except ValidationError as exc:
         first = format_validation_error(exc, data, path, known_fields=_known)[0]
         raise OrgConfigError(str(first)) from None
+    known = org.known_groups()
+    for group in org.handoff.destinations:
+        if group not in known:
+            close = difflib.get_close_matches(group, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            line = locate(data, ("handoff", "destinations", group))
+            raise OrgConfigError(f"{path}:{line or 1}: handoff.destinations: {group!r} is not "
+                                 f"a Tier 2 group of this file{hint}")
     if org.templates_dir and not Path(org.templates_dir).is_absolute():
         org = org.model_copy(update={"templates_dir": str(path.parent / org.templates_dir)})
     if org.flowcharts_dir and not Path(org.flowcharts_dir).expanduser().is_absolute():

@@ -25,5 +25,7 @@ class ExitStatus(enum.IntEnum):
     STORE = 8
     """The call store (database) cannot be reached; nothing was lost: the calls stay in
     the data folder and ``sync`` stores them later."""
+    HANDOFF = 9
+    """The hand-off to Tier 2 failed (it waits in the outbox when it may pass)."""
     INTERRUPTED = 130
     """Ctrl-C or a closed terminal: the call is saved and can be resumed."""
