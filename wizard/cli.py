@@ -357,10 +357,10 @@ def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
         env.warn(outcome.line())
 
 
-def _drain_in_background(store: CallStore, org: OrgConfig, env: Environment) -> None:
+def _drain_in_background(store: CallStore, org: OrgConfig | None, env: Environment) -> None:
     """Retry waiting hand-offs while the new call goes on (results go to the journals
     of their calls; nothing is printed over the questions)."""
-    if not (store.root / "outbox").is_dir() or not org.handoff.destinations:
+    if org is None or not (store.root / "outbox").is_dir() or not org.handoff.destinations:
         return
     import threading
 
