@@ -284,3 +284,68 @@ def test_send_command_and_offer_at_the_end_of_a_non_interactive_call(
     assert listing.stdout.count("email") == 2
     for out in (first, sent, again, second, listing):
         assert PASSWORD not in out.stdout + out.stderr
+
+
+def test_offer_at_the_end_of_a_call_in_a_terminal(data_dir: Path, tmp_path: Path) -> None:
+    """In a terminal the staffer is asked at the end of an escalated call; yes sends."""
+    import pexpect
+
+    org_path = tmp_path / "org.yaml"
+    org_path.write_text(yaml.safe_dump({"handoff": {"destinations": {GROUP: {
+        "kind": "email", "to": ["tier2@corp.example"], "from": "helpdesk@corp.example"}}}}))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
+    env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(PYTHON, ["-m", "wizard", "start", "--answers", str(answers),
+                                   "--no-checks"], env=env, encoding="utf-8", timeout=60,
+                          dimensions=(50, 160))
+    child.expect_exact(f"Send the escalation to {GROUP} (e-mail) now?")
+    child.send("y")
+    child.expect_exact("e-mail written to")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    [eml] = (data_dir / "handoff").glob("*.eml")
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["To"] == "tier2@corp.example"
+    [call] = CallStore(data_dir).all()
+    assert call.ticket_ref() is not None
+
+
+def test_secret_from_the_os_keyring(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                    smtp: tuple[int, Mailbox],
+                                    cert: tuple[Path, Path]) -> None:
+    """Without the environment variable the secret comes from the keyring entry
+    (service ipsec-triage, the secret's name), read through the keyring package."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):  # the OS keyrings do not run here
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.items: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.items.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.items[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.items.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    backend = Memory()
+    keyring.set_keyring(backend)
+    try:
+        keyring.set_password("ipsec-triage", "TRIAGE_SMTP_PASSWORD", PASSWORD)
+        port, box = smtp
+        org = email_org(port, cert[0])
+        call_id = escalated_call(data_dir, org)
+        outcome = send_call(CallStore(data_dir), org, call_id, environ={}, settings=FAST)
+        assert outcome.status == "sent", outcome.error
+        assert box.logins == [("helpdesk", PASSWORD)]
+    finally:
+        keyring.set_keyring(previous)
