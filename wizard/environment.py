@@ -5,7 +5,6 @@ One object, passed to :func:`wizard.cli.main`, so tests can hand in their own.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Mapping
@@ -55,6 +54,8 @@ class Environment:
         if name:
             return name
         try:
+            import getpass
+
             return getpass.getuser()
         except (KeyError, OSError):
             return "unknown"
