@@ -134,13 +134,19 @@ class Call:
     def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
-        state = store.load(call_id)
-        if state.ended is not None:
-            raise JournalError(
-                f"call {state.call_id} has already ended ({end_label(state.ended)}); "
-                f"use 'ipsec-triage show {state.call_id}'"
-            )
-        journal = store.open_journal(state.call_id)
+        full_id = store.resolve_id(call_id)
+        lock = store.lock(full_id)  # one writer per call: the second one is refused here
+        try:
+            state = store.load(full_id)  # read under the lock: the latest answers
+            if state.ended is not None:
+                raise JournalError(
+                    f"call {state.call_id} has already ended ({end_label(state.ended)}); "
+                    f"use 'ipsec-triage show {state.call_id}'"
+                )
+            journal = store.open_journal(state.call_id, lock)
+        except BaseException:
+            lock.release()
+            raise
         extra = {} if checks else {"checks": False}
         journal.append("resume", staffer=staffer or state.staffer,
                        flowcharts=flowset.versions(), **extra)
@@ -401,10 +407,13 @@ class Call:
 
     # -- the end -----------------------------------------------------------------------
     def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
-        """Record the end, then write the tickets; return {format: path}.
+        """Write the tickets, then record the end; return {format: path}.
 
-        The end is recorded first, so a broken ticket template loses nothing: fix it and
-        run ``ipsec-triage ticket ID``. TicketError is raised after the end is saved.
+        The tickets are on disk before the end is recorded: a full disk leaves the call
+        open (resume finishes it and writes them again), never ended without tickets. A
+        broken ticket template loses nothing either: the end is recorded with the error;
+        fix the template and run ``ipsec-triage ticket ID``. TicketError is raised after
+        the end is saved.
         """
         from .ticket import TicketError, render_tickets
 
@@ -416,6 +425,8 @@ class Call:
             tickets = render_tickets(self, step, formats)
         except TicketError as exc:
             tickets, paths, error = {}, {}, exc
+        for fmt, text in tickets.items():
+            atomic_write(Path(paths[fmt]), text)
         group = self.escalation_group(step)
         end = self._journal.append(
             "end", terminal=step.visit.node_key, status=node.status.value,
@@ -425,8 +436,6 @@ class Call:
             ticket_error=str(error) if error else None,
         )
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
-        for fmt, text in tickets.items():
-            atomic_write(Path(paths[fmt]), text)
         if error is not None:
             raise error
         return paths

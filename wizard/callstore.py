@@ -674,7 +674,10 @@ class SqlStore:
         if self.dialect == "sqlite":
             db = self.engine.url.database
             if db and db != ":memory:" and not db.startswith("file:"):
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                from .privacy import private_dir, private_file
+
+                private_dir(Path(db).parent)
+                private_file(Path(db))  # SQLite would create it world-readable
 
     def _outdated(self, current: str | None, legacy: bool) -> str:
         have = LEGACY if legacy or current is None else current

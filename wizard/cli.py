@@ -27,6 +27,7 @@ from .environment import Environment
 from .flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
 from .journal import CallState, CallStore, JournalError, atomic_write
 from .resources import builtin_dir
+from .safetext import plain
 from .status import ExitStatus
 from .textrender import TextError
 from .ticket import FORMATS, TicketError, render_tickets
@@ -438,9 +439,9 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         frontend.show_recap()
     changed = call.changed_flowcharts()
     if changed:
-        console.print(f"Note: flowcharts changed since this call started: "
-                      f"{', '.join(changed)}. Answers still on the route are kept.",
-                      style="yellow")
+        console.print(plain(f"Note: flowcharts changed since this call started: "
+                            f"{', '.join(changed)}. Answers still on the route are kept.",
+                            style="yellow"))
     hangup = _on_hangup()
     try:
         return frontend.run()
@@ -502,7 +503,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     data_dir = env.data_dir(args.data_dir)
     org = _call_org(args, env, data_dir)
     fs, source = _load_flowset_from(args, env, org)
-    store = CallStore(data_dir)
+    store = CallStore(data_dir, on_warning=env.warn)
     answers_path = Path(args.answers) if args.answers else None
     doc = None
     if answers_path:
@@ -538,7 +539,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
     data_dir = env.data_dir(args.data_dir)
     org = _call_org(args, env, data_dir)
-    store = CallStore(data_dir)
+    store = CallStore(data_dir, on_warning=env.warn)
     # which call: decided (or refused, exit 5) before anything else, terminal or not
     if args.call_id is None:
         open_calls = [s.call_id for s in store.all() if s.ended is None]
@@ -565,9 +566,6 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
                            checks=not args.no_checks)
     except JournalError as exc:
         raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
-    if call.state.damaged_lines:
-        env.warn(f"{call.state.damaged_lines} damaged line(s) in the call record were skipped "
-                 "(an answer being written when the program was stopped)")
     try:
         if args.answers:
             step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks,
@@ -581,7 +579,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def _load_call(args: argparse.Namespace, env: Environment) -> tuple[CallStore, CallState]:
-    store = CallStore(env.data_dir(args.data_dir))
+    store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
     try:
         return store, store.load(args.call_id)
     except JournalError as exc:
@@ -612,7 +610,7 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from rich.table import Table
     from rich.text import Text
 
-    store = CallStore(env.data_dir(args.data_dir))
+    store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
     try:
         fs: FlowSet | None = _load_flowset(args, env)
     except UserError:
@@ -648,9 +646,9 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
                    "Category", "Tier 2 ticket"):
         table.add_column(header, overflow="fold")
     for r in rows:
-        table.add_row(Text(r["call_id"]), r["started"][:16].replace("T", " "),
+        table.add_row(Text(r["call_id"]), Text(r["started"][:16].replace("T", " ")),
                       Text(r["staffer"]), Text(r["caller"]), Text(r["computer"]),
-                      Text(r["target"]), Text(r["status"]), r["category"],
+                      Text(r["target"]), Text(r["status"]), Text(r["category"]),
                       Text(r["ticket"]))
     _console(env).print(table)
     return ExitStatus.OK
@@ -774,7 +772,7 @@ def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.call_id == "last":
         # the newest call that has a ticket: ended at a flowchart exit (not open, not
         # abandoned)
-        store = CallStore(env.data_dir(args.data_dir))
+        store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
         ticketed = [s for s in store.all() if s.ended and s.ended.get("terminal")]
         if not ticketed:
             raise UserError(f"no ended call with a ticket in {store.calls}",
@@ -1076,10 +1074,21 @@ HANDLERS = {
 def _crash_report(env: Environment, args: argparse.Namespace | None) -> str:
     try:
         data_dir = env.data_dir(getattr(args, "data_dir", None) if args else None)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / f"crash-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
-        atomic_write(path, traceback.format_exc())
-        return str(path)
+        from .privacy import private_dir
+
+        private_dir(data_dir)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        details = traceback.format_exc()
+        for n in range(1, 1000):  # crashes in the same second each keep their own log
+            path = data_dir / (f"crash-{stamp}.log" if n == 1 else f"crash-{stamp}-{n}.log")
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(details)
+            return str(path)
+        return "(could not be saved)"
     except OSError:
         return "(could not be saved)"
 
@@ -1094,6 +1103,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        if hasattr(args, "data_dir"):
+            from .privacy import tighten
+
+            for warning in tighten(env.data_dir(args.data_dir)):
+                env.warn(warning)
         return int(HANDLERS[args.command](args, env))
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else ExitStatus.USAGE

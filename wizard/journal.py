@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import secrets
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,6 +78,8 @@ class CallState:
     ended: dict[str, Any] | None = None
     resumed: list[str] = field(default_factory=list)
     damaged_lines: int = 0
+    problems: list[str] = field(default_factory=list)
+    """One ``file:line: why`` message for each journal line that was skipped."""
     known_issues: dict[str, str] = field(default_factory=dict)
     """Known-issue entries shown to the staffer: id -> why it matched."""
     org: dict[str, Any] = field(default_factory=dict)
@@ -100,11 +103,36 @@ class CallState:
         return {k: a.value for k, a in self.answers.items()}
 
 
-class Journal:
-    """Appends events to one call's journal file."""
+class CallLock:
+    """The one-writer lock of a call: an operating-system file lock (``fcntl`` on Unix,
+    ``msvcrt`` on Windows, through the ``filelock`` package) on ``ID.lock`` next to the
+    journal. Held while a program writes the call; the system lets it go when that
+    program ends in any way (even ``kill -9``), so a stale lock never blocks a call."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, call_id: str) -> None:
+        from filelock import FileLock, Timeout
+
         self.path = path
+        self._lock = FileLock(str(path), timeout=0, mode=0o600)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise JournalError(
+                f"call {call_id} is already open in another ipsec-triage (another window "
+                "or computer); finish or quit it there first") from None
+        except OSError as exc:
+            raise JournalError(f"{path}: cannot lock the call: {exc.strerror or exc}") from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class Journal:
+    """Appends events to one call's journal file (holding the call's lock, if given)."""
+
+    def __init__(self, path: Path, lock: CallLock | None = None) -> None:
+        self.path = path
+        self.lock = lock
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the call
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -117,6 +145,9 @@ class Journal:
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def __enter__(self) -> Journal:
         return self
@@ -125,26 +156,86 @@ class Journal:
         self.close()
 
 
-def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Events of a journal, and how many lines were damaged (e.g. cut by a kill)."""
+_TEXT = (str,)
+_SCALAR = (str, int, float, bool, type(None))
+# Fields every event of a kind must have, and their types; and fields that may be
+# missing but, when present, must have the type given.
+_REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
+    "answer": {"key": _TEXT, "value": _TEXT},
+    "probe": {"key": _TEXT, "result": (dict,)},
+    "note": {"key": _TEXT, "text": _TEXT},
+    "known_issue": {"id": _TEXT},
+    "sensitive_request": {},
+    "start": {},
+    "resume": {},
+    "interrupted": {},
+    "end": {},
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "t": _TEXT, "staffer": _TEXT, "runs_on": _TEXT, "mode": _TEXT, "flowcharts": (dict,),
+    "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
+    "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
+    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)),
+}
+
+
+def check_event(obj: Any) -> str | None:
+    """Why a journal line cannot be replayed (None: it can)."""
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    kind = obj.get("event")
+    if not isinstance(kind, str):
+        return "no 'event' name"
+    for name, types in _REQUIRED.get(kind, {}).items():
+        if name not in obj:
+            return f"{kind} event without '{name}'"
+        if not isinstance(obj[name], types):
+            return f"{kind} event: '{name}' has the wrong type"
+    for name, types in _OPTIONAL.items():
+        if name in obj and not isinstance(obj[name], types):
+            return f"{kind} event: '{name}' has the wrong type"
+    return None
+
+
+def read_events(path: Path, problems: list[str] | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
+    """Events of a journal, and how many lines were skipped: cut by a kill, or not a
+    valid event. ``problems`` receives one ``file:line: why`` message per skipped line."""
     events: list[dict[str, Any]] = []
     damaged = 0
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise JournalError(f"{path}: no such call record") from None
-    for line in text.splitlines():
+    except IsADirectoryError:
+        raise JournalError(f"{path}: is a folder, not a call record") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the call record: "
+                           f"{exc.strerror or exc}") from None
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
-            damaged += 1
-            continue
-        if isinstance(obj, dict) and "event" in obj:
-            events.append(obj)
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            why: str | None = "not a complete JSON line (cut when the program was stopped?)"
         else:
-            damaged += 1
+            why = check_event(obj)
+            if why is not None and isinstance(obj, dict) and obj.get("event") == "start":
+                # the start event holds the call's identity: keep it, without the bad fields
+                bad = [k for k, types in _OPTIONAL.items()
+                       if k in obj and not isinstance(obj[k], types)]
+                obj = {k: v for k, v in obj.items() if k not in bad}
+                if problems is not None and bad:
+                    problems.append(f"{path}:{number}: start event: field(s) "
+                                    f"{', '.join(bad)} ignored (wrong type)")
+                why = check_event(obj)
+        if why is None:
+            events.append(obj)
+            continue
+        damaged += 1
+        if problems is not None:
+            problems.append(f"{path}:{number}: line skipped: {why}")
     return events, damaged
 
 
@@ -175,7 +266,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
         elif kind == "probe":
             from .probes.base import ProbeResult
 
-            with contextlib.suppress(KeyError, ValueError, TypeError):
+            with contextlib.suppress(KeyError, ValueError, TypeError, AttributeError):
                 state.probes[str(ev["key"])] = ProbeResult.from_dict(ev["result"])
                 state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})
         elif kind == "note":
@@ -204,13 +295,25 @@ class CallStore:
     ``folder`` names the kind of record: calls, or halving sessions.
     """
 
-    def __init__(self, root: Path, folder: str = CALLS_DIR) -> None:
+    def __init__(self, root: Path, folder: str = CALLS_DIR,
+                 on_warning: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.calls = root / folder
+        self.on_warning = on_warning
+        """Told about each skipped journal line and unreadable record (one line each);
+        default: printed on standard error."""
+
+    def _warn(self, message: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:
+            sys.stderr.write(f"ipsec-triage: warning: {message}\n")
 
     def _ensure(self) -> None:
+        from .privacy import private_dir
+
         try:
-            self.calls.mkdir(parents=True, exist_ok=True)
+            private_dir(self.calls)
         except OSError as exc:
             raise JournalError(f"{self.calls}: cannot create the call folder: "
                                f"{exc.strerror or exc}") from None
@@ -230,7 +333,7 @@ class CallStore:
             except FileExistsError:
                 continue
             os.close(fd)
-            journal = Journal(path)
+            journal = Journal(path, self.lock(call_id))
             event = journal.append("start", call_id=call_id, **start_fields)
             return call_id, journal, event
         raise JournalError(f"{self.calls}: could not pick a new call id")  # pragma: no cover
@@ -261,13 +364,22 @@ class CallStore:
 
     def _load_exact(self, call_id: str) -> CallState:
         path = self.path(call_id)
-        events, damaged = read_events(path)
+        problems: list[str] = []
+        events, damaged = read_events(path, problems)
+        for problem in problems:
+            self._warn(problem)
         if not events or events[0].get("event") != "start":
             raise JournalError(f"{path}: not a call record (no start event)")
-        return replay(call_id, events, damaged)
+        state = replay(call_id, events, damaged)
+        state.problems = problems
+        return state
 
-    def open_journal(self, call_id: str) -> Journal:
-        return Journal(self.path(self.resolve_id(call_id)))
+    def lock(self, call_id: str) -> CallLock:
+        """Take the call's one-writer lock, or raise JournalError naming the call."""
+        return CallLock(self.calls / f"{call_id}.lock", call_id)
+
+    def open_journal(self, call_id: str, lock: CallLock | None = None) -> Journal:
+        return Journal(self.path(self.resolve_id(call_id)), lock)
 
     def all(self) -> Iterator[CallState]:
         """Every readable call record, oldest first. One listing of the folder for all of
@@ -275,7 +387,8 @@ class CallStore:
         for call_id in self.ids():
             try:
                 yield self._load_exact(call_id)
-            except JournalError:
+            except JournalError as exc:
+                self._warn(f"{exc}; left out")
                 continue
 
     def ticket_path(self, call_id: str, fmt: str) -> Path:

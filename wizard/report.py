@@ -32,6 +32,7 @@ from rich.console import Console
 
 from .journal import now_iso
 from .nodes import Category, ChoiceNode, Status
+from .safetext import markup, plain
 from .status import ExitStatus
 
 # statistics, csv, html and rich's tables are imported by the functions that use them:
@@ -367,9 +368,9 @@ def to_table(report: Report, console: Console, top: int = DEFAULT_TOP) -> None:
     from rich import box
     from rich.table import Table
 
-    console.print(f"[bold]IPsec calls[/bold] · {_period(report)} · filters: "
-                  f"{_filters(report)}")
-    console.print(_summary(report))
+    console.print(markup("[bold]IPsec calls[/bold] · {} · filters: {}", _period(report),
+                         _filters(report)))
+    console.print(plain(_summary(report)))
     if not report.calls:
         console.print("No stored calls match.")
         return
@@ -387,7 +388,7 @@ def to_table(report: Report, console: Console, top: int = DEFAULT_TOP) -> None:
             width = max([len(w) for w in name.split("\n")] + [len(r[i]) for r in rows])
             table.add_column(name, justify="right", width=width)
         for g, row in zip(shown, rows, strict=True):
-            table.add_row(g.label, *row)
+            table.add_row(plain(g.label), *row)
         if len(shown) < len(groups):
             which = "earlier" if dim in TIME_DIMENSIONS else "more"
             table.caption = f"{len(groups) - len(shown)} {which} not shown (--top 0: all)"

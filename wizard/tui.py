@@ -37,6 +37,7 @@ from .nodes import (
     Validator,
     YesNoNode,
 )
+from .safetext import markup
 
 if TYPE_CHECKING:  # guided halving is its own command
     from .halve import Session
@@ -665,19 +666,20 @@ def run_halving(session: Session, journal: Journal, console: Console,
 
     asker = ask or (lambda q: q.unsafe_ask())
     candidates, apart = split_noisy(session.services, session.noisy)
-    console.print(Panel(
-        f"Halving session [bold]{session.session_id}[/bold]: {len(candidates)} services, "
-        f"at most {expected_rounds(len(candidates))} restarts for one culprit "
-        f"({expected_rounds(len(candidates), 2)} if two only fail together).\n"
-        + (f"Kept apart (always disabled, test alone at the end): {', '.join(apart)}\n"
-           if apart else "")
-        + f"Resume between restarts with: ipsec-triage halve --resume {session.session_id}",
+    console.print(Panel(markup(
+        "Halving session [bold]{}[/bold]: {} services, at most {} restarts for one culprit "
+        "({} if two only fail together).\n{}Resume between restarts with: "
+        "ipsec-triage halve --resume {}",
+        session.session_id, len(candidates), expected_rounds(len(candidates)),
+        expected_rounds(len(candidates), 2),
+        f"Kept apart (always disabled, test alone at the end): {', '.join(apart)}\n"
+        if apart else "", session.session_id),
         title="Guided service halving", border_style="blue", expand=False))
     while True:
         try:
             step = session.next()
         except HalvingError as exc:
-            console.print(f"[red]{exc}[/red]", highlight=False)
+            console.print(Text(str(exc), style="red"))
             choice = asker(questionary.select(
                 "What now?", style=STYLE, choices=[
                     Choice("Undo the last result and enter it again", value=UNDO),
@@ -690,15 +692,15 @@ def run_halving(session: Session, journal: Journal, console: Console,
             halve.finish(session, journal, step)
             names = " and ".join(step.culprits)
             together = " (only together: each alone is fine)" if step.together else ""
-            console.print(Panel(
-                f"[bold]{names}[/bold]{together}\nFound in {step.rounds} restarts." +
-                (f"\nStill to test alone: {', '.join(step.noisy)}" if step.noisy else ""),
+            console.print(Panel(markup(
+                "[bold]{}[/bold]{}\nFound in {} restarts.{}", names, together, step.rounds,
+                f"\nStill to test alone: {', '.join(step.noisy)}" if step.noisy else ""),
                 title="Culprit", border_style="green", expand=False))
             return step
         console.print(f"\n[bold]Round {step.number}[/bold]: enable these "
                       f"{len(step.enable)} service(s), disable all others, restart:",
                       highlight=False)
-        console.print(Columns(list(step.enable), padding=(0, 3)))
+        console.print(Columns([Text(name) for name in step.enable], padding=(0, 3)))
         choices: list[Any] = [
             Choice("The problem came back (no network)", value=FAILED, shortcut_key="1"),
             Choice("No problem (the network works)", value=WORKS, shortcut_key="2"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import reprlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,32 @@ import yaml
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+"""Largest flowchart, answers or organization file read (the shipped ones are < 100 kB)."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists in one document."""
+MAX_NODES = 200_000
+"""Most values in one document, counting every use of an alias in full (an alias bomb,
+nine levels of nine-fold anchors, would expand to 387 million)."""
+
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxstring = 60
+_PREVIEW.maxother = 60
+_PREVIEW.maxlist = _PREVIEW.maxdict = _PREVIEW.maxtuple = _PREVIEW.maxset = 4
+_PREVIEW.maxlevel = 2
+
+
+def preview(value: Any) -> str:
+    """A short repr of user input, whatever its size (error messages never echo a
+    whole document)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<an integer of {value.bit_length()} bits>"
+    return _PREVIEW.repr(value)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class DocumentError(Exception):
@@ -61,6 +88,71 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
+    # -- bounds on the composed document, checked before anything is built from it ------
+    def get_single_node(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().get_single_node()
+        if node is not None:
+            _check_bounds(node)
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+            tag = str(node.tag)
+            short = "!!" + tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,") else tag
+            value = node.value if isinstance(node, yaml.ScalarNode) else "..."
+            why = ("an integer with too many digits" if "digits" in str(exc)
+                   else f"not a valid {_short(short, 40)} value")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{preview(value)} is {why}", node.start_mark) from None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_bounds(root: yaml.Node) -> None:
+    """Refuse a composed document nested more than MAX_DEPTH levels, or holding more
+    than MAX_NODES values once every alias is expanded, or an alias that contains
+    itself. Aliases share nodes, so an alias bomb is small here: each node is visited
+    once (iteratively: no recursion limit to hit), its expanded size summed."""
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        kids = _children(node)
+        if not children_done:
+            open_nodes.add(key)
+            stack.append((node, True))
+            for kid in kids:
+                if id(kid) in open_nodes:
+                    raise yaml.composer.ComposerError(
+                        None, None, "an alias refers to a value that contains it",
+                        kid.start_mark)
+                if id(kid) not in size:
+                    stack.append((kid, False))
+            continue
+        open_nodes.discard(key)
+        size[key] = 1 + sum(size[id(k)] for k in kids)
+        height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+        if height[key] > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        if size[key] > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_NODES:,} values once aliases are expanded "
+                "(an alias bomb?)", node.start_mark)
+
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
@@ -93,21 +185,28 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def parse_yaml(text: str, path: str | Path) -> Any:
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(path, None, f"file too large (over {MAX_DOCUMENT_BYTES:,} "
+                                        "characters)")
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise DocumentError(path, line, f"YAML error: {problem}") from None
+        raise DocumentError(path, line, f"YAML error: {_short(problem)}") from None
     except yaml.YAMLError as exc:
-        raise DocumentError(path, None, f"YAML error: {exc}") from None
+        raise DocumentError(path, None, f"YAML error: {_short(str(exc))}") from None
+    except RecursionError:  # aliases nested in aliases
+        raise DocumentError(path, None, "YAML error: nested too deeply") from None
 
 
 def load_document(path: str | Path) -> Any:
     """Read a YAML or JSON file (JSON is YAML) as LineDict data."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise DocumentError(p, None, f"file too large (over {MAX_DOCUMENT_BYTES:,} bytes)")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DocumentError(p, None, "no such file") from None
@@ -117,11 +216,18 @@ def load_document(path: str | Path) -> Any:
         raise DocumentError(p, None, "not UTF-8 text") from None
     except OSError as exc:
         raise DocumentError(p, None, exc.strerror or str(exc)) from None
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(p, None, f"file too large (over {MAX_DOCUMENT_BYTES:,} "
+                                     "characters)")
     if p.suffix.lower() == ".json":
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
             raise DocumentError(p, exc.lineno, f"JSON error: {exc.msg}") from None
+        except RecursionError:
+            raise DocumentError(p, None, "JSON error: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise DocumentError(p, None, f"JSON error: {_short(str(exc))}") from None
     return parse_yaml(text, p)
 
 
@@ -167,7 +273,7 @@ def format_validation_error(
         msg = err["msg"]
         if err["type"] == "extra_forbidden" and loc:
             where = describe_loc(loc[:-1]) if describe_loc else ".".join(map(str, loc[:-1]))
-            msg = f"unknown field {loc[-1]!r}"
+            msg = f"unknown field {preview(loc[-1])}"
             if known_fields is not None:
                 close = difflib.get_close_matches(str(loc[-1]), known_fields(loc), n=1)
                 if close:
@@ -178,11 +284,12 @@ def format_validation_error(
         elif err["type"] == "union_tag_invalid":
             ctx = err.get("ctx") or {}
             msg = (
-                f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+                f"unknown kind {preview(ctx.get('tag'))}; expected one of "
+                f"{ctx.get('expected_tags')}"
             )
         elif err["type"] == "union_tag_not_found":
             msg = "missing required field 'kind'"
         elif "input" in err and err["type"] in ("literal_error", "enum", "string_pattern_mismatch"):
-            msg = f"{err['input']!r}: {msg}"
+            msg = f"{preview(err['input'])}: {msg}"
         out.append(DocumentError(path, line, f"{where}: {msg}" if where else msg))
     return out

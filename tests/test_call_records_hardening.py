@@ -1,0 +1,211 @@
+"""Broken call records, one writer per call, durable ends and private files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wizard.call import Call
+from wizard.journal import CallStore, JournalError
+from wizard.orgconfig import OrgConfig
+
+from .conftest import ROOT, cli_env
+from .support import replay, shipped
+from .test_cli import route_to, run, write_answers
+from .test_hostile_input import cli
+
+
+def _ended_call(tmp_path: Path, data_dir: Path) -> Path:
+    path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"), staffer="Sam")
+    r = run(["start", "--answers", str(path), "--no-checks"], data_dir)
+    assert r.returncode == 0, r.stderr
+    return next((data_dir / "calls").glob("*.jsonl"))
+
+
+BAD_LINES = [
+    '{"event": "answer", "value": "x"}',
+    '{"event": "answer", "key": ["a"], "value": "x"}',
+    '{"event": "note", "key": "intake.caller_name", "text": {"a": 1}}',
+    '{"event": "probe", "key": "k", "result": "not a mapping"}',
+    '{"event": "end", "tickets": "x"}',
+    '["event", "answer"]',
+    '{"event": 7}',
+    '{"event": "answer", "key": "intake.target", "value": "x"',
+]
+
+
+@pytest.mark.parametrize("bad", BAD_LINES)
+def test_a_malformed_journal_line_is_skipped_with_a_warning_naming_file_and_line(
+        bad: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal = _ended_call(tmp_path, data_dir)
+    lines = journal.read_text().splitlines()
+    lines.insert(3, bad)
+    journal.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    for command in (["list"], ["show", "last"], ["show", "last", "--json"], ["sync"],
+                    ["report", "--practice"]):
+        code, _out, err = cli(command, IPSEC_TRIAGE_DATA=str(data_dir))
+        err += capsys.readouterr().err
+        assert code == 0, (command, err)
+        assert f"warning: {journal}:4: line skipped" in err, (command, err)
+    code, out, _ = cli(["show", "last", "--json"], IPSEC_TRIAGE_DATA=str(data_dir))
+    shown = json.loads(out)
+    assert shown["ended"]["status"] == "not_fixed"  # the rest of the call is all there
+    assert shown["answers"]["intake.caller_name"]["value"] == "sample text"
+
+
+def test_start_event_with_a_list_where_a_mapping_belongs_keeps_the_call(
+        tmp_path: Path, data_dir: Path) -> None:
+    journal = _ended_call(tmp_path, data_dir)
+    lines = journal.read_text().splitlines()
+    start = json.loads(lines[0])
+    start["flowcharts"] = ["not", "a", "mapping"]
+    lines[0] = json.dumps(start)
+    journal.write_text("\n".join(lines) + "\n")
+    r = run(["show", "last", "--json"], data_dir)
+    assert r.returncode == 0, r.stderr
+    assert f"{journal}:1: start event: field(s) flowcharts ignored" in r.stderr
+    assert json.loads(r.stdout)["ended"]["status"] == "not_fixed"
+
+
+def test_a_folder_where_a_journal_should_be_is_left_out_of_list_with_a_warning(
+        tmp_path: Path, data_dir: Path) -> None:
+    _ended_call(tmp_path, data_dir)
+    odd = data_dir / "calls" / "20200101-000000-beef.jsonl"
+    odd.mkdir()
+    for command in (["list"], ["sync"], ["report", "--practice"], ["resume"]):
+        r = run(command, data_dir)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, command
+        assert f"{odd}: is a folder, not a call record; left out" in r.stderr, command
+    r = run(["show", "20200101"], data_dir)
+    assert r.returncode == 5
+    assert r.stderr.strip() == f"ipsec-triage: error: {odd}: is a folder, not a call record"
+
+
+def _open_call(data_dir: Path) -> str:
+    call = Call.start(flowset=shipped(), store=CallStore(data_dir), org=OrgConfig(),
+                      staffer="tester")
+    call.close()
+    return call.call_id
+
+
+def test_second_writer_of_a_call_is_refused_in_one_line(data_dir: Path) -> None:
+    call_id = _open_call(data_dir)
+    store = CallStore(data_dir)
+    first = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+    try:
+        with pytest.raises(JournalError, match=f"call {call_id} is already open in another"):
+            Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+    finally:
+        first.close()
+    again = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+    again.close()  # released on close: the next resume works
+
+
+RESUMER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from wizard.call import Call
+    from wizard.journal import CallStore, JournalError
+    from wizard.orgconfig import OrgConfig
+    from wizard.flowset import load_flowset
+    from wizard.noninteractive import AnswersFile, run
+    fs = load_flowset(Path(sys.argv[3]))
+    store = CallStore(Path(sys.argv[1]))
+    go = Path(sys.argv[4])
+    while not go.exists():
+        time.sleep(0.005)
+    try:
+        call = Call.resume(flowset=fs, store=store, org=OrgConfig(), call_id=sys.argv[2])
+    except JournalError as exc:
+        print("REFUSED", exc)
+        sys.exit(5)
+    time.sleep(0.5)  # hold the call as a slow staffer would
+    answers = dict(line.split("=", 1) for line in sys.argv[5:])
+    step = run(call, AnswersFile(Path("a.yaml"), answers, {}), probes=False)
+    call.finish(step)
+    call.close()
+    print("WROTE", step.visit.node_key)
+""")
+
+
+def test_two_concurrent_resumes_cannot_both_write(tmp_path: Path, data_dir: Path) -> None:
+    call_id = _open_call(data_dir)
+    go = tmp_path / "go"
+    routes = [route_to("fig7_2.escalate_caller"), route_to("fig7_1.fixed_network")]
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", RESUMER, str(data_dir), call_id, str(ROOT / "flowcharts"),
+         str(go), *(f"{k}={v}" for k, v in answers.items())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(data_dir))
+        for answers in routes]
+    go.touch()
+    outs = [p.communicate(timeout=120) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 5], outs
+    refused = next(o for o, _ in outs if o.startswith("REFUSED"))
+    assert f"call {call_id} is already open in another ipsec-triage" in refused
+    events = [json.loads(line) for line in
+              (data_dir / "calls" / f"{call_id}.jsonl").read_text().splitlines()]
+    assert sum(1 for e in events if e["event"] == "resume") == 1
+    assert sum(1 for e in events if e["event"] == "end") == 1
+
+
+def test_resume_of_a_call_open_elsewhere_is_refused_by_the_command(
+        tmp_path: Path, data_dir: Path) -> None:
+    call_id = _open_call(data_dir)
+    holder = CallStore(data_dir).lock(call_id)
+    try:
+        path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"))
+        r = run(["resume", call_id, "--answers", str(path), "--no-checks"], data_dir)
+    finally:
+        holder.release()
+    assert r.returncode == 5
+    assert r.stderr.count("\n") == 1
+    assert f"call {call_id} is already open in another ipsec-triage" in r.stderr
+
+
+def test_tickets_are_on_disk_before_the_end_is_recorded(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard import call as call_module
+
+    def disk_full(path: Path, text: str) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(call_module, "atomic_write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        replay(route_to("fig7_2.escalate_caller"), data_dir)
+    state = next(CallStore(data_dir).all())
+    assert state.ended is None  # still open: resume finishes it and writes the tickets
+    monkeypatch.undo()
+    call = Call.resume(flowset=shipped(), store=CallStore(data_dir), org=OrgConfig(),
+                       call_id=state.call_id)
+    paths = call.finish(call.step())
+    call.close()
+    assert all(Path(p).is_file() for p in paths.values())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_data_folder_and_store_are_private(tmp_path: Path, data_dir: Path) -> None:
+    _ended_call(tmp_path, data_dir)
+    assert run(["sync"], data_dir).returncode == 0
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "calls").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "calls.sqlite3").stat().st_mode) == 0o600
+    for f in (data_dir / "calls").iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
+    os.chmod(data_dir / "calls.sqlite3", 0o644)
+    os.chmod(data_dir, 0o755)
+    r = run(["list"], data_dir)
+    assert r.returncode == 0
+    assert f"{data_dir}: folder holding call data was readable by other users" in r.stderr
+    assert f"{data_dir / 'calls.sqlite3'}: file holding call data was readable" in r.stderr
+    assert stat.S_IMODE((data_dir / "calls.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert "readable" not in run(["list"], data_dir).stderr

@@ -1,0 +1,195 @@
+"""Hostile and broken input: every case gets a clean one-line answer, never a crash."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wizard.cli import main
+from wizard.environment import Environment
+from wizard.safetext import markup, plain
+
+from .conftest import FLOWCHARTS
+from .test_cli import route_to, run, write_answers
+
+MARKUP = ["[/x]", "ran ipconfig [/all]", "[bold]", "x\\", "[link=file:///etc]y[/link]",
+          ":smile:", "[red", "\\[/b]"]
+
+
+def cli(args: list[str], **environ: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ)
+    code = main(args, env)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("typed", MARKUP)
+def test_safe_text_prints_exactly_what_was_typed(typed: str) -> None:
+    assert plain(typed).plain == typed
+    assert markup("[bold]Call {}[/bold] · {}", typed, typed).plain == f"Call {typed} · {typed}"
+    assert markup("<{}>[i]z[/i]", typed).plain == f"<{typed}>z"
+
+
+# -- Rich markup in typed text -------------------------------------------------------------
+
+def test_markup_in_staffer_note_and_caller_name_is_printed_as_typed(
+        tmp_path: Path, data_dir: Path) -> None:
+    answers = route_to("fig7_2.escalate_caller")
+    answers["intake.caller_name"] = "Ann [/x] Caller"
+    path = write_answers(tmp_path, answers, notes={"intake.caller_name": ["ran ipconfig [/all]"]})
+    started = run(["start", "--answers", str(path), "--no-checks", "--staffer", "[/x]"],
+                  data_dir)
+    assert started.returncode == 0, started.stderr
+    listing = run(["list"], data_dir)
+    assert listing.returncode == 0, listing.stderr
+    assert "[/x]" in listing.stdout
+    shown = run(["show", "last"], data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert "staffer [/x]" in shown.stdout
+    assert "ran ipconfig [/all]" in shown.stdout
+    assert "Ann [/x] Caller" in shown.stdout
+    synced = run(["sync"], data_dir)
+    assert synced.returncode == 0, synced.stderr
+    report = run(["report", "--practice", "--by", "staffer", "--staffer", "[/x]"], data_dir)
+    assert report.returncode == 0, report.stderr
+    assert "[/x]" in report.stdout
+
+
+# -- YAML: bad tags, deep nesting, huge integers, alias bombs ------------------------------
+
+BAD_VALUES = {
+    "bad int": "!!int 0xZZ",
+    "bad float": "!!float x",
+    "bad timestamp": "!!timestamp 2001-99",
+    "deep nesting": "[" * 5000 + "]" * 5000,
+    "huge integer": "9" * 5000,
+}
+
+
+def _bomb(levels: int = 9) -> str:
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _flowchart_dir_with(tmp_path: Path, extra: str) -> Path:
+    folder = tmp_path / "charts"
+    shutil.copytree(FLOWCHARTS, folder)
+    target = folder / "intake.yaml"
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text + extra, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_bad_yaml_value_in_a_flowchart_is_one_line_with_exit_3(
+        case: str, tmp_path: Path, data_dir: Path) -> None:
+    folder = _flowchart_dir_with(tmp_path, f"\nbroken: {BAD_VALUES[case]}\n")
+    code, out, err = cli(["lint", str(folder)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 3
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    assert "intake.yaml:" in lines[0] and "YAML error" in lines[0]
+    assert len(lines[0]) < 300
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_bad_yaml_value_in_an_answers_file_is_one_line_with_exit_4(
+        case: str, tmp_path: Path, data_dir: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(f"staffer: Sam\nanswers:\n  intake.caller_name: {BAD_VALUES[case]}\n")
+    code, _out, err = cli(["start", "--answers", str(path), "--no-checks"],
+                          IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4
+    assert err.count("\n") == 1 and f"{path}:3: YAML error" in err, err
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_bad_yaml_value_in_the_organization_file_is_one_line_with_exit_7(
+        case: str, tmp_path: Path, data_dir: Path) -> None:
+    org = tmp_path / "org.yaml"
+    org.write_text(f"# organization\nprobe_timeout: {BAD_VALUES[case]}\n")
+    code, _out, err = cli(["lint", "--org", str(org)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 7
+    assert err.count("\n") == 1 and f"{org}:2:" in err and "YAML error" in err, err
+
+
+def test_alias_bomb_is_refused_quickly_everywhere(tmp_path: Path, data_dir: Path) -> None:
+    bomb = _bomb()
+    folder = _flowchart_dir_with(tmp_path, "\n" + bomb)
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("answers:\n  intake.caller_name: Ann\n" + bomb)
+    org = tmp_path / "org.yaml"
+    org.write_text(bomb)
+    began = time.monotonic()
+    code, out, _ = cli(["lint", str(folder)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 3 and "alias" in out and len(out) < 300
+    code, _, err = cli(["start", "--answers", str(answers)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and "alias" in err and len(err) < 300
+    code, _, err = cli(["lint", "--org", str(org)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 7 and "alias" in err and len(err) < 300
+    assert time.monotonic() - began < 30  # hung for hours before
+
+
+def test_a_small_legitimate_alias_still_works(tmp_path: Path) -> None:
+    from wizard.yamlio import parse_yaml
+
+    data = parse_yaml("a: &x [1, 2]\nb: *x\n", tmp_path / "f.yaml")
+    assert data["b"] == [1, 2]
+
+
+def test_huge_document_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    from wizard.yamlio import MAX_DOCUMENT_BYTES, DocumentError, load_document
+
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * (MAX_DOCUMENT_BYTES + 1) + "\n")
+    with pytest.raises(DocumentError, match="file too large"):
+        load_document(big)
+
+
+def test_error_messages_never_echo_unbounded_input(tmp_path: Path) -> None:
+    from wizard.flowset import FlowchartError, load_flowset
+
+    folder = tmp_path / "charts"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(yaml.safe_dump({
+        "id": "a", "title": "A", "start": "x", "version": 1,
+        "nodes": {"x": {"kind": "x" * 100_000, "text": "t"}}}))
+    with pytest.raises(FlowchartError) as info:
+        load_flowset(folder)
+    assert all(len(str(p)) < 400 for p in info.value.problems)
+
+
+def test_json_answers_file_nested_deeply_is_a_clean_error(tmp_path: Path,
+                                                         data_dir: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text('{"answers": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, _, err = cli(["start", "--answers", str(path)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and "nested too deeply" in err and err.count("\n") == 1
+
+
+# -- crash logs ----------------------------------------------------------------------------
+
+def test_crash_logs_written_in_the_same_second_are_all_kept(data_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    from wizard import cli as cli_module
+
+    def boom(*_a: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(cli_module.HANDLERS, "probes", boom)
+    for _ in range(3):
+        code, _, err = cli(["probes"], IPSEC_TRIAGE_DATA=str(data_dir))
+        assert code == 1 and "details saved in" in err
+    logs = list(data_dir.glob("crash-*.log"))
+    assert len(logs) == 3
+    assert all("RuntimeError: a bug" in p.read_text() for p in logs)
+    assert all(p.stat().st_mode & 0o077 == 0 for p in logs)

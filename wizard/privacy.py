@@ -1,0 +1,72 @@
+"""The data folder holds personal data (names, phone numbers, machines, answers): it
+and everything in it are private to the user who runs the wizard (folders 0700, files
+0600), when created and when found otherwise.
+
+On Windows the user profile's access rules already keep the data folder private; the
+POSIX modes below only apply where they mean something.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_POSIX = os.name == "posix"
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by its owner only."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if _POSIX:
+        for p in missing:  # mkdir's mode is cut by the umask and not used for parents
+            with contextlib.suppress(OSError):
+                os.chmod(p, DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Create an empty ``path`` readable by its owner only, if it does not exist."""
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+        os.close(fd)
+
+
+def tighten(data_dir: Path) -> list[str]:
+    """Make the data folder, its folders and its top-level files private again; return
+    one warning for each that was readable by others. Files inside a private folder
+    are out of others' reach whatever their own mode."""
+    if not _POSIX or not data_dir.is_dir():
+        return []
+    warnings: list[str] = []
+    entries = [data_dir]
+    with contextlib.suppress(OSError):
+        entries += sorted(data_dir.iterdir())
+    for path in entries:
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            want = DIR_MODE
+        elif stat.S_ISREG(st.st_mode):
+            want = FILE_MODE
+        else:
+            continue
+        if st.st_uid != os.getuid() or not st.st_mode & 0o077:
+            continue
+        kind = "folder" if want == DIR_MODE else "file"
+        try:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & want)
+        except OSError as exc:
+            warnings.append(f"{path}: {kind} holding call data is readable by other users "
+                            f"(mode {stat.S_IMODE(st.st_mode):o}) and could not be made "
+                            f"private: {exc.strerror or exc}")
+            continue
+        warnings.append(f"{path}: {kind} holding call data was readable by other users "
+                        f"(mode {stat.S_IMODE(st.st_mode):o}); made private "
+                        f"({stat.S_IMODE(st.st_mode) & want:o})")
+    return warnings
