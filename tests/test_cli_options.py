@@ -123,7 +123,11 @@ def test_ticket_last_skips_calls_without_a_route(tmp_path: Path, data_dir: Path)
     answers = route_to("fig7_1.escalate_network")
     path = tmp_path / "a.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}))
-    assert run(["start", "--answers", str(path), "--no-checks"], data_dir).returncode == 0
+    started = run(["start", "--answers", str(path), "--no-checks"], data_dir)
+    assert started.returncode == 0, started.stderr
+    # an answers-file call names its flowcharts too
+    assert "Flowcharts: " in started.stdout.splitlines()[0]
+    assert "(the shipped set); set " in started.stdout.splitlines()[0]
     reach_call(data_dir)  # newer, still open: no ticket
     r = run(["ticket", "last"], data_dir)
     assert r.returncode == 0, r.stderr

@@ -361,3 +361,27 @@ def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> No
     t.expect("Now: x4455")
     t.send(CTRL_C)
     assert t.wait_end() == 130
+
+
+@pytest.mark.parametrize("on_path", [True, False])
+def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
+                                                                  on_path: bool) -> None:
+    script = Path(PYTHON).parent / "ipsec-triage"
+    if not script.is_file():
+        pytest.skip("the ipsec-triage script is not installed next to this Python")
+    path = f"{script.parent}:/usr/bin:/bin" if on_path else "/usr/bin:/bin"
+    t = Terminal(data_dir, "start", "--no-checks", program=[str(script)], PATH=path)
+    t.expect("What is the caller's name?")
+    t.send("Bo" + ENTER)
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+    printed = t.plain().split("saved. Resume it with:", 1)[1].strip()
+    words = shlex.split(printed)
+    assert words[0] == ("ipsec-triage" if on_path else str(script))
+    # typed as printed (with the same PATH), it continues the call
+    t2 = Terminal(data_dir, *words[1:], program=words[:1], PATH=path)
+    t2.expect("Resuming call")
+    t2.expect("How can we reach Bo again")
+    assert "Caller: Bo" in t2.plain()
+    t2.send(CTRL_C)
+    assert t2.wait_end() == 130

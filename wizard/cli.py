@@ -526,6 +526,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
                       checks=not args.no_checks)
     try:
         if answers_path:
+            env.stdout.write(f"Call {call.call_id} · {describe_flowset(fs, source)}\n")
             step = _run_answers(call, answers_path, env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
