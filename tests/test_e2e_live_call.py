@@ -89,6 +89,7 @@ def test_no_checks_is_honoured_by_a_new_interactive_call(data_dir: Path) -> None
     t.expect("automatic checks off")
     t.expect("What is the caller's name?")
     t.send("Bo" + ENTER)
+    t.settle()  # the next question is up: the answer is on disk
     t.send(CTRL_C)
     assert t.wait_end() == 130
     start = records(data_dir)[0]
@@ -234,6 +235,7 @@ def test_help_key_in_a_text_question(data_dir: Path) -> None:
     t.expect("Social engineering")
     t.expect("What is the caller's name?")
     t.send("Bo?" + ENTER)  # a typed question mark is text
+    t.settle()
     t.send(CTRL_C)
     assert t.wait_end() == 130
     answers = [r for r in records(data_dir) if r["event"] == "answer"]
@@ -373,6 +375,7 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
     t = Terminal(data_dir, "start", "--no-checks", program=[str(script)], PATH=path)
     t.expect("What is the caller's name?")
     t.send("Bo" + ENTER)
+    t.settle()
     t.send(CTRL_C)
     assert t.wait_end() == 130
     printed = t.plain().split("saved. Resume it with:", 1)[1].strip()

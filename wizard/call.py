@@ -370,13 +370,24 @@ class Call:
         s = self.state
         return not (s.answers or s.notes or s.sensitive_requests or s.ended)
 
-    def discard(self) -> None:
+    def discard(self) -> bool:
         """Remove the record of a call that has nothing in it (quit before the first
-        answer), so no empty call is left open."""
+        answer), so no empty call is left open. The record on disk decides (an answer
+        written just as Ctrl-C came is kept): False if it holds anything."""
+        from .journal import read_events
+
         if not self.is_empty:
-            raise JournalError(f"call {self.call_id} has answers; it cannot be discarded")
+            return False
+        path = self.store.path(self.call_id)
+        try:
+            events, damaged = read_events(path)
+        except JournalError:
+            return False
+        if damaged or any(e.get("event") not in ("start", "probe") for e in events):
+            return False
         self.close()
-        self.store.path(self.call_id).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        return True
 
     def abandon(self, reason: str, duplicate_of: str | None = None) -> dict[str, Any]:
         """End the call early (status ``abandoned``): ``reason`` is one of

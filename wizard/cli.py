@@ -453,8 +453,7 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         raise _Stop(ExitStatus.OK) from None
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
-        if call.is_empty and not call.state.resumed:
-            call.discard()
+        if call.is_empty and not call.state.resumed and call.discard():
             message = f"\nCall {call.call_id} discarded: nothing was answered yet.\n"
         else:
             call.interrupted()
