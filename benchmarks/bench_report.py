@@ -1,11 +1,23 @@
-"""Report time over many stored calls, and how it grows with their number.
+"""The report over many stored calls: time and peak memory, how they grow, and the ratio
+to the same counts run directly in SQL on the same database.
 
-Generates N calls straight into a SQLite store (a year of a help desk: real flowchart
-exits with their status and category, 40 staffers, a few hundred targets, skewed), then
-times each part of ``ipsec-triage report``: the query, the counting, and each renderer;
-and the whole command (HTML to a file; nothing to sync) in a fresh process.
+For each database (SQLite; PostgreSQL when ``--pg URL`` or ``$IPSEC_TRIAGE_TEST_PG_URL``
+names a server) and each size (default 100,000 and 1,000,000 calls of a realistic desk,
+see ``desk.py``), in fresh processes, best of ``--runs``:
 
-    python benchmarks/bench_report.py [--sizes 10000,30000,100000] [--runs 3]
+- ours: ``ipsec-triage report --format html -o FILE --no-sync``, the whole command;
+- reference: a bare Python process running the very SQL statements the report runs (from
+  ``report_queries``, compiled for that database) through the driver alone, fetching
+  every row: the database's own cost of the counts, plus an interpreter start.
+
+Also in one process (start-up left out): the report's queries and assembly against the
+same statements run directly. Peak memory is each process's maximum resident size.
+
+    python benchmarks/bench_report.py [--sizes 100000,1000000] [--runs 3] [--pg URL]
+        [--backends sqlite,postgresql] [--screenshot FILE]
+
+``--screenshot FILE``: the HTML report of the first size, as a manager sees it in
+headless Chromium (Debian's ``chromium``), saved as a PNG.
 """
 
 from __future__ import annotations
@@ -13,152 +25,217 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import sqlite3
+import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard.callstore import ROW_FORMAT, CallFilter, SqlStore, calls  # noqa: E402
-from wizard.flowset import load_flowset  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from benchmarks.desk import fill  # noqa: E402
+from wizard.callstore import CallFilter, SqlStore  # noqa: E402
 from wizard.report import (  # noqa: E402
+    DEFAULT_GROUPS,
     build_report,
-    to_csv,
-    to_html,
-    to_json,
-    to_text,
+    report_queries,
+    session_settings,
 )
-from wizard.schema import TerminalNode  # noqa: E402
 
-TZ = timezone(timedelta(hours=1))
 T = TypeVar("T")
+DIRECT = r"""
+import json, sys, time
+kind, target, statements = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+if kind == "sqlite":
+    import sqlite3
+    db = sqlite3.connect(target)
+else:
+    import psycopg
+    db = psycopg.connect(target)
+began = time.perf_counter()
+cur = db.cursor()
+rows = 0
+for sql in statements:
+    cur.execute(sql)
+    rows += len(cur.fetchall()) if cur.description else 0
+print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
+"""
 
 
-def terminals() -> list[tuple[str, TerminalNode]]:
-    fs = load_flowset(ROOT / "flowcharts")
-    return [(k, n) for k in fs.node_keys() if isinstance(n := fs.node(k), TerminalNode)]
-
-
-def fill(path: Path, n: int, seed: int = 7) -> None:
-    """N stored calls, written with sqlite3 directly (a few seconds for 100k)."""
-    SqlStore(f"sqlite:///{path}").ids()  # creates the table as the wizard does
-    rng = random.Random(seed)
-    exits = terminals()
-    exit_weights = [rng.paretovariate(1.2) for _ in exits]
-    targets = [f"srv{i:03d}.corp.example" for i in range(300)]
-    target_weights = [1 / (i + 1) for i in range(len(targets))]
-    scopes = ("caller", "several_users", "site", "everyone")
-    severities = ("critical", "high", "medium", "low")
-    issues = ("event_547", "event_4292", "negotiating_ip_security", "apipa_169_254")
-    year = datetime(2026, 1, 1, 8, 0, tzinfo=TZ)
-    names = [c.name for c in calls.columns]
-    rows = []
-    for i in range(n):
-        key, node = rng.choices(exits, exit_weights)[0]
-        start = year + timedelta(days=rng.randrange(365), minutes=rng.randrange(600),
-                                 seconds=rng.randrange(60))
-        minutes = rng.lognormvariate(2.5, 0.6)
-        end = start + timedelta(minutes=minutes)
-        server = key.startswith("server_restart.")
-        target = "" if server else rng.choices(targets, target_weights)[0]
-        known = [rng.choice(issues)] if rng.random() < 0.2 else []
-        row = {
-            "call_id": f"{start:%Y%m%d-%H%M%S}-{i:06x}",
-            "started": start.isoformat(timespec="seconds"),
-            "ended": end.isoformat(timespec="seconds"), "duration_s": minutes * 60,
-            "staffer": f"staff{rng.randrange(40):02d}", "caller_machine": f"ws-{i % 5000:04d}",
-            "target": target, "status": node.status.value, "category": node.category.value,
-            "scope": rng.choice(scopes), "severity": rng.choice(severities),
-            "terminal": key, "tier2": node.tier2,
-            "tier2_group": "Tier 2 IPsec support" if node.tier2 else "",
-            "flowcharts": json.dumps({"intake": "1.0", "fig7_1": "1.0"}),
-            "answers": json.dumps({"intake.caller_name": "Ann Caller",
-                                   "intake.target": target, "intake.scope": "caller"}),
-            "call_type": "server_no_network" if server else "reach",
-            "extent": "one_server", "known_issues": json.dumps(known), "notes": "{}",
-            "mode": "interactive", "runs_on": "helpdesk", "resumed": 0,
-            "stored_at": end.isoformat(timespec="seconds"), "row_format": ROW_FORMAT,
-        }
-        rows.append(tuple(row[c] for c in names))
-    with sqlite3.connect(path) as db:
-        db.executemany(f"INSERT INTO calls ({', '.join(names)}) VALUES "
-                       f"({', '.join('?' * len(names))})", rows)
+def statements(store: SqlStore) -> list[str]:
+    """The report's SQL for this database, with its values written in (its session
+    settings first)."""
+    return session_settings(store.dialect) + [str(q.compile(dialect=store.engine.dialect,
+                          compile_kwargs={"literal_binds": True}))
+            for q in report_queries(CallFilter(), DEFAULT_GROUPS,
+                                          store.dialect).values()]
 
 
 def best(fn: Callable[[], T], runs: int) -> tuple[float, T]:
-    times = []
+    times, result = [], None
     for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
-def command(data: Path, db: Path, out: Path, runs: int) -> float:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), IPSEC_TRIAGE_DATA=str(data),
-               IPSEC_TRIAGE_STORE=f"sqlite:///{db}")
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "wizard", "report", "--format", "html",
-                        "-o", str(out)], check=True, env=env, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def measure(n: int, runs: int) -> list[float]:
-    """Seconds for: fill, query, count, table, csv, json, html, a month, the command."""
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "calls.sqlite3"
         began = time.perf_counter()
-        fill(db, n)
-        filled = time.perf_counter() - began
-        store = SqlStore(f"sqlite:///{db}")
-        t_query, stored = best(lambda: store.query(details=False), runs)
-        t_count, report = best(lambda: build_report(stored), runs)
-        t_table, _ = best(lambda: to_text(report), runs)
-        t_csv, _ = best(lambda: to_csv(report), runs)
-        t_json, _ = best(lambda: to_json(report), runs)
-        t_html, _ = best(lambda: to_html(report), runs)
-        month = CallFilter(since=date(2026, 3, 1), until=date(2026, 3, 31),
-                           category="caller_ipsec")
-        t_month, _ = best(lambda: build_report(store.query(month, details=False)), runs)
-        store.close()
-        t_cmd = command(Path(tmp) / "data", db, Path(tmp) / "r.html", max(1, runs - 1))
-    return [filled, t_query, t_count, t_table, t_csv, t_json, t_html, t_month, t_cmd]
+        result = fn()
+        times.append(time.perf_counter() - began)
+    return min(times), result  # type: ignore[return-value]
+
+
+def measure_process(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Best wall time and peak MiB of a command, each run in a fresh process measured on
+    its own (``/usr/bin/time``-like, through a small wrapper)."""
+    wrapper = ("import resource, subprocess, sys, json, time; t = time.perf_counter(); "
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+               "t = time.perf_counter() - t; "
+               "print(json.dumps([r.returncode, t, "
+               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+    times, peaks = [], []
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", wrapper, *argv], env=env, cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+        code, took, peak = json.loads(r.stdout.strip().splitlines()[-1])
+        if code:
+            raise SystemExit(f"{' '.join(argv[:6])}... exited {code}")
+        times.append(took)
+        peaks.append(peak / 1024)
+    return min(times), max(peaks)
+
+
+@contextmanager
+def pg_schema(base: str) -> Any:
+    admin = sa.create_engine(base)
+    schema = f"bench_{secrets.token_hex(4)}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}
+                                          ).render_as_string(hide_password=False), schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg takes it (options kept)."""
+    u = sa.engine.make_url(url)
+    parts = [f"host={u.host or '127.0.0.1'}", f"port={u.port or 5432}",
+             f"dbname={u.database}", f"user={u.username}"]
+    if u.password:
+        parts.append(f"password={u.password}")
+    options = u.query.get("options")
+    if options:
+        parts.append(f"options='{options}'")
+    return " ".join(parts)
+
+
+def one(kind: str, url: str, n: int, runs: int, tmp: Path,
+        screenshot: Path | None) -> dict[str, float]:
+    began = time.perf_counter()
+    fill(url, n)
+    filled = time.perf_counter() - began
+    store = SqlStore(url)
+    sql = statements(store)
+    t_ours_in, report = best(lambda: build_report(store), runs)
+
+    def direct() -> int:
+        with store.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            cur = raw.cursor()  # type: ignore[union-attr]
+            count = 0
+            for s in sql:
+                cur.execute(s)
+                count += len(cur.fetchall()) if cur.description else 0
+            return count
+
+    t_direct_in, _rows = best(direct, runs)
+    store.close()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), IPSEC_TRIAGE_DATA=str(tmp / "data"),
+               IPSEC_TRIAGE_STORE=url)
+    page = tmp / "report.html"
+    t_cmd, mem_cmd = measure_process([sys.executable, "-m", "wizard", "report", "--format",
+                                      "html", "-o", str(page), "--no-sync"], env, runs)
+    (tmp / "sql.json").write_text(json.dumps(sql))
+    target = url.split("///", 1)[1] if kind == "sqlite" else libpq(url)
+    t_ref, mem_ref = measure_process([sys.executable, "-c", DIRECT, kind, target,
+                                      str(tmp / "sql.json")], env, runs)
+    if screenshot is not None:
+        take_screenshot(page, screenshot)
+    return {"calls": report.calls, "fill": filled, "ours_in": t_ours_in,
+            "direct_in": t_direct_in, "cmd": t_cmd, "ref": t_ref, "mem_cmd": mem_cmd,
+            "mem_ref": mem_ref}
+
+
+def take_screenshot(page: Path, png: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab.goto(page.as_uri())
+        tab.screenshot(path=str(png), full_page=True)
+        browser.close()
+    print(f"screenshot of the HTML report: {png}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", default="10000,30000,100000")
+    parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--runs", type=int, default=3, help="best of N (default 3)")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg", default=os.environ.get("IPSEC_TRIAGE_TEST_PG_URL"),
+                        help="PostgreSQL server URL (default $IPSEC_TRIAGE_TEST_PG_URL)")
+    parser.add_argument("--screenshot", metavar="FILE", type=Path, default=None)
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    print(f"{'calls':>8} {'fill':>7} {'query':>7} {'count':>7} {'table':>7} {'csv':>6} "
-          f"{'json':>6} {'html':>6} {'total':>7} {'us/call':>8} {'month+cat':>9} "
-          f"{'command':>8}")
-    first: float | None = None
-    for n in sizes:
-        filled, t_query, t_count, t_table, t_csv, t_json, t_html, t_month, t_cmd = \
-            measure(n, args.runs)
-        total = t_query + t_count + t_html
-        per = total / n * 1e6
-        first = per if first is None else first
-        print(f"{n:>8} {filled:>6.2f}s {t_query:>6.2f}s {t_count:>6.2f}s {t_table:>6.3f}s "
-              f"{t_csv:>5.3f}s {t_json:>5.3f}s {t_html:>5.3f}s {total:>6.2f}s {per:>8.1f} "
-              f"{t_month:>8.3f}s {t_cmd:>7.2f}s", flush=True)
-    print(f"total = query + count + html (best of {args.runs}); linear growth keeps us/call "
-          "flat. command: 'ipsec-triage report --format html -o FILE' in a new process, "
-          "start-up included. month+cat: query and count one month of one category.")
+    backends = [b for b in args.backends.split(",") if b]
+    print(f"{'database':<10} {'calls':>8} {'fill':>7} | {'report':>7} {'same SQL':>8} "
+          f"{'ratio':>5} | {'command':>7} {'SQL proc':>8} {'ratio':>5} | {'peak MiB':>8} "
+          f"{'SQL proc':>8} {'ratio':>5}")
+    for kind in backends:
+        if kind == "postgresql" and not args.pg:
+            print("postgresql: skipped (no --pg URL and no $IPSEC_TRIAGE_TEST_PG_URL)")
+            continue
+        first: dict[str, float] | None = None
+        for i, n in enumerate(sizes):
+            with tempfile.TemporaryDirectory() as folder:
+                tmp = Path(folder)
+                shot = args.screenshot if (args.screenshot and i == 0 and
+                                           kind == backends[0]) else None
+                if kind == "sqlite":
+                    r = one(kind, f"sqlite:///{tmp / 'calls.sqlite3'}", n, args.runs, tmp,
+                            shot)
+                else:
+                    with pg_schema(args.pg) as (url, _schema):
+                        r = one(kind, url, n, args.runs, tmp, shot)
+            print(f"{kind:<10} {n:>8} {r['fill']:>6.1f}s | {r['ours_in']:>6.2f}s "
+                  f"{r['direct_in']:>7.2f}s {r['ours_in'] / r['direct_in']:>5.2f} | "
+                  f"{r['cmd']:>6.2f}s {r['ref']:>7.2f}s {r['cmd'] / r['ref']:>5.2f} | "
+                  f"{r['mem_cmd']:>8.0f} {r['mem_ref']:>8.0f} "
+                  f"{r['mem_cmd'] / r['mem_ref']:>5.2f}", flush=True)
+            if first is None:
+                first = {"n": n, **r}
+            else:
+                grow = n / first["n"]
+                print(f"{'':<10} x{grow:<7.0f} calls: command time x"
+                      f"{r['cmd'] / first['cmd']:.1f}, peak memory x"
+                      f"{r['mem_cmd'] / first['mem_cmd']:.2f}", flush=True)
+    print("report: the report's queries and assembly in one process; same SQL: those "
+          "statements run directly through the driver, rows fetched (best of "
+          f"{args.runs}). command: 'ipsec-triage report --format html -o FILE --no-sync' in "
+          "a new process; SQL proc: a bare Python process running the same SQL. Peak MiB: "
+          "maximum resident size of each process.")
 
 
 if __name__ == "__main__":

@@ -18,20 +18,24 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from wizard.callstore import StoredCall, open_store
+from wizard.callstore import CallFilter, calls, open_store
 from wizard.environment import Environment
+from wizard.journal import CallStore
 from wizard.report import (
     DIMENSIONS,
+    STATUSES,
+    Labels,
     Report,
     add_report_arguments,
     build_report,
-    choice_labels,
     cmd_report,
     cmd_sync,
+    flowset_labels,
     to_csv,
     to_html,
     to_json,
     to_table,
+    to_text,
 )
 from wizard.status import ExitStatus
 
@@ -45,6 +49,7 @@ from .test_callstore import (
     ended_call,
     pg_schema,
     route,
+    store_url,  # noqa: F401 - the fixture: a SQLite store and a PostgreSQL one
 )
 
 # (flowchart exit, day, minutes to the outcome) of a small help desk's fortnight
@@ -72,11 +77,19 @@ def take_calls(data: Path, url: str | None = None) -> list[str]:
     return ids
 
 
+def labels() -> Labels:
+    from wizard.catalogue import catalogue_path, load_catalogue
+    from wizard.resources import builtin_dir
+
+    entries = load_catalogue(catalogue_path(builtin_dir("flowcharts"))).entries
+    return flowset_labels(shipped(), [(e.id, e.title) for e in entries])
+
+
 @pytest.fixture
-def report(tmp_path: Path) -> Report:
-    take_calls(tmp_path / "desk")
-    stored = open_store(tmp_path / "desk", environ={}).query()
-    return build_report(stored, labels=choice_labels(shipped().charts.values()))
+def report(tmp_path: Path, store_url: str) -> Report:  # noqa: F811
+    """The planned fortnight, counted by a SQLite store and by a PostgreSQL one."""
+    take_calls(tmp_path / "desk", store_url)
+    return build_report(open_store(tmp_path, store_url), CallFilter(), labels=labels())
 
 
 def counts(report: Report, dim: str) -> dict[str, int]:
@@ -93,60 +106,135 @@ def test_calls_by_category_status_and_escalation(report: Report) -> None:
                                           "target_ipsec": 1}
     caller = report.group("category")["caller_ipsec"]
     assert caller.label == "IPsec on the caller's computer"
-    assert (caller.fixed_understood, caller.fixed_unclear, caller.not_fixed) == (0, 2, 2)
+    assert [caller.count(s) for s in STATUSES] == [0, 2, 2, 0, 0]
     assert caller.escalation_rate == 0.5
-    assert report.total.escalated == 3 and report.escalation_rate == 3 / 8
+    assert report.total.escalated == 3 and report.total.escalation_rate == 3 / 8
     assert report.group("tier2_group")[""].calls == 5  # the ones not escalated
+    assert report.group("tier2_group")[""].label == "(not escalated)"
 
 
-def test_median_time_to_outcome_overall_and_per_group(report: Report) -> None:
-    assert report.median_minutes == 25  # of 6, 8, 10, 20, 30, 40, 50, 60
-    assert report.group("category")["network"].median_minutes == 8
-    assert report.group("status")["not_fixed"].median_minutes == 40
+def test_median_and_90th_percentile_handling_time(report: Report) -> None:
+    # handling times 6, 8, 10, 20, 30, 40, 50, 60 minutes
+    assert report.total.median_s == 25 * 60
+    assert report.total.p90_s == 60 * 60  # nearest rank: the 8th of 8
+    network = report.group("category")["network"]
+    assert (network.median_s, network.p90_s) == (8 * 60, 10 * 60)
+    tester = report.group("staffer")["tester"]
+    assert (tester.median_s, tester.p90_s) == (25 * 60, 60 * 60)
 
 
-def test_the_flowchart_exits_hit_most_come_first(report: Report) -> None:
+def test_every_flowchart_exit_with_its_title(report: Report) -> None:
     exits = report.groups["terminal"]
     assert [(g.key, g.calls) for g in exits[:2]] == [("fig7_1.fixed_network", 3),
                                                      ("fig7_2.escalate_caller", 2)]
     assert len(exits) == 5
+    assert exits[0].label == "Figure 7.1 · Basic network troubleshooting fixed the problem."
+    text = to_text(report, top=2)
+    for g in exits:  # no silent top N: every exit is listed
+        assert g.label.split(" · ")[1][:30] in text.replace("\n", " ")
 
 
-def test_scope_severity_target_staffer_day_and_week(report: Report) -> None:
+def test_weeks_days_trend_and_flowchart_versions(report: Report) -> None:
+    assert [(w.key, w.group.calls) for w in report.weeks] == [("2026-W45", 4),
+                                                              ("2026-W46", 4)]
+    assert report.weeks[0].first_day == "2026-11-02"
+    assert report.trend_per_week == 0
+    assert {d.key: d.group.calls for d in report.days}["2026-11-02"] == 2
+    assert (report.first_day, report.last_day) == ("2026-11-02", "2026-11-15")
+    assert report.weeks[0].versions == {"fig7_1 1.0, intake 1.0": 3,
+                                        "fig7_1 1.0, fig7_2 1.0, intake 1.0": 1}
+    assert counts(report, "flowchart_version")["fig7_1 1.0, intake 1.0"] == 3
+
+
+def test_scope_severity_target_staffer(report: Report) -> None:
     answers = route("fig7_1.fixed_network")
     scope = report.group("scope")[answers["intake.scope"]]
-    assert scope.label  # the option's words from the intake flowchart, not only its value
+    assert scope.label and scope.label != scope.key  # the option's words, not its value
     assert sum(counts(report, "severity").values()) == 8
     assert counts(report, "staffer") == {"tester": 8}
     assert counts(report, "target")[answers["intake.target"].lower()] == 7
     assert counts(report, "target")[""] == 1  # the server call has no target
     assert counts(report, "call_type") == {"reach": 7, "server_no_network": 1}
-    assert list(counts(report, "day")) == sorted(counts(report, "day"))
-    assert counts(report, "day")["2026-11-02"] == 2
-    assert counts(report, "week") == {"2026-W45": 4, "2026-W46": 4}
-    assert (report.first_day, report.last_day) == ("2026-11-02", "2026-11-15")
 
 
-def test_known_issues_shown_during_calls_are_counted() -> None:
-    calls = [StoredCall("a", "2026-11-02T09:00:00+01:00", "", "not_fixed", "network",
-                        known_issues=("event_547", "event_4292")),
-             StoredCall("b", "2026-11-02T10:00:00+01:00", "", "fixed_understood",
-                        "network", known_issues=("event_547",)),
-             StoredCall("c", "2026-11-03T10:00:00+01:00", "", "fixed_understood",
-                        "network")]
-    data = build_report(calls, group_by=["known_issue"])
-    assert counts(data, "known_issue") == {"event_547": 2, "event_4292": 1, "": 1}
-    assert list(data.groups) == ["known_issue"]
+def test_drop_off_per_step_with_the_time_spent(report: Report) -> None:
+    steps = {s.key: s for s in report.steps}
+    assert steps["intake.caller_name"].reached == 8
+    assert steps["fig7_1.fixed_network"].reached == 3  # the exit is the last step
+    assert all(s.abandoned == 0 and s.open == 0 for s in report.steps)
+    assert steps["intake.caller_name"].median_s is not None
+    assert steps["intake.caller_name"].label.startswith("Intake")
+
+
+def cut_short(data: Path, end: str, day: date, keep: int, *, status: str | None,
+              sensitive: int = 0, practice: bool = False) -> str:
+    """A call that stopped after ``keep`` answers: abandoned (status "abandoned", the
+    caller hung up) or still open (``status`` None)."""
+    state = backdated(end, data, datetime(day.year, day.month, day.day, 10, 0, tzinfo=TZ),
+                      20, practice=practice)
+    path = CallStore(data).path(state.call_id)
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    answers = [i for i, e in enumerate(events) if e["event"] == "answer"]
+    kept = events[:answers[keep - 1] + 1]
+    at = kept[-1]["t"]
+    kept += [{"event": "sensitive_request", "t": at, "step": "intake.caller_name",
+              "what": "asked for the administrator password"}] * sensitive
+    if status:
+        kept.append({"event": "end", "t": at, "status": status, "reason": "hung_up"})
+    path.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+    return state.call_id
+
+
+def test_abandoned_open_and_practice_calls_are_counted_apart(tmp_path: Path,
+                                                             store_url: str  # noqa: F811
+                                                             ) -> None:
+    data = tmp_path / "desk"
+    take_calls(data, store_url)
+    cut_short(data, "fig7_1.fixed_network", date(2026, 11, 3), 3, status="abandoned")
+    cut_short(data, "fig7_1.fixed_network", date(2026, 11, 3), 3, status="abandoned",
+              sensitive=2)
+    cut_short(data, "fig7_2.escalate_caller", date(2026, 11, 11), 5, status=None)
+    cut_short(data, "fig7_2.escalate_caller", date(2026, 11, 11), 5, status=None,
+              practice=True)
+    store = open_store(data, store_url)
+    assert store.sync(data).failed == 0
+    data_report = build_report(store, CallFilter(), labels=labels())
+    t = data_report.total
+    assert t.calls == 11 and data_report.practice_left_out == 1
+    assert [t.count(s) for s in STATUSES] == [3, 2, 3, 2, 1]
+    assert t.escalation_rate == 3 / 8  # of the calls with an outcome
+    assert t.median_s == 25 * 60  # handling time: calls with an outcome only
+    where = {s.key: s for s in data_report.steps if s.abandoned or s.open}
+    assert sum(s.abandoned for s in where.values()) == 2
+    assert sum(s.open for s in where.values()) == 1
+    w45 = data_report.weeks[0]
+    assert w45.group.count("abandoned") == 2 and w45.sensitive_requests == 2
+    assert data_report.group("status")["abandoned"].label == "Abandoned"
+    assert data_report.group("status")["open"].label == "Still open"
+    with_practice = build_report(store, CallFilter(practice=True))
+    assert with_practice.calls == 12 and with_practice.practice_left_out == 0
+    text = to_text(data_report)
+    assert "1 practice call(s) left out (--practice includes them)" in text
+    assert "Abandoned 2, Still open 1" in text
+
+
+def test_known_issues_and_social_engineering_by_week(report: Report) -> None:
+    assert sum(sum(w.known_issues.values()) for w in report.weeks) > 0
+    for issue in report.known_issues:
+        assert report.issue_labels[issue] != issue  # the catalogue's title
+
+
+def test_an_unknown_breakdown_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown breakdown colour"):
-        build_report(calls, group_by=["colour"])
+        build_report(open_store(tmp_path, environ={}), group_by=["colour"])
 
 
-def test_an_empty_report_still_renders() -> None:
-    empty = build_report([])
-    assert empty.calls == 0 and empty.median_minutes is None
+def test_an_empty_report_still_renders(tmp_path: Path) -> None:
+    empty = build_report(open_store(tmp_path, environ={}))
+    assert empty.calls == 0 and empty.total.median_s is None
     assert json.loads(to_json(empty))["calls"] == 0
     assert "No stored calls match" in to_html(empty)
-    assert to_csv(empty).splitlines()[1].startswith("all,all,all,0,")
+    assert to_csv(empty).splitlines()[1].startswith("all,all,All calls,0,")
 
 
 # -- formats ------------------------------------------------------------------------------
@@ -154,57 +242,78 @@ def test_an_empty_report_still_renders() -> None:
 
 def test_csv_has_one_row_per_group_and_a_total(report: Report) -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
-    assert rows[0]["dimension"] == "all" and rows[0]["calls"] == "8"
-    status = {r["label"]: r for r in rows if r["dimension"] == "status"}
+    assert rows[0]["section"] == "all" and rows[0]["calls"] == "8"
+    status = {r["label"]: r for r in rows if r["section"] == "status"}
     assert status["Not fixed"]["calls"] == "3" and status["Not fixed"]["escalated"] == "3"
-    assert {r["dimension"] for r in rows} == {"all", *DIMENSIONS}
+    assert {r["section"] for r in rows} >= {"all", "week", "day", "step", "week_version",
+                                            "week_known_issue", *DIMENSIONS}
+    assert len([r for r in rows if r["section"] == "terminal"]) == 5
 
 
 def test_json_has_totals_and_every_breakdown(report: Report) -> None:
     data = json.loads(to_json(report))
     assert (data["calls"], data["escalated"], data["escalation_rate"]) == (8, 3, 0.375)
-    assert data["median_minutes_to_outcome"] == 25
-    assert data["status"] == {"fixed_understood": 3, "fixed_unclear": 2, "not_fixed": 3}
+    assert (data["median_minutes"], data["p90_minutes"]) == (25, 60)
+    assert data["status"] == {"fixed_understood": 3, "fixed_unclear": 2, "not_fixed": 3,
+                              "abandoned": 0, "open": 0}
     assert data["period"] == {"first_day": "2026-11-02", "last_day": "2026-11-15"}
     assert data["by"]["terminal"][0] == {
-        "key": "fig7_1.fixed_network", "label": "fig7_1.fixed_network", "calls": 3,
-        "share": 0.375, "fixed_understood": 3, "fixed_unclear": 0, "not_fixed": 0,
-        "escalated": 0, "escalation_rate": 0.0, "median_minutes": 8.0}
+        "key": "fig7_1.fixed_network",
+        "label": "Figure 7.1 · Basic network troubleshooting fixed the problem.",
+        "calls": 3, "share": 0.375, "fixed_understood": 3, "fixed_unclear": 0,
+        "not_fixed": 0, "abandoned": 0, "open": 0, "escalated": 0, "escalation_rate": 0.0,
+        "median_minutes": None, "p90_minutes": None}
+    assert [w["key"] for w in data["weeks"]] == ["2026-W45", "2026-W46"]
+    assert data["steps"] and data["practice_calls_left_out"] == 0
 
 
 def test_terminal_table_shows_counts_and_statuses(report: Report) -> None:
     out = io.StringIO()
-    to_table(report, Console(file=out, width=150, color_system=None), top=3)
+    to_table(report, Console(file=out, width=160, color_system=None), top=3)
     text = out.getvalue()
-    assert "8 calls, 3 escalated to Tier 2 (38%), median time to outcome 25.0 min" in text
-    assert re.search(r"Fixed understood +3 \(38%\) +3 +0 +0 +0% +8\.0", text)
+    assert "8 calls: Fixed understood 3, Fixed unclear 2, Not fixed 3" in text
+    assert "Escalated to Tier 2: 3 of 8 calls with an outcome (38%)" in text
+    assert "median 25.0 min, 90th percentile 60.0 min" in text
+    assert re.search(r"Fixed understood +3 \(38%\) +3 +0 +0 +0 +0 +0 \(0%\)", text)
     assert "IPsec on the caller's computer" in text
-    assert "2 more not shown" in text  # 5 flowchart exits, 3 shown
+    assert "Calls per week" in text and "Drop-off per step" in text
 
 
 def test_html_is_one_self_contained_page_with_charts(report: Report) -> None:
     page = to_html(report)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     charts = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
-    assert len(charts) == len(DIMENSIONS)
+    tables = re.findall(r"<table>.*?</table>", page, re.DOTALL)
+    assert len(charts) == len(tables) == len(DIMENSIONS) + 4
     for chart in charts:
-        ET.fromstring(chart)  # well-formed
+        svg = ET.fromstring(chart)  # well-formed, and named for a screen reader
+        assert svg.get("role") == "img" and svg.get("aria-labelledby")
     for outside in ("http:", "https:", "<script", "src=", "href=", "url(", "@import",
                     "<link"):
         assert outside not in page
-    assert "Fixed understood" in page and "fig7_1.fixed_network" in page
+    assert "Fixed understood" in page and "Basic network troubleshooting" in page
+    assert "Period</dt><dd>2026-11-02 to 2026-11-15" in page
 
 
-def test_what_callers_and_staff_typed_cannot_inject_into_html_or_csv() -> None:
-    calls = [StoredCall("a", "2026-11-02T09:00:00+01:00", "", "not_fixed", "network",
-                        staffer='<script>alert("x")</script>', tier2=True,
-                        tier2_group="=HYPERLINK(\"http://evil\")")]
-    data = build_report(calls)
-    page = to_html(data)
+def test_what_callers_and_staff_typed_cannot_inject_into_html_or_csv(
+        tmp_path: Path) -> None:
+    data = tmp_path / "desk"
+    state = backdated("fig7_2.escalate_caller", data,
+                      datetime(2026, 11, 2, 9, 0, tzinfo=TZ), 10,
+                      staffer='<script>alert("x")</script>')
+    store = open_store(data, environ={})
+    assert store.save(state)
+    with store.engine.begin() as conn:
+        conn.execute(calls.update().values(tier2_group='=HYPERLINK("http://evil")'))
+    report = build_report(store)
+    page = to_html(report)
     assert "<script" not in page and "&lt;script&gt;" in page
-    rows = list(csv.reader(io.StringIO(to_csv(data))))
+    rows = list(csv.reader(io.StringIO(to_csv(report))))
     group = next(r for r in rows if r[0] == "tier2_group")
     assert group[1:3] == ["'=HYPERLINK(\"http://evil\")"] * 2  # shown as text, not run
+    out = io.StringIO()
+    to_table(build_report(store, CallFilter(staffer="[bold]x")), Console(file=out))
+    assert "[bold]x" in out.getvalue()  # typed text printed as text, not markup
 
 
 # -- the commands -------------------------------------------------------------------------
@@ -252,12 +361,12 @@ def test_report_command_filters_and_formats(tmp_path: Path) -> None:
     target = route("fig7_1.fixed_network")["intake.target"]
     assert report_json("--target", target.upper())["calls"] == 7
     assert report_json("--status", "not_fixed", "--staffer", "tester")["calls"] == 3
-    only = report_json("--by", "category,week", "--category", "network")
-    assert list(only["by"]) == ["category", "week"]  # type: ignore[call-overload]
+    only = report_json("--by", "category,staffer", "--category", "network")
+    assert list(only["by"]) == ["category", "staffer"]  # type: ignore[call-overload]
     assert only["filters"] == {"category": "network"}
 
     status, out, _ = command(cmd_report, ["--top", "2"], data)
-    assert status == 0 and "8 calls, 3 escalated" in out and "Only this caller" in out
+    assert status == 0 and "8 calls: Fixed understood 3" in out and "Only this caller" in out
     page = tmp_path / "out" / "report.html"
     page.parent.mkdir()
     status, out, _ = command(cmd_report, ["--format", "html", "-o", str(page)], data)
@@ -265,7 +374,7 @@ def test_report_command_filters_and_formats(tmp_path: Path) -> None:
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     status, _, _ = command(cmd_report, ["--format", "csv", "-o", str(tmp_path / "r.csv")],
                            data)
-    assert status == 0 and (tmp_path / "r.csv").read_text().startswith("dimension,key")
+    assert status == 0 and (tmp_path / "r.csv").read_text().startswith("section,key")
 
 
 def test_report_command_mistakes_are_one_line(tmp_path: Path,

@@ -669,6 +669,19 @@ class SqlStore:
             raise StoreError(self._outdated(current, legacy))
         self._ready = True
 
+    def check(self) -> None:
+        """Reach the store and check its revision (a new one is created). StoreError
+        (one line) if it is unreachable or at another revision."""
+        try:
+            self._prepare()
+        except (SQLAlchemyError, OSError) as exc:
+            self.last_error = self._why(exc)
+            raise StoreError(self.last_error) from None
+
+    def explain(self, exc: BaseException) -> str:
+        """One line about a database error, naming the store (without its password)."""
+        return self._why(exc)
+
     def _make_folder(self) -> None:
         """The folder of a SQLite file (the file itself is made by its first use)."""
         if self.dialect == "sqlite":
