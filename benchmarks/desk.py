@@ -23,7 +23,7 @@ from typing import Any
 from wizard.callstore import ROW_FORMAT, SqlStore, call_known_issues, call_steps, calls
 from wizard.engine import Engine, StepKind
 from wizard.flowset import load_flowset
-from wizard.schema import TerminalNode
+from wizard.nodes import TerminalNode
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = timezone(timedelta(hours=1))
