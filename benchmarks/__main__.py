@@ -15,13 +15,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("first_question", "engine", "lint", "records", "journal", "probes", "report")
+NAMES = ("first_question", "engine", "lint", "records", "journal", "probes", "report",
+         "questions")
 
 
 def arguments(name: str, runs: int | None, tiny: bool) -> list[str]:
     if name == "probes":
         return (["--probes", "4", "--timeout", "0.3", "--battery", "40"] if tiny else []) + (
             ["--runs", str(runs)] if runs else [])
+    if name == "questions":
+        return []
     if name == "report":
         return ["--sizes", "200", "--runs", "1"] if tiny else (
             ["--runs", str(runs)] if runs else [])

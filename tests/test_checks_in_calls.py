@@ -18,7 +18,8 @@ from wizard.probes.base import ProbeStatus
 from .support import shipped
 
 INTAKE = {
-    "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
+    "intake.caller_name": "Ann", "intake.details": "now",
+    "intake.caller_contact": "ann@corp.example",
     "intake.since": "today", "intake.existing_ticket": "", "intake.scope": "caller",
     "intake.extent": "one_server", "intake.address_type": "wired", "intake.severity": "low",
     "intake.call_type": "reach", "intake.caller_machine": "ws-ann", "intake.windows": "win10_11",

@@ -280,8 +280,8 @@ def test_hung_up_caller(data_dir: Path) -> None:
 @pytest.mark.parametrize("key", [CTRL_C, "q"])
 def test_a_call_quit_before_any_answer_is_not_left_open(data_dir: Path, key: str) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
-    t.expect("What is the caller's name?")
-    t.send(key if key == CTRL_C else ":quit" + ENTER)
+    t.expect("What is the call about?")
+    t.send(key if key == CTRL_C else "q" + ENTER)
     t.expect("discarded: nothing was answered yet")
     t.wait_end()
     assert not list((data_dir / "calls").glob("*.jsonl"))
@@ -318,16 +318,16 @@ def test_layout_keeps_words_commands_and_the_question_whole(data_dir: Path, rows
 
 def test_a_closed_terminal_before_any_answer_leaves_no_open_call(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
-    t.expect("What is the caller's name?")
+    t.expect("What is the call about?")
     t.child.close(force=True)  # the staffer closes the terminal window: SIGHUP
     assert not list((data_dir / "calls").glob("*.jsonl"))
 
 
 def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
-    t.expect("What is the caller's name?")
-    t.send("Bo" + ENTER)
-    t.expect("How can we reach Bo")
+    t.expect("What is the call about?")
+    t.send("1" + ENTER)
+    t.expect("Who is affected?")
     t.child.close(force=True)
     events = [r["event"] for r in records(data_dir)]
     assert events == ["start", "answer", "interrupted"]
@@ -355,9 +355,9 @@ def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> No
     newest = max(int(m.group(1)) for line in screen
                  if (m := re.match(r"^\s*»?\s*(\d+)\. ", line)))
     assert any(line.lstrip().startswith(f"» {newest}.") for line in screen), text
-    t.send("2")  # a number not on the page: the list jumps to it
+    t.send("7")  # a number not on the page (the callback number): the list jumps to it
     screen = t.settle()
-    assert any(line.lstrip().startswith("»  2.") or line.lstrip().startswith("» 2.")
+    assert any(line.lstrip().startswith("»  7.") or line.lstrip().startswith("» 7.")
                for line in screen), "\n".join(screen)
     t.send(ENTER)
     t.expect("Now: x4455")

@@ -14,7 +14,8 @@ from wizard.flowset import load_flowset
 from .support import shipped
 
 INTAKE = {
-    "intake.caller_name": "Ann", "intake.caller_contact": "ann@corp.example",
+    "intake.caller_name": "Ann", "intake.details": "now",
+    "intake.caller_contact": "ann@corp.example",
     "intake.call_type": "reach",
     "intake.caller_machine": "ws-ann", "intake.windows": "win10_11", "intake.target": "fs01",
     "intake.target_ip": "10.1.2.3",
@@ -24,20 +25,24 @@ INTAKE = {
 }
 
 
-def test_first_step_is_the_caller_name() -> None:
+def test_first_step_is_the_call_type_with_the_social_engineering_caution() -> None:
+    """What decides the route is asked first; the caution comes with the first question."""
     step = Engine(shipped()).step({})
     assert step.kind is StepKind.ASK
-    assert step.visit.key == "intake.caller_name"
+    assert step.visit.key == "intake.call_type"
+    assert [n.key for n in step.notices] == ["intake.social_engineering"]
     assert step.number == 1 and step.remaining > 5
 
 
-def test_note_is_shown_with_the_next_question() -> None:
-    answers = {k: v for k, v in INTAKE.items() if k not in (
-        "intake.scope", "intake.extent", "intake.address_type", "intake.severity",
-        "intake.call_type")}
-    step = Engine(shipped()).step(answers)
-    assert step.visit.key == "intake.scope"
-    assert [n.key for n in step.notices] == ["intake.social_engineering"]
+def test_no_connection_type_question_on_a_server_call() -> None:
+    engine = Engine(shipped())
+    answers = {"intake.call_type": "server_no_network", "intake.scope": "several_users",
+               "intake.extent": "one_server", "intake.severity": "high",
+               "intake.caller_name": "Sam", "intake.details": "later",
+               "intake.server_name": "dns01", "intake.server_windows": "server2003"}
+    step = engine.step(answers)
+    assert step.visit.chart == "server_restart"
+    assert "intake.address_type" not in [v.key for v in step.route]
 
 
 def test_texts_see_earlier_answers() -> None:

@@ -107,7 +107,7 @@ def test_a_damaged_cache_is_replaced(charts: Path, content: str) -> None:
     load_flowset(charts)
     [path] = cache_files(charts)
     path.write_text(content, encoding="utf-8")
-    assert load_flowset(charts).start_key == "intake.caller_name"
+    assert load_flowset(charts).start_key == "intake.social_engineering"
     assert json.loads(cache_files(charts)[0].read_text(encoding="utf-8"))["key"]
 
 

@@ -104,7 +104,8 @@ def test_route_replays_to_status_and_ticket(route: int, tmp_path: Path) -> None:
 
 
 CALL = {
-    "intake.caller_name": "Ann Caller", "intake.caller_contact": "+1 555 0100",
+    "intake.caller_name": "Ann Caller", "intake.details": "now",
+    "intake.caller_contact": "+1 555 0100",
     "intake.since": "this morning", "intake.existing_ticket": "",
     "intake.scope": "caller", "intake.extent": "one_server",
     "intake.address_type": "wireless", "intake.severity": "low",

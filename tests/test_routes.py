@@ -17,7 +17,8 @@ from .conftest import PYTHON, cli_env
 from .support import ROOT, replay, shipped
 
 INTAKE = {
-    "intake.caller_name": "Ann Caller", "intake.caller_contact": "+1 555 0100",
+    "intake.caller_name": "Ann Caller", "intake.details": "now",
+    "intake.caller_contact": "+1 555 0100",
     "intake.since": "this morning", "intake.existing_ticket": "",
     "intake.scope": "caller", "intake.extent": "one_server",
     "intake.address_type": "wired", "intake.severity": "low",
@@ -317,7 +318,8 @@ def test_log_files_follow_the_callers_windows(tmp_path: Path) -> None:
 # -- the server that lost its network -----------------------------------------------------
 
 SERVER = {
-    "intake.caller_name": "Sam Admin", "intake.caller_contact": "sam@corp.example",
+    "intake.caller_name": "Sam Admin", "intake.details": "now",
+    "intake.caller_contact": "sam@corp.example",
     "intake.since": "the restart", "intake.existing_ticket": "",
     "intake.scope": "several_users", "intake.extent": "one_server",
     "intake.address_type": "wired", "intake.severity": "high",

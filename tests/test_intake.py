@@ -1,0 +1,87 @@
+"""The intake: what decides the route first, severity pre-selected from scope and
+extent (a quick Enter never logs "Critical" by accident), and the Tier 2 lead alert only
+for logon or authentication failures across the network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wizard.call import Call
+from wizard.engine import Engine
+from wizard.journal import CallStore
+from wizard.orgconfig import OrgConfig
+
+from .e2e_support import ENTER, Terminal
+from .support import shipped
+
+
+def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:
+    call = Call.start(flowset=shipped(), store=CallStore(tmp_path), org=OrgConfig(),
+                      staffer="t")
+    for key, value in (("intake.call_type", "reach"), ("intake.scope", scope),
+                       ("intake.extent", extent)):
+        step = call.step()
+        assert step.visit.key == key
+        call.answer(step.visit, value)
+    return call, call.step()
+
+
+@pytest.mark.parametrize(("scope", "extent", "suggested"), [
+    ("caller", "one_server", "low"),
+    ("caller", "everything_caller", "medium"),  # everything fails, but for one caller
+    ("several_users", "one_server", "medium"),
+    ("site", "one_server", "high"),
+    ("caller", "several_servers", "high"),
+    ("everyone", "one_server", "critical"),
+    ("caller", "logon_network", "critical"),
+])
+def test_severity_suggestion_is_pre_selected(tmp_path: Path, scope: str, extent: str,
+                                             suggested: str) -> None:
+    call, step = severity_step(tmp_path, scope, extent)
+    assert step.visit.key == "intake.severity"  # type: ignore[attr-defined]
+    assert call.preselected(step.visit, step) == suggested  # type: ignore[attr-defined]
+    call.close()
+
+
+def test_only_logon_failures_across_the_network_alert_the_tier2_lead(tmp_path: Path) -> None:
+    call, step = severity_step(tmp_path / "a", "caller", "everything_caller")
+    assert "intake.widespread_note" not in [n.key for n in step.notices]  # type: ignore[attr-defined]
+    call.close()
+    call, step = severity_step(tmp_path / "b", "everyone", "logon_network")
+    assert [n.key for n in step.notices] == ["intake.widespread_note"]  # type: ignore[attr-defined]
+    call.close()
+
+
+def test_server_calls_skip_what_does_not_apply() -> None:
+    engine = Engine(shipped())
+    asked = set()
+    for _, end in engine.paths():
+        if end.visit.chart == "server_restart":
+            asked.update(v.key for v in end.route if v.chart == "intake")
+    assert asked and "intake.address_type" not in asked and "intake.target" not in asked
+    assert "intake.tried" not in asked
+
+
+def test_a_quick_enter_at_severity_logs_the_suggestion_in_a_real_terminal(
+        data_dir: Path) -> None:
+    term = Terminal(data_dir, "start")
+    term.expect("What is the call about?")
+    term.send("1" + ENTER)
+    term.expect("Who is affected?")
+    term.send("1" + ENTER)             # only this caller
+    term.expect("How far does the problem reach?")
+    term.send("3" + ENTER)             # everything fails for this caller
+    term.expect("Severity of this call?")
+    term.send(ENTER)                   # the staffer just presses Enter
+    term.expect("What is the caller's name?")
+    term.send("\x03")                 # Ctrl-C: the call is saved
+    term.child.expect("resume", timeout=30)
+    term.child.close()
+    (path,) = (data_dir / "calls").glob("*.jsonl")
+    answers = {e["key"]: e["value"] for e in map(json.loads, path.read_text().splitlines())
+               if e.get("event") == "answer"}
+    assert answers["intake.severity"] == "medium"
+    assert "intake.widespread_note" not in path.read_text()
