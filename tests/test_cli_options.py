@@ -170,7 +170,7 @@ def test_the_call_banner_names_the_flowcharts(tmp_path: Path, data_dir: Path) ->
                           encoding="utf-8", timeout=30, dimensions=(45, 200))
     child.expect_exact(f"Flowcharts: {FLOWCHARTS} (--flowcharts); set ")
     child.expect_exact(f"intake {shipped().charts['intake'].version}")
-    child.expect_exact("What is the caller's name?")
+    child.expect_exact("What is the call about?")
     child.sendcontrol("c")
     child.expect(pexpect.EOF)
 

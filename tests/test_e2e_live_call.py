@@ -87,8 +87,9 @@ def test_no_checks_is_honoured_when_resuming(data_dir: Path) -> None:
 def test_no_checks_is_honoured_by_a_new_interactive_call(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
     t.expect("automatic checks off")
-    t.expect("What is the caller's name?")
-    t.send("Bo" + ENTER)
+    t.expect("What is the call about?")
+    t.send("1" + ENTER)
+    t.expect("Who is affected?")
     t.settle()  # the next question is up: the answer is on disk
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -108,13 +109,15 @@ def test_checks_name_what_ran_and_where(data_dir: Path) -> None:
 
 def test_a_text_correction_shows_the_old_value_and_typing_replaces_it(data_dir: Path
                                                                        ) -> None:
-    open_call(data_dir, caller(**{"intake.caller_contact": "(555) 010-0100"}),
+    open_call(data_dir, caller(**{"intake.details": "now", "intake.since": "",
+                                  "intake.existing_ticket": "",
+                                  "intake.caller_contact": "(555) 010-0100"}),
               stop_at="fig7_1.ping_ip")
     t = Terminal(data_dir, "resume", "--no-checks")
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send("2")  # the number shown: the contact
+    t.send("7")  # the number shown: the contact (after type, scope, extent, severity, name)
     t.send(ENTER)
     t.expect("Now: (555) 010-0100")
     t.send("since 10am" + ENTER)
@@ -141,7 +144,8 @@ def test_enter_keeps_the_old_value(data_dir: Path) -> None:
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send(HOME + ENTER)  # Home: the first answer
+    t.send(HOME)  # Home: the first answer; then the number shown: the caller's name
+    t.send("5" + ENTER)
     t.expect("Now: Ann Caller")
     t.send(ENTER)
     t.expect("Changed to: Ann Caller")
@@ -166,7 +170,7 @@ def test_the_change_list_goes_back_with_esc_and_pages_with_pgup(data_dir: Path) 
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send(PGUP + PGUP + ENTER)
+    t.send(PGUP + PGUP + "5" + ENTER)  # paged up, then the caller's name by its number
     t.expect("Now: Ann Caller")
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -229,6 +233,10 @@ def test_help_key_and_sensitive_request_reach_the_ticket(data_dir: Path) -> None
 
 def test_help_key_in_a_text_question(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
+    for question in ("What is the call about?", "Who is affected?",
+                     "How far does the problem reach?", "Severity of this call?"):
+        t.expect(question)
+        t.send("1" + ENTER)
     t.expect("What is the caller's name?")
     t.send("?")
     t.expect("Help for this step")
@@ -239,7 +247,7 @@ def test_help_key_in_a_text_question(data_dir: Path) -> None:
     t.send(CTRL_C)
     assert t.wait_end() == 130
     answers = [r for r in records(data_dir) if r["event"] == "answer"]
-    assert answers[0]["value"] == "Bo?"
+    assert answers[-1]["value"] == "Bo?"
 
 
 def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
