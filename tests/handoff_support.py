@@ -35,6 +35,10 @@ def escalated_call(data_dir: Path, org: OrgConfig | None = None,
     answers["intake.caller_machine"] = "ws-ann"
     answers["intake.target"] = "fs01.corp.example"
     answers["intake.existing_ticket"] = existing_ticket
+    if existing_ticket:  # the number is taken in the intake's optional details step
+        answers["intake.details"] = "now"
+        answers.setdefault("intake.caller_contact", "")
+        answers.setdefault("intake.since", "")
     call, _step, _tickets = replay(answers, data_dir, org=org)
     return call.call_id
 

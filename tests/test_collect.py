@@ -178,7 +178,8 @@ def test_redacted_packet_keeps_no_original_value(tmp_path: Path) -> None:
                    if s.visit.node_key == "fig7_3.escalate_logon" and a["intake.target_ip"])
     answers |= {"intake.caller_machine": "ws-ann", "intake.target": "fin-app01.woodgrove.example",
                 "intake.target_ip": "10.20.30.40", "intake.caller_name": "Ann Caller",
-                "intake.caller_contact": "ann.caller@woodgrove.example"}
+                "intake.caller_contact": "ann.caller@woodgrove.example",
+                "intake.details": "now", "intake.since": "", "intake.existing_ticket": ""}
     call, _, tickets = replay(answers, tmp_path / "data")
     org = OrgConfig(redact_keywords=["woodgrove"], dns_suffix="woodgrove.example")
     req = request(tmp_path, comp="ws-ann", target="fin-app01.woodgrove.example",
