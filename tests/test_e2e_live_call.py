@@ -336,6 +336,7 @@ def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> Non
     t.expect("What is the call about?")
     t.send("1" + ENTER)
     t.expect("Who is affected?")
+    t.settle()  # the next question is up: the answer is on disk
     t.child.close(force=True)
     events = [r["event"] for r in records(data_dir)]
     assert events == ["start", "answer", "interrupted"]
@@ -381,8 +382,9 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
         pytest.skip("the ipsec-triage script is not installed next to this Python")
     path = f"{script.parent}:/usr/bin:/bin" if on_path else "/usr/bin:/bin"
     t = Terminal(data_dir, "start", "--no-checks", program=[str(script)], PATH=path)
-    t.expect("What is the caller's name?")
-    t.send("Bo" + ENTER)
+    t.expect("What is the call about?")
+    t.send("1" + ENTER)
+    t.expect("Who is affected?")
     t.settle()
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -392,7 +394,6 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
     # typed as printed (with the same PATH), it continues the call
     t2 = Terminal(data_dir, *words[1:], program=words[:1], PATH=path)
     t2.expect("Resuming call")
-    t2.expect("How can we reach Bo again")
-    assert "Caller: Bo" in t2.plain()
+    t2.expect("Who is affected?")  # exactly where it stopped
     t2.send(CTRL_C)
     assert t2.wait_end() == 130
