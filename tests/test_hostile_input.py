@@ -193,3 +193,94 @@ def test_crash_logs_written_in_the_same_second_are_all_kept(data_dir: Path,
     assert len(logs) == 3
     assert all("RuntimeError: a bug" in p.read_text() for p in logs)
     assert all(p.stat().st_mode & 0o077 == 0 for p in logs)
+
+
+# -- input limits, IPv6 zones, Markdown escaping, template failures ------------------------
+
+def _with_answer(answers: dict[str, str], key_suffix: str, value: str) -> dict[str, str]:
+    key = next(k for k in answers if k.endswith(key_suffix))
+    return {**answers, key: value}
+
+
+@pytest.mark.parametrize("zone", ["::1%$(id)", "::1%x\n\n## Status: Fixed understood",
+                                  "fe80::1%eth0;reboot"])
+def test_ipv6_zone_ids_are_validated_like_the_probes_do(zone: str) -> None:
+    from wizard.answers import AnswerError, check_text
+    from wizard.nodes import Validator
+
+    with pytest.raises(AnswerError, match="invalid IPv6 zone"):
+        check_text(Validator.IP, zone)
+    assert check_text(Validator.IP, "fe80::1%eth0") == "fe80::1%eth0"
+
+
+@pytest.mark.parametrize("value, why", [("x" * 600, "at most 500"),
+                                        ("Ann\x00Caller", "control character")])
+def test_free_text_is_limited_to_what_the_store_holds(value: str, why: str,
+                                                      tmp_path: Path, data_dir: Path) -> None:
+    answers = _with_answer(route_to("fig7_2.escalate_caller"), "caller_name", value)
+    path = write_answers(tmp_path, answers)
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and why in err and err.count("\n") == 1, err
+    assert len(err) < 300
+
+
+@pytest.mark.parametrize("staffer, why", [("s" * 201, "at most 200"),
+                                          ("Sam\x00", "control character")])
+def test_staffer_name_the_store_cannot_hold_is_refused(staffer: str, why: str,
+                                                      tmp_path: Path, data_dir: Path) -> None:
+    path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"))
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks", "--staffer", staffer],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 2 and why in err and err.count("\n") == 1, err
+    path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"), staffer=staffer)
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and why in err and "staffer" in err, err
+
+
+def test_note_too_long_in_an_answers_file_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    answers = route_to("fig7_2.escalate_caller")
+    path = write_answers(tmp_path, answers, notes={next(iter(answers)): "n" * 2001})
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and "at most 2,000" in err
+
+
+def test_caller_text_is_escaped_in_the_markdown_ticket_only(data_dir: Path) -> None:
+    from .support import replay
+
+    hostile = "Ann | <b>x</b> `y`"
+    answers = _with_answer(route_to("fig7_2.escalate_caller"), "caller_name", hostile)
+    _call, _step, tickets = replay(answers, data_dir,
+                                   notes={"intake.caller_name": ["# Status: Fixed understood"]})
+    md = tickets["md"]
+    assert "Ann \\| &lt;b&gt;x&lt;/b&gt; \\`y\\`" in md
+    table_rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert not any("<b>" in row for row in table_rows)
+    assert not any(line.startswith("# Status") for line in md.splitlines())
+    assert hostile in tickets["txt"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("{{ '%d' | format('x') }}", "the template failed: TypeError"),
+    ("{% for i in range(10**9) %}{{ i }}{% endfor %}", "at most 1,000"),
+    ("{% include 'missing.j2' %}", "included template 'missing.j2' not found"),
+])
+def test_template_failures_get_clean_messages(body: str, expected: str, tmp_path: Path,
+                                              data_dir: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "ticket.md.j2").write_text(body)
+    path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"))
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks", "--templates",
+                        str(templates)], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 7, err
+    assert expected in err and err.count("\n") == 1, err
+
+
+def test_empty_tagged_integer_found_by_the_fuzz_is_a_clean_error(tmp_path: Path) -> None:
+    from wizard.yamlio import DocumentError, parse_yaml
+
+    with pytest.raises(DocumentError, match=r"f.yaml:1: YAML error: '' is not a valid !!int"):
+        parse_yaml("kind: !!int \n", tmp_path / "f.yaml")

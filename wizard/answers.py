@@ -51,6 +51,24 @@ def host_from_unc(value: str) -> str | None:
     return match.group(1) if match else None
 
 
+MAX_ANSWER = 500
+"""Longest typed answer kept (a caller's name, what was tried): what the call store and
+a readable ticket hold."""
+MAX_NOTE = 2000
+MAX_STAFFER = 200
+"""The call store's staffer column."""
+
+
+def check_free_text(value: str, limit: int, what: str = "the answer") -> str:
+    """Refuse text a store cannot hold: NUL and other control characters (tabs and line
+    breaks aside), or more than ``limit`` characters."""
+    if any((ord(c) < 32 and c not in "\t\r\n") or c == "\x7f" for c in value):
+        raise AnswerError(f"{what} contains a control character (e.g. NUL); type it again")
+    if len(value) > limit:
+        raise AnswerError(f"{what} is {len(value):,} characters long; at most {limit:,}")
+    return value
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -58,7 +76,7 @@ def _as_text(value: Any) -> str:
         return ""
     if isinstance(value, (dict, list)):
         raise AnswerError("expected a single value, not a list or mapping")
-    return str(value).strip()
+    return check_free_text(str(value).strip(), MAX_ANSWER)
 
 
 def check_text(validator: Validator, value: str) -> str:
@@ -73,9 +91,13 @@ def check_text(validator: Validator, value: str) -> str:
         return value
     if validator is Validator.IP:
         try:
-            return str(ipaddress.ip_address(value))
+            ipaddress.ip_address(value)
         except ValueError:
             raise AnswerError(f"{quoted(value)} is not an IP address (e.g. 10.1.2.3)") from None
+        try:  # the zone of an IPv6 address is checked as the probes check it
+            return validate_host(value)
+        except ProbeArgumentError as exc:
+            raise AnswerError(str(exc)) from None
     if validator in (Validator.HOSTNAME, Validator.HOST):
         try:
             ipaddress.ip_address(value)

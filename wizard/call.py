@@ -122,6 +122,7 @@ class Call:
         practice calls too), kept out of reports by default. ``checks=False``: no
         automatic check runs (``--no-checks``)."""
         extra = {} if checks else {"checks": False}
+        answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
         call_id, journal, event = store.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
             tool_version=__version__, practice=practice or mode == "answers_file", **extra,
@@ -334,7 +335,8 @@ class Call:
         return value
 
     def add_note(self, key: str, text: str) -> None:
-        text = text.strip()
+        """Record a note; AnswerError for a note a store cannot hold (too long, NUL)."""
+        text = answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
         if not text:
             return
         self._journal.append("note", key=key, text=text)

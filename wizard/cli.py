@@ -519,6 +519,10 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     _drain_in_background(store, org, env)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
+    try:
+        answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
+    except answer_rules.AnswerError as exc:
+        raise UserError(f"--staffer: {exc}", ExitStatus.USAGE) from None
     call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
                       mode="answers_file" if answers_path else "interactive",
                       practice=args.practice, system=env.system,

@@ -90,11 +90,22 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
         if not flowset.has(_node_key(key)):
             raise DocumentError(path, note_lines.get(key), f"notes: unknown step {key!r}")
         notes[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        for text in notes[key]:
+            try:
+                answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
+            except answer_rules.AnswerError as exc:
+                raise DocumentError(path, note_lines.get(key), f"notes: {key}: {exc}") from None
     on = data.get("on")
     if on is not None and on not in ("helpdesk", "caller"):
         raise DocumentError(path, top_lines.get("on"),
                             f"field 'on': {on!r} is not 'helpdesk' or 'caller'")
     staffer = data.get("staffer")
+    if staffer is not None:
+        try:
+            answer_rules.check_free_text(str(staffer), answer_rules.MAX_STAFFER,
+                                         "the staffer name")
+        except answer_rules.AnswerError as exc:
+            raise DocumentError(path, top_lines.get("staffer"), f"staffer: {exc}") from None
     return AnswersFile(path, dict(raw_answers), notes,
                        str(staffer) if staffer is not None else None,
                        str(on) if on is not None else None, dict(lines))

@@ -26,6 +26,11 @@ if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
 FORMATS = {"md": "ticket.md.j2", "txt": "ticket.txt.j2"}
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class TicketError(Exception):
     """A template is missing or broken. ``str()`` is one line."""
 
@@ -105,14 +110,14 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "chart_title": call.fs.charts[v.chart].title,
             "question": call.text(v.node.text, step),
             "command": call.command(v.node, step, sep="; "),
-            "answer": answer_rules.label(v.node, v.value or ""),
+            "answer": typed(answer_rules.label(v.node, v.value or "")),
             "answered_by": rec.source if rec else "staffer",
             "answered_at": rec.at if rec else "",
             "suggested": (answer_rules.label(v.node, rec.suggested)
                           if rec and rec.suggested else ""),
             "probe": probe.to_dict() if probe else None,
             "ran_on": check_location(state.runs_on),
-            "notes": state.notes.get(v.key, []),
+            "notes": [typed(n) for n in state.notes.get(v.key, [])],
             "changed": v.key in changed_keys,
             "kind": v.node.kind,
         })
@@ -137,7 +142,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     srv = str(ctx.get("target") or "")
     group = call.escalation_group(step) or ""
     all_notes = [
-        {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
+        {"key": k, "text": typed(t)} for k, texts in state.notes.items() for t in texts
     ]
     questions = {r["key"]: r["question"] for r in route}
     sensitive = [{"what": r["what"], "t": r["t"],
@@ -149,7 +154,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     return {
         "call": {
             "id": call.call_id,
-            "staffer": state.staffer,
+            "staffer": typed(state.staffer),
             "started": state.started,
             "runs_on": state.runs_on,
             "mode": state.mode,
@@ -157,20 +162,20 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "flowcharts": call.fs.versions(),
         },
         "caller": {
-            "name": ctx.get("caller_name", ""),
-            "contact": ctx.get("caller_contact", ""),
-            "machine": ctx.get("caller_machine", ""),
+            "name": typed(ctx.get("caller_name", "")),
+            "contact": typed(ctx.get("caller_contact", "")),
+            "machine": typed(ctx.get("caller_machine", "")),
         },
-        "target": ctx.get("target", ""),
-        "target_ip": ctx.get("target_ip", ""),
-        "tried": ctx.get("tried", ""),
-        "since": ctx.get("since", ""),
-        "existing_ticket": ctx.get("existing_ticket", ""),
+        "target": typed(ctx.get("target", "")),
+        "target_ip": typed(ctx.get("target_ip", "")),
+        "tried": typed(ctx.get("tried", "")),
+        "since": typed(ctx.get("since", "")),
+        "existing_ticket": typed(ctx.get("existing_ticket", "")),
         "scope": var_label("scope"),
         "extent": var_label("extent"),
         "address_type": var_label("address_type"),
         "severity": var_label("severity"),
-        "answers": {k: (var_label(k) if k in choice_vars else v) for k, v in ctx.items()},
+        "answers": {k: (var_label(k) if k in choice_vars else typed(v)) for k, v in ctx.items()},
         "status": {"value": node.status.value, "label": node.status.label},
         "category": {"value": node.category.value, "label": node.category.label},
         "outcome": call.text(node.text, step),
@@ -196,7 +201,46 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     }
 
 
-def environment(call: Call) -> SandboxedEnvironment:
+MAX_RANGE = 1000
+"""Most items a template's ``range()`` may make (a ticket lists tens of steps)."""
+
+
+def _bounded_range(*args: int) -> range:
+    items = range(*args)
+    if len(items) > MAX_RANGE:
+        raise OverflowError(f"range() of {len(items):,} items; templates may use at most "
+                            f"{MAX_RANGE:,}")
+    return items
+
+
+_MD_SPECIAL = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "`": "\\`"})
+
+
+class Typed(str):
+    """Text a person typed (caller's answers, notes, names), as given to the templates.
+    The plain-text ticket prints it as it is; the Markdown ticket escapes it."""
+
+
+def typed(value: Any) -> Any:
+    return Typed(value) if isinstance(value, str) else value
+
+
+def markdown_text(value: Any) -> Any:
+    """A typed value printed into the Markdown ticket, escaped so that caller-provided text
+    cannot make table cells, raw HTML, headings or extra lines: ``|``, ``<``, ``>`` and
+    backquotes are escaped, line breaks become spaces, and a leading ``#``, ``>`` or
+    list marker cannot start a heading, quote or list. A Jinja ``finalize`` of the
+    Markdown templates, so custom templates get it too."""
+    if not isinstance(value, Typed):
+        return value
+    text = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
+    text = text.translate(_MD_SPECIAL)
+    if text.lstrip().startswith(("#", ">", "- ", "+ ", "* ")):
+        text = "\\" + text.lstrip()
+    return text
+
+
+def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -206,27 +250,37 @@ def environment(call: Call) -> SandboxedEnvironment:
         dirs.append(Path(override))
     dirs.append(builtin_dir("templates"))
     loaders = [FileSystemLoader(str(d)) for d in dirs]
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=markdown_text if fmt == "md" else None,
     )
+    env.globals["range"] = _bounded_range
+    return env
 
 
 def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
                    ) -> dict[str, str]:
     from jinja2 import TemplateError, TemplateNotFound
 
-    env = environment(call)
     context = build_context(call, step)
     out: dict[str, str] = {}
     for fmt in formats:
         name = FORMATS[fmt]
+        env = environment(call, fmt)
         try:
             out[fmt] = env.get_template(name).render(**context)
-        except TemplateNotFound:
-            raise TicketError(f"template {name!r} not found") from None
+        except TemplateNotFound as exc:
+            missing = exc.name if isinstance(exc.name, str) else name
+            if missing == name:
+                raise TicketError(f"template {name!r} not found") from None
+            raise TicketError(f"{name}: included template {missing!r} not found") from None
         except TemplateError as exc:
             lineno = getattr(exc, "lineno", None)
             where = f"{name}:{lineno}" if lineno else name
-            raise TicketError(f"{where}: {exc}") from None
+            raise TicketError(f"{where}: {_one_line(str(exc))}") from None
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError,
+                AttributeError, RecursionError, MemoryError) as exc:
+            raise TicketError(f"{name}: the template failed: {type(exc).__name__}: "
+                              f"{_one_line(str(exc))}") from None
     return out

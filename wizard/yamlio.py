@@ -98,7 +98,8 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, RecursionError,
+                IndexError, KeyError) as exc:
             tag = str(node.tag)
             short = "!!" + tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,") else tag
             value = node.value if isinstance(node, yaml.ScalarNode) else "..."
