@@ -284,3 +284,10 @@ def test_empty_tagged_integer_found_by_the_fuzz_is_a_clean_error(tmp_path: Path)
 
     with pytest.raises(DocumentError, match=r"f.yaml:1: YAML error: '' is not a valid !!int"):
         parse_yaml("kind: !!int \n", tmp_path / "f.yaml")
+
+
+def test_store_url_password_in_the_query_is_masked(data_dir: Path) -> None:
+    url = "postgresql+psycopg://triage@127.0.0.1:1/none?password=s3cret-pw&connect_timeout=1"
+    r = run(["sync"], data_dir, IPSEC_TRIAGE_STORE=url)
+    assert "s3cret-pw" not in r.stdout + r.stderr
+    assert "password=***" in r.stdout + r.stderr

@@ -581,8 +581,13 @@ def stored_version(state: CallState) -> str:
 _PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 
 
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&#\s]*", re.IGNORECASE)
+
+
 def _hide_password(url: str) -> str:
-    return _PASSWORD.sub(r"\1:***@", url)
+    """The URL with its password masked, in the user part or in the query
+    (``?password=``)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1:***@", url))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -648,7 +653,7 @@ class SqlStore:
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages."""
-        return self._url.render_as_string(hide_password=True)
+        return _hide_password(self._url.render_as_string(hide_password=True))
 
     @property
     def dialect(self) -> str:
