@@ -54,8 +54,8 @@ def answers_for(steps: int) -> dict[str, str]:
 
 def main() -> None:
     args = parser(__doc__).parse_args()
-    from wizard.engine import Engine
-    from wizard.flowset import load_flowset
+    from wizard.calls.engine import Engine
+    from wizard.flows.flowset import load_flowset
 
     steps = 40 if args.tiny else 1000
     with tempfile.TemporaryDirectory() as tmp:

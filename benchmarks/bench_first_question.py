@@ -42,10 +42,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 def script() -> list[tuple[str, str]]:
     """(question text to wait for, keys to answer it) of the first questions of a call."""
-    from wizard.engine import SAMPLE_TEXT, Engine, StepKind
-    from wizard.flowset import load_flowset
-    from wizard.nodes import TextNode
-    from wizard.textrender import render
+    from wizard.base.textrender import render
+    from wizard.calls.engine import SAMPLE_TEXT, Engine, StepKind
+    from wizard.flows.flowset import load_flowset
+    from wizard.flows.nodes import TextNode
 
     engine = Engine(load_flowset(ROOT / "flowcharts"))
     answers: dict[str, str] = {}
@@ -154,7 +154,7 @@ def main() -> None:
            "bare questionary, 2nd prompt", "under 20 ms")
     print(f"  slowest of {len(ours_later)} later questions: {fmt(max(ours_later))}")
 
-    from wizard.flowset import load_flowset
+    from wizard.flows.flowset import load_flowset
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["IPSEC_TRIAGE_CACHE"] = cache

@@ -15,7 +15,7 @@ from benchmarks.common import best, figure, parser
 
 
 def write_journal(path: Path, events: int) -> None:
-    from wizard.journal import Journal
+    from wizard.calls.journal import Journal
 
     with Journal(path) as journal:
         journal._fh.write(json.dumps({"event": "start", "t": "2026-01-05T09:00:00+01:00",
@@ -41,7 +41,7 @@ def write_journal(path: Path, events: int) -> None:
 
 def main() -> None:
     args = parser(__doc__).parse_args()
-    from wizard.journal import read_events, replay
+    from wizard.calls.journal import read_events, replay
 
     events = 200 if args.tiny else 10_000
     runs = 1 if args.tiny else args.runs

@@ -27,7 +27,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--sizes", default="10000,50000")
     args = p.parse_args()
-    from wizard.flowset import lint, load_flowset, route_count
+    from wizard.flows.flowset import lint, load_flowset, route_count
 
     sizes = [200] if args.tiny else [int(s) for s in args.sizes.split(",")]
     runs = 1 if args.tiny else min(args.runs, 3)

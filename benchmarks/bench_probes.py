@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest_probes import HOSTS_FILE_LOCALHOST, black_hole  # noqa: E402
-from wizard.orgconfig import OrgConfig, TestServer  # noqa: E402
-from wizard.probes import ProbeResult, System, run_probe, run_probes  # noqa: E402
+from wizard.checks import ProbeResult, System, run_probe, run_probes  # noqa: E402
+from wizard.config.organization import OrgConfig, TestServer  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 Requests = Sequence[tuple[str, Mapping[str, str]]]

@@ -21,8 +21,8 @@ from benchmarks.common import ROOT, parser
 
 def counts(flowcharts: Path) -> tuple[list[int], list[int]]:
     """Per route: all staffer answers, and those before the route leaves the intake."""
-    from wizard.engine import Engine
-    from wizard.flowset import load_flowset
+    from wizard.calls.engine import Engine
+    from wizard.flows.flowset import load_flowset
 
     fs = load_flowset(flowcharts)
     total, intake = [], []

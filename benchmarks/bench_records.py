@@ -22,8 +22,8 @@ from benchmarks.common import best, figure, parser
 def sample_call(tmp: Path) -> tuple[list[str], list[str]]:
     """Journal lines of one ended call, and of the same call before its end."""
     from tests.support import replay
-    from wizard.engine import Engine
-    from wizard.flowset import load_flowset
+    from wizard.calls.engine import Engine
+    from wizard.flows.flowset import load_flowset
 
     from .common import ROOT
 
@@ -51,8 +51,8 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--sizes", default="5000,10000")
     args = p.parse_args()
-    from wizard.callstore import open_store
-    from wizard.journal import CallStore
+    from wizard.calls.journal import CallStore
+    from wizard.records.store import open_store
 
     sizes = [50] if args.tiny else [int(s) for s in args.sizes.split(",")]
     runs = 1 if args.tiny else min(args.runs, 3)

@@ -41,13 +41,13 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from benchmarks.desk import fill  # noqa: E402
-from wizard.callstore import CallFilter, SqlStore  # noqa: E402
-from wizard.report import (  # noqa: E402
+from wizard.records.report import (  # noqa: E402
     DEFAULT_GROUPS,
     build_report,
     report_queries,
     session_settings,
 )
+from wizard.records.store import CallFilter, SqlStore  # noqa: E402
 
 T = TypeVar("T")
 DIRECT = r"""

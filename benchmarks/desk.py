@@ -20,10 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from wizard.callstore import ROW_FORMAT, SqlStore, call_known_issues, call_steps, calls
-from wizard.engine import Engine, StepKind
-from wizard.flowset import load_flowset
-from wizard.nodes import TerminalNode
+from wizard.calls.engine import Engine, StepKind
+from wizard.flows.flowset import load_flowset
+from wizard.flows.nodes import TerminalNode
+from wizard.records.store import ROW_FORMAT, SqlStore, call_known_issues, call_steps, calls
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = timezone(timedelta(hours=1))

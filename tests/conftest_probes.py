@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from wizard.orgconfig import OrgConfig
-from wizard.probes import RunOutput, System
+from wizard.checks import RunOutput, System
+from wizard.config.organization import OrgConfig
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 HAVE_PING = shutil.which("ping") is not None

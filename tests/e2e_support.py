@@ -10,10 +10,10 @@ from pathlib import Path
 import pexpect
 import pyte
 
-from wizard.call import Call
-from wizard.engine import Engine, StepKind
-from wizard.journal import CallStore
-from wizard.orgconfig import OrgConfig
+from wizard.calls.call import Call
+from wizard.calls.engine import Engine, StepKind
+from wizard.calls.journal import CallStore
+from wizard.config.organization import OrgConfig
 
 from .conftest import PYTHON, ROOT, cli_env
 from .support import shipped
@@ -111,7 +111,7 @@ def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = 
 def prompt_of(node_key: str, answers: dict[str, str]) -> str:
     """The start of the question the staffer sees at ``node_key`` on the route of
     ``answers`` (the flowcharts' own words, so the tests follow their edits)."""
-    from wizard.textrender import render
+    from wizard.base.textrender import render
 
     fs = shipped()
     engine = Engine(fs)

@@ -12,12 +12,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from wizard.collect import Redactor
-from wizard.collect.base import Context
-from wizard.collect.packet import Evidence, build_packet
-from wizard.engine import Engine
-from wizard.journal import CallStore, Journal
-from wizard.orgconfig import OrgConfig
+from wizard.calls.engine import Engine
+from wizard.calls.journal import CallStore, Journal
+from wizard.config.organization import OrgConfig
+from wizard.evidence import Redactor
+from wizard.evidence.base import Context
+from wizard.evidence.packet import Evidence, build_packet
 
 from .support import replay, shipped
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wizard.call import Call
-from wizard.engine import Step
-from wizard.flowset import FlowSet, load_flowset
-from wizard.journal import CallStore
-from wizard.noninteractive import AnswersFile, run
-from wizard.orgconfig import OrgConfig
+from wizard.calls.call import Call
+from wizard.calls.engine import Step
+from wizard.calls.journal import CallStore
+from wizard.calls.replay import AnswersFile, run
+from wizard.config.organization import OrgConfig
+from wizard.flows.flowset import FlowSet, load_flowset
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard.call import Call
-from wizard.journal import CallStore, JournalError
-from wizard.orgconfig import OrgConfig
+from wizard.calls.call import Call
+from wizard.calls.journal import CallStore, JournalError
+from wizard.config.organization import OrgConfig
 
 from .conftest import ROOT, cli_env
 from .support import replay, shipped
@@ -112,11 +112,11 @@ def test_second_writer_of_a_call_is_refused_in_one_line(data_dir: Path) -> None:
 RESUMER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from wizard.call import Call
-    from wizard.journal import CallStore, JournalError
-    from wizard.orgconfig import OrgConfig
-    from wizard.flowset import load_flowset
-    from wizard.noninteractive import AnswersFile, run
+    from wizard.calls.call import Call
+    from wizard.calls.journal import CallStore, JournalError
+    from wizard.config.organization import OrgConfig
+    from wizard.flows.flowset import load_flowset
+    from wizard.calls.replay import AnswersFile, run
     fs = load_flowset(Path(sys.argv[3]))
     store = CallStore(Path(sys.argv[1]))
     go = Path(sys.argv[4])
@@ -173,7 +173,7 @@ def test_resume_of_a_call_open_elsewhere_is_refused_by_the_command(
 
 def test_tickets_are_on_disk_before_the_end_is_recorded(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard import call as call_module
+    from wizard.calls import call as call_module
 
     def disk_full(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device", str(path))

@@ -26,8 +26,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from wizard.call import Call
-from wizard.callstore import (
+from wizard.calls.call import Call
+from wizard.calls.engine import Engine
+from wizard.calls.journal import AnswerRecord, CallState, CallStore
+from wizard.config.organization import OrgConfig
+from wizard.records.store import (
     REVISION,
     ROW_FORMAT,
     CallFilter,
@@ -36,9 +39,6 @@ from wizard.callstore import (
     open_store,
     save_ended_call,
 )
-from wizard.engine import Engine
-from wizard.journal import AnswerRecord, CallState, CallStore
-from wizard.orgconfig import OrgConfig
 
 from .conftest import PYTHON, ROOT, cli_env
 from .support import replay, shipped
@@ -310,7 +310,7 @@ def test_staff_finishing_calls_at_the_same_moment_lose_nothing(
 SYNC_AT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from wizard.callstore import open_store
+    from wizard.records.store import open_store
     data, url, at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     store = open_store(data, url)
     time.sleep(max(0.0, at - time.time()))
@@ -554,7 +554,7 @@ def test_without_the_postgresql_driver_a_postgresql_url_is_one_clear_line(
         import sys
         sys.modules["psycopg"] = None  # as if 'ipsec-triage[postgres]' was not installed
         sys.modules["psycopg2"] = None
-        from wizard.cli import main
+        from wizard.frontends.terminal.cli import main
         sys.exit(main(["sync"]))
     """)
     r = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from wizard.catalogue import Catalogue, load_catalogue, matches
-from wizard.engine import Engine
-from wizard.journal import AnswerRecord, CallState
-from wizard.probes.base import ProbeResult, ProbeStatus
-from wizard.yamlio import DocumentError
+from wizard.base.yamlio import DocumentError
+from wizard.calls.engine import Engine
+from wizard.calls.journal import AnswerRecord, CallState
+from wizard.checks.base import ProbeResult, ProbeStatus
+from wizard.flows.catalogue import Catalogue, load_catalogue, matches
 
 from .support import ROOT, replay, shipped
 

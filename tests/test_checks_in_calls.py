@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from wizard.call import Call
-from wizard.journal import CallStore
-from wizard.noninteractive import AnswersFile, run
-from wizard.orgconfig import OrgConfig, TestServer
-from wizard.probes.base import ProbeStatus
+from wizard.calls.call import Call
+from wizard.calls.journal import CallStore
+from wizard.calls.replay import AnswersFile, run
+from wizard.checks.base import ProbeStatus
+from wizard.config.organization import OrgConfig, TestServer
 
 from .support import shipped
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from wizard.engine import Engine
+from wizard.calls.engine import Engine
 
 from .conftest import PYTHON, cli_env
 from .support import shipped

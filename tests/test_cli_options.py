@@ -43,7 +43,7 @@ def server_call(data_dir: Path) -> str:
 
 
 def _server_answers() -> dict[str, str]:
-    from wizard.engine import Engine
+    from wizard.calls.engine import Engine
 
     from .support import shipped
 

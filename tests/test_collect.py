@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard.collect import (
+from wizard.calls.engine import Engine
+from wizard.checks import RunOutput, System
+from wizard.config.organization import OrgConfig
+from wizard.evidence import (
     COLLECTORS,
     Change,
     Collector,
@@ -23,9 +26,6 @@ from wizard.collect import (
     make_packet,
     scrub_secrets,
 )
-from wizard.engine import Engine
-from wizard.orgconfig import OrgConfig
-from wizard.probes import RunOutput, System
 
 from .conftest import PYTHON, cli_env
 from .support import replay, shipped
@@ -242,9 +242,9 @@ def test_a_kill_signal_during_capture_still_undoes_the_changes(tmp_path: Path) -
 import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from pathlib import Path
-from wizard.collect import Change, Collector, PacketRequest, Text, make_packet
-from wizard.orgconfig import OrgConfig
-from wizard.probes import System
+from wizard.evidence import Change, Collector, PacketRequest, Text, make_packet
+from wizard.config.organization import OrgConfig
+from wizard.checks import System
 
 def slow():
     print("capturing", flush=True)

@@ -343,7 +343,7 @@ def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> Non
 
 
 def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> None:
-    from wizard.engine import Engine
+    from wizard.calls.engine import Engine
 
     from .support import shipped
 

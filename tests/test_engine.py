@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard.engine import Engine, Step, StepKind
-from wizard.flowset import load_flowset
+from wizard.calls.engine import Engine, Step, StepKind
+from wizard.flows.flowset import load_flowset
 
 from .support import shipped
 
@@ -171,7 +171,7 @@ def test_branch_decides_from_earlier_answers_and_asks_nothing(tmp_path: Path) ->
 
 
 def test_branch_with_an_unknown_variable_is_a_lint_problem(tmp_path: Path) -> None:
-    from wizard.flowset import lint
+    from wizard.flows.flowset import lint
 
     (tmp_path / "main.yaml").write_text(BRANCH.replace('when: "ip"', 'when: "ipp"'))
     problems = [str(p) for p in lint(load_flowset(tmp_path, check=False))]

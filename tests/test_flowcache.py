@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from wizard import flowcache, schema
-from wizard.catalogue_schema import Catalogue as CatalogueModel
-from wizard.flowset import FlowchartError, load_flowset
-from wizard.nodes import Record, TerminalNode
+from wizard.flows import cache as flowcache
+from wizard.flows import schema
+from wizard.flows.catalogue_schema import Catalogue as CatalogueModel
+from wizard.flows.flowset import FlowchartError, load_flowset
+from wizard.flows.nodes import Record, TerminalNode
 
 from .conftest import FLOWCHARTS, PYTHON, ROOT, cli_env
 
@@ -121,8 +122,10 @@ def test_a_planted_record_name_is_refused(charts: Path) -> None:
 
 
 def test_the_first_question_imports_neither_pydantic_nor_jinja(tmp_path: Path) -> None:
-    code = ("import sys\nfrom wizard.cli import build_parser\nimport wizard.tui\n"
-            "from wizard.flowset import load_flowset\nfrom wizard.engine import Engine\n"
+    code = ("import sys\nfrom wizard.frontends.terminal.cli import build_parser\n"
+            "import wizard.frontends.terminal.prompts\n"
+            "from wizard.flows.flowset import load_flowset\n"
+            "from wizard.calls.engine import Engine\n"
             f"fs = load_flowset(__import__('pathlib').Path({str(FLOWCHARTS)!r}))\n"
             "Engine(fs).step({})\n"
             "print(sorted(m for m in ('pydantic', 'jinja2', 'rich.panel', 'sqlalchemy')"
@@ -141,7 +144,7 @@ def test_the_first_question_imports_neither_pydantic_nor_jinja(tmp_path: Path) -
 MODELS = [schema.Option, schema.ProbeCall, schema.YesNoNode, schema.ChoiceNode,
           schema.CheckNode, schema.TextNode, schema.ActionNode, schema.NoteNode,
           schema.GotoNode, schema.TerminalNode, schema.Flowchart,
-          *(getattr(__import__("wizard.catalogue_schema", fromlist=["x"]), n)
+          *(getattr(__import__("wizard.flows.catalogue_schema", fromlist=["x"]), n)
             for n in ("Match", "Entry")), CatalogueModel]
 
 
@@ -156,7 +159,7 @@ def test_every_schema_field_is_declared_on_its_record(model: type) -> None:
 
 def test_the_wizard_tests_nodes_as_records_not_as_schema_models() -> None:
     """isinstance() against a pydantic model is always false for a record: code that
-    looks at flowchart nodes imports them from wizard.nodes."""
+    looks at flowchart nodes imports them from wizard.flows.nodes."""
     node_models = {m.__name__ for m in MODELS}
     allowed = {"schema.py", "catalogue_schema.py", "flowset.py", "catalogue.py"}  # checking
     offenders = []
@@ -168,7 +171,7 @@ def test_the_wizard_tests_nodes_as_records_not_as_schema_models() -> None:
                 names = {a.name for a in node.names} & (node_models - {"Flowchart"})
                 if names:
                     offenders.append(f"{path.relative_to(ROOT)}: {sorted(names)}")
-    assert not offenders, "import these from wizard.nodes: " + "; ".join(offenders)
+    assert not offenders, "import these from wizard.flows.nodes: " + "; ".join(offenders)
 
 
 def test_a_terminal_is_a_record_with_its_status() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard import answers as answer_rules
-from wizard.engine import Engine
-from wizard.nodes import ChoiceNode, Status, TerminalNode, windows_family
+from wizard.calls.engine import Engine
+from wizard.flows import answers as answer_rules
+from wizard.flows.nodes import ChoiceNode, Status, TerminalNode, windows_family
 
 from .support import ROOT, normalize, replay, shipped
 
@@ -144,7 +144,7 @@ def test_whole_ticket_matches_expected_text(name: str, tmp_path: Path) -> None:
 def test_committed_json_schema_matches_the_models() -> None:
     import json
 
-    from wizard.schema import Flowchart
+    from wizard.flows.schema import Flowchart
 
     committed = json.loads((ROOT / "flowcharts" / "flowchart.schema.json").read_text())
     assert committed == Flowchart.model_json_schema(by_alias=True), \

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wizard.flowset import FlowchartError, lint, load_flowset
-from wizard.yamlio import DocumentError
+from wizard.base.yamlio import DocumentError
+from wizard.flows.flowset import FlowchartError, lint, load_flowset
 
 EXAMPLES = 150
 """Examples per property in CI (two properties: 300 flowchart sets in all)."""

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from wizard.halve import parse_service_list, services_from_system
-from wizard.journal import JournalError
-from wizard.probes import RunOutput, System
+from wizard.calls.journal import JournalError
+from wizard.checks import RunOutput, System
+from wizard.halving.session import parse_service_list, services_from_system
 
 SYSTEMCTL = """\
 cron.service                loaded active running Regular background program processing daemon

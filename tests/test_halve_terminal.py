@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pexpect
 
-from wizard.halving import Round, next_round
+from wizard.halving.search import Round, next_round
 
 from .conftest import PYTHON, ROOT, cli_env
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard.halving import (
+from wizard.halving.search import (
     HalvingError,
     Round,
     Verdict,

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wizard.calls.journal import CallStore
+from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
 from wizard.handoff.outbox import Settings, drain, entries, send_call
-from wizard.journal import CallStore
-from wizard.orgconfig import OrgConfig, OrgConfigError, load_org_config
 
 from .conftest import PYTHON, cli_env
 from .handoff_support import (

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from wizard.calls.journal import CallStore
+from wizard.config.organization import OrgConfig
 from wizard.handoff.outbox import Settings, drain, entries, send_call
-from wizard.journal import CallStore
-from wizard.orgconfig import OrgConfig
 
 from .conftest import PYTHON, cli_env
 from .handoff_servers import Fake, Jira, ServiceNow, Webhook, Zendesk, basic, serve

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wizard.cli import main
-from wizard.environment import Environment
-from wizard.safetext import markup, plain
+from wizard.base.environment import Environment
+from wizard.base.safetext import markup, plain
+from wizard.frontends.terminal.cli import main
 
 from .conftest import FLOWCHARTS
 from .test_cli import route_to, run, write_answers
@@ -139,14 +139,14 @@ def test_alias_bomb_is_refused_quickly_everywhere(tmp_path: Path, data_dir: Path
 
 
 def test_a_small_legitimate_alias_still_works(tmp_path: Path) -> None:
-    from wizard.yamlio import parse_yaml
+    from wizard.base.yamlio import parse_yaml
 
     data = parse_yaml("a: &x [1, 2]\nb: *x\n", tmp_path / "f.yaml")
     assert data["b"] == [1, 2]
 
 
 def test_huge_document_is_refused_without_reading_it_all(tmp_path: Path) -> None:
-    from wizard.yamlio import MAX_DOCUMENT_BYTES, DocumentError, load_document
+    from wizard.base.yamlio import MAX_DOCUMENT_BYTES, DocumentError, load_document
 
     big = tmp_path / "big.yaml"
     big.write_text("a: " + "x" * (MAX_DOCUMENT_BYTES + 1) + "\n")
@@ -155,7 +155,7 @@ def test_huge_document_is_refused_without_reading_it_all(tmp_path: Path) -> None
 
 
 def test_error_messages_never_echo_unbounded_input(tmp_path: Path) -> None:
-    from wizard.flowset import FlowchartError, load_flowset
+    from wizard.flows.flowset import FlowchartError, load_flowset
 
     folder = tmp_path / "charts"
     folder.mkdir()
@@ -180,7 +180,7 @@ def test_json_answers_file_nested_deeply_is_a_clean_error(tmp_path: Path,
 def test_crash_logs_written_in_the_same_second_are_all_kept(data_dir: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
-    from wizard import cli as cli_module
+    from wizard.frontends.terminal import cli as cli_module
 
     def boom(*_a: object) -> None:
         raise RuntimeError("a bug")
@@ -205,8 +205,8 @@ def _with_answer(answers: dict[str, str], key_suffix: str, value: str) -> dict[s
 @pytest.mark.parametrize("zone", ["::1%$(id)", "::1%x\n\n## Status: Fixed understood",
                                   "fe80::1%eth0;reboot"])
 def test_ipv6_zone_ids_are_validated_like_the_probes_do(zone: str) -> None:
-    from wizard.answers import AnswerError, check_text
-    from wizard.nodes import Validator
+    from wizard.flows.answers import AnswerError, check_text
+    from wizard.flows.nodes import Validator
 
     with pytest.raises(AnswerError, match="invalid IPv6 zone"):
         check_text(Validator.IP, zone)
@@ -280,7 +280,7 @@ def test_template_failures_get_clean_messages(body: str, expected: str, tmp_path
 
 
 def test_empty_tagged_integer_found_by_the_fuzz_is_a_clean_error(tmp_path: Path) -> None:
-    from wizard.yamlio import DocumentError, parse_yaml
+    from wizard.base.yamlio import DocumentError, parse_yaml
 
     with pytest.raises(DocumentError, match=r"f.yaml:1: YAML error: '' is not a valid !!int"):
         parse_yaml("kind: !!int \n", tmp_path / "f.yaml")

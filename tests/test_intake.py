@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard.call import Call
-from wizard.engine import Engine
-from wizard.journal import CallStore
-from wizard.orgconfig import OrgConfig
+from wizard.calls.call import Call
+from wizard.calls.engine import Engine
+from wizard.calls.journal import CallStore
+from wizard.config.organization import OrgConfig
 
 from .e2e_support import ENTER, Terminal
 from .support import shipped

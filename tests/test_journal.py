@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.journal import CallStore, JournalError, atomic_write
+from wizard.calls.journal import CallStore, JournalError, atomic_write
 
 
 def test_each_event_is_on_disk_when_append_returns(tmp_path: Path) -> None:

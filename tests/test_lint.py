@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.flowset import FlowchartError, load_flowset
+from wizard.flows.flowset import FlowchartError, load_flowset
 
 from .conftest import PYTHON, cli_env
 
@@ -181,7 +181,7 @@ def test_variables_of_a_text_are_those_jinja_finds(source: str) -> None:
     from jinja2 import meta
     from jinja2.sandbox import SandboxedEnvironment
 
-    from wizard.textrender import variables
+    from wizard.base.textrender import variables
 
     expected = meta.find_undeclared_variables(SandboxedEnvironment().parse(source))
     assert variables(source) == expected

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.orgconfig import OrgConfig, OrgConfigError, RouteRule, Tier2, load_org_config
-from wizard.probes import PROBES
+from wizard.checks import PROBES
+from wizard.config.organization import OrgConfig, OrgConfigError, RouteRule, Tier2, load_org_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "org.yaml"
@@ -82,7 +82,7 @@ def test_unknown_team_key_is_one_line_with_the_field(tmp_path: Path) -> None:
 
 
 def test_test_server_without_port_is_a_warning(tmp_path: Path) -> None:
-    from wizard.orgconfig import warnings
+    from wizard.config.organization import warnings
 
     org = OrgConfig.model_validate({"test_servers": [{"name": "T1", "address": "t1"}]})
     (warning,) = warnings(org, tmp_path / "org.yaml")

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.orgconfig import OrgConfig, TestServer
-from wizard.probes import (
+from wizard.checks import (
     PROBES,
     ProbeArgumentError,
     ProbeStatus,
@@ -25,6 +24,7 @@ from wizard.probes import (
     validate_host,
     windows,
 )
+from wizard.config.organization import OrgConfig, TestServer
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 HAVE_PING = shutil.which("ping") is not None

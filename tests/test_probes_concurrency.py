@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from wizard.orgconfig import OrgConfig, TestServer
-from wizard.probes import ProbeResult, ProbeStatus, System, run_probe, run_probes
+from wizard.checks import ProbeResult, ProbeStatus, System, run_probe, run_probes
+from wizard.config.organization import OrgConfig, TestServer
 
 from .conftest_probes import LOOPBACK, black_hole, listening_port
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.probes import ProbeStatus, RunOutput, System, linux, run_probe
+from wizard.checks import ProbeStatus, RunOutput, System, linux, run_probe
 
 from .conftest_probes import captured
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.orgconfig import OrgConfig, TestServer
-from wizard.probes import ProbeStatus, RunOutput, System, run_probe
+from wizard.checks import ProbeStatus, RunOutput, System, run_probe
+from wizard.config.organization import OrgConfig, TestServer
 
 from .conftest_probes import (
     HAVE_PING,
@@ -91,7 +91,7 @@ def test_real_ping_that_gets_no_reply_fails_within_its_timeout() -> None:
 
 def test_without_a_ping_program_silent_ports_mean_no_answer() -> None:
     """The socket fallback tries its ports at once: all silent takes one timeout."""
-    from wizard.probes.checks import FALLBACK_PORTS
+    from wizard.checks.probes import FALLBACK_PORTS
 
     with black_hole(len(FALLBACK_PORTS)) as holes:
         ports = dict(zip(FALLBACK_PORTS, holes, strict=True))
@@ -212,7 +212,7 @@ def test_own_address_skips_loopback_and_autoconfiguration() -> None:
 
 
 def test_autoconfig_polarity_is_what_the_description_says() -> None:
-    from wizard.probes import PROBES
+    from wizard.checks import PROBES
 
     assert "ok: NO 169.254" in PROBES["autoconfig_address"].description
     bad = run_probe("autoconfig_address", {}, Interfaces({"eth0": ["169.254.3.4"],

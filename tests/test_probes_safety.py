@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard.probes import (
+from wizard.checks import (
     PROBES,
     ProbeArgumentError,
     ProbeResult,
@@ -22,7 +22,7 @@ from wizard.probes import (
     validate_port,
     validate_service,
 )
-from wizard.probes.base import ProbeSpec
+from wizard.checks.base import ProbeSpec
 
 from .conftest_probes import Untouchable
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.probes import System
-from wizard.probes.system import DeadlineExceeded, ResolveError, with_deadline
+from wizard.checks import System
+from wizard.checks.system import DeadlineExceeded, ResolveError, with_deadline
 
 from .conftest_probes import (
     HOSTS_FILE_LOCALHOST,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.probes import ProbeStatus, RunOutput, run_probe, windows
+from wizard.checks import ProbeStatus, RunOutput, run_probe, windows
 
 from .conftest_probes import FakeWindows, captured, failed_run
 
@@ -48,8 +48,8 @@ def test_windows_ping_outcomes(capture: str, status: ProbeStatus, summary: str,
 def test_what_the_caller_reads_from_ping_pre_fills_that_answer(
         capture: str, outcome: str, answer: str) -> None:
     """Figure 7.1's ping question has four answers; the probe reports which one it saw."""
-    from wizard.call import Call
-    from wizard.nodes import CheckNode
+    from wizard.calls.call import Call
+    from wizard.flows.nodes import CheckNode
 
     from .support import shipped
 

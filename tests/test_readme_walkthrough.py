@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from wizard import answers as answer_rules
-from wizard.engine import Engine, StepKind
-from wizard.nodes import ChoiceNode, TextNode, YesNoNode
-from wizard.textrender import render
+from wizard.base.textrender import render
+from wizard.calls.engine import Engine, StepKind
+from wizard.flows import answers as answer_rules
+from wizard.flows.nodes import ChoiceNode, TextNode, YesNoNode
 
 from .conftest import ROOT
 from .support import shipped

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from wizard.callstore import CallFilter, calls, open_store
-from wizard.environment import Environment
-from wizard.journal import CallStore
-from wizard.report import (
+from wizard.base.environment import Environment
+from wizard.base.errors import ExitStatus
+from wizard.calls.journal import CallStore
+from wizard.records.report import (
     DIMENSIONS,
     STATUSES,
     Labels,
@@ -38,7 +38,7 @@ from wizard.report import (
     to_table,
     to_text,
 )
-from wizard.status import ExitStatus
+from wizard.records.store import CallFilter, calls, open_store
 
 from .conftest import PYTHON, cli_env
 from .support import shipped
@@ -79,8 +79,8 @@ def take_calls(data: Path, url: str | None = None) -> list[str]:
 
 
 def labels() -> Labels:
-    from wizard.catalogue import catalogue_path, load_catalogue
-    from wizard.resources import builtin_dir
+    from wizard.base.resources import builtin_dir
+    from wizard.flows.catalogue import catalogue_path, load_catalogue
 
     entries = load_catalogue(catalogue_path(builtin_dir("flowcharts"))).entries
     return flowset_labels(shipped(), [(e.id, e.title) for e in entries])
@@ -337,7 +337,7 @@ def _parser() -> argparse.ArgumentParser:
 def command(cmd: object, argv: list[str], data: Path, **environ: str
             ) -> tuple[int, str, str]:
     """Run a command as ``ipsec-triage`` does: its exit status, stdout, stderr."""
-    from wizard.cli import UserError
+    from wizard.frontends.terminal.cli import UserError
 
     out, err = io.StringIO(), io.StringIO()
     env = Environment(stdin=io.StringIO(), stdout=out, stderr=err,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from wizard.call import Call
-from wizard.journal import CallStore
-from wizard.nodes import TerminalNode
-from wizard.orgconfig import OrgConfig, RouteRule, Tier2
+from wizard.calls.call import Call
+from wizard.calls.journal import CallStore
+from wizard.config.organization import OrgConfig, RouteRule, Tier2
+from wizard.flows.nodes import TerminalNode
 
 from .conftest import PYTHON, cli_env
 from .support import ROOT, replay, shipped
@@ -475,7 +475,7 @@ ONLY_XP_2003 = ("eventquery", "ipseccmd", "netdiag", "IPsec_Debug.vbs", "Reserve
 
 
 def _commands_for(version: str) -> dict[str, str]:
-    from wizard.textrender import render, variables
+    from wizard.base.textrender import render, variables
 
     fs = shipped()
     store = CallStore(Path("/nonexistent"))
@@ -489,7 +489,7 @@ def _commands_for(version: str) -> dict[str, str]:
             names |= variables(src)
         context = {n: "x" for n in names} | {"windows": version}
         if node.commands:
-            from wizard.nodes import windows_family
+            from wizard.flows.nodes import windows_family
             family = windows_family(version)
             out[key] = render(node.commands[family], context)  # type: ignore[index]
         elif node.command:

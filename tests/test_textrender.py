@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from wizard.textrender import TextError, render
+from wizard.base.textrender import TextError, render
 
 JINJA = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 NAMES = ["target", "target_ip", "caller_name", "none", "missing"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wizard.engine import Engine
-from wizard.orgconfig import OrgConfig
-from wizard.ticket import TicketError
+from wizard.calls.engine import Engine
+from wizard.config.organization import OrgConfig
+from wizard.records.ticket import TicketError
 
 from .conftest import PYTHON, cli_env
 from .support import replay, shipped

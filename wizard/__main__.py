@@ -1,5 +1,5 @@
 """``python -m wizard``: the same as the ``ipsec-triage`` command."""
 
-from .cli import main
+from wizard.frontends.terminal.cli import main
 
 raise SystemExit(main())

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
-from .secrets import remember, scrub
+from wizard import __version__
+from wizard.handoff.secrets import remember, scrub
 
 USER_AGENT = f"ipsec-triage/{__version__}"
 

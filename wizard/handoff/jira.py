@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from .base import (
+from wizard.config.handoff import JiraDest
+from wizard.handoff.base import (
     Delivery,
     HandoffError,
     Parcel,
@@ -26,7 +27,6 @@ from .base import (
     json_body,
     transport_error,
 )
-from .config import JiraDest
 
 
 def label(call_id: str) -> str:

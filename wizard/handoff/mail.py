@@ -12,9 +12,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from ..journal import atomic_write
-from .base import Delivery, HandoffError, Parcel
-from .config import EmailDest
+from wizard.calls.journal import atomic_write
+from wizard.config.handoff import EmailDest
+from wizard.handoff.base import Delivery, HandoffError, Parcel
 
 
 def slug(text: str) -> str:

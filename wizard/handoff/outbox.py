@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..journal import CallStore, Journal, JournalError, atomic_write
-from ..orgconfig import OrgConfig
-from .base import Delivery, HandoffError, Parcel
-from .config import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
-from .mail import slug
-from .parcel import build_parcel
-from .secrets import SecretMissing, get_secret, scrub
+from wizard.calls.journal import CallStore, Journal, JournalError, atomic_write
+from wizard.config.handoff import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
+from wizard.config.organization import OrgConfig
+from wizard.handoff.base import Delivery, HandoffError, Parcel
+from wizard.handoff.mail import slug
+from wizard.handoff.parcel import build_parcel
+from wizard.handoff.secrets import SecretMissing, get_secret, scrub
 
 OUTBOX = "outbox"
 LOCK_STALE = 600.0

@@ -8,8 +8,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from ..journal import CallState, CallStore
-from .base import Attachment, HandoffError, Parcel
+from wizard.calls.journal import CallState, CallStore
+from wizard.handoff.base import Attachment, HandoffError, Parcel
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "txt": "text/plain; charset=utf-8",
                  "zip": "application/zip"}

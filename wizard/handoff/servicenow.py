@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from .base import (
+from wizard.config.handoff import ServiceNowDest
+from wizard.handoff.base import (
     Delivery,
     HandoffError,
     Parcel,
@@ -25,7 +26,6 @@ from .base import (
     json_body,
     transport_error,
 )
-from .config import ServiceNowDest
 
 
 def _result(response: httpx.Response, what: str) -> Any:

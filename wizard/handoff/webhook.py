@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from .base import Delivery, Parcel, bearer, check, client, transport_error
-from .config import WebhookDest
+from wizard.config.handoff import WebhookDest
+from wizard.handoff.base import Delivery, Parcel, bearer, check, client, transport_error
 
 
 def payload(parcel: Parcel) -> dict[str, Any]:

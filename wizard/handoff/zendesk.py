@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from .base import (
+from wizard.config.handoff import ZendeskDest
+from wizard.handoff.base import (
     Delivery,
     HandoffError,
     Parcel,
@@ -24,7 +25,6 @@ from .base import (
     json_body,
     transport_error,
 )
-from .config import ZendeskDest
 
 PRIORITY = {"critical": "urgent", "high": "high", "medium": "normal", "low": "low"}
 

@@ -1,0 +1,464 @@
+"""One call in progress: engine + journal + probes. Both front ends drive this object.
+
+It does no prompting and no printing: the interactive front end and the answers-file
+twin ask it for the next step, hand it answers, and let it write the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wizard import __version__
+from wizard.base.textrender import TextError, render
+from wizard.calls.engine import Engine, Step, StepKind, Visit
+from wizard.calls.journal import (
+    AnswerRecord,
+    CallState,
+    CallStore,
+    Journal,
+    JournalError,
+    atomic_write,
+    replay,
+)
+from wizard.flows import answers as answer_rules
+from wizard.flows.catalogue import Hit, matches
+from wizard.flows.flowset import FlowSet
+from wizard.flows.nodes import (
+    FAMILY_LABELS,
+    WINDOWS_FAMILIES,
+    CheckNode,
+    ChoiceNode,
+    Node,
+    TerminalNode,
+    windows_family,
+)
+
+if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
+    from wizard.checks import System
+    from wizard.checks.base import ProbeResult
+    from wizard.config.organization import OrgConfig
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A probe's result for a check step and the answer it suggests (if conclusive)."""
+
+    result: ProbeResult
+    value: str | None
+    skipped_reason: str | None = None
+
+
+ABANDON_REASONS = {
+    "hung_up": "caller hung up",
+    "wrong_number": "wrong number",
+    "duplicate": "duplicate of an existing ticket",
+}
+"""Reasons a call ends early (status ``abandoned``); any other reason is free text."""
+
+
+def end_label(ended: Mapping[str, Any] | None) -> str:
+    """How an ended call's status reads: "Not fixed", or "Abandoned (caller hung up)"."""
+    if ended is None:
+        return "open"
+    label = str(ended.get("status_label") or ended.get("status") or "")
+    if ended.get("status") == "abandoned":
+        reason = str(ended.get("reason") or "")
+        if reason == "duplicate" and ended.get("duplicate_of"):
+            why = f"duplicate of {ended['duplicate_of']}"
+        else:
+            why = ABANDON_REASONS.get(reason, reason)
+        return f"{label or 'Abandoned'} ({why})" if why else label or "Abandoned"
+    return label
+
+
+def check_location(runs_on: str) -> str:
+    """Where the automatic checks of a call ran: the wizard runs them on its own
+    computer, the help desk's or (``--on caller``) the caller's."""
+    return "caller's computer" if runs_on == "caller" else "help-desk computer"
+
+
+class Call:
+    def __init__(self, *, flowset: FlowSet, store: CallStore, state: CallState,
+                 journal: Journal | None, org: OrgConfig | None,
+                 system: System | None = None, checks: bool = True) -> None:
+        self.fs = flowset
+        self.engine = Engine(flowset)
+        self.store = store
+        self.state = state
+        self.journal = journal
+        self._org = org
+        self._system = system
+        self.checks = checks
+        """False: no automatic check runs (``--no-checks``); every check is asked."""
+
+    @property
+    def org(self) -> OrgConfig:
+        """The organization file's settings (the defaults when there is none, built the
+        first time they are needed: not on the way to the first question)."""
+        if self._org is None:
+            from wizard.config.organization import OrgConfig
+
+            self._org = OrgConfig()
+        return self._org
+
+    @property
+    def system(self) -> System:
+        if self._system is None:
+            from wizard.checks import System
+
+            self._system = System(self.org)
+        return self._system
+
+    # -- creation ----------------------------------------------------------------------
+    @classmethod
+    def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, staffer: str,
+              runs_on: str = "helpdesk", mode: str = "interactive",
+              practice: bool = False, system: System | None = None,
+              checks: bool = True) -> Call:
+        """A new call; ``practice``: a training call (replayed answers files are
+        practice calls too), kept out of reports by default. ``checks=False``: no
+        automatic check runs (``--no-checks``)."""
+        extra = {} if checks else {"checks": False}
+        answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
+        call_id, journal, event = store.new_call(
+            staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
+            tool_version=__version__, practice=practice or mode == "answers_file", **extra,
+        )
+        state = replay(call_id, [event])
+        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+                   system=system, checks=checks)
+
+    @classmethod
+    def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, call_id: str,
+               staffer: str | None = None, system: System | None = None,
+               checks: bool = True) -> Call:
+        full_id = store.resolve_id(call_id)
+        lock = store.lock(full_id)  # one writer per call: the second one is refused here
+        try:
+            state = store.load(full_id)  # read under the lock: the latest answers
+            if state.ended is not None:
+                raise JournalError(
+                    f"call {state.call_id} has already ended ({end_label(state.ended)}); "
+                    f"use 'ipsec-triage show {state.call_id}'"
+                )
+            journal = store.open_journal(state.call_id, lock)
+        except BaseException:
+            lock.release()
+            raise
+        extra = {} if checks else {"checks": False}
+        journal.append("resume", staffer=staffer or state.staffer,
+                       flowcharts=flowset.versions(), **extra)
+        state.resumed.append("now")
+        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+                   system=system, checks=checks)
+
+    @property
+    def call_id(self) -> str:
+        return self.state.call_id
+
+    def changed_flowcharts(self) -> list[str]:
+        """Charts whose version differs from the one the call started with."""
+        now = self.fs.versions()
+        return sorted(c for c, v in self.state.flowcharts.items() if now.get(c) != v)
+
+    # -- steps -------------------------------------------------------------------------
+    def base_context(self) -> dict[str, Any]:
+        org = self._org  # no organization file: no test servers
+        servers = ", ".join(s.name for s in org.test_servers) if org else ""
+        return {"staffer": self.state.staffer, "call_id": self.call_id,
+                "test_servers": servers}
+
+    def step(self) -> Step:
+        return self.engine.step(self.state.values(), self.base_context())
+
+    def text(self, source: str | None, step: Step) -> str:
+        if not source:
+            return ""
+        try:
+            return render(source, step.context).strip()
+        except TextError as exc:
+            path, line = self.fs.where(step.visit.node_key)
+            where = f"{path}:{line}" if line else str(path)
+            raise TextError(f"{where}: node '{step.visit.node_key}': {exc}") from None
+
+    def preselected(self, visit: Visit, step: Step) -> str | None:
+        """The option a choice question pre-selects (its ``default``, rendered from the
+        earlier answers), or None."""
+        node = visit.node
+        source = getattr(node, "default", None)
+        if not source or not isinstance(node, ChoiceNode):
+            return None
+        value = render(source, step.context).strip()
+        return value if value in {o.value for o in node.options} else None
+
+    def command(self, node: Node, step: Step, sep: str = "\n") -> str:
+        """The command to read out for a step: the one for the caller's Windows family, or
+        each family's, labelled, when the version is not known."""
+        if node.commands is None:
+            return self.text(node.command, step)
+        family = windows_family(step.context.get("windows"))
+        if family is not None:
+            return self.text(node.commands[family], step)
+        return sep.join(f"{FAMILY_LABELS[f]}: {self.text(node.commands[f], step)}"
+                         for f in WINDOWS_FAMILIES)
+
+    # -- probes ------------------------------------------------------------------------
+    def probe_applies(self, step: Step) -> str | None:
+        """Why the step's probe should not run here (None: it should run)."""
+        node = step.visit.node
+        if not isinstance(node, CheckNode):
+            return "not a check"
+        if not self.checks:
+            return "automatic checks are turned off for this call (--no-checks)"
+        if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
+            return ("this check only tells something when the wizard runs on the caller's "
+                    "computer (start it with --on caller)")
+        return None
+
+    def _request(self, node: CheckNode, context: Mapping[str, Any]) -> dict[str, str]:
+        return {k: render(v, context).strip() for k, v in node.probe.args.items()}
+
+    def _record(self, key: str, args: dict[str, str], result: ProbeResult) -> None:
+        self._journal.append("probe", key=key, args=args, result=result.to_dict())
+        self.state.probes[key] = result
+        self.state.probe_args[key] = args
+
+    def cached_check(self, step: Step) -> Suggestion | None:
+        """The recorded result for this step, if its arguments are still the same."""
+        node = step.visit.node
+        key = step.visit.key
+        if not isinstance(node, CheckNode) or key not in self.state.probes:
+            return None
+        if self.state.probe_args.get(key, {}) != self._request(node, step.context):
+            return None
+        return self.suggestion_from(node, self.state.probes[key])
+
+    def run_check(self, step: Step) -> Suggestion | None:
+        """The probe result of a check step: recorded already, or run now and journaled."""
+        node = step.visit.node
+        if not isinstance(node, CheckNode) or self.probe_applies(step) is not None:
+            return None
+        cached = self.cached_check(step)
+        if cached is not None:
+            return cached
+        args = self._request(node, step.context)
+        from wizard.checks import run_probe
+
+        result = run_probe(node.probe.name, args, self.system,
+                           self.org.probe_timeout(node.probe.name))
+        self._record(step.visit.key, args, result)
+        return self.suggestion_from(node, result)
+
+    def pending_checks(self, step: Step) -> list[tuple[str, CheckNode, dict[str, str]]]:
+        """Checks ahead in the current flowchart that can run now (their arguments are
+        known and they apply here) and have no result yet."""
+        if step.kind is not StepKind.ASK or not self.checks:
+            return []
+        chart = step.visit.chart
+        seen: set[str] = set()
+        todo = [step.visit.node_key]
+        out: list[tuple[str, CheckNode, dict[str, str]]] = []
+        visited_keys = {v.node_key for v in step.route}
+        while todo:
+            key = todo.pop()
+            if key in seen or key.split(".", 1)[0] != chart:
+                continue
+            seen.add(key)
+            node = self.fs.node(key)
+            todo.extend(self.fs.successors(key))
+            if not isinstance(node, CheckNode) or key in visited_keys:
+                continue
+            if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
+                continue
+            try:
+                args = self._request(node, step.context)
+            except TextError:
+                continue
+            if any(not v for v in args.values()):
+                continue  # an argument not known on this call (e.g. no target address)
+            if key in self.state.probes and self.state.probe_args.get(key) == args:
+                continue
+            out.append((key, node, args))
+        return out
+
+    def prefetch(self, step: Step,
+                 on_result: Callable[[int, ProbeResult], None] | None = None) -> int:
+        """Run the pending checks of the current flowchart at once; returns how many."""
+        pending = self.pending_checks(step)
+        if not pending:
+            return 0
+
+        def done(i: int, result: ProbeResult) -> None:
+            key, _node, args = pending[i]
+            self._record(key, args, result)
+            if on_result is not None:
+                on_result(i, result)
+
+        from wizard.checks import run_probes
+
+
+        run_probes([(n.probe.name, a) for _, n, a in pending], self.system, None,
+                   on_result=done)
+        return len(pending)
+
+    @staticmethod
+    def suggestion_from(node: CheckNode, result: ProbeResult) -> Suggestion:
+        value = None
+        outcome = result.data.get("outcome")
+        if isinstance(outcome, str) and outcome in node.probe.on_outcome:
+            return Suggestion(result, node.probe.on_outcome[outcome])
+        from wizard.checks.base import ProbeStatus
+
+        if result.status is ProbeStatus.OK:
+            value = node.probe.on_ok
+        elif result.status is ProbeStatus.FAIL:
+            value = node.probe.on_fail
+        return Suggestion(result, value)
+
+    # -- answers -----------------------------------------------------------------------
+    def answer(self, visit: Visit, raw: Any, *, source: str = "staffer",
+               suggested: str | None = None) -> str:
+        """Validate and record an answer for a step (the current one or an earlier one)."""
+        value = answer_rules.validate(visit.node, raw, visit.key)
+        key = visit.key
+        event = self._journal.append("answer", key=key, value=value, source=source,
+                                    suggested=suggested)
+        record = AnswerRecord(key, value, event["t"], source, suggested)
+        old = self.state.answers.get(key)
+        if old is not None and old.value != value:
+            self.state.changes.append({"key": key, "from": old.value, "to": value,
+                                       "at": record.at})
+        self.state.answers[key] = record
+        return value
+
+    def add_note(self, key: str, text: str) -> None:
+        """Record a note; AnswerError for a note a store cannot hold (too long, NUL)."""
+        text = answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
+        if not text:
+            return
+        self._journal.append("note", key=key, text=text)
+        self.state.notes.setdefault(key, []).append(text)
+
+    def known_issues(self, step: Step) -> list[Hit]:
+        """Catalogue entries matching what the call has shown on its current route."""
+        if self.fs.catalogue is None:
+            return []
+        route = [v.key for v in step.route]
+        return matches(self.fs.catalogue, self.state, self.fs, route)
+
+    def new_known_issues(self, step: Step) -> list[Hit]:
+        """Matching entries not shown yet; records them as shown."""
+        fresh = [h for h in self.known_issues(step) if h.entry.id not in self.state.known_issues]
+        for hit in fresh:
+            self._journal.append("known_issue", id=hit.entry.id, why=hit.why)
+            self.state.known_issues[hit.entry.id] = hit.why
+        return fresh
+
+    def interrupted(self) -> None:
+        self._journal.append("interrupted")
+
+    def record_sensitive_request(self, key: str, what: str) -> None:
+        """The caller asked for something the chapter says not to give out or do."""
+        what = what.strip()
+        event = self._journal.append("sensitive_request", step=key, what=what)
+        self.state.sensitive_requests.append({"step": key, "what": what, "t": event["t"]})
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing was recorded yet but the start: no answer, note or remark."""
+        s = self.state
+        return not (s.answers or s.notes or s.sensitive_requests or s.ended)
+
+    def discard(self) -> bool:
+        """Remove the record of a call that has nothing in it (quit before the first
+        answer), so no empty call is left open. The record on disk decides (an answer
+        written just as Ctrl-C came is kept): False if it holds anything."""
+        from wizard.calls.journal import read_events
+
+        if not self.is_empty:
+            return False
+        path = self.store.path(self.call_id)
+        try:
+            events, damaged = read_events(path)
+        except JournalError:
+            return False
+        if damaged or any(e.get("event") not in ("start", "probe") for e in events):
+            return False
+        self.close()
+        path.unlink(missing_ok=True)
+        return True
+
+    def abandon(self, reason: str, duplicate_of: str | None = None) -> dict[str, Any]:
+        """End the call early (status ``abandoned``): ``reason`` is one of
+        :data:`ABANDON_REASONS` or free text; a duplicate names the other ticket."""
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("a reason is needed to end a call early")
+        fields: dict[str, Any] = {"status": "abandoned", "status_label": "Abandoned",
+                                  "reason": reason, "terminal": None, "category": None,
+                                  "tier2": False, "tier2_group": None, "tickets": {}}
+        if reason == "duplicate":
+            if not duplicate_of:
+                raise ValueError("a duplicate call names the ticket it duplicates")
+            fields["duplicate_of"] = duplicate_of
+        end = self._journal.append("end", **fields)
+        self.state.ended = {k: v for k, v in end.items() if k != "event"}
+        return self.state.ended
+
+    # -- escalation -------------------------------------------------------------------
+    def escalation_group(self, step: Step) -> str | None:
+        """The one Tier 2 group of an escalating exit (None if it does not escalate).
+        Screen, ticket, store and report all show this value, recorded in the end event."""
+        node = step.visit.node
+        if not isinstance(node, TerminalNode) or not node.tier2:
+            return None
+        return self.org.tier2_group(node.category.value, step.context.get("target"),
+                                    node.team.value if node.team else None)
+
+    # -- the end -----------------------------------------------------------------------
+    def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
+        """Write the tickets, then record the end; return {format: path}.
+
+        The tickets are on disk before the end is recorded: a full disk leaves the call
+        open (resume finishes it and writes them again), never ended without tickets. A
+        broken ticket template loses nothing either: the end is recorded with the error;
+        fix the template and run ``ipsec-triage ticket ID``. TicketError is raised after
+        the end is saved.
+        """
+        from wizard.records.ticket import TicketError, render_tickets
+
+        assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
+        node = step.visit.node
+        paths = {fmt: str(self.store.ticket_path(self.call_id, fmt)) for fmt in formats}
+        error: TicketError | None = None
+        try:
+            tickets = render_tickets(self, step, formats)
+        except TicketError as exc:
+            tickets, paths, error = {}, {}, exc
+        for fmt, text in tickets.items():
+            atomic_write(Path(paths[fmt]), text)
+        group = self.escalation_group(step)
+        end = self._journal.append(
+            "end", terminal=step.visit.node_key, status=node.status.value,
+            status_label=node.status.label, category=node.category.value,
+            tier2=node.tier2, tier2_group=group, team=node.team.value if node.team else None,
+            tickets=paths,
+            ticket_error=str(error) if error else None,
+        )
+        self.state.ended = {k: v for k, v in end.items() if k != "event"}
+        if error is not None:
+            raise error
+        return paths
+
+    @property
+    def _journal(self) -> Journal:
+        if self.journal is None:
+            raise JournalError(f"call {self.call_id} is open read-only")
+        return self.journal
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()

@@ -1,0 +1,396 @@
+"""The call record: an append-only journal, one JSON line per event, flushed to disk.
+
+Every answer is written (and fsync'd) the moment it is given, so a closed terminal or
+a killed process loses at most the answer being typed. The state of a call is the
+replay of its journal: the last answer given for each step wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the checks are imported when a record has a check result
+    from wizard.checks.base import ProbeResult
+
+CALLS_DIR = "calls"
+
+
+class JournalError(Exception):
+    """A call record is missing or unusable. ``str()`` is one line."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a whole file so that readers see the old or the new content, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class AnswerRecord:
+    key: str
+    value: str
+    at: str
+    source: str = "staffer"
+    """staffer | answers_file | probe (a probe suggestion accepted as it was)."""
+    suggested: str | None = None
+
+
+@dataclass
+class CallState:
+    """Everything known about a call, rebuilt from its journal."""
+
+    call_id: str
+    staffer: str = ""
+    started: str = ""
+    runs_on: str = "helpdesk"
+    mode: str = "interactive"
+    flowcharts: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, AnswerRecord] = field(default_factory=dict)
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    """Answers that replaced an earlier one (the "back" edits), oldest first."""
+    ended: dict[str, Any] | None = None
+    resumed: list[str] = field(default_factory=list)
+    damaged_lines: int = 0
+    problems: list[str] = field(default_factory=list)
+    """One ``file:line: why`` message for each journal line that was skipped."""
+    known_issues: dict[str, str] = field(default_factory=dict)
+    """Known-issue entries shown to the staffer: id -> why it matched."""
+    org: dict[str, Any] = field(default_factory=dict)
+    practice: bool = False
+    """A practice call (training, a replayed answers file): kept out of reports by default."""
+    sensitive_requests: list[dict[str, str]] = field(default_factory=list)
+    """Times the caller asked for something sensitive (the chapter's social-engineering
+    caution): ``{"step": node key, "what": what was asked, "t": when}``, oldest first."""
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    """Hand-offs to Tier 2 (journal event ``handoff``: ``group``, ``kind``, ``status``
+    sent|queued|failed, ``number``, ``url``, ``action``, ``error``, ``t``), oldest first."""
+    packets: list[dict[str, Any]] = field(default_factory=list)
+    """Escalation packets made for the call (event ``packet``: ``path``, ``redacted``)."""
+
+    def ticket_ref(self) -> dict[str, Any] | None:
+        """The newest hand-off that reached Tier 2 (its ticket number and link)."""
+        sent = [h for h in self.handoffs if h.get("status") == "sent"]
+        return sent[-1] if sent else None
+
+    def values(self) -> dict[str, str]:
+        return {k: a.value for k, a in self.answers.items()}
+
+
+class CallLock:
+    """The one-writer lock of a call: an operating-system file lock (``fcntl`` on Unix,
+    ``msvcrt`` on Windows, through the ``filelock`` package) on ``ID.lock`` next to the
+    journal. Held while a program writes the call; the system lets it go when that
+    program ends in any way (even ``kill -9``), so a stale lock never blocks a call."""
+
+    def __init__(self, path: Path, call_id: str) -> None:
+        from filelock import FileLock, Timeout
+
+        self.path = path
+        self._lock = FileLock(str(path), timeout=0, mode=0o600)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise JournalError(
+                f"call {call_id} is already open in another ipsec-triage (another window "
+                "or computer); finish or quit it there first") from None
+        except OSError as exc:
+            raise JournalError(f"{path}: cannot lock the call: {exc.strerror or exc}") from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class Journal:
+    """Appends events to one call's journal file (holding the call's lock, if given)."""
+
+    def __init__(self, path: Path, lock: CallLock | None = None) -> None:
+        self.path = path
+        self.lock = lock
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the call
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        record = {"event": event, "t": now_iso(), **fields}
+        self._fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        return record
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_TEXT = (str,)
+_SCALAR = (str, int, float, bool, type(None))
+# Fields every event of a kind must have, and their types; and fields that may be
+# missing but, when present, must have the type given.
+_REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
+    "answer": {"key": _TEXT, "value": _TEXT},
+    "probe": {"key": _TEXT, "result": (dict,)},
+    "note": {"key": _TEXT, "text": _TEXT},
+    "known_issue": {"id": _TEXT},
+    "sensitive_request": {},
+    "start": {},
+    "resume": {},
+    "interrupted": {},
+    "end": {},
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "t": _TEXT, "staffer": _TEXT, "runs_on": _TEXT, "mode": _TEXT, "flowcharts": (dict,),
+    "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
+    "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
+    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)),
+}
+
+
+def check_event(obj: Any) -> str | None:
+    """Why a journal line cannot be replayed (None: it can)."""
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    kind = obj.get("event")
+    if not isinstance(kind, str):
+        return "no 'event' name"
+    for name, types in _REQUIRED.get(kind, {}).items():
+        if name not in obj:
+            return f"{kind} event without '{name}'"
+        if not isinstance(obj[name], types):
+            return f"{kind} event: '{name}' has the wrong type"
+    for name, types in _OPTIONAL.items():
+        if name in obj and not isinstance(obj[name], types):
+            return f"{kind} event: '{name}' has the wrong type"
+    return None
+
+
+def read_events(path: Path, problems: list[str] | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
+    """Events of a journal, and how many lines were skipped: cut by a kill, or not a
+    valid event. ``problems`` receives one ``file:line: why`` message per skipped line."""
+    events: list[dict[str, Any]] = []
+    damaged = 0
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise JournalError(f"{path}: no such call record") from None
+    except IsADirectoryError:
+        raise JournalError(f"{path}: is a folder, not a call record") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the call record: "
+                           f"{exc.strerror or exc}") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            why: str | None = "not a complete JSON line (cut when the program was stopped?)"
+        else:
+            why = check_event(obj)
+            if why is not None and isinstance(obj, dict) and obj.get("event") == "start":
+                # the start event holds the call's identity: keep it, without the bad fields
+                bad = [k for k, types in _OPTIONAL.items()
+                       if k in obj and not isinstance(obj[k], types)]
+                obj = {k: v for k, v in obj.items() if k not in bad}
+                if problems is not None and bad:
+                    problems.append(f"{path}:{number}: start event: field(s) "
+                                    f"{', '.join(bad)} ignored (wrong type)")
+                why = check_event(obj)
+        if why is None:
+            events.append(obj)
+            continue
+        damaged += 1
+        if problems is not None:
+            problems.append(f"{path}:{number}: line skipped: {why}")
+    return events, damaged
+
+
+def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> CallState:
+    state = CallState(call_id=call_id, damaged_lines=damaged)
+    by = ""  # the staffer at the keyboard: the starter, then whoever resumed
+    for ev in events:
+        kind = ev.get("event")
+        if kind == "start":
+            state.staffer = by = str(ev.get("staffer", ""))
+            state.started = str(ev.get("t", ""))
+            state.runs_on = str(ev.get("runs_on", "helpdesk"))
+            state.mode = str(ev.get("mode", "interactive"))
+            state.flowcharts = dict(ev.get("flowcharts") or {})
+            state.org = dict(ev.get("org") or {})
+            state.practice = bool(ev.get("practice", False))
+        elif kind == "answer":
+            key = str(ev["key"])
+            old = state.answers.get(key)
+            rec = AnswerRecord(key, str(ev["value"]), str(ev.get("t", "")),
+                               str(ev.get("source", "staffer")), ev.get("suggested"))
+            if old is not None and old.value != rec.value:
+                state.changes.append({"key": key, "from": old.value, "to": rec.value,
+                                      "at": rec.at, "by": by})
+            state.answers[key] = rec
+            if state.ended is not None:
+                state.ended = None  # an answer after the end reopens the call
+        elif kind == "probe":
+            from wizard.checks.base import ProbeResult
+
+            with contextlib.suppress(KeyError, ValueError, TypeError, AttributeError):
+                state.probes[str(ev["key"])] = ProbeResult.from_dict(ev["result"])
+                state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})
+        elif kind == "note":
+            state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
+        elif kind == "known_issue":
+            state.known_issues[str(ev.get("id"))] = str(ev.get("why", ""))
+        elif kind == "sensitive_request":
+            state.sensitive_requests.append({"step": str(ev.get("step", "")),
+                                             "what": str(ev.get("what", "")),
+                                             "t": str(ev.get("t", ""))})
+        elif kind == "handoff":
+            state.handoffs.append({k: v for k, v in ev.items() if k != "event"})
+        elif kind == "packet":
+            state.packets.append({k: v for k, v in ev.items() if k != "event"})
+        elif kind == "resume":
+            state.resumed.append(str(ev.get("t", "")))
+            by = str(ev.get("staffer") or by)
+        elif kind == "end":
+            state.ended = {k: v for k, v in ev.items() if k != "event"}
+    return state
+
+
+class CallStore:
+    """The folder that holds every call record of this computer (or a shared folder).
+
+    ``folder`` names the kind of record: calls, or halving sessions.
+    """
+
+    def __init__(self, root: Path, folder: str = CALLS_DIR,
+                 on_warning: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.calls = root / folder
+        self.on_warning = on_warning
+        """Told about each skipped journal line and unreadable record (one line each);
+        default: printed on standard error."""
+
+    def _warn(self, message: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:
+            sys.stderr.write(f"ipsec-triage: warning: {message}\n")
+
+    def _ensure(self) -> None:
+        from wizard.base.privacy import private_dir
+
+        try:
+            private_dir(self.calls)
+        except OSError as exc:
+            raise JournalError(f"{self.calls}: cannot create the call folder: "
+                               f"{exc.strerror or exc}") from None
+
+    def path(self, call_id: str) -> Path:
+        return self.calls / f"{call_id}.jsonl"
+
+    def new_call(self, **start_fields: Any) -> tuple[str, Journal, dict[str, Any]]:
+        """Create a call record; returns its id, its open journal and the start event."""
+        self._ensure()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for _ in range(100):
+            call_id = f"{stamp}-{secrets.token_hex(2)}"
+            path = self.path(call_id)
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            journal = Journal(path, self.lock(call_id))
+            event = journal.append("start", call_id=call_id, **start_fields)
+            return call_id, journal, event
+        raise JournalError(f"{self.calls}: could not pick a new call id")  # pragma: no cover
+
+    def resolve_id(self, call_id: str) -> str:
+        """Full id for a unique prefix, or the newest call for ``last``."""
+        ids = self.ids()
+        if call_id == "last":
+            if not ids:
+                raise JournalError(f"{self.calls}: no calls recorded yet")
+            return ids[-1]
+        if call_id in ids:
+            return call_id
+        matches = [i for i in ids if i.startswith(call_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise JournalError(f"no call {call_id!r} in {self.calls} (see 'ipsec-triage list')")
+        raise JournalError(f"{call_id!r} matches {len(matches)} calls; give more of the id")
+
+    def ids(self) -> list[str]:
+        if not self.calls.is_dir():
+            return []
+        return sorted(p.stem for p in self.calls.glob("*.jsonl"))
+
+    def load(self, call_id: str) -> CallState:
+        return self._load_exact(self.resolve_id(call_id))
+
+    def _load_exact(self, call_id: str) -> CallState:
+        path = self.path(call_id)
+        problems: list[str] = []
+        events, damaged = read_events(path, problems)
+        for problem in problems:
+            self._warn(problem)
+        if not events or events[0].get("event") != "start":
+            raise JournalError(f"{path}: not a call record (no start event)")
+        state = replay(call_id, events, damaged)
+        state.problems = problems
+        return state
+
+    def lock(self, call_id: str) -> CallLock:
+        """Take the call's one-writer lock, or raise JournalError naming the call."""
+        return CallLock(self.calls / f"{call_id}.lock", call_id)
+
+    def open_journal(self, call_id: str, lock: CallLock | None = None) -> Journal:
+        return Journal(self.path(self.resolve_id(call_id)), lock)
+
+    def all(self) -> Iterator[CallState]:
+        """Every readable call record, oldest first. One listing of the folder for all of
+        them (resolving each id again would list the folder once per call)."""
+        for call_id in self.ids():
+            try:
+                yield self._load_exact(call_id)
+            except JournalError as exc:
+                self._warn(f"{exc}; left out")
+                continue
+
+    def ticket_path(self, call_id: str, fmt: str) -> Path:
+        return self.calls / f"{call_id}.ticket.{fmt}"
+

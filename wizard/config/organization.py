@@ -1,0 +1,275 @@
+"""The organization file: help-desk test servers, domain controllers, Tier 2 routing,
+timeouts, template folder, redaction keywords. See ``examples/org.yaml``.
+
+Every field is optional: ``OrgConfig()`` is a working configuration. The file is read
+with a safe YAML loader (no Python objects), checked against the model (unknown fields
+are errors, with the close match), and every mistake is one line naming the file, the
+line and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from wizard.base.validate import is_address
+from wizard.base.yamlio import DocumentError, format_validation_error, load_document, locate
+from wizard.config.handoff import DEST_MODELS, HandoffConfig
+from wizard.flows.nodes import Team
+
+CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
+
+#: Tier 2 teams a flowchart exit names (``team:``), with the names the chapter uses.
+DEFAULT_TEAMS = {
+    "network_operations": "Global network operations center",
+    "application_support": "Line of business application support",
+    "ipsec_support": "Tier 2 IPsec support",
+    "data_center": "Data center operations",
+    "server_isolation": "Server isolation support team (network access groups)",
+    "security": "IT security",
+}
+
+DEFAULT_GROUPS = {
+    "network": "Global network operations center",
+    "name_resolution": "Global network operations center",
+    "application": "Line of business application support",
+    "caller_ipsec": "Tier 2 IPsec support",
+    "target_ipsec": "Data center operations",
+}
+
+
+class OrgConfigError(Exception):
+    """The organization file is wrong; ``str()`` is one line ``file:line: field: ...``."""
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A validation error shown as just ``message`` (no "Value error, " in front)."""
+    return PydanticCustomError("org_value", message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _host(value: str) -> str:
+    from wizard.base.validate import ProbeArgumentError, validate_host
+
+    try:
+        return validate_host(value)
+    except ProbeArgumentError as exc:
+        raise _invalid(str(exc)) from None
+
+
+class TestServer(_Strict):
+    """A help-desk test computer that every trusted host should reach."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str = Field(min_length=1, description="Name to read out and show")
+    address: str = Field(description="Host name or IP address to test")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="TCP port to test (unset: 445, SMB, as net view). "
+                             "Never ping: ICMP is exempt from IPsec, so a ping proves "
+                             "nothing about the caller's IPsec")
+
+    @property
+    def tested_port(self) -> int:
+        return self.port or 445
+
+    _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
+
+
+class DomainController(_Strict):
+    name: str = Field(min_length=1)
+    address: str
+
+    _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
+
+
+class RouteRule(_Strict):
+    """Send escalations for matching targets to a group (first match wins)."""
+
+    target: str = Field(min_length=1,
+                        description="Target name or address pattern, e.g. 'fin-*'")
+    group: str = Field(min_length=1)
+    category: str | None = Field(default=None, description="Only for this problem category")
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is not None and value not in CATEGORIES:
+            raise _invalid(f"{value!r} is not one of {', '.join(CATEGORIES)}")
+        return value
+
+
+Category = Literal["network", "name_resolution", "application", "caller_ipsec",
+                   "target_ipsec"]
+
+
+class Tier2(_Strict):
+    teams: dict[Team, str] = Field(
+        default_factory=dict, description="Team key named by a flowchart exit -> this "
+        "organization's group name (unset: the chapter's name for the team)")
+    groups: dict[Category, str] = Field(
+        default_factory=dict, description="Problem category -> Tier 2 group, only for "
+        "exits that name no team (flowcharts of your own)")
+    default: str | None = Field(default=None, description="Group for categories not in groups "
+                                "(unset: the built-in group of each category)")
+    rules: list[RouteRule] = Field(default_factory=list)
+
+
+class Timeouts(_Strict):
+    default: float = Field(default=3.0, gt=0, le=120,
+                           description="Seconds for every check without its own entry "
+                           "(unset: each check's built-in timeout)")
+    probes: dict[str, float] = Field(default_factory=dict,
+                                     description="Probe name -> seconds")
+
+    @field_validator("probes")
+    @classmethod
+    def _known_probes(cls, value: dict[str, float]) -> dict[str, float]:
+        from wizard.checks import PROBES
+
+        for name, seconds in value.items():
+            if name not in PROBES:
+                close = difflib.get_close_matches(name, list(PROBES), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise _invalid(f"unknown check {name!r}{hint}")
+            if not 0 < seconds <= 300:
+                raise _invalid(f"{name}: {seconds:g} is not a timeout (0 < seconds <= 300)")
+        return value
+
+
+class OrgConfig(_Strict):
+    organization: str = ""
+    test_servers: list[TestServer] = Field(default_factory=list)
+    domain_controllers: list[DomainController] = Field(default_factory=list)
+    dns_suffix: str = ""
+    tier2: Tier2 = Field(default_factory=lambda: Tier2())
+    timeouts: Timeouts = Field(default_factory=lambda: Timeouts())
+    templates_dir: str | None = None
+    flowcharts_dir: str | None = Field(
+        default=None,
+        description="Flowchart folder for this organization (relative to this file); "
+        "--flowcharts and $IPSEC_TRIAGE_FLOWCHARTS win over it; default the shipped set")
+    redact_keywords: list[str] = Field(default_factory=list)
+    store_url: str | None = Field(
+        default=None,
+        description="Shared call store (SQLAlchemy URL, e.g. postgresql+psycopg://...); "
+        "$IPSEC_TRIAGE_STORE wins over it; default SQLite in the data folder")
+    handoff: HandoffConfig = Field(
+        default_factory=lambda: HandoffConfig(),
+        description="Where each Tier 2 group receives escalations (e-mail, ServiceNow, "
+        "Jira, Zendesk, webhook)")
+
+    @field_validator("dns_suffix")
+    @classmethod
+    def _check_suffix(cls, value: str) -> str:
+        return _host(value.lstrip(".")) if value.strip() else ""
+
+    def tier2_group(self, category: str, target: str | None = None,
+                    team: str | None = None) -> str:
+        """The one Tier 2 group of an escalation: the first rule matching the target
+        (and category, if the rule names one); else the group this organization gives
+        the exit's team (``tier2.teams``), else the chapter's name for that team; for an
+        exit without a team, the category's group, else ``tier2.default``, else the
+        built-in group of the category. Target patterns are shell-style (``fin-*``),
+        case-insensitive, tried on the whole target and on its host name without the
+        domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
+        if target:
+            name = target.strip().lower()
+            names = {name} if is_address(name) else {name, name.split(".", 1)[0]}
+            for rule in self.tier2.rules:
+                if rule.category in (None, category) and any(
+                        fnmatch.fnmatchcase(n, rule.target.lower()) for n in names):
+                    return rule.group
+        if team:
+            named = next((g for t, g in self.tier2.teams.items() if t == team), None)
+            return named or DEFAULT_TEAMS.get(team, "Tier 2 support")
+        group = next((g for c, g in self.tier2.groups.items() if c == category), None)
+        if group is not None:
+            return group
+        return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
+
+    def known_groups(self) -> set[str]:
+        """Every Tier 2 group an escalation can go to with this file."""
+        groups = set(DEFAULT_GROUPS.values()) | set(self.tier2.groups.values())
+        groups |= set(DEFAULT_TEAMS.values()) | set(self.tier2.teams.values())
+        groups |= {r.group for r in self.tier2.rules} | {"Tier 2 support"}
+        if self.tier2.default:
+            groups.add(self.tier2.default)
+        return groups
+
+    def probe_timeout(self, probe: str) -> float:
+        """Seconds for a check: its entry in ``timeouts.probes``, else
+        ``timeouts.default`` when the file sets it, else the check's built-in timeout."""
+        if probe in self.timeouts.probes:
+            return self.timeouts.probes[probe]
+        if "default" in self.timeouts.model_fields_set:
+            return self.timeouts.default
+        from wizard.checks import PROBES
+
+        spec = PROBES.get(probe)
+        return spec.default_timeout if spec else self.timeouts.default
+
+
+def warnings(org: OrgConfig, path: Path | None) -> list[str]:
+    """Things in an organization file that work but are probably not meant."""
+    where = str(path) if path else "organization file"
+    out = []
+    for i, server in enumerate(org.test_servers):
+        if server.port is None:
+            out.append(f"{where}: test_servers.{i}: {server.name} has no port; TCP 445 (SMB, "
+                       "as net view) is tested. Name the port the server really offers "
+                       "(ICMP is exempt from IPsec, so ping cannot test it)")
+    return out
+
+
+def _known(loc: tuple[int | str, ...]) -> list[str]:
+    models: dict[str, type[BaseModel]] = {
+        "test_servers": TestServer, "domain_controllers": DomainController,
+        "tier2": Tier2, "timeouts": Timeouts, "handoff": HandoffConfig,
+    }
+    model: type[BaseModel] = OrgConfig
+    if len(loc) > 4 and loc[0] == "handoff" and str(loc[3]) in DEST_MODELS:
+        model = DEST_MODELS[str(loc[3])]
+    elif loc and str(loc[0]) in models:
+        model = models[str(loc[0])]
+        if loc[0] == "tier2" and len(loc) > 2 and loc[1] == "rules":
+            model = RouteRule
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def load_org_config(path: Path | str) -> OrgConfig:
+    path = Path(path)
+    try:
+        data: Any = load_document(path)
+    except DocumentError as exc:
+        raise OrgConfigError(str(exc)) from None
+    if data is None:
+        return OrgConfig()
+    if not isinstance(data, dict):
+        raise OrgConfigError(f"{path}:1: an organization file must be a mapping")
+    try:
+        org = OrgConfig.model_validate(data)
+    except ValidationError as exc:
+        first = format_validation_error(exc, data, path, known_fields=_known)[0]
+        raise OrgConfigError(str(first)) from None
+    known = org.known_groups()
+    for group in org.handoff.destinations:
+        if group not in known:
+            close = difflib.get_close_matches(group, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            line = locate(data, ("handoff", "destinations", group))
+            raise OrgConfigError(f"{path}:{line or 1}: handoff.destinations: {group!r} is not "
+                                 f"a Tier 2 group of this file{hint}")
+    if org.templates_dir and not Path(org.templates_dir).is_absolute():
+        org = org.model_copy(update={"templates_dir": str(path.parent / org.templates_dir)})
+    if org.flowcharts_dir and not Path(org.flowcharts_dir).expanduser().is_absolute():
+        org = org.model_copy(update={"flowcharts_dir": str(path.parent / org.flowcharts_dir)})
+    return org

@@ -1,0 +1,71 @@
+"""The escalation packet: collect the Tier 2 evidence (the IPsec_Debug.vbs file set of
+Table 7.3, or its Linux equivalent), redact on request, and bundle it with the ticket."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.checks import System
+from wizard.config.organization import OrgConfig
+from wizard.evidence.base import Change, Collector, Command, Context, Copy, Text
+from wizard.evidence.collectors import COLLECTORS
+from wizard.evidence.packet import Evidence, build_packet, collect
+from wizard.evidence.redact import Redactor, scrub_secrets
+
+__all__ = ["COLLECTORS", "Change", "Collector", "Command", "Context", "Copy", "Evidence",
+           "Redactor", "Text", "PacketRequest", "planned_changes", "make_packet",
+           "scrub_secrets"]
+
+
+@dataclass
+class PacketRequest:
+    out_dir: Path
+    comp: str
+    target: str | None
+    tickets: dict[str, str]
+    record: dict[str, Any] | None
+    call_id: str | None
+    redact: bool
+    make_changes: bool
+    people: tuple[str, ...] = ()
+    """User names to redact (the staffer, the caller)."""
+
+
+def context(comp: str, target: str | None, system: System) -> Context:
+    return Context(system=system, comp=comp, target=target, platform=system.platform,
+                   timeout=system.org.timeouts.default * 10)
+
+
+def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
+                    ) -> list[Change]:
+    out: list[Change] = []
+    for col in collectors:
+        if col.applies(ctx):
+            out.extend(col.changes(ctx))
+    return out
+
+
+def make_packet(req: PacketRequest, system: System, org: OrgConfig,
+                collectors: tuple[Collector, ...] = COLLECTORS,
+                on_progress: Callable[[str], None] | None = None) -> tuple[Path, Evidence]:
+    ctx = context(req.comp, req.target, system)
+    ev = collect(ctx, collectors, make_changes=req.make_changes, on_progress=on_progress)
+    redactor = None
+    if req.redact:
+        users = [getpass.getuser(), *req.people]
+        hosts = [req.comp, socket.gethostname(), socket.getfqdn()]
+        if req.target:
+            hosts.append(req.target)
+        hosts += [s.address for s in org.test_servers] + [s.name for s in org.test_servers]
+        hosts += [d.address for d in org.domain_controllers] + [
+            d.name for d in org.domain_controllers]
+        redactor = Redactor(hosts=hosts, users=users, keywords=org.redact_keywords,
+                            dns_suffix=org.dns_suffix)
+    path = build_packet(req.out_dir, ctx, ev, tickets=req.tickets, record=req.record,
+                        call_id=req.call_id, redactor=redactor)
+    return path, ev

@@ -1,0 +1,253 @@
+"""Run the collectors and build the escalation packet (one zip file).
+
+The packet holds the tickets, the call record, the collected files and a manifest with
+checksums, timings, timeouts hit and collector errors. With redaction, every file, file
+name and the manifest go through the same :class:`Redactor`; its map is written next
+to the packet, never inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from wizard.evidence.base import Change, Collector, Command, Context, Copy, Task, Text
+from wizard.evidence.redact import Redactor, scrub_secrets
+
+MAX_COPY = 20 * 1024 * 1024
+
+
+@dataclass
+class Evidence:
+    files: dict[str, bytes] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    collectors: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reg_default: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a kill, a closed terminal) interrupt like Ctrl-C, so the
+    changes are still undone."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    old: dict[int, Any] = {}
+    try:
+        for sig in signals:
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _run_task(ctx: Context, task: Task) -> tuple[bytes | None, dict[str, Any]]:
+    start = time.monotonic()
+    entry: dict[str, Any] = {"file": task.filename, "timeout_hit": False, "error": None}
+    data: bytes | None = None
+    if isinstance(task, Command):
+        entry["command"] = " ".join(task.argv)
+        out = ctx.system.run(task.argv, timeout=min(task.timeout, ctx.timeout * 10))
+        entry["returncode"] = out.returncode
+        if out.not_found:
+            entry["error"] = f"{task.argv[0]}: not installed here"
+        else:
+            entry["timeout_hit"] = out.timed_out
+            if out.timed_out:
+                entry["error"] = f"stopped after {task.timeout:g} s"
+            data = f"$ {' '.join(task.argv)}\n{out.stdout}{out.stderr}".encode()
+    elif isinstance(task, Copy):
+        entry["copy_of"] = str(task.path)
+        try:
+            with open(task.path, "rb") as fh:
+                data = fh.read(MAX_COPY + 1)
+            if len(data) > MAX_COPY:
+                data = data[:MAX_COPY] + b"\n[cut at 20 MiB]\n"
+        except FileNotFoundError:
+            entry["error"] = None
+            entry["absent"] = True
+        except OSError as exc:
+            entry["error"] = f"cannot read {task.path}: {exc.strerror or exc}"
+    elif isinstance(task, Text):
+        data = task.make().encode()
+    entry["duration"] = round(time.monotonic() - start, 3)
+    return data, entry
+
+
+def _apply(ctx: Context, change: Change, ev: Evidence) -> dict[str, Any]:
+    record: dict[str, Any] = {"what": change.what, "undo": change.undo_text,
+                              "applied": False, "undone": False, "error": None}
+    if change.read_before:
+        before = ctx.system.run(change.read_before, ctx.timeout)
+        ev.reg_default.append(f"# {change.what}\n$ {' '.join(change.read_before)}\n"
+                              f"{before.stdout}{before.stderr}\n# to undo: {change.undo_text}\n")
+    out = ctx.system.run(change.apply, ctx.timeout)
+    if change.output:
+        ev.files[change.output] = f"$ {' '.join(change.apply)}\n{out.stdout}{out.stderr}".encode()
+    if out.returncode == 0:
+        record["applied"] = True
+    else:
+        record["error"] = (out.stderr or out.stdout).strip()[:300] or "failed"
+    return record
+
+
+def collect(ctx: Context, collectors: Sequence[Collector], *, make_changes: bool,
+            on_progress: Callable[[str], None] | None = None) -> Evidence:
+    """Run every applicable collector. Changes are made first and undone in ``finally``
+    (also on Ctrl-C or SIGTERM)."""
+    ev = Evidence()
+    applicable = []
+    for col in collectors:
+        applies = col.applies(ctx)
+        ev.collectors.append({"name": col.name, "description": col.description,
+                              "applies": applies, "error": None})
+        if applies:
+            applicable.append((col, ev.collectors[-1]))
+    changes: list[Change] = []
+    for col, rec in applicable:
+        try:
+            changes.extend(col.changes(ctx))
+        except Exception as exc:
+            rec["error"] = f"declaring changes failed: {type(exc).__name__}: {exc}"
+    made: list[tuple[Change, dict[str, Any]]] = []
+    with _terminate_as_interrupt():
+        try:
+            for change in changes:
+                if not make_changes:
+                    ev.changes.append({"what": change.what, "undo": change.undo_text,
+                                       "applied": False, "undone": False,
+                                       "error": "not made: not confirmed"})
+                    continue
+                record = _apply(ctx, change, ev)
+                ev.changes.append(record)
+                made.append((change, record))
+            for col, rec in applicable:
+                if on_progress:
+                    on_progress(col.name)
+                try:
+                    tasks = list(col.setup(ctx))
+                except Exception as exc:
+                    rec["error"] = f"{type(exc).__name__}: {exc}"
+                    continue
+                for task in tasks:
+                    try:
+                        data, entry = _run_task(ctx, task)
+                    except Exception as exc:
+                        data, entry = None, {"file": task.filename,
+                                             "error": f"{type(exc).__name__}: {exc}"}
+                    entry["collector"] = col.name
+                    ev.entries.append(entry)
+                    if data is not None:
+                        ev.files[task.filename] = data
+        finally:
+            for change, record in reversed(made):
+                if not record["applied"]:
+                    continue
+                if not change.needs_undo:
+                    record["undone"] = True
+                    continue
+                out = ctx.system.run(change.undo, ctx.timeout)
+                record["undone"] = out.returncode == 0
+                if out.returncode != 0:
+                    record["error"] = ("UNDO FAILED, undo by hand: " + change.undo_text)
+    if ev.reg_default:
+        ev.files[f"{ctx.comp}_RegDefault.txt"] = "\n".join(ev.reg_default).encode()
+    return ev
+
+
+def is_admin() -> bool | None:
+    """Whether this process has administrator rights (None: cannot tell)."""
+    if hasattr(os, "geteuid"):
+        return os.geteuid() == 0
+    try:  # pragma: no cover - Windows only
+        import ctypes
+
+        return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
+    except (AttributeError, OSError):  # pragma: no cover
+        return None
+
+
+def packet_name(comp: str, target: str | None, when: datetime) -> str:
+    parts = ["ipsec", comp] + ([target] if target else []) + [when.strftime("%Y%m%d-%H%M")]
+    return "_".join(parts) + ".zip"
+
+
+def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str, str],
+                 record: dict[str, Any] | None, call_id: str | None,
+                 redactor: Redactor | None, when: datetime | None = None) -> Path:
+    """Write the zip atomically; return its path (and write the redaction map beside it)."""
+    when = when or datetime.now()
+
+    def text(s: str) -> str:
+        s = scrub_secrets(s)
+        return redactor.text(s) if redactor else s
+
+    def name(s: str) -> str:
+        return redactor.name(s) if redactor else s
+
+    members: dict[str, bytes] = {}
+    for fmt, body in tickets.items():
+        members[f"ticket.{fmt}"] = text(body).encode()
+    if record is not None:
+        members["call.json"] = text(json.dumps(record, indent=2, ensure_ascii=False)).encode()
+    for fname, data in ev.files.items():
+        members[f"evidence/{name(fname)}"] = text(data.decode("utf-8", "replace")).encode()
+    files = []
+    for entry in ev.entries:
+        member = f"evidence/{name(entry['file'])}"
+        item = dict(entry, file=member if member in members else None)
+        if member in members:
+            item["sha256"] = hashlib.sha256(members[member]).hexdigest()
+            item["size"] = len(members[member])
+        files.append(item)
+    manifest = {
+        "packet": name(packet_name(ctx.comp, ctx.target, when)),
+        "created": when.astimezone().isoformat(timespec="seconds"),
+        "call_id": call_id, "computer": ctx.comp, "destination": ctx.target,
+        "platform": ctx.platform, "redacted": redactor is not None,
+        "administrator": is_admin(),
+        "collectors": ev.collectors, "files": files, "changes": ev.changes,
+        "timeouts_hit": [f["file"] or f.get("command") for f in files if f.get("timeout_hit")],
+        "errors": [{"collector": f.get("collector"), "error": f["error"]}
+                   for f in files if f.get("error")]
+        + [{"collector": c["name"], "error": c["error"]} for c in ev.collectors if c["error"]],
+        "checksums": {m: hashlib.sha256(b).hexdigest() for m, b in sorted(members.items())},
+    }
+    members["manifest.json"] = text(json.dumps(manifest, indent=2, ensure_ascii=False)).encode()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / name(packet_name(ctx.comp, ctx.target, when))
+    fd, tmp = tempfile.mkstemp(prefix=".packet-", suffix=".zip", dir=out_dir)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for member, data in members.items():
+                zf.writestr(member, data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if redactor is not None:
+        map_path = target.with_name(target.name + ".redaction-map.json")
+        fd = os.open(map_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(redactor.map, fh, indent=2, ensure_ascii=False)
+    return target

@@ -1,0 +1,500 @@
+"""Loading a directory of flowcharts into one linked, checked set.
+
+Node keys are ``chart_id.node_id``. In ``next``/``yes``/``no``/``options[].next`` a
+bare id is a node of the same file and ``chart.node`` a node of another file; a
+``goto`` target is a chart id (its start node) or ``chart.node``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wizard.base.yamlio import DocumentError, LineDict
+from wizard.flows.nodes import (
+    BranchNode,
+    Catalogue,
+    CheckNode,
+    Flowchart,
+    GotoNode,
+    Node,
+    TerminalNode,
+    from_json,
+    from_model,
+    node_links,
+    to_json,
+)
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"})
+
+
+class FlowchartError(Exception):
+    """One or more problems in the flowcharts; each is a one-line ``file:line: ...``."""
+
+    def __init__(self, problems: list[DocumentError]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class FlowSet:
+    charts: dict[str, Flowchart]
+    paths: dict[str, Path]
+    data: dict[str, Any]
+    digests: dict[str, str]
+    entry: str
+    catalogue: Catalogue | None = None
+    _edges: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    # -- lookup ---------------------------------------------------------------------
+    @property
+    def start_key(self) -> str:
+        return f"{self.entry}.{self.charts[self.entry].start}"
+
+    def node(self, key: str) -> Node:
+        chart, node = key.split(".", 1)
+        return self.charts[chart].nodes[node]
+
+    def has(self, key: str) -> bool:
+        chart, _, node = key.partition(".")
+        return chart in self.charts and node in self.charts[chart].nodes
+
+    def resolve(self, chart_id: str, link: str, *, goto: bool = False) -> str:
+        """Qualified key for a link written in ``chart_id`` (may not exist: see lint)."""
+        if "." in link:
+            return link
+        if goto:
+            target = self.charts.get(link)
+            return f"{link}.{target.start}" if target else f"{link}.?"
+        return f"{chart_id}.{link}"
+
+    def successors(self, key: str) -> list[str]:
+        if key not in self._edges:
+            chart = key.split(".", 1)[0]
+            node = self.node(key)
+            goto = isinstance(node, GotoNode)
+            self._edges[key] = [self.resolve(chart, lk, goto=goto) for lk in node_links(node)]
+        return self._edges[key]
+
+    def node_keys(self) -> Iterator[str]:
+        for cid, chart in self.charts.items():
+            for nid in chart.nodes:
+                yield f"{cid}.{nid}"
+
+    def versions(self) -> dict[str, str]:
+        return {cid: f"{c.version} ({self.digests[cid]})" for cid, c in self.charts.items()}
+
+    def where(self, key: str, field_name: str | None = None) -> tuple[Path, int | None]:
+        """File and line of a node (or one of its fields)."""
+        chart, nid = key.split(".", 1)
+        data = self.data.get(chart)
+        line = None
+        if isinstance(data, LineDict):
+            nodes = data.get("nodes")
+            if isinstance(nodes, LineDict):
+                line = nodes.key_lines.get(nid)
+                node_data = nodes.get(nid)
+                if field_name and isinstance(node_data, LineDict):
+                    line = node_data.key_lines.get(field_name, line)
+        return self.paths[chart], line
+
+    def problem(self, key: str, message: str, field_name: str | None = None) -> DocumentError:
+        path, line = self.where(key, field_name)
+        return DocumentError(path, line, f"node '{key.split('.', 1)[1]}': {message}")
+
+
+# -- loading ---------------------------------------------------------------------------
+
+
+def _describe(loc: tuple[int | str, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "nodes":
+        rest = [str(p) for p in loc[3:]] if len(loc) > 2 else []
+        field_path = ".".join(rest)
+        return f"node '{loc[1]}'" + (f": field '{field_path}'" if field_path else "")
+    return f"field '{'.'.join(str(p) for p in loc)}'" if loc else ""
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _known_fields(data: Any) -> Any:
+    from wizard.flows import schema
+
+    kind_models: dict[str, type[BaseModel]] = {
+        "yesno": schema.YesNoNode, "choice": schema.ChoiceNode, "check": schema.CheckNode,
+        "text": schema.TextNode, "action": schema.ActionNode, "note": schema.NoteNode,
+        "goto": schema.GotoNode, "branch": schema.BranchNode,
+        "terminal": schema.TerminalNode,
+    }
+
+    def known(loc: tuple[int | str, ...]) -> list[str]:
+        if len(loc) >= 3 and loc[0] == "nodes":
+            kind = str(loc[2])
+            if len(loc) >= 5 and loc[3] == "probe":
+                return _field_names(schema.ProbeCall)
+            if len(loc) >= 6 and loc[3] == "options":
+                return _field_names(schema.Option)
+            model = kind_models.get(kind)
+            return _field_names(model) if model else []
+        return _field_names(schema.Flowchart)
+
+    return known
+
+
+def load_chart(path: Path) -> tuple[Flowchart, Any, str]:
+    from pydantic import ValidationError
+
+    from wizard.base.yamlio import format_validation_error, load_document
+    from wizard.flows import schema
+
+    raw_bytes = path.read_bytes()
+    data = load_document(path)
+    if not isinstance(data, dict):
+        raise FlowchartError([DocumentError(path, 1, "a flowchart file must be a mapping")])
+    try:
+        chart: Flowchart = from_model(schema.Flowchart.model_validate(data))
+    except ValidationError as exc:
+        raise FlowchartError(
+            format_validation_error(
+                exc, data, path, describe_loc=_describe, known_fields=_known_fields(data)
+            )
+        ) from None
+    return chart, data, hashlib.sha256(raw_bytes).hexdigest()[:12]
+
+
+def load_flowset(directory: Path, *, check: bool = True, cache: bool = True) -> FlowSet:
+    """Load every ``*.yaml``/``*.yml`` in ``directory`` (and the known-issues catalogue
+    in ``directory/catalogue/``, if there); raise FlowchartError on any problem.
+
+    A checked set (``check=True``) is kept in the user cache folder and read from there
+    while neither the files nor this program change (see :mod:`wizard.flows.cache`);
+    ``cache=False`` always reads the files."""
+    if not directory.is_dir():
+        raise FlowchartError([DocumentError(directory, None, "flowchart directory not found")])
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not files:
+        raise FlowchartError([DocumentError(directory, None, "no flowchart files (*.yaml)")])
+    if not (check and cache):
+        return _load_files(directory, files, check)
+    from wizard.flows import cache as flowcache
+
+    key = flowcache.key(directory, files)
+    cached = flowcache.read(key)
+    if cached is not None:
+        try:
+            return _from_cache(cached)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a cache from elsewhere or damaged: read the files
+    flowset = _load_files(directory, files, check)
+    flowcache.write(key, _to_cache(flowset))
+    return flowset
+
+
+def _to_cache(fs: FlowSet) -> dict[str, Any]:
+    return {"entry": fs.entry, "charts": to_json(fs.charts),
+            "paths": {cid: str(path) for cid, path in fs.paths.items()},
+            "digests": fs.digests, "catalogue": to_json(fs.catalogue)}
+
+
+def _from_cache(data: dict[str, Any]) -> FlowSet:
+    charts = from_json(data["charts"])
+    if not all(isinstance(c, Flowchart) for c in charts.values()):
+        raise TypeError("not a flowchart set")
+    catalogue = from_json(data["catalogue"])
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise TypeError("not a catalogue")
+    return FlowSet(charts, {cid: Path(p) for cid, p in data["paths"].items()}, {},
+                   dict(data["digests"]), str(data["entry"]), catalogue)
+
+
+def _load_files(directory: Path, files: list[Path], check: bool) -> FlowSet:
+    from wizard.flows.catalogue import catalogue_path, load_catalogue
+
+    problems: list[DocumentError] = []
+    charts: dict[str, Flowchart] = {}
+    paths: dict[str, Path] = {}
+    datas: dict[str, Any] = {}
+    digests: dict[str, str] = {}
+    for path in files:
+        try:
+            chart, data, digest = load_chart(path)
+        except FlowchartError as exc:
+            problems.extend(exc.problems)
+            continue
+        except DocumentError as exc:
+            problems.append(exc)
+            continue
+        if chart.id in charts:
+            line = data.key_lines.get("id") if isinstance(data, LineDict) else None
+            problems.append(
+                DocumentError(path, line, f"chart id {chart.id!r} also used by {paths[chart.id]}")
+            )
+            continue
+        charts[chart.id], paths[chart.id], datas[chart.id], digests[chart.id] = (
+            chart, path, data, digest,
+        )
+    if problems:
+        raise FlowchartError(problems)
+    entries = [cid for cid, c in charts.items() if c.entry]
+    if len(entries) != 1:
+        names = ", ".join(entries) or "none"
+        message = f"exactly one chart needs 'entry: true' (found {names})"
+        raise FlowchartError([DocumentError(directory, None, message)])
+    flowset = FlowSet(charts, paths, datas, digests, entries[0])
+    cat_path = catalogue_path(directory)
+    if cat_path.is_file():
+        try:
+            flowset.catalogue = load_catalogue(cat_path, flowset)
+        except DocumentError as exc:
+            raise FlowchartError([exc]) from None
+    if check:
+        errors = lint(flowset)
+        if errors:
+            raise FlowchartError(errors)
+    return flowset
+
+
+# -- lint ------------------------------------------------------------------------------
+
+
+def _texts(node: Node) -> Iterator[tuple[str, str]]:
+    """(field name, Jinja source) pairs of a node."""
+    yield "text", node.text
+    if node.help:
+        yield "help", node.help
+    command = getattr(node, "command", None)
+    if command:
+        yield "command", command
+    for family_command in (node.commands or {}).values():
+        yield "commands", family_command
+    probe = getattr(node, "probe", None)
+    if probe is not None:
+        for value in probe.args.values():
+            yield "probe", value
+    default = getattr(node, "default", None)
+    if default:
+        yield "default", default
+    if isinstance(node, BranchNode):
+        for case in node.cases:
+            yield "cases", "{{ " + case.when + " }}"
+
+
+def _defined_by(node: Node) -> set[str]:
+    var = getattr(node, "var", None)
+    return {var} if var else set()
+
+
+def lint(fs: FlowSet) -> list[DocumentError]:
+    """Graph and content checks beyond the schema. Returns problems, never raises."""
+    from wizard.base.textrender import TextError, variables
+
+    problems: list[DocumentError] = []
+
+    # starts and links
+    for cid, chart in fs.charts.items():
+        if chart.start not in chart.nodes:
+            close = difflib.get_close_matches(chart.start, list(chart.nodes), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            data = fs.data[cid]
+            line = data.key_lines.get("start") if isinstance(data, LineDict) else None
+            problems.append(
+                DocumentError(fs.paths[cid], line, f"start node {chart.start!r} not found{hint}")
+            )
+    if problems:
+        return problems
+
+    all_keys = set(fs.node_keys())
+    for key in sorted(all_keys):
+        node = fs.node(key)
+        for link, target in zip(node_links(node), fs.successors(key), strict=True):
+            if target in all_keys:
+                continue
+            chart_id = target.split(".", 1)[0]
+            if chart_id not in fs.charts:
+                pool = list(fs.charts)
+                what = f"chart {chart_id!r}"
+                needle = chart_id
+            else:
+                pool = list(fs.charts[chart_id].nodes)
+                what = f"node {target.split('.', 1)[1]!r}" + (
+                    f" in chart {chart_id!r}" if chart_id != key.split(".", 1)[0] else ""
+                )
+                needle = target.split(".", 1)[1]
+            close = difflib.get_close_matches(needle, pool, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(fs.problem(key, f"link {link!r}: {what} not found{hint}",
+                                       _link_field(node, link)))
+    if problems:
+        return problems
+
+    # reachability from the entry
+    reach: set[str] = set()
+    todo = deque([fs.start_key])
+    while todo:
+        k = todo.popleft()
+        if k in reach:
+            continue
+        reach.add(k)
+        todo.extend(fs.successors(k))
+    for key in sorted(all_keys - reach):
+        problems.append(fs.problem(key, "unreachable from the start of the call"))
+
+    # every reachable node must be able to end with a status
+    preds: dict[str, set[str]] = {k: set() for k in all_keys}
+    for k in all_keys:
+        for s in fs.successors(k):
+            preds[s].add(k)
+    can_end: set[str] = set()
+    todo = deque(k for k in all_keys if isinstance(fs.node(k), TerminalNode))
+    while todo:
+        k = todo.popleft()
+        if k in can_end:
+            continue
+        can_end.add(k)
+        todo.extend(preds[k])
+    for key in sorted(reach - can_end):
+        problems.append(
+            fs.problem(key, "no path from here ends with a status (a loop with no way out)")
+        )
+
+    # texts: syntax, and variables defined on every path that reaches them
+    order = _reverse_postorder(fs, fs.start_key)
+    bit: dict[str, int] = {}
+    for name in sorted(BUILTIN_VARS):
+        bit[name] = 1 << len(bit)
+    defines: dict[str, int] = {}
+    for k in order:
+        for var in _defined_by(fs.node(k)):
+            if var not in bit:
+                bit[var] = 1 << len(bit)
+            defines[k] = bit[var]
+    must = _must_define(fs, order, preds, defines, sum(bit[n] for n in BUILTIN_VARS))
+    all_vars = set(BUILTIN_VARS) | {v for k in all_keys for v in _defined_by(fs.node(k))}
+    for key in sorted(reach):
+        node = fs.node(key)
+        defined = must.get(key, 0)
+        for fname, source in _texts(node):
+            try:
+                used = variables(source)
+            except TextError as exc:
+                problems.append(fs.problem(key, str(exc), fname))
+                continue
+            for name in sorted(used):
+                if defined & bit.get(name, 0):
+                    continue
+                if name in all_vars:
+                    msg = f"{{{{ {name} }}}} may be undefined: not every path here sets it"
+                else:
+                    close = difflib.get_close_matches(name, sorted(all_vars), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    msg = f"unknown variable {name!r}{hint}"
+                problems.append(fs.problem(key, msg, fname))
+
+    problems.extend(_lint_probes(fs))
+    return problems
+
+
+def _reverse_postorder(fs: FlowSet, start: str) -> list[str]:
+    """Nodes reachable from ``start``, each before its successors except along loops."""
+    post: list[str] = []
+    seen = {start}
+    stack: list[tuple[str, Iterator[str]]] = [(start, iter(fs.successors(start)))]
+    while stack:
+        key, children = stack[-1]
+        for child in children:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(fs.successors(child))))
+                break
+        else:
+            stack.pop()
+            post.append(key)
+    post.reverse()
+    return post
+
+
+def _must_define(fs: FlowSet, order: list[str], preds: dict[str, set[str]],
+                 defines: dict[str, int], builtins: int) -> dict[str, int]:
+    """For each reachable node, the variables (bit set) set on every path to it.
+
+    A forward "must" data-flow problem solved in reverse postorder: one pass for a
+    flowchart without loops, one more per loop nesting level otherwise. Node names and
+    the order of files play no part.
+    """
+    must: dict[str, int] = {order[0]: builtins} if order else {}
+    changed = True
+    while changed:
+        changed = False
+        for k in order[1:]:
+            incoming = -1
+            for p in preds[k]:
+                if p in must:
+                    incoming &= must[p] | defines.get(p, 0)
+            if incoming != -1 and must.get(k) != incoming:
+                must[k] = incoming
+                changed = True
+    return must
+
+
+def route_count(fs: FlowSet) -> tuple[int, bool]:
+    """How many distinct routes lead from the start to an end, and whether the charts
+    loop. Answers that lead to the same node make one route; with loops, routes that
+    go back to an earlier step are not counted. One pass over the graph."""
+    order = _reverse_postorder(fs, fs.start_key)
+    index = {k: i for i, k in enumerate(order)}
+    counts: dict[str, int] = {}
+    loops = False
+    for k in reversed(order):
+        if isinstance(fs.node(k), TerminalNode):
+            counts[k] = 1
+            continue
+        total = 0
+        for target in set(fs.successors(k)):
+            if index[target] > index[k]:
+                total += counts[target]
+            else:
+                loops = True
+        counts[k] = total
+    return counts.get(fs.start_key, 0), loops
+
+
+def _link_field(node: Node, link: str) -> str | None:
+    for name in ("yes", "no", "next", "target", "otherwise"):
+        if getattr(node, name, None) == link:
+            return name
+    if isinstance(node, BranchNode):
+        return "cases"
+    return "options" if getattr(node, "options", None) is not None else None
+
+
+def _lint_probes(fs: FlowSet) -> list[DocumentError]:
+    from wizard.checks import PROBES
+
+    problems: list[DocumentError] = []
+    for key in sorted(fs.node_keys()):
+        node = fs.node(key)
+        if not isinstance(node, CheckNode):
+            continue
+        spec = PROBES.get(node.probe.name)
+        if spec is None:
+            close = difflib.get_close_matches(node.probe.name, list(PROBES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(fs.problem(key, f"unknown probe {node.probe.name!r}{hint}", "probe"))
+            continue
+        given, wanted = set(node.probe.args), set(spec.params)
+        if given != wanted:
+            problems.append(fs.problem(
+                key,
+                f"probe {spec.name!r} takes arguments {sorted(wanted)}, got {sorted(given)}",
+                "probe",
+            ))
+    return problems

@@ -1,0 +1,721 @@
+"""The interactive front end: questionary prompts and rich panels. Keyboard only.
+
+This is the only module that imports questionary. It asks the :class:`Call` for the
+next step, shows it, prompts, and hands the answer back; the engine decides the rest.
+Every prompt offers: add a note, change an earlier answer, end the call early, save and
+quit; ``?`` shows the step's help and source, ``s`` records that the caller asked for
+something sensitive. Text the staffer or the caller typed is printed as plain text
+(``rich.text.Text``), never read as markup.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import questionary
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from prompt_toolkit.keys import Keys
+from prompt_toolkit.styles import Style
+from questionary import Choice, Separator
+from rich.console import Console
+from rich.text import Text
+
+from wizard.base.safetext import markup
+from wizard.calls.call import Call, Suggestion, check_location
+from wizard.calls.engine import Step, StepKind, Visit
+from wizard.calls.journal import Journal
+from wizard.flows import answers as answer_rules
+from wizard.flows.nodes import (
+    ActionNode,
+    CheckNode,
+    ChoiceNode,
+    NoteNode,
+    TextNode,
+    Validator,
+    YesNoNode,
+)
+
+if TYPE_CHECKING:  # guided halving is its own command
+    from wizard.halving.search import Verdict
+    from wizard.halving.session import Session
+
+NOTE, BACK, QUIT, END, HELP, SENSITIVE = (":note", ":back", ":quit", ":end", ":help",
+                                          ":sensitive")
+COMMANDS = (NOTE, BACK, QUIT, END, HELP, SENSITIVE)
+ESCAPE = ":escape"
+
+STYLE = Style([("qmark", "fg:#5f87ff bold"), ("question", "bold"),
+               ("answer", "fg:#00af87 bold"), ("pointer", "fg:#5f87ff bold"),
+               ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080"),
+               ("placeholder", "fg:#808080 italic")])
+
+SOCIAL_ENGINEERING = (
+    "Social engineering: do not tell the caller which computers are on the exemption "
+    "list or not in the isolation solution, which servers use server isolation, who the "
+    "administrators are, what subnets are used for, or which other network security "
+    "measures exist. Do not connect to the caller's computer (file sharing, Remote "
+    "Desktop, Telnet or any other protocol) at their request: without IPsec it can "
+    "reveal your password.")
+SOCIAL_ENGINEERING_SOURCE = (
+    'Chapter 7, "Prevention of Social Engineering Attacks": "The following information '
+    'should be carefully controlled by help desk personnel ..." and "Help desk personnel '
+    'should also be trained to be wary if a caller asks them to connect to their computer '
+    'IP address".')
+
+SENSITIVE_KINDS = [
+    ("exempt_or_isolated", "Which computers are exempt, or use server isolation"),
+    ("connect_to_pc", "Connect to the caller's computer (share, Remote Desktop, ...)"),
+    ("admins", "Who the administrators are"),
+    ("network_security", "Subnets, firewalls or other network security measures"),
+]
+
+RECAP_ANSWERS = 4
+"""How many of the latest answers the resume recap shows."""
+
+
+def confirm(message: str) -> bool:
+    return bool(questionary.confirm(message, default=False, style=STYLE).unsafe_ask())
+
+
+class QuitCall(Exception):
+    """The staffer chose to stop; the call is saved and can be resumed."""
+
+
+class CallAbandoned(Exception):
+    """The staffer ended the call early; it is recorded with status "abandoned"."""
+
+
+def _extras() -> list[Any]:
+    return [
+        Separator(),
+        Choice("Add a note to this step", value=NOTE, shortcut_key="n"),
+        Choice("Change an earlier answer", value=BACK, shortcut_key="b"),
+        Choice("End the call early (hung up, wrong number, duplicate)", value=END,
+               shortcut_key="e"),
+        Choice("Save and quit (resume later)", value=QUIT, shortcut_key="q"),
+    ]
+
+
+def _one_line(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 3, 1)].rsplit(" ", 1)[0] + "..."
+
+
+def _with_keys(question: questionary.Question, bindings: KeyBindings) -> questionary.Question:
+    """Add key bindings to a questionary prompt (they win over its own)."""
+    app = question.application
+    app.key_bindings = merge_key_bindings([app.key_bindings or KeyBindings(), bindings])
+    return question
+
+
+def _inquirer(question: questionary.Question) -> Any:
+    from questionary.prompts.common import InquirerControl
+
+    for window in question.application.layout.find_all_windows():
+        if isinstance(window.content, InquirerControl):
+            return window.content
+    raise AssertionError("no choice list in this prompt")  # pragma: no cover
+
+
+def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Panel
+    """rich's Panel, imported when the first panel is drawn (not on the way to the first
+    question: the call's header is plain lines)."""
+    from rich.panel import Panel as RichPanel
+
+    return RichPanel(*args, **kwargs)
+
+
+LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.panel",
+         "rich.progress")
+"""What later steps need and the first question does not: loaded in the background
+while the first question waits for the staffer (see :meth:`Frontend._ask`)."""
+
+
+def _load_later() -> None:
+    import importlib
+
+    from wizard.base.textrender import _env
+
+    for name in LATER:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - then it is imported (and fails) where it is used
+            continue
+    _env()
+
+
+class Frontend:
+    def __init__(self, call: Call, console: Console,
+                 ask: Callable[[questionary.Question], Any] | None = None, *,
+                 resume_command: str | None = None, banner: str = "") -> None:
+        self.call = call
+        self.console = console
+        self._user_ask = ask or (lambda q: q.unsafe_ask())
+        self._loading_later = False
+        self.resume_command = resume_command or f"ipsec-triage resume {call.call_id}"
+        self.banner = banner
+
+    # -- prompts -----------------------------------------------------------------------
+    def _ask(self, question: questionary.Question) -> Any:
+        """Prompt; the first time, once the question is on the screen, start loading
+        what later steps need in the background (the staffer is reading and typing),
+        so neither the first question nor the next ones wait for it."""
+        app = getattr(question, "application", None)
+        if not self._loading_later and app is not None:
+            self._loading_later = True
+
+            def drawn(_: object) -> None:
+                app.after_render -= drawn
+                threading.Thread(target=_load_later, name="load-later", daemon=True).start()
+
+            app.after_render += drawn
+        return self._user_ask(question)
+
+    def _hint(self, text: str) -> None:
+        self.console.print(Text(text, style="dim"))
+
+    def _message(self, text: str) -> str:
+        """The question, wrapped at word boundaries to the terminal (the prompt library
+        would break it anywhere)."""
+        return textwrap.fill(" ".join(text.split()), width=max(self.console.width - 4, 20),
+                             break_long_words=False, break_on_hyphens=False)
+
+    def _select(self, message: str, choices: list[Any], default: str | None,
+                hot_keys: bool = True) -> Any:
+        choice_values = [c.value for c in choices if isinstance(c, Choice)]
+        self._hint("Number or arrows, then Enter · ? help and source · s caller asks for "
+                   "something sensitive" if hot_keys else "Number or arrows, then Enter")
+        question = questionary.select(
+            self._message(message), choices=choices, style=STYLE, use_shortcuts=True,
+            use_jk_keys=False, default=default if default in choice_values else None,
+            instruction=" ",
+        )
+        if hot_keys:
+            keys = KeyBindings()
+
+            @keys.add("?", eager=True)
+            def _help(event: Any) -> None:
+                event.app.exit(result=HELP)
+
+            @keys.add("s", eager=True)
+            def _sensitive(event: Any) -> None:
+                event.app.exit(result=SENSITIVE)
+
+            _with_keys(question, keys)
+        return self._ask(question)
+
+    def _text(self, message: str, node: TextNode, key: str, previous: str | None,
+              extras: bool = True, offer: str | None = None, why: str = "") -> str:
+        """A text answer. An earlier answer (or an offered value) is shown greyed in the
+        field: Enter keeps it, typing replaces it."""
+        keep = offer if offer is not None else previous
+
+        def check(value: str) -> bool | str:
+            value = value.strip()
+            if extras and value in COMMANDS:
+                return True
+            if not value and keep:
+                return True
+            if node.validate_as in (Validator.HOST, Validator.HOSTNAME) \
+                    and answer_rules.host_from_unc(value):
+                return True  # the computer in it is offered next
+            try:
+                answer_rules.validate(node, value, what="")
+            except answer_rules.AnswerError as exc:
+                return str(exc)
+            return True
+
+        if keep:
+            self._hint(f"{(why or 'now')[:1].upper()}{(why or 'now')[1:]}: {keep} · Enter "
+                       "keeps it, typing replaces it")
+        elif extras:
+            self._hint("? help and source · :note  :back  :end  :quit")
+        keys = KeyBindings()
+
+        if extras:
+            @keys.add("?", eager=True, filter=Condition(_empty_buffer))
+            def _help(event: Any) -> None:
+                event.app.exit(result=HELP)
+
+        question = questionary.text(self._message(message), validate=check, style=STYLE,
+                                    instruction=" ", placeholder=keep or None,
+                                    key_bindings=keys)
+        result = str(self._ask(question)).strip()
+        if not result and keep:
+            return keep
+        return result
+
+    def ask_visit(self, visit: Visit, step: Step, *, suggestion: Suggestion | None = None,
+                  extras: bool = True) -> str:
+        """Prompt for one step; returns the raw answer or one of COMMANDS."""
+        node = visit.node
+        previous = self.call.state.answers.get(visit.key)
+        default = previous.value if previous else None
+        message = _one_line(self.call.text(node.text, step), 400)
+        more = _extras() if extras else []
+        if isinstance(node, TextNode):
+            raw = self._text(message, node, visit.key, default, extras)
+            host = answer_rules.host_from_unc(raw) \
+                if node.validate_as in (Validator.HOST, Validator.HOSTNAME) else None
+            if host:
+                return self._text(message, node, visit.key, default, extras, offer=host,
+                                  why=f"the computer in {raw}")
+            return raw
+        if isinstance(node, (YesNoNode, CheckNode)):
+            if suggestion and suggestion.value and default is None:
+                default = suggestion.value
+            choices = [Choice(label, value=value, shortcut_key=str(i + 1)) for i, (value, label)
+                       in enumerate(answer_rules.choices(node))]
+            return str(self._select(message, choices + more, default, extras))
+        if isinstance(node, ChoiceNode):
+            if default is None:
+                default = self.call.preselected(visit, step)
+            choices = [Choice(o.label, value=o.value, shortcut_key=str(i + 1))
+                       for i, o in enumerate(node.options)]
+            return str(self._select(message, choices + more, default, extras))
+        if isinstance(node, ActionNode):
+            choices = [Choice("Done", value="done", shortcut_key="1")]
+            return str(self._select(message, choices + more, "done", extras))
+        raise AssertionError(f"not a question: {node.kind}")  # pragma: no cover
+
+    # -- display -----------------------------------------------------------------------
+    def show_notices(self, step: Step) -> None:
+        for visit in step.notices:
+            node = visit.node
+            assert isinstance(node, NoteNode)
+            caution = node.level == "caution"
+            self.console.print(Panel(
+                Text(self.call.text(node.text, step)),
+                title="Caution" if caution else "Note",
+                border_style="yellow" if caution else "cyan", expand=False,
+            ))
+
+    def show_known_issues(self, step: Step) -> None:
+        for hit in self.call.new_known_issues(step):
+            e = hit.entry
+            body = Text()
+            body.append(f"{e.symptom}\n", style="bold")
+            body.append(f"Matched: {hit.why}\n\n", style="dim")
+            body.append("Tell the caller: ", style="bold")
+            body.append(f"{e.tier1_says}\n")
+            body.append("Do: ", style="bold")
+            body.append(f"{e.tier1_does}\n")
+            body.append("Escalation: ", style="bold")
+            body.append(e.escalate_to)
+            self.console.print(Panel(body, title=f"Known issue: {e.title}",
+                                     border_style="magenta", expand=False))
+
+    def progress_text(self, step: Step) -> str:
+        """How many questions are left: "last question on this route" only when every
+        answer ends the route, else the fewest that are certain."""
+        after = self.call.engine.questions_after(step.visit.node_key)
+        if not after or max(after) == 0:
+            return "last question on this route"
+        if min(after) == 0:
+            return f"this may be the last question (or at least {min(a for a in after if a)}" \
+                   " more)"
+        return f"at least {min(after)} more"
+
+    def show_step_header(self, step: Step) -> None:
+        chart = self.call.fs.charts[step.visit.chart]
+        header = Text(style="dim")
+        header.append(f"\nStep {step.number}", style="bold")
+        header.append(f" · {chart.title} · {self.progress_text(step)}")
+        self.console.print(header)
+        node = step.visit.node
+        if node.help:
+            self.console.print(Text(f"  {self.call.text(node.help, step)}", style="italic"))
+        command = self.call.command(node, step)
+        if command:
+            self.show_command(command)
+
+    def show_command(self, command: str) -> None:
+        """The command the caller types, never wrapped inside: in a box when it fits the
+        terminal, else on lines of its own that the terminal may only soft-wrap."""
+        lines = command.splitlines() or [command]
+        if max(len(line) for line in lines) + 4 <= self.console.width:
+            self.console.print(Panel(Text(command, style="bold", no_wrap=True),
+                                     title="Have the caller type", border_style="green",
+                                     expand=False))
+            return
+        self.console.print(Text("Have the caller type:", style="green"))
+        for line in lines:
+            self.console.print(Text(line, style="bold"), soft_wrap=True)
+
+    def run_check(self, step: Step) -> Suggestion | None:
+        node = step.visit.node
+        if not isinstance(node, CheckNode):
+            return None
+        why_not = self.call.probe_applies(step)
+        if why_not:
+            self.console.print(Text(f"  Automatic check not run: {why_not}.", style="dim"))
+            return None
+        suggestion = self.call.cached_check(step)
+        if suggestion is None:
+            with self.console.status(f"Checking ({node.probe.name})..."):
+                suggestion = self.call.run_check(step)
+        if suggestion is None:
+            return None
+        r = suggestion.result
+        body = Text(r.summary)
+        body.append(f"\n{r.probe}: {r.status.value}, {r.duration:.1f} s, ran on the "
+                    f"{check_location(self.call.state.runs_on)}", style="dim")
+        if suggestion.value:
+            body.append(" — the check suggests ")
+            body.append(answer_rules.label(node, suggestion.value), style="bold")
+        else:
+            body.append(" — the check is inconclusive: please ask the caller")
+        self.console.print(Panel(body, title="Automatic check", border_style="blue",
+                                 expand=False))
+        return suggestion
+
+    def show_help(self, step: Step) -> None:
+        node = step.visit.node
+        body = Text()
+        if node.help:
+            body.append(self.call.text(node.help, step) + "\n\n")
+        chart = self.call.fs.charts[step.visit.chart]
+        body.append("Source: ", style="bold")
+        body.append(" ".join(node.source.split()))
+        body.append(f" ({' '.join(chart.source.split())})", style="dim")
+        if node.inferred:
+            body.append("\nNot in the source: ", style="bold")
+            body.append(" ".join(node.inferred.split()))
+        body.append("\n\n")
+        body.append(SOCIAL_ENGINEERING, style="yellow")
+        self.console.print(Panel(body, title="Help for this step", border_style="cyan",
+                                 expand=False))
+
+    def sensitive_request(self, step: Step) -> None:
+        """The caller asks for something the chapter says to keep back: show the caution
+        now and record the attempt in the call."""
+        self.console.print(Panel(Text(SOCIAL_ENGINEERING + "\n\n" + SOCIAL_ENGINEERING_SOURCE),
+                                 title="Caution: sensitive request", border_style="red",
+                                 expand=False))
+        choices: list[Any] = [Choice(label, value=label, shortcut_key=str(i + 1))
+                              for i, (_v, label) in enumerate(SENSITIVE_KINDS)]
+        choices.append(Choice("Something else (type it)", value=":other",
+                              shortcut_key=str(len(SENSITIVE_KINDS) + 1)))
+        choices.append(Choice("Nothing to record", value="", shortcut_key="0"))
+        what = self._ask(questionary.select(
+            "What did the caller ask for?", choices=choices, style=STYLE,
+            use_shortcuts=True, use_jk_keys=False, instruction="(number, Enter)"))
+        if what == ":other":
+            what = self._ask(questionary.text("What did the caller ask for?", style=STYLE))
+        if what and str(what).strip():
+            self.call.record_sensitive_request(step.visit.key, str(what))
+            self.console.print(Text("  Recorded: it goes in the ticket and the report. "
+                                    "Do not give it out.", style="green"))
+
+    def end_early(self) -> None:
+        choices: list[Any] = [
+            Choice("The caller hung up", value="hung_up", shortcut_key="1"),
+            Choice("Wrong number (not an IPsec or network problem)", value="wrong_number",
+                   shortcut_key="2"),
+            Choice("Duplicate of an existing ticket", value="duplicate", shortcut_key="3"),
+            Choice("Another reason (type it)", value=":other", shortcut_key="4"),
+            Separator(),
+            Choice("Do not end the call", value="", shortcut_key="0"),
+        ]
+        reason = self._ask(questionary.select(
+            "Why does the call end early?", choices=choices, style=STYLE, use_shortcuts=True,
+            use_jk_keys=False, instruction="(number, Enter)"))
+        if not reason:
+            return
+        duplicate_of = None
+        if reason == "duplicate":
+            def check(value: str) -> bool | str:
+                try:
+                    answer_rules.check_text(Validator.TICKET, value.strip())
+                except answer_rules.AnswerError as exc:
+                    return str(exc)[:1].upper() + str(exc)[1:]
+                return True
+
+            duplicate_of = str(self._ask(questionary.text(
+                "Which ticket number does it duplicate?", validate=check, style=STYLE)
+            ) or "").strip()
+            if not duplicate_of:
+                return
+        elif reason == ":other":
+            reason = str(self._ask(questionary.text("Reason:", style=STYLE)) or "").strip()
+            if not reason:
+                return
+        self.call.abandon(str(reason), duplicate_of)
+        raise CallAbandoned()
+
+    def show_recap(self) -> None:
+        """Before a resumed call goes on: who, which computers, the last answers."""
+        call = self.call
+        step = call.step()
+        ctx = step.context
+        body = Text()
+        for label, var in (("Caller", "caller_name"), ("Contact", "caller_contact"),
+                           ("Computer", "caller_machine"), ("Target", "target")):
+            if ctx.get(var):
+                body.append(f"{label}: ", style="bold")
+                body.append(f"{ctx[var]}\n")
+        answered = [v for v in step.route if v.answered]
+        if answered:
+            body.append(f"Last answers (of {len(answered)}):\n", style="bold")
+        for v in answered[-RECAP_ANSWERS:]:
+            question = _one_line(call.text(v.node.text, step), 60)
+            body.append(f"  {question} → ")
+            body.append(answer_rules.label(v.node, v.value or ""), style="bold")
+            body.append("\n")
+        body.append(f"Started {call.state.started[:16].replace('T', ' ')} by "
+                    f"{call.state.staffer}", style="dim")
+        self.console.print(Panel(body, title=f"Resuming call {call.call_id}",
+                                 border_style="blue", expand=False))
+
+    # -- actions -----------------------------------------------------------------------
+    def prefetch(self, step: Step) -> None:
+        """Run the checks ahead in this flowchart at once, with a progress bar."""
+        pending = self.call.pending_checks(step)
+        if not pending:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
+
+        with Progress(SpinnerColumn(), "[progress.description]{task.description}",
+                      BarColumn(), MofNCompleteColumn(), console=self.console,
+                      transient=True) as progress:
+            task = progress.add_task(f"Running {len(pending)} automatic checks at once",
+                                     total=len(pending))
+            self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
+        names = []
+        for key, node, args in pending:
+            result = self.call.state.probes.get(key)
+            target = ", ".join(args.values())
+            status = f": {result.status.value}" if result else ""
+            names.append(f"{node.probe.name}{f' {target}' if target else ''}{status}")
+        where = check_location(self.call.state.runs_on)
+        self.console.print(Text(f"  {len(pending)} automatic checks done on the {where}: "
+                                f"{'; '.join(names)}.", style="dim"))
+
+    def add_note(self, key: str) -> None:
+        text = self._ask(questionary.text("Note for this step:", style=STYLE))
+        if text and str(text).strip():
+            self.call.add_note(key, str(text))
+            self.console.print("  Note saved.", style="green")
+
+    def _pick_answer(self, route: list[Visit], step: Step) -> str | None:
+        """The answers so far, one page that fits the terminal, starting at the newest.
+        The shown number (typed, several digits if needed) jumps to it; arrows move,
+        PgUp/PgDn turn a page, Home/End go to the ends; Enter picks; Esc goes back to
+        the question."""
+        width = max(self.console.width - 12, 30)
+        labels: list[str] = []
+        for i, v in enumerate(route, 1):
+            a = _one_line(answer_rules.label(v.node, v.value or ""), min(30, width // 2))
+            q = _one_line(self.call.text(v.node.text, step), width - len(a))
+            labels.append(f"{i:>2}. {q} → {a}")
+        keep = len(route)  # the last position: keep all answers
+        page = max(4, self.console.height - 9)
+        self._hint("Type the number shown, or arrows, PgUp/PgDn, Home/End; Enter picks; "
+                   "Esc goes back to the question")
+        question = questionary.select(
+            "Which answer do you want to change?", style=STYLE, instruction=" ",
+            choices=[Choice(x, value=route[i].key) for i, x in enumerate(labels[:1])] +
+            [Choice("Keep all answers (Esc)", value="")])
+        ic = _inquirer(question)
+        state = {"pos": len(route) - 1, "top": max(0, len(route) - page)}
+        typed: list[str] = []
+
+        def show() -> None:
+            pos, top = state["pos"], state["top"]
+            if pos < keep:
+                if pos < top:
+                    top = pos
+                elif pos >= top + page:
+                    top = pos - page + 1
+            state["top"] = top
+            window: list[Any] = []
+            if top > 0:
+                window.append(Separator(f"   ↑ {top} earlier (PgUp, Home)"))
+            first = len(window)
+            window += [Choice(labels[i], value=route[i].key)
+                       for i in range(top, min(top + page, len(route)))]
+            if top + page < len(route):
+                window.append(Separator(f"   ↓ {len(route) - top - page} later (PgDn, End)"))
+            window.append(Separator())
+            window.append(Choice("Keep all answers (Esc)", value=""))
+            ic.choices = window
+            ic.pointed_at = len(window) - 1 if pos == keep else first + pos - top
+
+        def go(pos: int) -> None:
+            state["pos"] = max(0, min(pos, keep))
+            show()
+
+        keys = KeyBindings()
+        for digit in "0123456789":
+            @keys.add(digit, eager=True)
+            def _digit(event: Any, digit: str = digit) -> None:
+                number = int("".join(typed) + digit)
+                if not 1 <= number <= len(route):
+                    typed.clear()
+                    number = int(digit)
+                if 1 <= number <= len(route):
+                    typed.append(digit)
+                    go(number - 1)
+
+        moves = {Keys.Up: lambda p: p - 1, Keys.Down: lambda p: p + 1,
+                 Keys.PageUp: lambda p: p - page, Keys.PageDown: lambda p: p + page,
+                 Keys.Home: lambda p: 0, Keys.End: lambda p: len(route) - 1}
+        for key, move in moves.items():
+            @keys.add(key, eager=True)
+            def _move(event: Any, move: Callable[[int], int] = move) -> None:
+                typed.clear()
+                go(move(state["pos"]))
+
+        @keys.add(Keys.ControlM, eager=True)
+        def _enter(event: Any) -> None:
+            pos = state["pos"]
+            event.app.exit(result="" if pos == keep else route[pos].key)
+
+        @keys.add(Keys.Escape, eager=True)
+        def _escape(event: Any) -> None:
+            event.app.exit(result=ESCAPE)
+
+        show()
+        _with_keys(question, keys)
+        picked = self._ask(question)
+        return None if picked in ("", ESCAPE, None) else str(picked)
+
+    def change_earlier(self, step: Step) -> None:
+        route = [v for v in step.route if v.answered]
+        if not route:
+            self.console.print("  Nothing answered yet.", style="yellow")
+            return
+        picked = self._pick_answer(route, step)
+        if not picked:
+            self.console.print("  No answer changed.", style="dim")
+            return
+        visit = next(v for v in route if v.key == picked)
+        raw = self.ask_visit(visit, step, extras=False)
+        value = self.call.answer(visit, raw)
+        self.console.print(Text(f"  Changed to: {answer_rules.label(visit.node, value)}. "
+                                "Later answers are kept where the route is unchanged.",
+                                style="green"))
+
+    # -- the call ----------------------------------------------------------------------
+    def run(self) -> Step:
+        call = self.call
+        where = "caller" if call.state.runs_on == "caller" else "help desk"
+        body = Text()
+        body.append(f"Call {call.call_id}", style="bold")
+        body.append(f" · staffer {call.state.staffer} · running on the {where}'s computer")
+        if not call.checks:
+            body.append(" · automatic checks off")
+        if self.banner:
+            body.append(f"\n{self.banner}", style="dim")
+        body.append("\nEvery answer is saved as you go. Quit at any time; resume with: ")
+        body.append(self.resume_command, style="bold")
+        header = Text("ipsec-triage", style="bold blue")
+        header.append(" · ", style="")
+        self.console.print(header + body)
+        while True:
+            step = call.step()
+            self.show_known_issues(step)
+            if step.kind is StepKind.END:
+                return step
+            self.show_notices(step)
+            self.prefetch(step)
+            self.show_step_header(step)
+            suggestion = self.run_check(step)
+            raw = self.ask_visit(step.visit, step, suggestion=suggestion)
+            while raw in (HELP, SENSITIVE):
+                if raw == HELP:
+                    self.show_help(step)
+                else:
+                    self.sensitive_request(step)
+                raw = self.ask_visit(step.visit, step, suggestion=suggestion)
+            if raw == NOTE:
+                self.add_note(step.visit.key)
+            elif raw == BACK:
+                self.change_earlier(step)
+            elif raw == END:
+                self.end_early()
+            elif raw == QUIT:
+                raise QuitCall()
+            else:
+                call.answer(step.visit, raw,
+                            suggested=suggestion.value if suggestion else None)
+
+
+def _empty_buffer() -> bool:
+    from prompt_toolkit.application.current import get_app
+
+    return not get_app().current_buffer.text
+
+
+# -- guided service halving --------------------------------------------------------------
+
+FAILED, WORKS, UNDO = "failed", "works", "undo"
+
+
+def run_halving(session: Session, journal: Journal, console: Console,
+                ask: Callable[[questionary.Question], Any] | None = None) -> Verdict:
+    """Prompt round by round until the culprit is named. Returns the Verdict."""
+    from rich.columns import Columns
+
+    from wizard.halving import session as halve
+    from wizard.halving.search import HalvingError, Round, expected_rounds, split_noisy
+
+    asker = ask or (lambda q: q.unsafe_ask())
+    candidates, apart = split_noisy(session.services, session.noisy)
+    console.print(Panel(markup(
+        "Halving session [bold]{}[/bold]: {} services, at most {} restarts for one culprit "
+        "({} if two only fail together).\n{}Resume between restarts with: "
+        "ipsec-triage halve --resume {}",
+        session.session_id, len(candidates), expected_rounds(len(candidates)),
+        expected_rounds(len(candidates), 2),
+        f"Kept apart (always disabled, test alone at the end): {', '.join(apart)}\n"
+        if apart else "", session.session_id),
+        title="Guided service halving", border_style="blue", expand=False))
+    while True:
+        try:
+            step = session.next()
+        except HalvingError as exc:
+            console.print(Text(str(exc), style="red"))
+            choice = asker(questionary.select(
+                "What now?", style=STYLE, choices=[
+                    Choice("Undo the last result and enter it again", value=UNDO),
+                    Choice("Save and quit", value=QUIT)]))
+            if choice == UNDO:
+                halve.undo(session, journal)
+                continue
+            raise QuitCall() from None
+        if not isinstance(step, Round):
+            halve.finish(session, journal, step)
+            names = " and ".join(step.culprits)
+            together = " (only together: each alone is fine)" if step.together else ""
+            console.print(Panel(markup(
+                "[bold]{}[/bold]{}\nFound in {} restarts.{}", names, together, step.rounds,
+                f"\nStill to test alone: {', '.join(step.noisy)}" if step.noisy else ""),
+                title="Culprit", border_style="green", expand=False))
+            return step
+        console.print(f"\n[bold]Round {step.number}[/bold]: enable these "
+                      f"{len(step.enable)} service(s), disable all others, restart:",
+                      highlight=False)
+        console.print(Columns([Text(name) for name in step.enable], padding=(0, 3)))
+        choices: list[Any] = [
+            Choice("The problem came back (no network)", value=FAILED, shortcut_key="1"),
+            Choice("No problem (the network works)", value=WORKS, shortcut_key="2"),
+            Separator(),
+        ]
+        if session.results:
+            choices.append(Choice("Undo the last result", value=UNDO, shortcut_key="u"))
+        choices.append(Choice("Save and quit (resume after the restart)", value=QUIT,
+                              shortcut_key="q"))
+        picked = asker(questionary.select(f"After restart {step.number}:", choices=choices,
+                                          style=STYLE, use_shortcuts=True,
+                                          use_jk_keys=False))
+        if picked == QUIT:
+            raise QuitCall()
+        if picked == UNDO:
+            halve.undo(session, journal)
+            continue
+        halve.record(session, journal, step, picked == FAILED)
