@@ -444,6 +444,26 @@ def test_policy_store_is_rebuilt_only_with_tier2_approval_and_the_policy_reassig
     assert node.status.value == "fixed_unclear"
 
 
+def test_damaged_policy_store_is_checked_with_the_tool_of_the_servers_windows(
+        tmp_path: Path) -> None:
+    answers = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                        "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
+                        "server_restart.policy_store": "no",
+                        "server_restart.disable_approval": "",
+                        "server_restart.collect": "done"}
+    call, node, md, txt, _ = end_of(answers, tmp_path / "2003")
+    assert "`netsh ipsec static show all`" in md
+    assert node.status.value == "not_fixed" and node.category.value == "caller_ipsec"
+    assert_escalated_to(call, md, txt, "Data center operations")
+    call, node, md, txt, _ = end_of(answers | {"intake.server_windows": "server2016"},
+                                    tmp_path / "2016")
+    assert ("`reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\IPSec\\Policy\\Local`"
+            in md)
+    assert "netsh ipsec" not in md
+    assert node.status.value == "not_fixed" and node.category.value == "caller_ipsec"
+    assert_escalated_to(call, md, txt, "Data center operations")
+
+
 def test_disabling_ipsec_needs_approval_and_always_ends_with_reenabling(
         tmp_path: Path) -> None:
     base = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
@@ -471,7 +491,7 @@ def test_disabling_ipsec_needs_approval_and_always_ends_with_reenabling(
 ONLY_VISTA_LATER = ("wevtutil", "Get-WinEvent", "klist -li", "advfirewall", "excludedportrange",
                     "Get-HotFix", "netsh wfp", "/sc_verify", "Test-ComputerSecureChannel")
 ONLY_XP_2003 = ("eventquery", "ipseccmd", "netdiag", "IPsec_Debug.vbs", "ReservedPorts",
-                "Refresh_IPsec_Policy.vbs", "/sc_query")
+                "Refresh_IPsec_Policy.vbs", "/sc_query", "netsh ipsec")
 
 
 def _commands_for(version: str) -> dict[str, str]:
