@@ -397,3 +397,20 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
     t2.expect("Who is affected?")  # exactly where it stopped
     t2.send(CTRL_C)
     assert t2.wait_end() == 130
+
+
+def test_the_text_ticket_keeps_the_contact_and_the_computer_on_their_own_lines(
+        data_dir: Path) -> None:
+    open_call(data_dir, caller(**{"intake.details": "now", "intake.since": "",
+                                  "intake.existing_ticket": "",
+                                  "intake.caller_contact": "(555) 010-0100 ext 4455"}),
+              leave=1)
+    t = Terminal(data_dir, "resume", "--no-checks", rows=24, cols=80)
+    t.expect("? help and source · s caller asks for")
+    t.settle()
+    t.send("1" + ENTER)
+    t.expect("ended:")
+    assert t.wait_end() == 0
+    lines = next((data_dir / "calls").glob("*.ticket.txt")).read_text().splitlines()
+    assert "CALLER: Ann Caller ((555) 010-0100 ext 4455)" in lines
+    assert "CALLER'S COMPUTER: WS-Ann" in lines
