@@ -281,10 +281,13 @@ class ServiceNow(Fake):
 class Jira(Fake):
     """REST API v2 and v3: search, issue, comment, attachments."""
 
-    def __init__(self, auth: str, version: int = 2, projects: tuple[str, ...] = ("SEC",)
-                 ) -> None:
+    def __init__(self, auth: str, version: int = 2, projects: tuple[str, ...] = ("SEC",),
+                 cloud: bool | None = None) -> None:
         super().__init__(auth)
         self.version = version
+        self.cloud = version == 3 if cloud is None else cloud
+        """Jira Cloud: the old ``/search`` answers 410 Gone (v2 and v3), ``/search/jql``
+        takes its place; Data Center/Server has v2 ``/search`` only."""
         self.projects = projects
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
@@ -314,11 +317,11 @@ class Jira(Fake):
         if not path.startswith(api + "/"):
             return self.error(404, "null for uri: " + path)
         rest = path[len(api):]
-        if self.version == 3 and rest == "/search":
+        if self.cloud and rest == "/search":
             return self.error(410, "The requested API has been removed. Please migrate to "
-                              "the /rest/api/3/search/jql API.")
+                              f"the /rest/api/{self.version}/search/jql API.")
         if rest in ("/search", "/search/jql") and req.method == "GET":
-            if self.version == 2 and rest != "/search":
+            if not self.cloud and rest != "/search":
                 return self.error(404, "null for uri: " + path)
             m = re.fullmatch(r'labels\s*=\s*"([^"]+)"', req.query.get("jql", "").strip())
             if not m:
@@ -327,7 +330,7 @@ class Jira(Fake):
                      for k, i in self.issues.items()
                      if m.group(1) in i["fields"].get("labels", [])]
             found = found[: int(req.query.get("maxResults", "50"))]
-            if self.version == 3:
+            if rest == "/search/jql":
                 return 200, {}, {"issues": found, "isLast": True}
             return 200, {}, {"startAt": 0, "maxResults": 50, "total": len(found),
                              "issues": found}

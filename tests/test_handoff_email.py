@@ -186,6 +186,7 @@ def test_no_server_set_writes_an_eml_file(data_dir: Path, tmp_path: Path) -> Non
     assert outcome.status == "sent" and outcome.delivery is not None
     path = Path(outcome.delivery.file or "")
     assert path.parent == data_dir / "handoff" and path.suffix == ".eml"
+    assert path.parent.stat().st_mode & 0o077 == 0  # the ticket and packet: private
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert msg["To"] == "tier2@corp.example"
     names = {a.get_filename() for a in msg.iter_attachments()}  # type: ignore[attr-defined]

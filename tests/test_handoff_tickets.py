@@ -378,3 +378,72 @@ def test_server_down_then_up_sync_sends_once(system: System, data_dir: Path,
     assert entries(data_dir) == []
     for out in (first, sync, sync2):
         assert TOKEN not in out.stdout + out.stderr
+
+
+def test_jira_cloud_v2_searches_via_search_jql_no_duplicate(data_dir: Path) -> None:
+    """Jira Cloud answers 410 Gone for v2 /search: the call's issue is looked up with
+    /search/jql instead, so a lost answer still makes one issue."""
+    fake = Jira(basic("helpdesk@corp.example", TOKEN), version=2, cloud=True)
+    with serve(fake) as url:
+        org = OrgConfig.model_validate({"handoff": {"destinations": {GROUP: {
+            "kind": "jira", "url": url, "project": "SEC", "user": "helpdesk@corp.example",
+            "secret": "TRIAGE_TICKET_SECRET", "timeout": 1.0}}}})
+        fake.plan("POST", r"^/rest/api/2/issue$", status=500, after=True, body="lost")
+        call_id = escalated_call(data_dir, org)
+        outcome = send_call(CallStore(data_dir), org, call_id, environ=SECRET_ENV,
+                            settings=Settings(attempts=3, pause=0.01, sleep=lambda s: None))
+    assert outcome.status == "sent", outcome.error
+    assert outcome.delivery is not None and outcome.delivery.action == "found"
+    assert list(fake.issues) == ["SEC-1"]
+    assert {r.path for r in fake.requests if r.method == "GET" and "search" in r.path} == {
+        "/rest/api/2/search", "/rest/api/2/search/jql"}
+
+
+def test_start_retries_the_outbox_and_send_to_another_group(data_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """A hand-off kept in the outbox is sent by the next 'start' (before it exits);
+    'send ID --to GROUP' hands the call to another group; the outbox and e-mail
+    folders are private."""
+    port = closed_port()
+    fake, other = Webhook(f"Bearer {TOKEN}"), Webhook(f"Bearer {TOKEN}")
+    with serve(other) as other_url:
+        org_path = tmp_path / "org.yaml"
+        org_path.write_text(yaml.safe_dump({"handoff": {"destinations": {
+            GROUP: {"kind": "webhook", "url": f"http://127.0.0.1:{port}/hook",
+                    "secret": "TRIAGE_TICKET_SECRET", "timeout": 10},
+            "IT security": {"kind": "webhook", "url": other_url + "/hook",
+                            "secret": "TRIAGE_TICKET_SECRET"}}}}))
+        answers = tmp_path / "answers.yaml"
+        from .handoff_support import route_to
+        answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
+        env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), **SECRET_ENV)
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True,
+                                  text=True, env=env, timeout=120)
+
+        first = run("start", "--answers", str(answers), "--no-checks", "--send")
+        assert first.returncode == 0, first.stderr
+        assert "kept in the outbox" in first.stderr
+        [entry] = entries(data_dir)
+        assert (data_dir / "outbox").stat().st_mode & 0o077 == 0
+        call_id = entry["call_id"]
+        to = run("send", call_id, "--to", "IT security")
+        assert to.returncode == 0, to.stderr
+        assert "Hand-off to IT security (webhook): created: WH-1" in to.stdout
+        assert "readable by other users" not in to.stderr
+        [event] = other.events.values()
+        assert event["payload"]["group"] == "IT security"
+        fake.plan("POST", r"^/hook$", status=0, delay=4.0)  # a slow receiver
+        with serve(fake, port):
+            path = Path(entry.pop("_path"))
+            path.write_text(json.dumps({**entry, "next_at": 0}))
+            second = run("start", "--answers", str(answers), "--no-checks")
+            assert second.returncode == 0, second.stderr
+            assert len(fake.events) == 1  # the first call, sent by the second start
+        assert entries(data_dir) == []
+        sent = [h for h in CallStore(data_dir).load(call_id).handoffs
+                if h["status"] == "sent"]
+        assert {h["group"] for h in sent} == {GROUP, "IT security"}
+        for out in (first, to, second):
+            assert TOKEN not in out.stdout + out.stderr

@@ -2,7 +2,8 @@
 descriptions and comments in the Atlassian Document Format).
 
 The call id is a label (``ipsec-triage-<call id>``): the issue is searched for by JQL
-before one is created (v2 ``/search``, v3 ``/search/jql``). An existing issue (the key
+before one is created (v2 ``/search``, or ``/search/jql`` where Jira Cloud answers
+410 Gone for it; v3 ``/search/jql``). An existing issue (the key
 given at intake) gets a comment with the ticket, unless a comment with the call's
 marker is already there. Attachments go to ``/issue/{key}/attachments`` as multipart
 ``file`` with ``X-Atlassian-Token: no-check``; file names already attached are skipped.
@@ -49,8 +50,12 @@ def _find(c: httpx.Client, dest: JiraDest, call_id: str, what: str) -> str | Non
     api = f"/rest/api/{dest.api_version}"
     path = f"{api}/search/jql" if dest.api_version == 3 else f"{api}/search"
     jql = f'labels = "{label(call_id)}"'
-    r = check(c.get(path, params={"jql": jql, "fields": "key", "maxResults": "1"}),
-              f"{what}: searching for the call's issue")
+    params = {"jql": jql, "fields": "key", "maxResults": "1"}
+    r = c.get(path, params=params)
+    if r.status_code == 410 and dest.api_version == 2:
+        # Jira Cloud has removed v2 /search (410 Gone): its replacement is /search/jql
+        r = c.get(f"{api}/search/jql", params=params)
+    check(r, f"{what}: searching for the call's issue")
     body = json_body(r, what)
     issues = body.get("issues") if isinstance(body, dict) else None
     if isinstance(issues, list) and issues and isinstance(issues[0], dict):

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
+from wizard.base.privacy import private_dir
 from wizard.calls.journal import atomic_write
 from wizard.config.handoff import EmailDest
 from wizard.handoff.base import Delivery, HandoffError, Parcel
@@ -57,6 +58,7 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
     if not dest.smtp_host:
         folder = Path(dest.eml_dir).expanduser() if dest.eml_dir else data_dir / "handoff"
         path = folder / f"{parcel.call_id}-{slug(parcel.group)}.eml"
+        private_dir(folder)  # the ticket and the packet: personal data
         atomic_write(path, msg.as_string())
         return Delivery(number=None, url=None, action="written", attachments=names,
                         file=str(path))

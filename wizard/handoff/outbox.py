@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.base.privacy import private_dir
 from wizard.calls.journal import CallStore, Journal, JournalError, atomic_write
 from wizard.config.handoff import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
 from wizard.config.organization import OrgConfig
@@ -164,6 +165,7 @@ def _queue(data_dir: Path, org: OrgConfig, call_id: str, group: str, packet: Pat
     item = {"call_id": call_id, "group": group, "packet": str(packet) if packet else None,
             "attempts": attempts, "first_at": old.get("first_at", now), "next_at": next_at,
             "last_error": str(error)}
+    private_dir(path.parent)
     atomic_write(path, json.dumps(item, indent=2, ensure_ascii=False) + "\n")
     return next_at
 

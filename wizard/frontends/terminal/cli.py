@@ -35,6 +35,8 @@ from wizard.records import report
 from wizard.records.ticket import FORMATS, TicketError, render_tickets
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
+    import threading
+
     from rich.console import Console
 
     from wizard.config.organization import OrgConfig
@@ -359,11 +361,17 @@ def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
         env.warn(outcome.line())
 
 
-def _drain_in_background(store: CallStore, org: OrgConfig | None, env: Environment) -> None:
+DRAIN_WAIT = 15.0
+"""Seconds a finished ``start`` waits for the outbox retry it began (a call replayed
+from an answers file ends in moments)."""
+
+
+def _drain_in_background(store: CallStore, org: OrgConfig | None, env: Environment
+                         ) -> threading.Thread | None:
     """Retry waiting hand-offs while the new call goes on (results go to the journals
     of their calls; nothing is printed over the questions)."""
     if org is None or not (store.root / "outbox").is_dir() or not org.handoff.destinations:
-        return
+        return None
     import threading
 
     from wizard.handoff.outbox import drain
@@ -373,7 +381,9 @@ def _drain_in_background(store: CallStore, org: OrgConfig | None, env: Environme
         with contextlib.suppress(Exception):
             drain(store, org, environ=env.environ)
 
-    threading.Thread(target=run, name="outbox", daemon=True).start()
+    thread = threading.Thread(target=run, name="outbox", daemon=True)
+    thread.start()
+    return thread
 
 
 def program(env: Environment) -> list[str]:
@@ -517,7 +527,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif not env.interactive:
         raise UserError("no terminal to ask questions on: use --answers FILE to replay a "
                         "call without prompts", ExitStatus.NO_TERMINAL)
-    _drain_in_background(store, org, env)
+    drainer = _drain_in_background(store, org, env)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
     try:
@@ -538,6 +548,10 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
         _finish(call, step, env, args.send)
     finally:
         call.close()
+    if drainer is not None:
+        # let the retry finish rather than cut it off at exit (it would be retried
+        # again, without a second ticket, but only at the next sync or start)
+        drainer.join(DRAIN_WAIT)
     return ExitStatus.OK
 
 
