@@ -11,6 +11,7 @@ from wizard.calls.journal import CallStore
 from wizard.calls.replay import AnswersFile, run
 from wizard.config.organization import OrgConfig
 from wizard.flows.flowset import FlowSet, load_flowset
+from wizard.records.ending import end_call
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = N
                       staffer="tester", mode="answers_file")
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
     step = run(call, doc, probes=False)
-    paths = call.finish(step)
+    paths = end_call(call, step)
     call.close()
     tickets = {fmt: Path(p).read_text(encoding="utf-8") for fmt, p in paths.items()}
     return call, step, tickets

@@ -15,6 +15,7 @@ import pytest
 from wizard.calls.call import Call
 from wizard.calls.journal import CallStore, JournalError
 from wizard.config.organization import OrgConfig
+from wizard.records.ending import end_call
 
 from .conftest import ROOT, cli_env
 from .support import replay, shipped
@@ -117,6 +118,7 @@ RESUMER = textwrap.dedent("""
     from wizard.config.organization import OrgConfig
     from wizard.flows.flowset import load_flowset
     from wizard.calls.replay import AnswersFile, run
+    from wizard.records.ending import end_call
     fs = load_flowset(Path(sys.argv[3]))
     store = CallStore(Path(sys.argv[1]))
     go = Path(sys.argv[4])
@@ -130,7 +132,7 @@ RESUMER = textwrap.dedent("""
     time.sleep(0.5)  # hold the call as a slow staffer would
     answers = dict(line.split("=", 1) for line in sys.argv[5:])
     step = run(call, AnswersFile(Path("a.yaml"), answers, {}), probes=False)
-    call.finish(step)
+    end_call(call, step)
     call.close()
     print("WROTE", step.visit.node_key)
 """)
@@ -173,7 +175,7 @@ def test_resume_of_a_call_open_elsewhere_is_refused_by_the_command(
 
 def test_tickets_are_on_disk_before_the_end_is_recorded(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard.calls import call as call_module
+    from wizard.records import ending as call_module
 
     def disk_full(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device", str(path))
@@ -186,7 +188,7 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
     monkeypatch.undo()
     call = Call.resume(flowset=shipped(), store=CallStore(data_dir), org=OrgConfig(),
                        call_id=state.call_id)
-    paths = call.finish(call.step())
+    paths = end_call(call, call.step())
     call.close()
     assert all(Path(p).is_file() for p in paths.values())
 

@@ -9,8 +9,9 @@ import pytest
 from wizard.base.yamlio import DocumentError
 from wizard.calls.engine import Engine
 from wizard.calls.journal import AnswerRecord, CallState
+from wizard.calls.known_issues import matches
 from wizard.checks.base import ProbeResult, ProbeStatus
-from wizard.flows.catalogue import Catalogue, load_catalogue, matches
+from wizard.flows.catalogue import Catalogue, load_catalogue
 
 from .support import ROOT, replay, shipped
 

@@ -1,4 +1,12 @@
-"""Exit codes of the ``ipsec-triage`` command (documented in the README)."""
+"""The program's one error family and its exit codes (documented in the README).
+
+Every mistake the core can report to a person (a wrong file, an unknown call, a store
+that cannot be reached) is a :class:`TriageError`: ``str()`` is one line that names the
+file, line and field where there is one, and ``status`` is the exit code a command line
+returns for it. Each front end turns the family into its own messages in one place
+(the command line's ``main``, the web application's error handler); anything else that
+escapes is a bug.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +37,19 @@ class ExitStatus(enum.IntEnum):
     """The hand-off to Tier 2 failed (it waits in the outbox when it may pass)."""
     INTERRUPTED = 130
     """Ctrl-C or a closed terminal: the call is saved and can be resumed."""
+
+
+class TriageError(Exception):
+    """A problem a person can fix, told in one line; ``status`` is its exit code.
+
+    Subclasses set a default ``status``; a caller that knows better (the same file error
+    means "answers file wrong" in one command and "organization file wrong" in another)
+    passes its own.
+    """
+
+    status: ExitStatus = ExitStatus.ERROR
+
+    def __init__(self, message: str = "", status: ExitStatus | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status

@@ -14,14 +14,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.base.errors import ExitStatus, TriageError
+
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _SIMPLE = re.compile(r"\{\{ *(" + _NAME + r")(?: +or +(" + _NAME + r"))? *\}\}")
 _CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None", "or", "and",
                         "not", "in", "is", "if", "else"})
 
 
-class TextError(Exception):
+class TextError(TriageError):
     """A flowchart text could not be rendered (syntax error or undefined name)."""
+
+    status = ExitStatus.CONFIG
 
 
 def _is_address(value: Any) -> bool:

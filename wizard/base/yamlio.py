@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from wizard.base.errors import ExitStatus, TriageError
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -48,8 +50,10 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-class DocumentError(Exception):
+class DocumentError(TriageError):
     """A user file could not be used. ``str()`` is one line: ``file:line: message``."""
+
+    status = ExitStatus.NOT_FOUND
 
     def __init__(self, path: str | Path, line: int | None, message: str) -> None:
         self.path = str(path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
@@ -20,11 +19,10 @@ from wizard.calls.journal import (
     CallStore,
     Journal,
     JournalError,
-    atomic_write,
     replay,
 )
+from wizard.calls.known_issues import Hit, matches
 from wizard.flows import answers as answer_rules
-from wizard.flows.catalogue import Hit, matches
 from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import (
     FAMILY_LABELS,
@@ -419,39 +417,23 @@ class Call:
                                     node.team.value if node.team else None)
 
     # -- the end -----------------------------------------------------------------------
-    def finish(self, step: Step, formats: tuple[str, ...] = ("md", "txt")) -> dict[str, str]:
-        """Write the tickets, then record the end; return {format: path}.
-
-        The tickets are on disk before the end is recorded: a full disk leaves the call
-        open (resume finishes it and writes them again), never ended without tickets. A
-        broken ticket template loses nothing either: the end is recorded with the error;
-        fix the template and run ``ipsec-triage ticket ID``. TicketError is raised after
-        the end is saved.
-        """
-        from wizard.records.ticket import TicketError, render_tickets
-
+    def record_end(self, step: Step, tickets: dict[str, str],
+                   ticket_error: str | None = None) -> dict[str, Any]:
+        """Record the end of the call at ``step`` (a terminal), naming the ticket files
+        already written (:func:`wizard.records.ending.end_call` writes them first, so a
+        full disk leaves the call open, never ended without tickets)."""
         assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
         node = step.visit.node
-        paths = {fmt: str(self.store.ticket_path(self.call_id, fmt)) for fmt in formats}
-        error: TicketError | None = None
-        try:
-            tickets = render_tickets(self, step, formats)
-        except TicketError as exc:
-            tickets, paths, error = {}, {}, exc
-        for fmt, text in tickets.items():
-            atomic_write(Path(paths[fmt]), text)
         group = self.escalation_group(step)
         end = self._journal.append(
             "end", terminal=step.visit.node_key, status=node.status.value,
             status_label=node.status.label, category=node.category.value,
             tier2=node.tier2, tier2_group=group, team=node.team.value if node.team else None,
-            tickets=paths,
-            ticket_error=str(error) if error else None,
+            tickets=tickets,
+            ticket_error=ticket_error,
         )
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
-        if error is not None:
-            raise error
-        return paths
+        return self.state.ended
 
     @property
     def _journal(self) -> Journal:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.textrender import condition, variables
 from wizard.flows import answers as answer_rules
 from wizard.flows.flowset import FlowSet
@@ -38,8 +39,10 @@ from wizard.flows.nodes import (
 MAX_VISITS = 10_000
 
 
-class EngineError(Exception):
+class EngineError(TriageError):
     """The flowcharts loop forever (lint reports this before a call starts)."""
+
+    status = ExitStatus.FLOWCHART
 
 
 class StepKind(str, enum.Enum):

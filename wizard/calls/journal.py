@@ -19,14 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.base.errors import ExitStatus, TriageError
+
 if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
 
 CALLS_DIR = "calls"
 
 
-class JournalError(Exception):
+class JournalError(TriageError):
     """A call record is missing or unusable. ``str()`` is one line."""
+
+    status = ExitStatus.NOT_FOUND
 
 
 def now_iso() -> str:

@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from wizard.base.validate import (
     ProbeArgumentError,
@@ -21,10 +21,7 @@ from wizard.base.validate import (
 )
 from wizard.checks import linux, windows
 from wizard.checks.base import ProbeResult, ProbeStatus, timed
-from wizard.checks.system import ResolveError, RunOutput, System, is_reserved_name
-
-if TYPE_CHECKING:
-    from wizard.config.organization import TestServer
+from wizard.checks.system import ResolveError, RunOutput, System, TestTarget, is_reserved_name
 
 OK, FAIL, ERROR, UNAVAILABLE, TIMEOUT = (ProbeStatus.OK, ProbeStatus.FAIL, ProbeStatus.ERROR,
                                          ProbeStatus.UNAVAILABLE, ProbeStatus.TIMEOUT)
@@ -201,7 +198,7 @@ def test_servers(system: System, timeout: float) -> ProbeResult:
                      "no help-desk test servers configured (test_servers in the organization "
                      "file): ask the caller")
 
-    def check(server: TestServer) -> tuple[bool, str, str]:
+    def check(server: TestTarget) -> tuple[bool, str, str]:
         # never ping: ICMP is exempt from IPsec, so only a protected protocol tests it
         state, detail = system.connect(server.address, server.tested_port, timeout)
         return state == "open", detail, f"tcp/{server.tested_port}"

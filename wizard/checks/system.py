@@ -21,10 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-if TYPE_CHECKING:
-    from wizard.config.organization import OrgConfig
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -117,14 +114,47 @@ _DNS_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOT
                5: "REFUSED"}
 
 
+class TestTarget(Protocol):
+    """A help-desk test computer, as the checks see it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def tested_port(self) -> int: ...
+
+
+class CheckSettings(Protocol):
+    """What the checks take from the organization's settings (the organization file's
+    model has these; the checks never import it)."""
+
+    @property
+    def test_servers(self) -> Sequence[TestTarget]: ...
+
+    def probe_timeout(self, probe: str) -> float: ...
+
+
+class BuiltinSettings:
+    """No organization file: no test servers, and each check's built-in timeout."""
+
+    test_servers: Sequence[TestTarget] = ()
+
+    def probe_timeout(self, probe: str) -> float:
+        from wizard.checks import PROBES
+
+        spec = PROBES.get(probe)
+        return spec.default_timeout if spec else 3.0
+
+
 class System:
     """Real operating-system access. Every method has a timeout; none uses a shell."""
 
-    def __init__(self, org: OrgConfig | None = None, *, platform: str | None = None,
+    def __init__(self, org: CheckSettings | None = None, *, platform: str | None = None,
                  resolv_conf: Path = Path("/etc/resolv.conf"), dns_port: int = 53) -> None:
-        from wizard.config.organization import OrgConfig
-
-        self.org = org or OrgConfig()
+        self.org: CheckSettings = org or BuiltinSettings()
         self.platform = platform or sys.platform
         self.resolv_conf = resolv_conf
         self.dns_port = dns_port

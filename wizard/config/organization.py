@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import DocumentError, format_validation_error, load_document, locate
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
@@ -43,8 +44,10 @@ DEFAULT_GROUPS = {
 }
 
 
-class OrgConfigError(Exception):
+class OrgConfigError(TriageError):
     """The organization file is wrong; ``str()`` is one line ``file:line: field: ...``."""
+
+    status = ExitStatus.CONFIG
 
 
 def _invalid(message: str) -> PydanticCustomError:

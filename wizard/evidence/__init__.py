@@ -36,9 +36,9 @@ class PacketRequest:
     """User names to redact (the staffer, the caller)."""
 
 
-def context(comp: str, target: str | None, system: System) -> Context:
+def context(comp: str, target: str | None, system: System, org: OrgConfig) -> Context:
     return Context(system=system, comp=comp, target=target, platform=system.platform,
-                   timeout=system.org.timeouts.default * 10)
+                   timeout=org.timeouts.default * 10)
 
 
 def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
@@ -53,7 +53,7 @@ def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
 def make_packet(req: PacketRequest, system: System, org: OrgConfig,
                 collectors: tuple[Collector, ...] = COLLECTORS,
                 on_progress: Callable[[str], None] | None = None) -> tuple[Path, Evidence]:
-    ctx = context(req.comp, req.target, system)
+    ctx = context(req.comp, req.target, system, org)
     ev = collect(ctx, collectors, make_changes=req.make_changes, on_progress=on_progress)
     redactor = None
     if req.redact:

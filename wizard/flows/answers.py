@@ -11,6 +11,7 @@ import ipaddress
 import re
 from typing import Any
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.flows.nodes import (
     ActionNode,
     CheckNode,
@@ -35,8 +36,10 @@ _UNC = re.compile(r"^(?:\\\\|//)([^\\/\s]+)(?:[\\/].*)?$")
 _TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_#./-]{0,39}$")
 
 
-class AnswerError(ValueError):
+class AnswerError(TriageError, ValueError):
     """An answer that does not fit its question."""
+
+    status = ExitStatus.ANSWERS
 
 
 def quoted(value: str) -> str:

@@ -8,36 +8,34 @@ entry matches a call when any rule does:
 - ``text``: a phrase (whole words, any case) in a free-text answer, a note or a check's
   evidence (e.g. "Negotiating IP security", "4292").
 
-The wizard shows a matching entry as soon as it matches and the ticket names it.
+The wizard shows a matching entry as soon as it matches and the ticket names it
+(the matching itself is :mod:`wizard.calls.known_issues`: it reads a call).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wizard.base.textrender import TextError, variables
 from wizard.base.yamlio import DocumentError, LineDict
 from wizard.flows import answers as answer_rules
-from wizard.flows.nodes import Catalogue, Entry, TextNode, Validator, from_model
-
-if TYPE_CHECKING:
-    from wizard.calls.journal import CallState
-    from wizard.flows.flowset import FlowSet
+from wizard.flows.nodes import Catalogue, Node, from_model
 
 CATALOGUE_DIR = "catalogue"
 CATALOGUE_FILE = "known_issues.yaml"
-_FREE_TEXT = (Validator.ANY, Validator.NONEMPTY)
 
 
-@dataclass(frozen=True)
-class Hit:
-    entry: Entry
-    why: str
+class FlowSet(Protocol):
+    """What the catalogue needs of a flowchart set to check the steps it names."""
+
+    def has(self, key: str) -> bool: ...
+
+    def node(self, key: str) -> Node: ...
+
+    def node_keys(self) -> Iterator[str]: ...
 
 
 def catalogue_path(flowchart_dir: Path) -> Path:
@@ -110,61 +108,3 @@ def check(cat: Catalogue, data: Any, path: Path, fs: FlowSet | None) -> list[Doc
                 except answer_rules.AnswerError as exc:
                     out.append(DocumentError(path, line, f"entry '{entry.id}': {exc}"))
     return out
-
-
-def _has_phrase(haystack: str, phrase: str) -> bool:
-    pattern = r"(?<![\w.])" + re.escape(phrase) + r"(?![\w])"
-    return re.search(pattern, haystack, re.IGNORECASE) is not None
-
-
-def _texts(state: CallState, fs: FlowSet) -> Iterable[tuple[str, str]]:
-    for key, rec in state.answers.items():
-        node_key = key.split("@", 1)[0]
-        if fs.has(node_key):
-            node = fs.node(node_key)
-            if isinstance(node, TextNode) and node.validate_as in _FREE_TEXT:
-                yield f"answer to {key}", rec.value
-    for key, notes in state.notes.items():
-        for note in notes:
-            yield f"note on {key}", note
-    for key, result in state.probes.items():
-        yield f"check {result.probe} at {key}", f"{result.summary}\n{result.evidence}"
-
-
-def matches(cat: Catalogue, state: CallState, fs: FlowSet,
-            route: Iterable[str] | None = None) -> list[Hit]:
-    """Entries that match what the call has shown so far (answers on ``route`` only,
-    when given: an answer changed away from the route no longer counts)."""
-    on_route = set(route) if route is not None else None
-    hits: list[Hit] = []
-    texts = list(_texts(state, fs))
-    for entry in cat.entries:
-        why = _why(entry, state, texts, on_route)
-        if why:
-            hits.append(Hit(entry, why))
-    return hits
-
-
-def _why(entry: Entry, state: CallState, texts: list[tuple[str, str]],
-         on_route: set[str] | None) -> str | None:
-    for m in entry.match:
-        if m.step is not None:
-            for key, rec in state.answers.items():
-                if key.split("@", 1)[0] != m.step or rec.value != m.value:
-                    continue
-                if on_route is None or key in on_route:
-                    return f"answer {key} = {rec.value}"
-        elif m.probe is not None:
-            for key, result in state.probes.items():
-                if result.probe != m.probe:
-                    continue
-                if m.status is not None and result.status.value != m.status:
-                    continue
-                if m.data and any(result.data.get(k) != v for k, v in m.data.items()):
-                    continue
-                return f"check {result.probe} at {key}: {result.summary}"
-        elif m.text is not None:
-            for where, text in texts:
-                if _has_phrase(text, m.text):
-                    return f'"{m.text}" in the {where}'
-    return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.yamlio import DocumentError, LineDict
 from wizard.flows.nodes import (
     BranchNode,
@@ -36,8 +37,10 @@ if TYPE_CHECKING:
 BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"})
 
 
-class FlowchartError(Exception):
+class FlowchartError(TriageError):
     """One or more problems in the flowcharts; each is a one-line ``file:line: ...``."""
+
+    status = ExitStatus.FLOWCHART
 
     def __init__(self, problems: list[DocumentError]) -> None:
         self.problems = problems

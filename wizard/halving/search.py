@@ -25,11 +25,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wizard.base.errors import ExitStatus, TriageError
+
 DEFAULT_NOISY = ("Error Reporting Service", "ERSvc", "WerSvc", "Windows Error Reporting Service")
 
 
-class HalvingError(ValueError):
+class HalvingError(TriageError, ValueError):
     """Inconsistent input or results (e.g. the problem occurs with nothing enabled)."""
+
+    status = ExitStatus.USAGE
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from wizard import __version__
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.handoff.secrets import remember, scrub
 
 USER_AGENT = f"ipsec-triage/{__version__}"
@@ -60,17 +61,20 @@ class Delivery:
     file: str | None = None
 
 
-class HandoffError(Exception):
+class HandoffError(TriageError):
     """A hand-off failed. ``retry``: worth trying again later (server down, 5xx, 429,
     timeout); ``retry_after``: seconds the server asked to wait. ``str()`` is one line
     with no secret in it."""
 
+    status = ExitStatus.HANDOFF
+
     def __init__(self, message: str, *, retry: bool, retry_after: float | None = None,
-                 status: int | None = None) -> None:
+                 http_status: int | None = None) -> None:
         super().__init__(scrub(" ".join(message.split())))
         self.retry = retry
         self.retry_after = retry_after
-        self.status = status
+        self.http_status = http_status
+        """The HTTP status the server answered, if any (``status`` is the exit code)."""
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -160,7 +164,7 @@ def check(response: httpx.Response, what: str) -> httpx.Response:
     message = f"{what}: HTTP {status}{hint}" + (f": {detail}" if detail else "")
     if status == 429 and retry_after is not None:
         message += f" (retry after {retry_after:g} s)"
-    raise HandoffError(message, retry=retry, retry_after=retry_after, status=status)
+    raise HandoffError(message, retry=retry, retry_after=retry_after, http_status=status)
 
 
 def client(base_url: str, timeout: float, headers: Mapping[str, str]) -> httpx.Client:

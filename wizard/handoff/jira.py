@@ -75,7 +75,7 @@ def deliver(dest: JiraDest, parcel: Parcel, secret: str | None, *, data_dir: Pat
                 r = c.get(f"{api}/issue/{key}/comment")
                 if r.status_code == 404:
                     raise HandoffError(f"{what}: no issue {key} (the ticket number given "
-                                       "at intake)", retry=False, status=404)
+                                       "at intake)", retry=False, http_status=404)
                 body = json_body(check(r, f"{what}: reading the comments of {key}"), what)
                 comments = body.get("comments", []) if isinstance(body, dict) else []
                 if not any(parcel.marker in json.dumps(cm.get("body"), ensure_ascii=False)

@@ -91,7 +91,7 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
                            retry=False) from None
     except smtplib.SMTPAuthenticationError as exc:
         raise HandoffError(f"{where}: login refused ({exc.smtp_code}); check the user and "
-                           "the secret", retry=False, status=exc.smtp_code) from None
+                           "the secret", retry=False, http_status=exc.smtp_code) from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(exc.recipients)
         raise HandoffError(f"{where}: recipients refused: {refused}", retry=False) from None
@@ -99,7 +99,7 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
             exc.smtp_error, bytes) else str(exc.smtp_error)
         raise HandoffError(f"{where}: {exc.smtp_code} {text}", retry=400 <= exc.smtp_code < 500,
-                           status=exc.smtp_code) from None
+                           http_status=exc.smtp_code) from None
     except ssl.SSLError as exc:
         raise HandoffError(f"{where}: TLS failed: {exc.reason or exc}", retry=False) from None
     except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:

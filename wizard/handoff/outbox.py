@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.privacy import private_dir
 from wizard.calls.journal import CallStore, Journal, JournalError, atomic_write
 from wizard.config.handoff import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
@@ -202,8 +203,10 @@ def _locked(path: Path) -> Iterator[bool]:
 # -- sending ---------------------------------------------------------------------------
 
 
-class NotSent(Exception):
+class NotSent(TriageError):
     """Nothing was tried: no destination, the call not escalated, already sent."""
+
+    status = ExitStatus.HANDOFF
 
 
 def destination_for(org: OrgConfig, group: str | None) -> AnyDest | None:

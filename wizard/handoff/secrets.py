@@ -15,14 +15,18 @@ import contextlib
 import threading
 from collections.abc import Mapping
 
+from wizard.base.errors import ExitStatus, TriageError
+
 KEYRING_SERVICE = "ipsec-triage"
 
 _seen: set[str] = set()
 _lock = threading.Lock()
 
 
-class SecretMissing(Exception):
+class SecretMissing(TriageError):
     """A destination names a secret that is set nowhere. ``str()`` names only the name."""
+
+    status = ExitStatus.HANDOFF
 
 
 def _from_keyring(name: str) -> str | None:

@@ -58,7 +58,7 @@ def deliver(dest: ZendeskDest, parcel: Parcel, secret: str | None, *, data_dir: 
                 r = c.get(f"/api/v2/tickets/{number}/comments.json")
                 if r.status_code == 404:
                     raise HandoffError(f"{what}: no ticket {number} (the ticket number "
-                                       "given at intake)", retry=False, status=404)
+                                       "given at intake)", retry=False, http_status=404)
                 body = json_body(check(r, f"{what}: reading ticket {number}"), what)
                 comments = body.get("comments", []) if isinstance(body, dict) else []
                 if not any(parcel.marker in str(cm.get("body", "")) for cm in comments

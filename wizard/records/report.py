@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from wizard.base.errors import ExitStatus
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.safetext import plain
 from wizard.calls.journal import now_iso
 from wizard.flows.nodes import Category, ChoiceNode, Status
@@ -1268,7 +1268,6 @@ def _labels(args: argparse.Namespace, env: Environment) -> tuple[FlowSet | None,
 def _store_for(args: argparse.Namespace, env: Environment, data_dir: Path) -> SqlStore:
     """The store of $IPSEC_TRIAGE_STORE, else of the organization file, else SQLite."""
     from wizard.config.organization import OrgConfigError, load_org_config
-    from wizard.frontends.terminal.cli import UserError
     from wizard.records.store import StoreError, open_store, resolve_url
 
     configured = None
@@ -1278,12 +1277,12 @@ def _store_for(args: argparse.Namespace, env: Environment, data_dir: Path) -> Sq
             try:
                 configured = load_org_config(path).store_url
             except OrgConfigError as exc:
-                raise UserError(str(exc), ExitStatus.CONFIG) from None
+                raise TriageError(str(exc), ExitStatus.CONFIG) from None
     try:
         return open_store(data_dir, resolve_url(data_dir, environ=env.environ,
                                                 configured=configured))
     except StoreError as exc:
-        raise UserError(str(exc), ExitStatus.CONFIG) from None
+        raise TriageError(str(exc), ExitStatus.CONFIG) from None
 
 
 def _console(env: Environment) -> Console:
@@ -1299,7 +1298,6 @@ def store_exit(exc: Exception) -> ExitStatus:
 
 def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """``ipsec-triage sync``: store this computer's ended calls the store lacks."""
-    from wizard.frontends.terminal.cli import UserError
     from wizard.records.store import StoreError
 
     data_dir = env.data_dir(getattr(args, "data_dir", None))
@@ -1307,7 +1305,7 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
         try:
             result = store.sync(data_dir)
         except StoreError as exc:
-            raise UserError(f"{exc}; the calls stay here, nothing is lost",
+            raise TriageError(f"{exc}; the calls stay here, nothing is lost",
                             store_exit(exc)) from None
         env.stdout.write(f"{result.saved} call(s) stored, {result.already} already there, "
                          f"{result.failed} failed ({store.safe_url})\n")
@@ -1327,7 +1325,6 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """``ipsec-triage store revision|upgrade``."""
-    from wizard.frontends.terminal.cli import UserError
     from wizard.records.store import REVISION, StoreError
 
     data_dir = env.data_dir(getattr(args, "data_dir", None))
@@ -1343,7 +1340,7 @@ def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 return ExitStatus.OK
             before, after = store.upgrade()
         except StoreError as exc:
-            raise UserError(str(exc), store_exit(exc)) from None
+            raise TriageError(str(exc), store_exit(exc)) from None
     if before == after:
         env.stdout.write(f"call store {store.safe_url}: already at revision {after}\n")
     else:
@@ -1355,13 +1352,12 @@ def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """``ipsec-triage report``: the call classification report."""
     from wizard.calls.journal import atomic_write
-    from wizard.frontends.terminal.cli import UserError
     from wizard.records.store import CallFilter, StoreError
 
     since: date | None = getattr(args, "since", None)
     until: date | None = getattr(args, "until", None)
     if since and until and since > until:
-        raise UserError(f"--since {since} is after --until {until}", ExitStatus.USAGE)
+        raise TriageError(f"--since {since} is after --until {until}", ExitStatus.USAGE)
     filters = CallFilter(since=since, until=until, category=getattr(args, "category", None),
                          target=getattr(args, "target", None),
                          staffer=getattr(args, "staffer", None),
@@ -1379,7 +1375,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
             data = build_report(store, filters, getattr(args, "by", None) or DEFAULT_GROUPS,
                                 labels=labels)
         except StoreError as exc:
-            raise UserError(str(exc), store_exit(exc)) from None
+            raise TriageError(str(exc), store_exit(exc)) from None
     fmt = getattr(args, "format", "table")
     top = getattr(args, "top", DEFAULT_TOP)
     output = getattr(args, "output", None)
@@ -1393,7 +1389,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
     try:
         atomic_write(Path(output), text)
     except OSError as exc:
-        raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}",
+        raise TriageError(f"{output}: cannot write the report: {exc.strerror or exc}",
                         ExitStatus.USAGE) from None
     env.stdout.write(f"Report written to {output} ({data.calls} calls)\n")
     return ExitStatus.OK

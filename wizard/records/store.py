@@ -57,6 +57,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.calls.journal import CallState, CallStore, now_iso
 from wizard.flows.nodes import Status
 
@@ -176,8 +177,10 @@ def _revision(conn: Connection) -> tuple[str | None, bool]:
     return str(max(found)), False
 
 
-class StoreError(Exception):
+class StoreError(TriageError):
     """The store URL is wrong or the store cannot be reached. ``str()`` is one line."""
+
+    status = ExitStatus.CONFIG
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.resources import builtin_dir
 from wizard.base.textrender import render_lenient
 from wizard.calls.call import check_location
@@ -31,8 +32,10 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-class TicketError(Exception):
+class TicketError(TriageError):
     """A template is missing or broken. ``str()`` is one line."""
+
+    status = ExitStatus.CONFIG
 
 
 #: What the log step has the caller run on Windows Vista and later (IPsec_Debug.vbs

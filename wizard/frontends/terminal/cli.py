@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.base.environment import Environment
-from wizard.base.errors import ExitStatus
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.resources import builtin_dir
 from wizard.base.safetext import plain
 from wizard.base.textrender import TextError
@@ -32,6 +32,7 @@ from wizard.calls.journal import CallState, CallStore, JournalError, atomic_writ
 from wizard.flows import answers as answer_rules
 from wizard.flows.flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
 from wizard.records import report
+from wizard.records.ending import end_call
 from wizard.records.ticket import FORMATS, TicketError, render_tickets
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
@@ -43,12 +44,6 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
             "halve", "collect", "report", "sync", "store", "completion", "send")
-
-
-class UserError(Exception):
-    def __init__(self, message: str, status: ExitStatus) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
@@ -260,7 +255,7 @@ def _load_flowset_from(args: argparse.Namespace, env: Environment,
     except FlowchartError as exc:
         for problem in exc.problems:
             env.stderr.write(f"{problem}\n")
-        raise UserError(f"{len(exc.problems)} flowchart problem(s) in {source.path} "
+        raise TriageError(f"{len(exc.problems)} flowchart problem(s) in {source.path} "
                         f"({source.why}); nothing was started (run 'ipsec-triage lint' "
                         "after fixing)", ExitStatus.FLOWCHART) from None
 
@@ -272,11 +267,11 @@ def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> Org
     try:
         org = load_org_config(path) if path else OrgConfig()
     except OrgConfigError as exc:
-        raise UserError(str(exc), ExitStatus.CONFIG) from None
+        raise TriageError(str(exc), ExitStatus.CONFIG) from None
     if args.templates:
         org = org.model_copy(update={"templates_dir": args.templates})
     if org.templates_dir and not Path(org.templates_dir).is_dir():
-        raise UserError(f"{org.templates_dir}: template folder not found", ExitStatus.CONFIG)
+        raise TriageError(f"{org.templates_dir}: template folder not found", ExitStatus.CONFIG)
     return org
 
 
@@ -310,9 +305,9 @@ def _store_call(call: Call, env: Environment) -> None:
 
 def _finish(call: Call, step: Step, env: Environment, send: bool | None = None) -> None:
     try:
-        paths = call.finish(step)
+        paths = end_call(call, step)
     except TicketError as exc:
-        raise UserError(f"ticket template: {exc}; the call is recorded as ended, fix the "
+        raise TriageError(f"ticket template: {exc}; the call is recorded as ended, fix the "
                         f"template and run 'ipsec-triage ticket {call.call_id}'",
                         ExitStatus.CONFIG) from None
     node = step.visit.node
@@ -435,7 +430,7 @@ def _run_answers(call: Call, path: Path, env: Environment, probes: bool,
         return run(call, doc, probes=probes, on_step=progress)
     except DocumentError as exc:
         env.stdout.flush()
-        raise UserError(f"{exc}; call {call.call_id} is kept open: finish it with "
+        raise TriageError(f"{exc}; call {call.call_id} is kept open: finish it with "
                         f"'{resume_cmd}'", ExitStatus.ANSWERS) from None
 
 
@@ -523,9 +518,9 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
             doc = load_answers(answers_path, fs)
             dry_run(fs, doc)
         except DocumentError as exc:
-            raise UserError(f"{exc}; nothing was started", ExitStatus.ANSWERS) from None
+            raise TriageError(f"{exc}; nothing was started", ExitStatus.ANSWERS) from None
     elif not env.interactive:
-        raise UserError("no terminal to ask questions on: use --answers FILE to replay a "
+        raise TriageError("no terminal to ask questions on: use --answers FILE to replay a "
                         "call without prompts", ExitStatus.NO_TERMINAL)
     drainer = _drain_in_background(store, org, env)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
@@ -533,7 +528,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     try:
         answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
     except answer_rules.AnswerError as exc:
-        raise UserError(f"--staffer: {exc}", ExitStatus.USAGE) from None
+        raise TriageError(f"--staffer: {exc}", ExitStatus.USAGE) from None
     call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
                       mode="answers_file" if answers_path else "interactive",
                       practice=args.practice, system=env.system,
@@ -563,20 +558,20 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.call_id is None:
         open_calls = [s.call_id for s in store.all() if s.ended is None]
         if not open_calls:
-            raise UserError(f"no open call to resume in {store.calls}", ExitStatus.NOT_FOUND)
+            raise TriageError(f"no open call to resume in {store.calls}", ExitStatus.NOT_FOUND)
         call_id = open_calls[-1]
     else:
         try:
             state = store.load(args.call_id)
         except JournalError as exc:
-            raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+            raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
         if state.ended is not None:
-            raise UserError(f"call {state.call_id} has already ended "
+            raise TriageError(f"call {state.call_id} has already ended "
                             f"({end_label(state.ended)}); see 'ipsec-triage show "
                             f"{state.call_id}'", ExitStatus.NOT_FOUND)
         call_id = state.call_id
     if not args.answers and not env.interactive:
-        raise UserError("no terminal to ask questions on: use --answers FILE to finish the "
+        raise TriageError("no terminal to ask questions on: use --answers FILE to finish the "
                         "call without prompts", ExitStatus.NO_TERMINAL)
     fs, source = _load_flowset_from(args, env, org)
     try:
@@ -584,7 +579,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
                            staffer=args.staffer, system=env.system,
                            checks=not args.no_checks)
     except JournalError as exc:
-        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
     try:
         if args.answers:
             step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks,
@@ -602,7 +597,7 @@ def _load_call(args: argparse.Namespace, env: Environment) -> tuple[CallStore, C
     try:
         return store, store.load(args.call_id)
     except JournalError as exc:
-        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
 
 
 def call_vars(state: CallState, fs: FlowSet | None) -> dict[str, str]:
@@ -632,7 +627,7 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
     try:
         fs: FlowSet | None = _load_flowset(args, env)
-    except UserError:
+    except TriageError:
         fs = None  # the list still works, by step names
     states = [s for s in store.all() if not (args.open and s.ended is not None)]
     rows = []
@@ -794,17 +789,17 @@ def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
         store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
         ticketed = [s for s in store.all() if s.ended and s.ended.get("terminal")]
         if not ticketed:
-            raise UserError(f"no ended call with a ticket in {store.calls}",
+            raise TriageError(f"no ended call with a ticket in {store.calls}",
                             ExitStatus.NOT_FOUND)
         state = ticketed[-1]
     else:
         store, state = _load_call(args, env)
     if state.ended is None:
-        raise UserError(f"call {state.call_id} has not ended yet: finish it with "
+        raise TriageError(f"call {state.call_id} has not ended yet: finish it with "
                         f"'{command_line(env, args, 'resume', state.call_id)}'",
                         ExitStatus.NOT_FOUND)
     if not state.ended.get("terminal"):
-        raise UserError(f"call {state.call_id} ended without a ticket "
+        raise TriageError(f"call {state.call_id} ended without a ticket "
                         f"({end_label(state.ended)})", ExitStatus.NOT_FOUND)
     fs = _load_flowset(args, env)
     data_dir = env.data_dir(args.data_dir)
@@ -813,13 +808,13 @@ def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
     call = Call(flowset=fs, store=store, state=state, journal=None, org=org)
     step = engine.step(state.values(), call.base_context())
     if step.kind is not StepKind.END:
-        raise UserError(f"call {state.call_id} no longer reaches an end with the current "
+        raise TriageError(f"call {state.call_id} no longer reaches an end with the current "
                         "flowcharts; use 'ipsec-triage show' for its record",
                         ExitStatus.NOT_FOUND)
     try:
         text = render_tickets(call, step, (args.format,))[args.format]
     except TicketError as exc:
-        raise UserError(f"ticket template: {exc}", ExitStatus.CONFIG) from None
+        raise TriageError(f"ticket template: {exc}", ExitStatus.CONFIG) from None
     _emit(env, text, args.output, "Ticket")
     return ExitStatus.OK
 
@@ -871,7 +866,7 @@ def cmd_render(args: argparse.Namespace, env: Environment) -> ExitStatus:
     charts = args.charts or list(fs.charts)
     for cid in charts:
         if cid not in fs.charts:
-            raise UserError(f"no chart {cid!r}; charts: {', '.join(fs.charts)}",
+            raise TriageError(f"no chart {cid!r}; charts: {', '.join(fs.charts)}",
                             ExitStatus.USAGE)
     route: list[str] = []
     if args.call:
@@ -912,7 +907,7 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     data_dir = env.data_dir(args.data_dir)
     if not env.interactive:
-        raise UserError("no terminal to ask questions on: halving needs a terminal",
+        raise TriageError("no terminal to ask questions on: halving needs a terminal",
                         ExitStatus.NO_TERMINAL)
     try:
         if args.resume is not None:
@@ -923,19 +918,19 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 try:
                     services = halve.parse_service_list(path.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError) as exc:
-                    raise UserError(f"{path}: cannot read the service list: {exc}",
+                    raise TriageError(f"{path}: cannot read the service list: {exc}",
                                     ExitStatus.USAGE) from None
             elif args.from_system:
                 services = halve.services_from_system(env.system)
             else:
-                raise UserError("give the services: --services FILE, --from-system, or "
+                raise TriageError("give the services: --services FILE, --from-system, or "
                                 "--resume", ExitStatus.USAGE)
             session, journal = halve.start(data_dir, services,
                                            noisy=args.noisy or DEFAULT_NOISY, label=args.label)
     except JournalError as exc:
-        raise UserError(str(exc), ExitStatus.NOT_FOUND) from None
+        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
     except HalvingError as exc:
-        raise UserError(str(exc), ExitStatus.USAGE) from None
+        raise TriageError(str(exc), ExitStatus.USAGE) from None
     try:
         run_halving(session, journal, _console(env))
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
@@ -990,14 +985,14 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
         comp = validate_host(comp)
         target = validate_host(target) if target else None
     except ProbeArgumentError as exc:
-        raise UserError(str(exc), ExitStatus.USAGE) from None
+        raise TriageError(str(exc), ExitStatus.USAGE) from None
     from wizard.evidence.packet import is_admin
 
     if is_admin() is False:
         env.warn("not running as administrator: some evidence (event logs, IPsec state) "
                  "will be missing; run it again as an administrator for the full set")
     system = env.system or System(org)
-    changes = planned_changes(context(comp, target, system))
+    changes = planned_changes(context(comp, target, system, org))
     make_changes = bool(changes) and not args.no_changes
     if changes and make_changes and not args.yes:
         env.stdout.write("To capture the logs Tier 2 needs, these changes are made on this "
@@ -1058,7 +1053,7 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
         outcome = send_call(store, org, state.call_id, group=args.to, packet=packet,
                             environ=env.environ, again=args.again)
     except NotSent as exc:
-        raise UserError(str(exc), ExitStatus.HANDOFF) from None
+        raise TriageError(str(exc), ExitStatus.HANDOFF) from None
     if outcome.status == "sent":
         env.stdout.write(outcome.line() + "\n")
         return ExitStatus.OK
@@ -1130,14 +1125,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return int(HANDLERS[args.command](args, env))
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else ExitStatus.USAGE
-    except UserError as exc:
-        env.error(str(exc))
-        return int(exc.status)
     except _Stop as exc:
         return int(exc.status)
-    except (DocumentError, JournalError, TextError) as exc:
+    except TriageError as exc:  # the one place the error family becomes a message
         env.error(str(exc))
-        return int(ExitStatus.CONFIG if isinstance(exc, TextError) else ExitStatus.NOT_FOUND)
+        return int(exc.status)
     except KeyboardInterrupt:
         env.stderr.write("\nInterrupted.\n")
         return int(ExitStatus.INTERRUPTED)
