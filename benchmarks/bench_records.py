@@ -51,7 +51,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--sizes", default="5000,10000")
     args = p.parse_args()
-    from wizard.calls.journal import CallStore
+    from wizard.calls.journal import JournalFolder
     from wizard.records.store import open_store
 
     sizes = [50] if args.tiny else [int(s) for s in args.sizes.split(",")]
@@ -62,19 +62,19 @@ def main() -> None:
         for n in sizes:
             data = Path(tmp) / f"n{n}"
             fill(data / "calls", n, ended, opened)
-            store = CallStore(data)
+            store = JournalFolder(data)
 
-            def reference(store: CallStore = store) -> None:
+            def reference(store: JournalFolder = store) -> None:
                 for path in sorted(store.calls.glob("*.jsonl")):
                     for line in path.read_text(encoding="utf-8").splitlines():
                         json.loads(line)
 
             ref = best(reference, runs)
 
-            def listing(store: CallStore = store, n: int = n) -> None:
+            def listing(store: JournalFolder = store, n: int = n) -> None:
                 assert sum(1 for _ in store.all()) == n
 
-            def open_call(store: CallStore = store) -> None:
+            def open_call(store: JournalFolder = store) -> None:
                 [s.call_id for s in store.all() if s.ended is None][-1]
 
             t_list = per_size[n] = best(listing, runs)

@@ -47,7 +47,7 @@ from wizard.records.report import (  # noqa: E402
     report_queries,
     session_settings,
 )
-from wizard.records.store import CallFilter, SqlStore  # noqa: E402
+from wizard.records.store import CallFilter, DatabaseStore  # noqa: E402
 
 T = TypeVar("T")
 DIRECT = r"""
@@ -69,7 +69,7 @@ print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
 """
 
 
-def statements(store: SqlStore) -> list[str]:
+def statements(store: DatabaseStore) -> list[str]:
     """The report's SQL for this database, with its values written in (its session
     settings first)."""
     return session_settings(store.dialect) + [str(q.compile(dialect=store.engine.dialect,
@@ -140,7 +140,7 @@ def one(kind: str, url: str, n: int, runs: int, tmp: Path,
     began = time.perf_counter()
     fill(url, n)
     filled = time.perf_counter() - began
-    store = SqlStore(url)
+    store = DatabaseStore(url)
     sql = statements(store)
     t_ours_in, report = best(lambda: build_report(store), runs)
 

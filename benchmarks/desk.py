@@ -23,7 +23,7 @@ from typing import Any
 from wizard.calls.engine import Engine, StepKind
 from wizard.flows.flowset import load_flowset
 from wizard.flows.nodes import TerminalNode
-from wizard.records.store import ROW_FORMAT, SqlStore, call_known_issues, call_steps, calls
+from wizard.records.store import ROW_FORMAT, DatabaseStore, call_known_issues, call_steps, calls
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = timezone(timedelta(hours=1))
@@ -125,7 +125,7 @@ def generate(n: int, *, weeks: int = 26, seed: int = 7,
 
 def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_000) -> None:
     """Store N generated calls in the store at ``url`` (created at the newest revision)."""
-    store = SqlStore(url)
+    store = DatabaseStore(url)
     store.check()
     tables = ((calls, [c.name for c in calls.columns]),
               (call_steps, [c.name for c in call_steps.columns]),

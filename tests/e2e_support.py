@@ -12,7 +12,7 @@ import pyte
 
 from wizard.calls.call import Call
 from wizard.calls.engine import Engine, StepKind
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
 from .conftest import PYTHON, ROOT, cli_env
@@ -85,7 +85,7 @@ def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = 
     """Record a call answered from ``answers`` (whatever order the flowcharts ask in),
     stopping at step ``stop_at`` or ``leave`` questions before the end; it stays open."""
     fs = shipped()
-    call = Call.start(flowset=fs, store=CallStore(data_dir), org=OrgConfig(),
+    call = Call.start(flowset=fs, store=JournalFolder(data_dir), org=OrgConfig(),
                       staffer="tester", runs_on=runs_on, checks=False)
     route: list[str] = []
     while True:
@@ -100,7 +100,7 @@ def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = 
     if leave:
         # take back the last answers: record the call again, without them
         call_id = call.call_id
-        path = CallStore(data_dir).path(call_id)
+        path = JournalFolder(data_dir).path(call_id)
         path.unlink()
         keep = route[:-leave]
         return open_call(data_dir, {k: answers[k] for k in keep},

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.calls.engine import Engine
-from wizard.calls.journal import CallStore, Journal
+from wizard.calls.journal import Journal, JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.evidence import Redactor
 from wizard.evidence.base import Context
@@ -45,7 +45,7 @@ def escalated_call(data_dir: Path, org: OrgConfig | None = None,
 
 def make_packet(folder: Path, data_dir: Path, call_id: str, *, redacted: bool) -> Path:
     """A real escalation packet (the zip ``collect`` writes), recorded for the call."""
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     tickets = {fmt: store.ticket_path(call_id, fmt).read_text(encoding="utf-8")
                for fmt in ("md", "txt")}
     ev = Evidence(files={"ws-ann_OSInfo.txt": b"Host ws-ann 10.1.2.3 user ann\n"},

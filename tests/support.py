@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wizard.calls.call import Call
 from wizard.calls.engine import Step
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, run
 from wizard.config.organization import OrgConfig
 from wizard.flows.flowset import FlowSet, load_flowset
@@ -30,7 +30,7 @@ def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = N
            ) -> tuple[Call, Step, dict[str, str]]:
     """Run a whole call from answers (no automatic checks); return call, end, tickets."""
     fs = flowset or shipped()
-    call = Call.start(flowset=fs, store=CallStore(data_dir), org=org or OrgConfig(),
+    call = Call.start(flowset=fs, store=JournalFolder(data_dir), org=org or OrgConfig(),
                       staffer="tester", mode="answers_file")
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
     step = run(call, doc, probes=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wizard.calls.call import Call
-from wizard.calls.journal import CallStore, JournalError
+from wizard.calls.journal import JournalError, JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.records.ending import end_call
 
@@ -91,7 +91,7 @@ def test_a_folder_where_a_journal_should_be_is_left_out_of_list_with_a_warning(
 
 
 def _open_call(data_dir: Path) -> str:
-    call = Call.start(flowset=shipped(), store=CallStore(data_dir), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
                       staffer="tester")
     call.close()
     return call.call_id
@@ -99,7 +99,7 @@ def _open_call(data_dir: Path) -> str:
 
 def test_second_writer_of_a_call_is_refused_in_one_line(data_dir: Path) -> None:
     call_id = _open_call(data_dir)
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     first = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
     try:
         with pytest.raises(JournalError, match=f"call {call_id} is already open in another"):
@@ -114,13 +114,13 @@ RESUMER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from wizard.calls.call import Call
-    from wizard.calls.journal import CallStore, JournalError
+    from wizard.calls.journal import JournalFolder, JournalError
     from wizard.config.organization import OrgConfig
     from wizard.flows.flowset import load_flowset
     from wizard.calls.replay import AnswersFile, run
     from wizard.records.ending import end_call
     fs = load_flowset(Path(sys.argv[3]))
-    store = CallStore(Path(sys.argv[1]))
+    store = JournalFolder(Path(sys.argv[1]))
     go = Path(sys.argv[4])
     while not go.exists():
         time.sleep(0.005)
@@ -162,7 +162,7 @@ def test_two_concurrent_resumes_cannot_both_write(tmp_path: Path, data_dir: Path
 def test_resume_of_a_call_open_elsewhere_is_refused_by_the_command(
         tmp_path: Path, data_dir: Path) -> None:
     call_id = _open_call(data_dir)
-    holder = CallStore(data_dir).lock(call_id)
+    holder = JournalFolder(data_dir).lock(call_id)
     try:
         path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"))
         r = run(["resume", call_id, "--answers", str(path), "--no-checks"], data_dir)
@@ -183,10 +183,10 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
     monkeypatch.setattr(call_module, "atomic_write", disk_full)
     with pytest.raises(OSError, match="No space left"):
         replay(route_to("fig7_2.escalate_caller"), data_dir)
-    state = next(CallStore(data_dir).all())
+    state = next(JournalFolder(data_dir).all())
     assert state.ended is None  # still open: resume finishes it and writes the tickets
     monkeypatch.undo()
-    call = Call.resume(flowset=shipped(), store=CallStore(data_dir), org=OrgConfig(),
+    call = Call.resume(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
                        call_id=state.call_id)
     paths = end_call(call, call.step())
     call.close()

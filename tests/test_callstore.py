@@ -28,13 +28,13 @@ import yaml
 
 from wizard.calls.call import Call
 from wizard.calls.engine import Engine
-from wizard.calls.journal import AnswerRecord, CallState, CallStore
+from wizard.calls.journal import AnswerRecord, CallState, JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.records.store import (
     REVISION,
     ROW_FORMAT,
     CallFilter,
-    SqlStore,
+    DatabaseStore,
     StoreError,
     open_store,
     save_ended_call,
@@ -72,14 +72,14 @@ def backdated(end: str, data_dir: Path, start: datetime, minutes: float, *,
     ``start`` and ended it ``minutes`` later (so a sync finds nothing to change); not a
     practice call unless ``practice``."""
     call_id = ended_call(end, data_dir).call_id
-    path = CallStore(data_dir).path(call_id)
+    path = JournalFolder(data_dir).path(call_id)
     events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     events[0].update(mode="interactive", practice=practice, staffer=staffer)
     for n, event in enumerate(events):
         at = start + timedelta(minutes=minutes * n / max(len(events) - 1, 1))
         event["t"] = at.isoformat(timespec="seconds")
     path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    return CallStore(data_dir).load(call_id)
+    return JournalFolder(data_dir).load(call_id)
 
 
 def shifted(state: CallState, start: datetime, minutes: float) -> CallState:
@@ -95,7 +95,7 @@ def shifted(state: CallState, start: datetime, minutes: float) -> CallState:
 @contextmanager
 def pg_schema(base_url: str) -> Iterator[str]:
     """A URL to a fresh schema of its own on the test server, dropped afterwards."""
-    admin = SqlStore(base_url).engine
+    admin = DatabaseStore(base_url).engine
     schema = f"t_{secrets.token_hex(6)}"
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -202,7 +202,7 @@ def test_sync_stores_each_call_once_and_open_calls_as_open_until_they_end(
     ends = ("fig7_1.fixed_network", "fig7_2.escalate_caller", "fig7_2.fixed_policy",
             "fig7_3.escalate_logon")
     ended = {ended_call(e, data).call_id for e in ends}
-    still_open = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+    still_open = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
                             staffer="tester", mode="answers_file")
     still_open.close()
     store = open_store(data, store_url)
@@ -251,8 +251,8 @@ def test_unreachable_store_does_not_break_a_call_and_sync_stores_it_once(
     assert warning.count("\n") == 0 and "Traceback" not in r.stderr
     assert "unreachable" in warning and "ipsec-triage sync" in warning
     assert "s3cret" not in r.stderr
-    call_id = CallStore(data).ids()[0]
-    assert CallStore(data).load(call_id).ended is not None  # the call itself is whole
+    call_id = JournalFolder(data).ids()[0]
+    assert JournalFolder(data).load(call_id).ended is not None  # the call itself is whole
 
     bad = run_cli(["sync"], data, IPSEC_TRIAGE_STORE=closed)
     assert bad.returncode == 8 and bad.stderr.count("\n") == 1, bad.stderr
@@ -396,7 +396,7 @@ def test_a_store_made_by_the_first_version_is_refused_until_upgraded(
     old = sa.Table("calls", first, *[sa.Column(n, sa.String(255), primary_key=n == "call_id")
                                      for n in ("call_id", "started", "ended", "staffer",
                                                "target", "status", "category")])
-    engine = SqlStore(store_url).engine
+    engine = DatabaseStore(store_url).engine
     if engine.url.database and engine.dialect.name == "sqlite":
         Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     first.create_all(engine)
@@ -570,13 +570,13 @@ def test_without_the_postgresql_driver_a_postgresql_url_is_one_clear_line(
 
 def test_a_practice_call_is_stored_as_practice(tmp_path: Path, store_url: str) -> None:
     data = tmp_path / "desk"
-    call = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
                       staffer="trainee", mode="interactive", practice=True)
     call.close()
-    live = Call.start(flowset=shipped(), store=CallStore(data), org=OrgConfig(),
+    live = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
                       staffer="Sam", mode="interactive")
     live.close()
-    assert CallStore(data).load(call.call_id).practice is True
+    assert JournalFolder(data).load(call.call_id).practice is True
     store = open_store(data, store_url)
     assert store.sync(data).saved == 2
     assert [c.call_id for c in store.query(CallFilter())] == [live.call_id]

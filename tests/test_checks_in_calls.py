@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.calls.call import Call
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, run
 from wizard.checks.base import ProbeStatus
 from wizard.config.organization import OrgConfig, TestServer
@@ -41,7 +41,7 @@ def test_server() -> Iterator[int]:
 def make_call(tmp_path: Path, port: int, runs_on: str = "caller") -> Call:
     org = OrgConfig(test_servers=[TestServer(name="hd-test", address="127.0.0.1",
                                              port=port)])
-    return Call.start(flowset=shipped(), store=CallStore(tmp_path), org=org,
+    return Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=org,
                       staffer="tester", runs_on=runs_on, mode="answers_file")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
@@ -60,7 +60,7 @@ def test_escalation_mailed_over_starttls_with_login_body_and_attachments(
     org = email_org(port, cert[0])
     call_id = escalated_call(data_dir, org)
     packet = make_packet(tmp_path / "packets", data_dir, call_id, redacted=False)
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     outcome = send_call(store, org, call_id, environ={"TRIAGE_SMTP_PASSWORD": PASSWORD},
                         settings=FAST)
     assert outcome.status == "sent", outcome.error
@@ -97,7 +97,7 @@ def test_second_send_is_refused_unless_again(data_dir: Path, smtp: tuple[int, Ma
     org = email_org(port, cert[0])
     call_id = escalated_call(data_dir, org)
     env = {"TRIAGE_SMTP_PASSWORD": PASSWORD}
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     assert send_call(store, org, call_id, environ=env, settings=FAST).status == "sent"
     with pytest.raises(NotSent, match="already handed"):
         send_call(store, org, call_id, environ=env, settings=FAST)
@@ -113,7 +113,7 @@ def test_wrong_password_fails_without_printing_it(data_dir: Path, smtp: tuple[in
     org = email_org(port, cert[0])
     call_id = escalated_call(data_dir, org)
     wrong = "Wrong-Password-123456"
-    outcome = send_call(CallStore(data_dir), org, call_id,
+    outcome = send_call(JournalFolder(data_dir), org, call_id,
                         environ={"TRIAGE_SMTP_PASSWORD": wrong}, settings=FAST)
     assert outcome.status == "failed"
     assert "login refused" in (outcome.error or "")
@@ -128,7 +128,7 @@ def test_missing_secret_names_the_variable_only(data_dir: Path, smtp: tuple[int,
     port, _box = smtp
     org = email_org(port, cert[0])
     call_id = escalated_call(data_dir, org)
-    outcome = send_call(CallStore(data_dir), org, call_id, environ={}, settings=FAST)
+    outcome = send_call(JournalFolder(data_dir), org, call_id, environ={}, settings=FAST)
     assert outcome.status == "failed"
     assert "TRIAGE_SMTP_PASSWORD is not set" in (outcome.error or "")
 
@@ -138,7 +138,7 @@ def test_server_down_goes_to_the_outbox_and_sync_sends_it_once(
     port = closed_port()
     org = email_org(port, cert[0])
     call_id = escalated_call(data_dir, org)
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     env = {"TRIAGE_SMTP_PASSWORD": PASSWORD}
     outcome = send_call(store, org, call_id, environ=env, settings=FAST)
     assert outcome.status == "queued"
@@ -164,7 +164,7 @@ def test_backoff_doubles_between_failed_retries(data_dir: Path,
                                                 cert: tuple[Path, Path]) -> None:
     org = email_org(closed_port(), cert[0])
     call_id = escalated_call(data_dir, org)
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     now = 1_000_000.0
     s = Settings(attempts=1, clock=lambda: now)
     send_call(store, org, call_id, environ={"TRIAGE_SMTP_PASSWORD": "x"}, settings=s)
@@ -182,7 +182,7 @@ def test_no_server_set_writes_an_eml_file(data_dir: Path, tmp_path: Path) -> Non
     org = email_org(None, None)
     call_id = escalated_call(data_dir, org)
     packet = make_packet(tmp_path / "packets", data_dir, call_id, redacted=False)
-    outcome = send_call(CallStore(data_dir), org, call_id, environ={}, settings=FAST)
+    outcome = send_call(JournalFolder(data_dir), org, call_id, environ={}, settings=FAST)
     assert outcome.status == "sent" and outcome.delivery is not None
     path = Path(outcome.delivery.file or "")
     assert path.parent == data_dir / "handoff" and path.suffix == ".eml"
@@ -197,7 +197,7 @@ def test_no_server_set_writes_an_eml_file(data_dir: Path, tmp_path: Path) -> Non
 def test_existing_ticket_number_goes_in_the_subject(data_dir: Path) -> None:
     org = email_org(None, None)
     call_id = escalated_call(data_dir, org, existing_ticket="INC0012345")
-    outcome = send_call(CallStore(data_dir), org, call_id, environ={}, settings=FAST)
+    outcome = send_call(JournalFolder(data_dir), org, call_id, environ={}, settings=FAST)
     assert outcome.delivery is not None
     msg = message_from_bytes(Path(outcome.delivery.file or "").read_bytes(),
                              policy=policy.default)
@@ -209,7 +209,7 @@ def test_redacted_only_group_gets_the_redacted_packet_and_nothing_else(
         data_dir: Path, tmp_path: Path) -> None:
     org = email_org(None, None, redacted_only=True)
     call_id = escalated_call(data_dir, org)
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     make_packet(tmp_path / "plain", data_dir, call_id, redacted=False)
     refused = send_call(store, org, call_id, environ={}, settings=FAST)
     assert refused.status == "failed"
@@ -309,7 +309,7 @@ def test_offer_at_the_end_of_a_call_in_a_terminal(data_dir: Path, tmp_path: Path
     [eml] = (data_dir / "handoff").glob("*.eml")
     msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["To"] == "tier2@corp.example"
-    [call] = CallStore(data_dir).all()
+    [call] = JournalFolder(data_dir).all()
     assert call.ticket_ref() is not None
 
 
@@ -345,7 +345,7 @@ def test_secret_from_the_os_keyring(data_dir: Path, monkeypatch: pytest.MonkeyPa
         port, box = smtp
         org = email_org(port, cert[0])
         call_id = escalated_call(data_dir, org)
-        outcome = send_call(CallStore(data_dir), org, call_id, environ={}, settings=FAST)
+        outcome = send_call(JournalFolder(data_dir), org, call_id, environ={}, settings=FAST)
         assert outcome.status == "sent", outcome.error
         assert box.logins == [("helpdesk", PASSWORD)]
     finally:

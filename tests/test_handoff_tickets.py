@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
@@ -123,7 +123,7 @@ class Rig:
     fake: Any
     url: str
     data_dir: Path
-    store: CallStore
+    store: JournalFolder
     sleeps: list[float]
 
     def org(self, url: str | None = None, **extra: Any) -> OrgConfig:
@@ -142,7 +142,7 @@ class Rig:
 def rig(system: System, data_dir: Path) -> Iterator[Rig]:
     fake = system.make()
     with serve(fake) as url:
-        yield Rig(system, fake, url, data_dir, CallStore(data_dir), [])
+        yield Rig(system, fake, url, data_dir, JournalFolder(data_dir), [])
 
 
 def test_escalation_opens_one_ticket_with_the_ticket_and_the_files(
@@ -347,7 +347,7 @@ def test_server_down_then_up_sync_sends_once(system: System, data_dir: Path,
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
     fake = system.make()
-    store = CallStore(data_dir)
+    store = JournalFolder(data_dir)
     rig = Rig(system, fake, url, data_dir, store, [])
     org = rig.org()
     call_id = escalated_call(data_dir, org)
@@ -390,7 +390,7 @@ def test_jira_cloud_v2_searches_via_search_jql_no_duplicate(data_dir: Path) -> N
             "secret": "TRIAGE_TICKET_SECRET", "timeout": 1.0}}}})
         fake.plan("POST", r"^/rest/api/2/issue$", status=500, after=True, body="lost")
         call_id = escalated_call(data_dir, org)
-        outcome = send_call(CallStore(data_dir), org, call_id, environ=SECRET_ENV,
+        outcome = send_call(JournalFolder(data_dir), org, call_id, environ=SECRET_ENV,
                             settings=Settings(attempts=3, pause=0.01, sleep=lambda s: None))
     assert outcome.status == "sent", outcome.error
     assert outcome.delivery is not None and outcome.delivery.action == "found"
@@ -442,7 +442,7 @@ def test_start_retries_the_outbox_and_send_to_another_group(data_dir: Path,
             assert second.returncode == 0, second.stderr
             assert len(fake.events) == 1  # the first call, sent by the second start
         assert entries(data_dir) == []
-        sent = [h for h in CallStore(data_dir).load(call_id).handoffs
+        sent = [h for h in JournalFolder(data_dir).load(call_id).handoffs
                 if h["status"] == "sent"]
         assert {h["group"] for h in sent} == {GROUP, "IT security"}
         for out in (first, to, second):

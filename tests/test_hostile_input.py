@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wizard.base.environment import Environment
 from wizard.base.safetext import markup, plain
 from wizard.frontends.terminal.cli import main
+from wizard.frontends.terminal.environment import Environment
 
 from .conftest import FLOWCHARTS
 from .test_cli import route_to, run, write_answers

@@ -11,7 +11,7 @@ import pytest
 
 from wizard.calls.call import Call
 from wizard.calls.engine import Engine
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
 from .e2e_support import ENTER, Terminal
@@ -19,7 +19,7 @@ from .support import shipped
 
 
 def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:
-    call = Call.start(flowset=shipped(), store=CallStore(tmp_path), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=OrgConfig(),
                       staffer="t")
     for key, value in (("intake.call_type", "reach"), ("intake.scope", scope),
                        ("intake.extent", extent)):

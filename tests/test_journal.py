@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from wizard.calls.journal import CallStore, JournalError, atomic_write
+from wizard.calls.journal import JournalError, JournalFolder, atomic_write
 
 
 def test_each_event_is_on_disk_when_append_returns(tmp_path: Path) -> None:
-    store = CallStore(tmp_path)
+    store = JournalFolder(tmp_path)
     call_id, journal, _ = store.new_call(staffer="sam", flowcharts={"a": "1"})
     journal.append("answer", key="intake.caller_name", value="Ann")
     # read back through a separate file handle while the journal is still open
@@ -21,7 +21,7 @@ def test_each_event_is_on_disk_when_append_returns(tmp_path: Path) -> None:
 
 
 def test_last_answer_wins_and_changes_are_kept(tmp_path: Path) -> None:
-    store = CallStore(tmp_path)
+    store = JournalFolder(tmp_path)
     call_id, journal, _ = store.new_call(staffer="sam")
     journal.append("answer", key="k", value="a")
     journal.append("answer", key="k", value="b")
@@ -34,7 +34,7 @@ def test_last_answer_wins_and_changes_are_kept(tmp_path: Path) -> None:
 
 
 def test_a_line_cut_by_a_kill_is_skipped_and_counted(tmp_path: Path) -> None:
-    store = CallStore(tmp_path)
+    store = JournalFolder(tmp_path)
     call_id, journal, _ = store.new_call(staffer="sam")
     journal.append("answer", key="k", value="a")
     journal.close()
@@ -45,7 +45,7 @@ def test_a_line_cut_by_a_kill_is_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_prefix_and_last(tmp_path: Path) -> None:
-    store = CallStore(tmp_path)
+    store = JournalFolder(tmp_path)
     first, j1, _ = store.new_call(staffer="a")
     j1.close()
     assert store.resolve_id("last") == first

@@ -19,18 +19,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from wizard.base.environment import Environment
 from wizard.base.errors import ExitStatus
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
+from wizard.frontends.terminal.environment import Environment
+from wizard.frontends.terminal.reporting import add_report_arguments, cmd_report, cmd_sync
 from wizard.records.report import (
     DIMENSIONS,
     STATUSES,
     Labels,
     Report,
-    add_report_arguments,
     build_report,
-    cmd_report,
-    cmd_sync,
     flowset_labels,
     to_csv,
     to_html,
@@ -176,7 +174,7 @@ def cut_short(data: Path, end: str, day: date, keep: int, *, status: str | None,
     caller hung up) or still open (``status`` None)."""
     state = backdated(end, data, datetime(day.year, day.month, day.day, 10, 0, tzinfo=TZ),
                       20, practice=practice)
-    path = CallStore(data).path(state.call_id)
+    path = JournalFolder(data).path(state.call_id)
     events = [json.loads(line) for line in path.read_text().splitlines()]
     answers = [i for i, e in enumerate(events) if e["event"] == "answer"]
     kept = events[:answers[keep - 1] + 1]
@@ -337,7 +335,7 @@ def _parser() -> argparse.ArgumentParser:
 def command(cmd: object, argv: list[str], data: Path, **environ: str
             ) -> tuple[int, str, str]:
     """Run a command as ``ipsec-triage`` does: its exit status, stdout, stderr."""
-    from wizard.frontends.terminal.cli import UserError
+    from wizard.base.errors import TriageError
 
     out, err = io.StringIO(), io.StringIO()
     env = Environment(stdin=io.StringIO(), stdout=out, stderr=err,
@@ -345,7 +343,7 @@ def command(cmd: object, argv: list[str], data: Path, **environ: str
     args = _parser().parse_args(argv)
     try:
         status = cmd(args, env)  # type: ignore[operator]
-    except UserError as exc:
+    except TriageError as exc:
         env.error(str(exc))
         status = exc.status
     return int(status), out.getvalue(), err.getvalue()

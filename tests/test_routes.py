@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from wizard.calls.call import Call
-from wizard.calls.journal import CallStore
+from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, RouteRule, Tier2
 from wizard.flows.nodes import TerminalNode
 
@@ -240,7 +240,7 @@ def test_every_escalating_exit_names_a_team_and_the_ticket_shows_only_that_group
         if isinstance(node, TerminalNode) and node.tier2:
             assert node.team is not None, key
     org = OrgConfig()
-    store = CallStore(tmp_path)
+    store = JournalFolder(tmp_path)
     call = Call.start(flowset=fs, store=store, org=org, staffer="t")
     assert call.org.tier2_group("target_ipsec", "x", "server_isolation") == \
         "Server isolation support team (network access groups)"
@@ -498,7 +498,7 @@ def _commands_for(version: str) -> dict[str, str]:
     from wizard.base.textrender import render, variables
 
     fs = shipped()
-    store = CallStore(Path("/nonexistent"))
+    store = JournalFolder(Path("/nonexistent"))
     call = Call(flowset=fs, store=store, state=None, journal=None, org=OrgConfig())  # type: ignore[arg-type]
     out = {}
     for key in fs.node_keys():

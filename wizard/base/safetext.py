@@ -49,3 +49,9 @@ def markup(template: str, *values: object) -> Text:
         index += 1
         pos = i + 1
     return out
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (CSV cells: ``=HYPERLINK(...)``,
+    ``+``, ``-``, ``@``, a tab or a carriage return at the start gets a leading ``'``)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

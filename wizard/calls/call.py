@@ -16,9 +16,9 @@ from wizard.calls.engine import Engine, Step, StepKind, Visit
 from wizard.calls.journal import (
     AnswerRecord,
     CallState,
-    CallStore,
     Journal,
     JournalError,
+    JournalFolder,
     replay,
 )
 from wizard.calls.known_issues import Hit, matches
@@ -79,7 +79,7 @@ def check_location(runs_on: str) -> str:
 
 
 class Call:
-    def __init__(self, *, flowset: FlowSet, store: CallStore, state: CallState,
+    def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | None,
                  system: System | None = None, checks: bool = True) -> None:
         self.fs = flowset
@@ -112,7 +112,7 @@ class Call:
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
-    def start(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, staffer: str,
+    def start(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | None, staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
               practice: bool = False, system: System | None = None,
               checks: bool = True) -> Call:
@@ -130,7 +130,7 @@ class Call:
                    system=system, checks=checks)
 
     @classmethod
-    def resume(cls, *, flowset: FlowSet, store: CallStore, org: OrgConfig | None, call_id: str,
+    def resume(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | None, call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
         full_id = store.resolve_id(call_id)

@@ -293,7 +293,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
     return state
 
 
-class CallStore:
+class JournalFolder:
     """The folder that holds every call record of this computer (or a shared folder).
 
     ``folder`` names the kind of record: calls, or halving sessions.

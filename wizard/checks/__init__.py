@@ -1,5 +1,11 @@
 """Automatic checks (probes): the registry, and how to run them safely and at once.
 
+Owns every contact with the operating system (``system``: the one injectable layer;
+processes without a shell, sockets, DNS, the registry), the checks themselves
+(``probes``), and the parsers of Windows and Linux output (``windows``, ``linux``). May
+import only :mod:`wizard.base`; the organization's settings come in through the
+:class:`~wizard.checks.system.CheckSettings` protocol.
+
 ``run_probe`` never raises: a bad argument, a missing program, a timeout or a bug in a
 probe all come back as a :class:`ProbeResult` whose summary says what happened.
 """

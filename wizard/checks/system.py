@@ -140,7 +140,8 @@ class CheckSettings(Protocol):
 class BuiltinSettings:
     """No organization file: no test servers, and each check's built-in timeout."""
 
-    test_servers: Sequence[TestTarget] = ()
+    def __init__(self) -> None:
+        self.test_servers: list[TestTarget] = []
 
     def probe_timeout(self, probe: str) -> float:
         from wizard.checks import PROBES

@@ -1,5 +1,8 @@
 """The escalation packet: collect the Tier 2 evidence (the IPsec_Debug.vbs file set of
-Table 7.3, or its Linux equivalent), redact on request, and bundle it with the ticket."""
+Table 7.3, or its Linux equivalent), redact on request, and bundle it with the ticket.
+
+Same layer as :mod:`wizard.records`: may import the calls and everything below them.
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.calls.journal import CallStore, Journal, JournalError, read_events
+from wizard.calls.journal import Journal, JournalError, JournalFolder, read_events
 from wizard.checks import System
 from wizard.halving.search import DEFAULT_NOISY, Round, Verdict, next_round
 
@@ -33,8 +33,8 @@ class Session:
         return next_round(self.services, self.results, self.noisy)
 
 
-def store(data_dir: Path) -> CallStore:
-    return CallStore(data_dir, FOLDER)
+def store(data_dir: Path) -> JournalFolder:
+    return JournalFolder(data_dir, FOLDER)
 
 
 def parse_service_list(text: str) -> list[str]:
@@ -96,7 +96,7 @@ def load(data_dir: Path, session_id: str | None) -> tuple[Session, Journal]:
     return session, st.open_journal(full)
 
 
-def _load(st: CallStore, session_id: str) -> Session:
+def _load(st: JournalFolder, session_id: str) -> Session:
     events, _damaged = read_events(st.path(session_id))
     if not events or events[0].get("event") != "start":
         raise JournalError(f"{st.path(session_id)}: not a halving session")

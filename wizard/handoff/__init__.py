@@ -8,6 +8,6 @@ call id as its idempotency key (correlation id, external id, label), and the tic
 system is asked for it before anything is created, so a retry never opens a second
 ticket. The result (ticket number and link) is recorded in the call's journal.
 
-``config`` holds only the organization-file models; it imports nothing else of the
-wizard, so the organization file can use it.
+Same layer as :mod:`wizard.records`; its organization-file models are
+:mod:`wizard.config.handoff`.
 """

@@ -22,7 +22,7 @@ from typing import Any
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.privacy import private_dir
-from wizard.calls.journal import CallStore, Journal, JournalError, atomic_write
+from wizard.calls.journal import Journal, JournalError, JournalFolder, atomic_write
 from wizard.config.handoff import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
 from wizard.config.organization import OrgConfig
 from wizard.handoff.base import Delivery, HandoffError, Parcel
@@ -114,7 +114,7 @@ def deliver(dest: AnyDest, parcel: Parcel, environ: Mapping[str, str], data_dir:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _journal(store: CallStore, call_id: str, **fields: Any) -> dict[str, Any]:
+def _journal(store: JournalFolder, call_id: str, **fields: Any) -> dict[str, Any]:
     journal = Journal(store.path(call_id))
     try:
         return journal.append("handoff", **fields)
@@ -213,7 +213,7 @@ def destination_for(org: OrgConfig, group: str | None) -> AnyDest | None:
     return org.handoff.destination(group)
 
 
-def send_call(store: CallStore, org: OrgConfig, call_id: str, *, group: str | None = None,
+def send_call(store: JournalFolder, org: OrgConfig, call_id: str, *, group: str | None = None,
               packet: Path | None = None, environ: Mapping[str, str] | None = None,
               settings: Settings | None = None, again: bool = False) -> Outcome:
     """Hand one call to a Tier 2 group (its own by default). Failures that may pass go
@@ -269,7 +269,7 @@ def send_call(store: CallStore, org: OrgConfig, call_id: str, *, group: str | No
     return Outcome(call_id, group, dest.kind, "sent", delivery=delivery, record=rec)
 
 
-def drain(store: CallStore, org: OrgConfig, *, environ: Mapping[str, str] | None = None,
+def drain(store: JournalFolder, org: OrgConfig, *, environ: Mapping[str, str] | None = None,
           settings: Settings | None = None, force: bool = False) -> list[Outcome]:
     """Retry the outbox entries that are due (all of them with ``force``)."""
     settings = settings or Settings()

@@ -8,7 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from wizard.calls.journal import CallState, CallStore
+from wizard.calls.journal import CallState, JournalFolder
 from wizard.handoff.base import Attachment, HandoffError, Parcel
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "txt": "text/plain; charset=utf-8",
@@ -69,7 +69,7 @@ def choose_packet(state: CallState, given: Path | None, redacted_only: bool) -> 
     return None
 
 
-def build_parcel(state: CallState, store: CallStore, group: str, *,
+def build_parcel(state: CallState, store: JournalFolder, group: str, *,
                  packet: Path | None = None, redacted_only: bool = False) -> Parcel:
     """The parcel for an ended, escalated call."""
     if state.ended is None:

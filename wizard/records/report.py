@@ -19,14 +19,12 @@ Practice calls are left out unless the filter asks for them (the report says how
 Renderers: a terminal table (rich), CSV, JSON, and one self-contained HTML page from the
 Jinja template ``templates/report.html.j2`` (inline SVG charts, each with its table).
 
-Commands (registered by :mod:`wizard.frontends.terminal.cli`): :func:`add_report_arguments`,
-:func:`cmd_report`, :func:`cmd_sync`, :func:`add_store_arguments`, :func:`cmd_store`.
+The ``report`` command itself (its options, the store it reads, printing) is the
+front end's: :mod:`wizard.service.reports` and :mod:`wizard.frontends.terminal.reporting`.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import io
 import json
 import re
@@ -34,13 +32,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from wizard.base.errors import ExitStatus, TriageError
-from wizard.base.safetext import plain
+from wizard.base.safetext import plain, spreadsheet_safe
 from wizard.calls.journal import now_iso
 from wizard.flows.nodes import Category, ChoiceNode, Status
 
@@ -51,10 +47,9 @@ if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is mad
     import sqlalchemy as sa
     from rich.table import Table
 
-    from wizard.base.environment import Environment
     from wizard.flows.flowset import FlowSet
     from wizard.flows.nodes import Flowchart
-    from wizard.records.store import CallFilter, SqlStore
+    from wizard.records.store import CallFilter, DatabaseStore
 
 FORMATS = ("table", "csv", "json", "html")
 OUTCOMES = ("fixed_understood", "fixed_unclear", "not_fixed")
@@ -556,7 +551,7 @@ def _order(dim: str, groups: Iterable[Group]) -> list[Group]:
     return sorted(groups, key=lambda g: (-g.calls, g.key))
 
 
-def build_report(store: SqlStore, filters: CallFilter | None = None,
+def build_report(store: DatabaseStore, filters: CallFilter | None = None,
                  group_by: Sequence[str] = DEFAULT_GROUPS, *,
                  labels: Labels | None = None) -> Report:
     """Count the stored calls that match ``filters`` in the database: every breakdown
@@ -872,7 +867,7 @@ week_known_issue and week_sensitive_requests (calls: how many)."""
 
 def _cell(text: str) -> str:
     """Text a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet_safe(text)
 
 
 def to_csv(report: Report) -> str:
@@ -1183,213 +1178,3 @@ def render(report: Report, fmt: str, top: int = DEFAULT_TOP) -> str:
     if fmt == "html":
         return to_html(report, top)
     raise ValueError(f"unknown report format {fmt!r}; one of: {', '.join(FORMATS)}")
-
-
-# -- commands -----------------------------------------------------------------------------
-
-
-def _date_arg(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _dims_arg(text: str) -> list[str]:
-    dims = [d.strip() for d in text.split(",") if d.strip()]
-    unknown = [d for d in dims if d not in DIMENSIONS]
-    if unknown or not dims:
-        raise argparse.ArgumentTypeError(
-            f"unknown breakdown {', '.join(unknown) or repr(text)}; "
-            f"one of: {', '.join(DIMENSIONS)}")
-    return dims
-
-
-def _top_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows (0: all)")
-    return value
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``ipsec-triage report``."""
-    parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="table (default), csv, json, or html (one page with charts)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
-    parser.add_argument("--since", metavar="DATE", type=_date_arg,
-                        help="calls started on or after this day (YYYY-MM-DD)")
-    parser.add_argument("--until", metavar="DATE", type=_date_arg,
-                        help="calls started on or before this day (YYYY-MM-DD)")
-    parser.add_argument("--category", choices=[c.value for c in Category],
-                        help="only calls of this category")
-    parser.add_argument("--status", choices=[s.value for s in Status],
-                        help="only calls that ended with this status")
-    parser.add_argument("--target", metavar="HOST",
-                        help="only calls about this destination computer")
-    parser.add_argument("--staffer", metavar="NAME", help="only calls taken by NAME")
-    parser.add_argument("--practice", action="store_true",
-                        help="include practice calls ('start --practice', replayed answers "
-                             "files); left out by default")
-    parser.add_argument("--by", metavar="LIST", type=_dims_arg, default=None,
-                        help="only these breakdowns, comma-separated: "
-                             f"{', '.join(DIMENSIONS)} (default: all)")
-    parser.add_argument("--top", metavar="N", type=_top_arg, default=DEFAULT_TOP,
-                        help=f"rows per breakdown in the table and the HTML page "
-                             f"(default {DEFAULT_TOP}; 0: all; weeks and days: the latest)")
-    parser.add_argument("--no-sync", action="store_true",
-                        help="do not first store this computer's ended calls that the "
-                             "store does not have yet")
-
-
-def _labels(args: argparse.Namespace, env: Environment) -> tuple[FlowSet | None, Labels]:
-    """The flowcharts (``--flowcharts``, else the shipped ones) and the labels they and
-    the known-issue catalogue give; labels fall back to ids if they cannot be read."""
-    from wizard.base.resources import builtin_dir
-    from wizard.base.yamlio import DocumentError
-    from wizard.flows.catalogue import catalogue_path, load_catalogue
-    from wizard.flows.flowset import FlowchartError, load_flowset
-
-    given = getattr(args, "flowcharts", None) or env.environ.get("IPSEC_TRIAGE_FLOWCHARTS")
-    folder = Path(given).expanduser() if given else builtin_dir("flowcharts")
-    try:
-        fs: FlowSet | None = load_flowset(folder, check=False)
-    except (FlowchartError, DocumentError, OSError):
-        fs = None
-    issues: list[tuple[str, str]] = []
-    with contextlib.suppress(DocumentError, OSError):
-        issues = [(e.id, e.title) for e in load_catalogue(catalogue_path(folder)).entries]
-    return fs, flowset_labels(fs, issues)
-
-
-def _store_for(args: argparse.Namespace, env: Environment, data_dir: Path) -> SqlStore:
-    """The store of $IPSEC_TRIAGE_STORE, else of the organization file, else SQLite."""
-    from wizard.config.organization import OrgConfigError, load_org_config
-    from wizard.records.store import StoreError, open_store, resolve_url
-
-    configured = None
-    if not (env.environ.get("IPSEC_TRIAGE_STORE") or "").strip():
-        path = env.org_file(getattr(args, "org", None), data_dir)
-        if path is not None:
-            try:
-                configured = load_org_config(path).store_url
-            except OrgConfigError as exc:
-                raise TriageError(str(exc), ExitStatus.CONFIG) from None
-    try:
-        return open_store(data_dir, resolve_url(data_dir, environ=env.environ,
-                                                configured=configured))
-    except StoreError as exc:
-        raise TriageError(str(exc), ExitStatus.CONFIG) from None
-
-
-def _console(env: Environment) -> Console:
-    width = None if env.interactive else 160
-    return Console(file=env.stdout, force_terminal=env.interactive or None,
-                   highlight=False, soft_wrap=False, width=width)
-
-
-def store_exit(exc: Exception) -> ExitStatus:
-    """Exit code for a store error: its own code (8) when the store cannot be reached."""
-    return ExitStatus.STORE if " unreachable: " in str(exc) else ExitStatus.NOT_FOUND
-
-
-def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    """``ipsec-triage sync``: store this computer's ended calls the store lacks."""
-    from wizard.records.store import StoreError
-
-    data_dir = env.data_dir(getattr(args, "data_dir", None))
-    with _store_for(args, env, data_dir) as store:
-        try:
-            result = store.sync(data_dir)
-        except StoreError as exc:
-            raise TriageError(f"{exc}; the calls stay here, nothing is lost",
-                            store_exit(exc)) from None
-        env.stdout.write(f"{result.saved} call(s) stored, {result.already} already there, "
-                         f"{result.failed} failed ({store.safe_url})\n")
-        if result.failed:
-            env.warn(f"{result.failed} call(s) not stored: {store.last_error}")
-            return ExitStatus.STORE
-    return ExitStatus.OK
-
-
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``ipsec-triage store``."""
-    parser.add_argument("action", choices=("revision", "upgrade"),
-                        help="revision: show the schema revision of the store and the one "
-                             "this version needs; upgrade: bring the store to it (safe to "
-                             "run again, and while staff store calls)")
-
-
-def cmd_store(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    """``ipsec-triage store revision|upgrade``."""
-    from wizard.records.store import REVISION, StoreError
-
-    data_dir = env.data_dir(getattr(args, "data_dir", None))
-    with _store_for(args, env, data_dir) as store:
-        try:
-            if args.action == "revision":
-                have = store.revision()
-                state = "up to date" if have == REVISION else (
-                    "run 'ipsec-triage store upgrade'" if have != "none"
-                    else "created at the first use")
-                env.stdout.write(f"call store {store.safe_url}: revision {have}; this "
-                                 f"version needs {REVISION} ({state})\n")
-                return ExitStatus.OK
-            before, after = store.upgrade()
-        except StoreError as exc:
-            raise TriageError(str(exc), store_exit(exc)) from None
-    if before == after:
-        env.stdout.write(f"call store {store.safe_url}: already at revision {after}\n")
-    else:
-        env.stdout.write(f"call store {store.safe_url}: upgraded from revision {before} to "
-                         f"{after}\n")
-    return ExitStatus.OK
-
-
-def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    """``ipsec-triage report``: the call classification report."""
-    from wizard.calls.journal import atomic_write
-    from wizard.records.store import CallFilter, StoreError
-
-    since: date | None = getattr(args, "since", None)
-    until: date | None = getattr(args, "until", None)
-    if since and until and since > until:
-        raise TriageError(f"--since {since} is after --until {until}", ExitStatus.USAGE)
-    filters = CallFilter(since=since, until=until, category=getattr(args, "category", None),
-                         target=getattr(args, "target", None),
-                         staffer=getattr(args, "staffer", None),
-                         status=getattr(args, "status", None),
-                         practice=bool(getattr(args, "practice", False)))
-    data_dir = env.data_dir(getattr(args, "data_dir", None))
-    fs, labels = _labels(args, env)
-    with _store_for(args, env, data_dir) as store:
-        try:
-            if not getattr(args, "no_sync", False):
-                synced = store.sync(data_dir, fs)  # this computer's calls not stored yet
-                if synced.failed:
-                    env.warn(f"{synced.failed} call(s) of this computer are not in the "
-                             f"report: {store.last_error}")
-            data = build_report(store, filters, getattr(args, "by", None) or DEFAULT_GROUPS,
-                                labels=labels)
-        except StoreError as exc:
-            raise TriageError(str(exc), store_exit(exc)) from None
-    fmt = getattr(args, "format", "table")
-    top = getattr(args, "top", DEFAULT_TOP)
-    output = getattr(args, "output", None)
-    if fmt == "table" and not output:
-        to_table(data, _console(env), top)
-        return ExitStatus.OK
-    text = render(data, fmt, top)
-    if not output:
-        env.stdout.write(text)
-        return ExitStatus.OK
-    try:
-        atomic_write(Path(output), text)
-    except OSError as exc:
-        raise TriageError(f"{output}: cannot write the report: {exc.strerror or exc}",
-                        ExitStatus.USAGE) from None
-    env.stdout.write(f"Report written to {output} ({data.calls} calls)\n")
-    return ExitStatus.OK

@@ -8,8 +8,8 @@ The journal of a call stays the source of truth while it runs; an ended call is 
 as one row keyed by its call id. Saving is an idempotent upsert (saving again replaces
 the row, never adds one), so a call whose store was unreachable, or whose process died
 between the end of its journal and the store write, is stored by the next :meth:`sync`,
-exactly once. :meth:`SqlStore.save` never raises for an unreachable store: it returns
-False and says why in :attr:`SqlStore.last_error`. Calls still open are stored too (status
+exactly once. :meth:`DatabaseStore.save` never raises for an unreachable store: it returns
+False and says why in :attr:`DatabaseStore.last_error`. Calls still open are stored too (status
 ``open``, replaced when they end), so reports can count them.
 
 With each call its steps are stored (``call_steps``: the steps it reached, in order, with
@@ -19,7 +19,7 @@ the seconds spent on each, read from the journal's times) and the known issues i
 The schema is under Alembic migrations (:mod:`wizard.records.migrations`). A new, empty store is
 created at the newest revision by its first use (under a lock: staff finishing calls at
 once on a new database all succeed); a store at an older revision is refused with a
-one-line message until ``ipsec-triage store upgrade`` (:meth:`SqlStore.upgrade`) is run.
+one-line message until ``ipsec-triage store upgrade`` (:meth:`DatabaseStore.upgrade`) is run.
 
 Public API::
 
@@ -58,7 +58,7 @@ from sqlalchemy.exc import (
 )
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.calls.journal import CallState, CallStore, now_iso
+from wizard.calls.journal import CallState, JournalFolder, now_iso
 from wizard.flows.nodes import Status
 
 if TYPE_CHECKING:
@@ -614,7 +614,7 @@ def resolve_url(data_dir: Path, url: str | None = None, *,
         hide_password=False)
 
 
-class SqlStore:
+class DatabaseStore:
     """A call store in any database SQLAlchemy reaches (SQLite and PostgreSQL tested)."""
 
     def __init__(self, url: str) -> None:
@@ -870,7 +870,7 @@ class SqlStore:
 
         StoreError if the store cannot be reached at all, or is at another revision.
         """
-        states = list(CallStore(data_dir).all())
+        states = list(JournalFolder(data_dir).all())
         try:
             self._prepare()
             stored = self._stored_versions([s.call_id for s in states])
@@ -944,7 +944,7 @@ class SqlStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> SqlStore:
+    def __enter__(self) -> DatabaseStore:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -981,7 +981,7 @@ def _as_date(value: date | str | None) -> date | None:
 
 def open_store(data_dir: Path, url: str | Mapping[str, str] | None = None,
                configured: str | None = None, *,
-               environ: Mapping[str, str] | None = None) -> SqlStore:
+               environ: Mapping[str, str] | None = None) -> DatabaseStore:
     """The call store: ``url``, else ``$IPSEC_TRIAGE_STORE``, else ``configured`` (the
     organization file's ``store_url``), else SQLite in ``data_dir``.
 
@@ -990,7 +990,7 @@ def open_store(data_dir: Path, url: str | Mapping[str, str] | None = None,
     """
     if isinstance(url, Mapping):
         environ, url = url, None
-    return SqlStore(resolve_url(data_dir, url, environ=environ, configured=configured))
+    return DatabaseStore(resolve_url(data_dir, url, environ=environ, configured=configured))
 
 
 def save_ended_call(data_dir: Path, state: CallState, fs: FlowSet | None = None,

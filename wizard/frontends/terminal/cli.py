@@ -14,33 +14,29 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard import __version__
-from wizard.base.environment import Environment
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.base.resources import builtin_dir
-from wizard.base.safetext import plain
+from wizard.base.safetext import plain, spreadsheet_safe
 from wizard.base.textrender import TextError
 from wizard.base.yamlio import DocumentError
 from wizard.calls.call import Call, check_location, end_label
-from wizard.calls.engine import Engine, Step, StepKind
-from wizard.calls.journal import CallState, CallStore, JournalError, atomic_write
+from wizard.calls.engine import Step, StepKind
+from wizard.calls.journal import JournalError, atomic_write
 from wizard.flows import answers as answer_rules
-from wizard.flows.flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
-from wizard.records import report
-from wizard.records.ending import end_call
-from wizard.records.ticket import FORMATS, TicketError, render_tickets
+from wizard.frontends.terminal import reporting
+from wizard.frontends.terminal.environment import Environment
+from wizard.records.ticket import FORMATS
+from wizard.service import calls
+from wizard.service.desk import Desk, describe_flowset
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
-    import threading
 
     from rich.console import Console
 
-    from wizard.config.organization import OrgConfig
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
             "halve", "collect", "report", "sync", "store", "completion", "send")
@@ -160,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="change nothing on this computer (less evidence)")
     col.add_argument("-o", "--output", metavar="DIR", default=".",
                      help="folder for the packet (default: the current folder)")
-    report.add_report_arguments(add("report", "call classification report (volume and "
+    reporting.add_report_arguments(add("report", "call classification report (volume and "
                                               "nature of the calls)"))
     add("sync", "store calls of this computer in the call store "
                 "($IPSEC_TRIAGE_STORE, default SQLite in the data folder) and retry the "
@@ -175,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "the call by 'collect --call')")
     snd.add_argument("--again", action="store_true",
                      help="send even if the call was already handed to this group")
-    report.add_store_arguments(add("store", "the call store's schema: its revision, or "
+    reporting.add_store_arguments(add("store", "the call store's schema: its revision, or "
                                             "upgrade it"))
     comp = add("completion", "print the shell code for tab completion "
                              "(e.g. eval \"$(ipsec-triage completion bash)\" in ~/.bashrc)")
@@ -205,135 +201,34 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
 # -- helpers ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FlowchartSource:
-    """Which flowchart folder is used and why (the rule: --flowcharts, then
-    $IPSEC_TRIAGE_FLOWCHARTS, then ``flowcharts_dir`` in the organization file, then the
-    shipped set)."""
-
-    path: Path
-    why: str
-
-
-def _flowchart_source(args: argparse.Namespace, env: Environment,
-                      org: OrgConfig | None = None) -> FlowchartSource:
-    if getattr(args, "directory", None):
-        return FlowchartSource(Path(args.directory).expanduser(), "given on the command line")
-    if args.flowcharts:
-        return FlowchartSource(Path(args.flowcharts).expanduser(), "--flowcharts")
-    if env.environ.get("IPSEC_TRIAGE_FLOWCHARTS"):
-        return FlowchartSource(Path(env.environ["IPSEC_TRIAGE_FLOWCHARTS"]).expanduser(),
-                               "$IPSEC_TRIAGE_FLOWCHARTS")
-    if org is None and env.org_file(args.org, env.data_dir(args.data_dir)) is not None:
-        org = _load_org(args, env, env.data_dir(args.data_dir))
-    if org is not None and org.flowcharts_dir:
-        return FlowchartSource(Path(org.flowcharts_dir).expanduser(),
-                               "flowcharts_dir in the organization file")
-    return FlowchartSource(builtin_dir("flowcharts"), "the shipped set")
-
-
-def describe_flowset(fs: FlowSet, source: FlowchartSource) -> str:
-    """One line naming the flowchart set in use and its versions."""
-    import hashlib
-
-    digest = hashlib.sha256(
-        "".join(f"{c}:{d}" for c, d in sorted(fs.digests.items())).encode()).hexdigest()[:8]
-    versions = ", ".join(f"{cid} {c.version}" for cid, c in fs.charts.items())
-    return f"Flowcharts: {source.path} ({source.why}); set {digest}: {versions}"
-
-
-def _load_flowset(args: argparse.Namespace, env: Environment,
-                  org: OrgConfig | None = None) -> FlowSet:
-    return _load_flowset_from(args, env, org)[0]
-
-
-def _load_flowset_from(args: argparse.Namespace, env: Environment,
-                       org: OrgConfig | None = None) -> tuple[FlowSet, FlowchartSource]:
-    source = _flowchart_source(args, env, org)
-    try:
-        return load_flowset(source.path), source
-    except FlowchartError as exc:
-        for problem in exc.problems:
-            env.stderr.write(f"{problem}\n")
-        raise TriageError(f"{len(exc.problems)} flowchart problem(s) in {source.path} "
-                        f"({source.why}); nothing was started (run 'ipsec-triage lint' "
-                        "after fixing)", ExitStatus.FLOWCHART) from None
-
-
-def _load_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig:
-    from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
-
-    path = env.org_file(args.org, data_dir)
-    try:
-        org = load_org_config(path) if path else OrgConfig()
-    except OrgConfigError as exc:
-        raise TriageError(str(exc), ExitStatus.CONFIG) from None
-    if args.templates:
-        org = org.model_copy(update={"templates_dir": args.templates})
-    if org.templates_dir and not Path(org.templates_dir).is_dir():
-        raise TriageError(f"{org.templates_dir}: template folder not found", ExitStatus.CONFIG)
-    return org
-
-
-def _call_org(args: argparse.Namespace, env: Environment, data_dir: Path) -> OrgConfig | None:
-    """The organization file for a call; None without one (the call then builds the
-    defaults when it first needs them, not before its first question)."""
-    if not args.templates and env.org_file(args.org, data_dir) is None:
-        return None
-    return _load_org(args, env, data_dir)
-
-
 def _console(env: Environment) -> Console:
-    from rich.console import Console
-
-    # piped output gets a wide page so ids and paths are never cut
-    width = None if env.interactive else 160
-    return Console(file=env.stdout, force_terminal=env.interactive or None,
-                   highlight=False, soft_wrap=False, width=width)
+    return env.console()
 
 
-def _store_call(call: Call, env: Environment) -> None:
-    """Save an ended call in the call store; a store that cannot be reached loses
-    nothing (the journal stays here and ``sync`` stores it later)."""
-    from wizard.records.store import save_ended_call
-
-    warning = save_ended_call(call.store.root, call.state, call.fs,
-                              environ=dict(env.environ), configured=call.org.store_url)
-    if warning:
-        env.warn(warning)
-
-
-def _finish(call: Call, step: Step, env: Environment, send: bool | None = None) -> None:
-    try:
-        paths = end_call(call, step)
-    except TicketError as exc:
-        raise TriageError(f"ticket template: {exc}; the call is recorded as ended, fix the "
-                        f"template and run 'ipsec-triage ticket {call.call_id}'",
-                        ExitStatus.CONFIG) from None
-    node = step.visit.node
-    ended = call.state.ended or {}
+def _finish(call: Call, step: Step, desk: Desk, env: Environment,
+            send: bool | None = None) -> None:
+    ending = calls.finish_call(desk, call, step)
     out = env.stdout
-    out.write(f"\nCall {call.call_id} ended: {ended.get('status_label')}\n")
-    out.write(f"Category: {ended.get('category')}\n")
-    if getattr(node, "tier2", False):
-        out.write(f"Escalate to: {ended.get('tier2_group')}\n")
-    for fmt, path in paths.items():
+    out.write(f"\nCall {ending.call_id} ended: {ending.status_label}\n")
+    out.write(f"Category: {ending.category}\n")
+    if ending.tier2:
+        out.write(f"Escalate to: {ending.group}\n")
+    for fmt, path in ending.tickets.items():
         out.write(f"Ticket ({fmt}): {path}\n")
     out.flush()
-    _store_call(call, env)
-    if getattr(node, "tier2", False):
-        _offer_handoff(call, env, send)
+    if ending.store_warning:
+        env.warn(ending.store_warning)
+    if ending.tier2:
+        _offer_handoff(call, desk, env, send)
 
 
-def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
+def _offer_handoff(call: Call, desk: Desk, env: Environment, send: bool | None) -> None:
     """At the end of an escalated call: send it to its group if the organization file
     says where (asked on a terminal; ``--send`` / ``--no-send`` decide without one)."""
-    from wizard.handoff.outbox import LABELS, NotSent, destination_for, send_call
-
-    group = (call.state.ended or {}).get("tier2_group")
-    dest = destination_for(call.org, group)
-    if dest is None or send is False:
+    where = calls.handoff_destination(call)
+    if where is None or send is False:
         return
+    group, kind = where
     if send is None:
         if not env.interactive:
             env.stdout.write(f"Not sent to {group}: use --send, or 'ipsec-triage send "
@@ -341,15 +236,14 @@ def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
             return
         from wizard.frontends.terminal.prompts import confirm
 
-        if not confirm(f"Send the escalation to {group} ({LABELS[dest.kind]}) now?"):
+        if not confirm(f"Send the escalation to {group} ({kind}) now?"):
             env.stdout.write(f"Not sent. Later: ipsec-triage send {call.call_id}\n")
             return
     try:
-        outcome = send_call(call.store, call.org, call.call_id, environ=env.environ)
-    except NotSent as exc:
+        outcome = calls.send_ended_call(desk, call)
+    except TriageError as exc:
         env.warn(str(exc))
         return
-    call.state.handoffs.append(outcome.record)
     if outcome.status == "sent":
         env.stdout.write(outcome.line() + "\n")
     else:
@@ -359,26 +253,6 @@ def _offer_handoff(call: Call, env: Environment, send: bool | None) -> None:
 DRAIN_WAIT = 15.0
 """Seconds a finished ``start`` waits for the outbox retry it began (a call replayed
 from an answers file ends in moments)."""
-
-
-def _drain_in_background(store: CallStore, org: OrgConfig | None, env: Environment
-                         ) -> threading.Thread | None:
-    """Retry waiting hand-offs while the new call goes on (results go to the journals
-    of their calls; nothing is printed over the questions)."""
-    if org is None or not (store.root / "outbox").is_dir() or not org.handoff.destinations:
-        return None
-    import threading
-
-    from wizard.handoff.outbox import drain
-
-    def run() -> None:
-        # a retry problem must never stop a call: it stays in the outbox
-        with contextlib.suppress(Exception):
-            drain(store, org, environ=env.environ)
-
-    thread = threading.Thread(target=run, name="outbox", daemon=True)
-    thread.start()
-    return thread
 
 
 def program(env: Environment) -> list[str]:
@@ -455,7 +329,9 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         env.stdout.write(f"\nCall {call.call_id} ended: {end_label(call.state.ended)}\n"
                          "No ticket: the call is kept for the record and the report.\n")
         env.stdout.flush()
-        _store_call(call, env)
+        warning = calls.store_call(env.desk(args), call)
+        if warning:
+            env.warn(warning)
         raise _Stop(ExitStatus.OK) from None
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
@@ -505,10 +381,9 @@ class _Stop(Exception):
 
 
 def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    data_dir = env.data_dir(args.data_dir)
-    org = _call_org(args, env, data_dir)
-    fs, source = _load_flowset_from(args, env, org)
-    store = CallStore(data_dir, on_warning=env.warn)
+    desk = env.desk(args)
+    org = desk.call_org()
+    fs, source = desk.flowset(org)
     answers_path = Path(args.answers) if args.answers else None
     doc = None
     if answers_path:
@@ -521,18 +396,15 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
             raise TriageError(f"{exc}; nothing was started", ExitStatus.ANSWERS) from None
     elif not env.interactive:
         raise TriageError("no terminal to ask questions on: use --answers FILE to replay a "
-                        "call without prompts", ExitStatus.NO_TERMINAL)
-    drainer = _drain_in_background(store, org, env)
+                          "call without prompts", ExitStatus.NO_TERMINAL)
+    journals = desk.journals()
+    wait_for_outbox = calls.retry_outbox_in_background(desk, journals, org)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
-    try:
-        answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
-    except answer_rules.AnswerError as exc:
-        raise TriageError(f"--staffer: {exc}", ExitStatus.USAGE) from None
-    call = Call.start(flowset=fs, store=store, org=org, staffer=staffer, runs_on=runs_on,
-                      mode="answers_file" if answers_path else "interactive",
-                      practice=args.practice, system=env.system,
-                      checks=not args.no_checks)
+    call = calls.start_call(desk, fs, org, staffer=staffer, runs_on=runs_on,
+                            mode="answers_file" if answers_path else "interactive",
+                            practice=args.practice, system=env.system,
+                            checks=not args.no_checks)
     try:
         if answers_path:
             env.stdout.write(f"Call {call.call_id} · {describe_flowset(fs, source)}\n")
@@ -540,81 +412,36 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source))
-        _finish(call, step, env, args.send)
+        _finish(call, step, desk, env, args.send)
     finally:
         call.close()
-    if drainer is not None:
-        # let the retry finish rather than cut it off at exit (it would be retried
-        # again, without a second ticket, but only at the next sync or start)
-        drainer.join(DRAIN_WAIT)
+        # a retry begun at the start finishes before the program ends (a quick answers
+        # file must not cut it off), but never holds the staffer long
+        wait_for_outbox(DRAIN_WAIT)
     return ExitStatus.OK
 
 
 def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    data_dir = env.data_dir(args.data_dir)
-    org = _call_org(args, env, data_dir)
-    store = CallStore(data_dir, on_warning=env.warn)
+    desk = env.desk(args)
+    org = desk.call_org()
     # which call: decided (or refused, exit 5) before anything else, terminal or not
-    if args.call_id is None:
-        open_calls = [s.call_id for s in store.all() if s.ended is None]
-        if not open_calls:
-            raise TriageError(f"no open call to resume in {store.calls}", ExitStatus.NOT_FOUND)
-        call_id = open_calls[-1]
-    else:
-        try:
-            state = store.load(args.call_id)
-        except JournalError as exc:
-            raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
-        if state.ended is not None:
-            raise TriageError(f"call {state.call_id} has already ended "
-                            f"({end_label(state.ended)}); see 'ipsec-triage show "
-                            f"{state.call_id}'", ExitStatus.NOT_FOUND)
-        call_id = state.call_id
+    call_id = calls.resumable_call(desk, args.call_id)
     if not args.answers and not env.interactive:
         raise TriageError("no terminal to ask questions on: use --answers FILE to finish the "
-                        "call without prompts", ExitStatus.NO_TERMINAL)
-    fs, source = _load_flowset_from(args, env, org)
-    try:
-        call = Call.resume(flowset=fs, store=store, org=org, call_id=call_id,
-                           staffer=args.staffer, system=env.system,
-                           checks=not args.no_checks)
-    except JournalError as exc:
-        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
+                          "call without prompts", ExitStatus.NO_TERMINAL)
+    fs, source = desk.flowset(org)
+    call = calls.resume_call(desk, fs, org, call_id, staffer=args.staffer,
+                             system=env.system, checks=not args.no_checks)
     try:
         if args.answers:
             step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
-        _finish(call, step, env, args.send)
+        _finish(call, step, desk, env, args.send)
     finally:
         call.close()
     return ExitStatus.OK
-
-
-def _load_call(args: argparse.Namespace, env: Environment) -> tuple[CallStore, CallState]:
-    store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
-    try:
-        return store, store.load(args.call_id)
-    except JournalError as exc:
-        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
-
-
-def call_vars(state: CallState, fs: FlowSet | None) -> dict[str, str]:
-    """The call's answers by variable name (``caller_machine`` for a caller's computer
-    and for a server alike), newest answer last."""
-    out: dict[str, str] = {}
-    for key, rec in state.answers.items():
-        node_key = key.split("@", 1)[0]
-        var = None
-        if fs is not None and fs.has(node_key):
-            var = getattr(fs.node(node_key), "var", None)
-        out[var or node_key.split(".", 1)[-1]] = rec.value
-    return out
-
-
-LIST_FIELDS = ("call_id", "started", "staffer", "caller", "computer", "target", "status",
-               "category", "ticket")
 
 
 def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -624,35 +451,21 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from rich.table import Table
     from rich.text import Text
 
-    store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
-    try:
-        fs: FlowSet | None = _load_flowset(args, env)
-    except TriageError:
-        fs = None  # the list still works, by step names
-    states = [s for s in store.all() if not (args.open and s.ended is not None)]
-    rows = []
-    for s in states:
-        vals = call_vars(s, fs)
-        rows.append({
-            "call_id": s.call_id, "started": s.started, "staffer": s.staffer,
-            "caller": vals.get("caller_name", ""), "computer": vals.get("caller_machine", ""),
-            "target": vals.get("target", ""), "status": end_label(s.ended),
-            "category": str((s.ended or {}).get("category") or ""),
-            "ticket": _ticket_ref(s),
-        })
+    desk = env.desk(args)
+    rows = calls.list_calls(desk, open_only=args.open)
     if args.format == "json":
         env.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return ExitStatus.OK
     if args.format == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=LIST_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=calls.LIST_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
         env.stdout.write(buf.getvalue())
         return ExitStatus.OK
     if not rows:
         what = "No open calls" if args.open else "No calls recorded"
-        env.stdout.write(f"{what} in {store.calls}\n")
+        env.stdout.write(f"{what} in {desk.journals().calls}\n")
         return ExitStatus.OK
     table = Table()
     table.add_column("Call", no_wrap=True)
@@ -664,38 +477,23 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
                       Text(r["staffer"]), Text(r["caller"]), Text(r["computer"]),
                       Text(r["target"]), Text(r["status"]), Text(r["category"]),
                       Text(r["ticket"]))
-    _console(env).print(table)
+    env.console().print(table)
     return ExitStatus.OK
-
-
-def _ticket_ref(state: CallState) -> str:
-    """The Tier 2 ticket of a call for ``list``: number (or link), or the outbox."""
-    ref = state.ticket_ref()
-    if ref is not None:
-        return str(ref.get("number") or ref.get("url") or ref.get("kind") or "sent")
-    if state.handoffs and state.handoffs[-1].get("status") == "queued":
-        return "outbox"
-    return ""
-
-
-def _route_step(fs: FlowSet, state: CallState) -> Step:
-    engine = Engine(fs)
-    return engine.step(state.values(), {"staffer": state.staffer, "call_id": state.call_id,
-                                        "test_servers": ""})
 
 
 def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from rich.table import Table
     from rich.text import Text
 
-    _store, state = _load_call(args, env)
+    desk = env.desk(args)
+    _journals, state = desk.load_call(args.call_id)
     if args.json:
-        payload = _json_record(state)
+        payload = calls.call_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return ExitStatus.OK
-    fs = _load_flowset(args, env)
-    step = _route_step(fs, state)
-    console = _console(env)
+    fs = desk.flowset()[0]
+    step = calls.route_step(fs, state)
+    console = env.console()
     head = Text()
     head.append(f"Call {state.call_id}", style="bold")
     head.append(f" · {state.started} · staffer ")
@@ -783,38 +581,8 @@ def _render_safe(text: str, step: Step) -> str:
 
 
 def cmd_ticket(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    if args.call_id == "last":
-        # the newest call that has a ticket: ended at a flowchart exit (not open, not
-        # abandoned)
-        store = CallStore(env.data_dir(args.data_dir), on_warning=env.warn)
-        ticketed = [s for s in store.all() if s.ended and s.ended.get("terminal")]
-        if not ticketed:
-            raise TriageError(f"no ended call with a ticket in {store.calls}",
-                            ExitStatus.NOT_FOUND)
-        state = ticketed[-1]
-    else:
-        store, state = _load_call(args, env)
-    if state.ended is None:
-        raise TriageError(f"call {state.call_id} has not ended yet: finish it with "
-                        f"'{command_line(env, args, 'resume', state.call_id)}'",
-                        ExitStatus.NOT_FOUND)
-    if not state.ended.get("terminal"):
-        raise TriageError(f"call {state.call_id} ended without a ticket "
-                        f"({end_label(state.ended)})", ExitStatus.NOT_FOUND)
-    fs = _load_flowset(args, env)
-    data_dir = env.data_dir(args.data_dir)
-    org = _load_org(args, env, data_dir)
-    engine = Engine(fs)
-    call = Call(flowset=fs, store=store, state=state, journal=None, org=org)
-    step = engine.step(state.values(), call.base_context())
-    if step.kind is not StepKind.END:
-        raise TriageError(f"call {state.call_id} no longer reaches an end with the current "
-                        "flowcharts; use 'ipsec-triage show' for its record",
-                        ExitStatus.NOT_FOUND)
-    try:
-        text = render_tickets(call, step, (args.format,))[args.format]
-    except TicketError as exc:
-        raise TriageError(f"ticket template: {exc}", ExitStatus.CONFIG) from None
+    text = calls.ticket_text(env.desk(args), args.call_id, args.format,
+                             resume_hint=lambda cid: command_line(env, args, "resume", cid))
     _emit(env, text, args.output, "Ticket")
     return ExitStatus.OK
 
@@ -829,61 +597,25 @@ def _emit(env: Environment, text: str, output: str | None, what: str) -> None:
 
 
 def cmd_lint(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    source = _flowchart_source(args, env)
-    directory = source.path
-    try:
-        fs = load_flowset(directory, check=False)
-    except FlowchartError as exc:
-        env.stdout.write(f"Flowcharts: {directory} ({source.why})\n")
-        for p in exc.problems:
-            env.stdout.write(f"{p}\n")
-        return ExitStatus.FLOWCHART
-    env.stdout.write(describe_flowset(fs, source) + "\n")
-    problems = lint(fs)
-    for p in problems:
-        env.stdout.write(f"{p}\n")
-    from wizard.config.organization import warnings as org_warnings
+    from wizard.service.flows import lint_flowcharts
 
-    data_dir = env.data_dir(args.data_dir)
-    org = _load_org(args, env, data_dir)
-    for warning in org_warnings(org, env.org_file(args.org, data_dir)):
-        env.stdout.write(f"warning: {warning}\n")
-    if problems:
-        env.stdout.write(f"{len(problems)} problem(s)\n")
-        return ExitStatus.FLOWCHART
-    nodes = sum(len(c.nodes) for c in fs.charts.values())
-    routes, loops = route_count(fs)
-    counted = " (not counting going round a loop)" if loops else ""
-    env.stdout.write(f"OK: {len(fs.charts)} flowcharts, {nodes} nodes, {routes} routes"
-                     f"{counted} ({directory})\n")
-    return ExitStatus.OK
+    result = lint_flowcharts(env.desk(args), args.directory)
+    for line in result.lines:
+        env.stdout.write(f"{line}\n")
+    return ExitStatus.FLOWCHART if result.failed else ExitStatus.OK
 
 
 def cmd_render(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from wizard.flows.mermaid import render
+    from wizard.service.flows import diagram
 
-    fs = _load_flowset(args, env)
-    charts = args.charts or list(fs.charts)
-    for cid in charts:
-        if cid not in fs.charts:
-            raise TriageError(f"no chart {cid!r}; charts: {', '.join(fs.charts)}",
-                            ExitStatus.USAGE)
-    route: list[str] = []
-    if args.call:
-        ns = argparse.Namespace(call_id=args.call, data_dir=args.data_dir)
-        _store, state = _load_call(ns, env)
-        step = _route_step(fs, state)
-        route = [v.node_key for v in step.route] + [step.visit.node_key]
-    text = render(fs, charts, route)
-    _emit(env, text, args.output, "Diagram")
+    _emit(env, diagram(env.desk(args), args.charts, args.call), args.output, "Diagram")
     return ExitStatus.OK
 
 
 def cmd_schema(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from wizard.flows.schema import Flowchart
+    from wizard.service.flows import flowchart_schema
 
-    text = json.dumps(Flowchart.model_json_schema(by_alias=True), indent=2) + "\n"
-    _emit(env, text, args.output, "Schema")
+    _emit(env, flowchart_schema(), args.output, "Schema")
     return ExitStatus.OK
 
 
@@ -905,7 +637,7 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from wizard.halving import session as halve
     from wizard.halving.search import DEFAULT_NOISY, HalvingError
 
-    data_dir = env.data_dir(args.data_dir)
+    data_dir = env.desk(args).data_dir
     if not env.interactive:
         raise TriageError("no terminal to ask questions on: halving needs a terminal",
                         ExitStatus.NO_TERMINAL)
@@ -932,7 +664,7 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     except HalvingError as exc:
         raise TriageError(str(exc), ExitStatus.USAGE) from None
     try:
-        run_halving(session, journal, _console(env))
+        run_halving(session, journal, env.console())
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         env.stdout.write(f"\nHalving session {session.session_id} saved. After the restart: "
                          f"ipsec-triage halve --resume {session.session_id}\n")
@@ -943,56 +675,17 @@ def cmd_halve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _json_record(state: CallState) -> dict[str, object]:
-    return {
-        "call_id": state.call_id, "staffer": state.staffer, "started": state.started,
-        "runs_on": state.runs_on, "mode": state.mode, "flowcharts": state.flowcharts,
-        "answers": {k: vars(a) for k, a in state.answers.items()},
-        "probes": {k: p.to_dict() for k, p in state.probes.items()},
-        "notes": state.notes, "changes": state.changes, "ended": state.ended,
-        "known_issues": state.known_issues, "handoffs": state.handoffs,
-    }
-
-
 def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    import socket
-
-    from wizard.checks import ProbeArgumentError, System, validate_host
-    from wizard.evidence import PacketRequest, context, make_packet, planned_changes
-
-    data_dir = env.data_dir(args.data_dir)
-    org = _load_org(args, env, data_dir)
-    tickets: dict[str, str] = {}
-    record = None
-    call_id = None
-    values: dict[str, str] = {}
-    people: list[str] = []
-    if args.call:
-        store, state = _load_call(argparse.Namespace(call_id=args.call,
-                                                     data_dir=args.data_dir), env)
-        call_id = state.call_id
-        record = _json_record(state)
-        values = state.values()
-        people = [state.staffer, values.get("intake.caller_name", ""),
-                  values.get("intake.caller_contact", "")]
-        for fmt in ("md", "txt"):
-            path = store.ticket_path(state.call_id, fmt)
-            if path.is_file():
-                tickets[fmt] = path.read_text(encoding="utf-8")
-    comp = args.computer or values.get("intake.caller_machine") or socket.gethostname()
-    target = args.target or values.get("intake.target") or None
-    try:
-        comp = validate_host(comp)
-        target = validate_host(target) if target else None
-    except ProbeArgumentError as exc:
-        raise TriageError(str(exc), ExitStatus.USAGE) from None
     from wizard.evidence.packet import is_admin
+    from wizard.service.evidence import make_packet, plan_packet
 
+    desk = env.desk(args)
+    plan = plan_packet(desk, call_ref=args.call, computer=args.computer, target=args.target,
+                       out_dir=Path(args.output), redact=args.redact, system=env.system)
     if is_admin() is False:
         env.warn("not running as administrator: some evidence (event logs, IPsec state) "
                  "will be missing; run it again as an administrator for the full set")
-    system = env.system or System(org)
-    changes = planned_changes(context(comp, target, system, org))
+    changes = plan.changes
     make_changes = bool(changes) and not args.no_changes
     if changes and make_changes and not args.yes:
         env.stdout.write("To capture the logs Tier 2 needs, these changes are made on this "
@@ -1007,21 +700,12 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
             make_changes = False
             env.stdout.write("No terminal to confirm: collecting without changes "
                              "(use --yes to allow them).\n")
+
     def progress(name: str) -> None:
         env.stdout.write(f"collecting: {name}\n")
         env.stdout.flush()
 
-    path, ev = make_packet(
-        PacketRequest(out_dir=Path(args.output), comp=comp, target=target, tickets=tickets,
-                      record=record, call_id=call_id, redact=args.redact,
-                      make_changes=make_changes, people=tuple(p for p in people if p)),
-        system, org, on_progress=progress)
-    if call_id is not None:
-        journal = CallStore(env.data_dir(args.data_dir)).open_journal(call_id)
-        try:
-            journal.append("packet", path=str(path.resolve()), redacted=bool(args.redact))
-        finally:
-            journal.close()
+    path, ev = make_packet(desk, plan, make_changes=make_changes, on_progress=progress)
     errors = [e for e in ev.entries if e.get("error")]
     env.stdout.write(f"Packet: {path}\n{len(ev.files)} files collected, "
                      f"{len(errors)} with errors (see manifest.json)\n")
@@ -1044,16 +728,9 @@ def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from wizard.handoff.outbox import NotSent, send_call
-
-    store, state = _load_call(args, env)
-    org = _load_org(args, env, store.root)
     packet = Path(args.packet).expanduser() if args.packet else None
-    try:
-        outcome = send_call(store, org, state.call_id, group=args.to, packet=packet,
-                            environ=env.environ, again=args.again)
-    except NotSent as exc:
-        raise TriageError(str(exc), ExitStatus.HANDOFF) from None
+    outcome = calls.send(env.desk(args), args.call_id, group=args.to, packet=packet,
+                         again=args.again)
     if outcome.status == "sent":
         env.stdout.write(outcome.line() + "\n")
         return ExitStatus.OK
@@ -1063,31 +740,26 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """Retry the hand-offs waiting in the outbox (one line each), then store the calls."""
-    from wizard.handoff.outbox import drain, entries
-
-    data_dir = env.data_dir(args.data_dir)
-    if entries(data_dir):
-        org = _load_org(args, env, data_dir)
-        for outcome in drain(CallStore(data_dir), org, environ=env.environ):
-            env.stdout.write(outcome.line() + "\n")
-        waiting = len(entries(data_dir))
-        if waiting:
-            env.stdout.write(f"{waiting} hand-off(s) still waiting in the outbox\n")
-    return report.cmd_sync(args, env)
+    outcomes, waiting = calls.retry_outbox(env.desk(args))
+    for outcome in outcomes:
+        env.stdout.write(outcome.line() + "\n")
+    if waiting:
+        env.stdout.write(f"{waiting} hand-off(s) still waiting in the outbox\n")
+    return reporting.cmd_sync(args, env)
 
 
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
-    "report": report.cmd_report, "sync": cmd_sync, "store": report.cmd_store,
+    "report": reporting.cmd_report, "sync": cmd_sync, "store": reporting.cmd_store,
     "completion": cmd_completion, "send": cmd_send,
 }
 
 
 def _crash_report(env: Environment, args: argparse.Namespace | None) -> str:
     try:
-        data_dir = env.data_dir(getattr(args, "data_dir", None) if args else None)
+        data_dir = env.desk(args).data_dir
         from wizard.base.privacy import private_dir
 
         private_dir(data_dir)
@@ -1120,7 +792,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         if hasattr(args, "data_dir"):
             from wizard.base.privacy import tighten
 
-            for warning in tighten(env.data_dir(args.data_dir)):
+            for warning in tighten(env.desk(args).data_dir):
                 env.warn(warning)
         return int(HANDLERS[args.command](args, env))
     except SystemExit as exc:
@@ -1128,6 +800,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except _Stop as exc:
         return int(exc.status)
     except TriageError as exc:  # the one place the error family becomes a message
+        for line in getattr(exc, "problems", ()):  # flowchart problems, one line each
+            env.stderr.write(f"{line}\n")
         env.error(str(exc))
         return int(exc.status)
     except KeyboardInterrupt:

@@ -9,15 +9,14 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import platformdirs
+from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
-    from wizard.checks import System
+    from rich.console import Console
 
-APP = "ipsec-triage"
+    from wizard.checks import System
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -42,12 +41,23 @@ class Environment:
     def interactive(self) -> bool:
         return _isatty(self.stdin) and _isatty(self.stdout)
 
-    def data_dir(self, override: str | None = None) -> Path:
-        if override:
-            return Path(override).expanduser()
-        if self.environ.get("IPSEC_TRIAGE_DATA"):
-            return Path(self.environ["IPSEC_TRIAGE_DATA"]).expanduser()
-        return Path(platformdirs.user_data_dir(APP, appauthor=False))
+    def desk(self, args: object) -> Desk:
+        """The help desk this run works for, from the global options of the command line
+        (``--data-dir``, ``--org``, ``--flowcharts``, ``--templates``) and the
+        environment, by the one documented rule."""
+        return Desk.from_options(
+            environ=self.environ, data_dir=getattr(args, "data_dir", None),
+            org=getattr(args, "org", None), flowcharts=getattr(args, "flowcharts", None),
+            templates=getattr(args, "templates", None), on_warning=self.warn)
+
+    def console(self) -> Console:
+        """A rich console on this run's output; piped output gets a wide page so ids and
+        paths are never cut."""
+        from rich.console import Console
+
+        width = None if self.interactive else 160
+        return Console(file=self.stdout, force_terminal=self.interactive or None,
+                       highlight=False, soft_wrap=False, width=width)
 
     def default_staffer(self) -> str:
         name = self.environ.get("IPSEC_TRIAGE_STAFFER")
@@ -59,14 +69,6 @@ class Environment:
             return getpass.getuser()
         except (KeyError, OSError):
             return "unknown"
-
-    def org_file(self, override: str | None, data_dir: Path) -> Path | None:
-        if override:
-            return Path(override).expanduser()
-        if self.environ.get("IPSEC_TRIAGE_ORG"):
-            return Path(self.environ["IPSEC_TRIAGE_ORG"]).expanduser()
-        default = data_dir / "org.yaml"
-        return default if default.is_file() else None
 
     def error(self, message: str) -> None:
         self.stderr.write(f"ipsec-triage: error: {message}\n")
