@@ -369,7 +369,7 @@ def test_event_7023_naming_ipsec_goes_straight_to_the_port_check_without_halving
     call, node, md, txt, asked = end_of(answers, tmp_path)
     assert "server_restart.halving" not in asked
     # the clash is proven, and a random clash that goes away is not "understood"
-    assert "`netstat -ano -p udp | findstr \":4500 :500\"`" in md
+    assert "`netstat -ano -p udp | findstr /r /c:\":500 \" /c:\":4500 \"`" in md
     assert "`tasklist /svc /fi \"PID eq 1788\"`" in md
     assert node.status.value == "fixed_unclear"
     # the typed values reach the known issue's ticket line
