@@ -3,15 +3,21 @@ the status, the category and the one Tier 2 group shown on screen and in the tic
 
 from __future__ import annotations
 
+import io
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
 from wizard.calls.call import Call
+from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, RouteRule, Tier2
 from wizard.flows.nodes import TerminalNode
+from wizard.frontends.terminal.cli import main
+from wizard.frontends.terminal.environment import Environment
 
 from .conftest import PYTHON, cli_env
 from .support import ROOT, replay, shipped
@@ -536,3 +542,329 @@ def test_policy_refresh_command_per_windows_family(tmp_path: Path) -> None:
     assert "Refresh_IPsec_Policy.vbs" not in w11
     _, _, unknown, _, _ = end_of(answers | {"intake.windows": "unknown"}, tmp_path / "u")
     assert "Windows XP / Server 2003: cscript Refresh_IPsec_Policy.vbs" in unknown
+
+
+# -- every situation of the issue, as the staffer sees it on screen and in the ticket ----
+#
+# Each situation is replayed through `start --answers` (in this process, to stay fast) once
+# for Windows XP / Server 2003 and once for Windows 10 or 11 / Server 2016: the screen's
+# last lines, the ticket's status, category and group, and the command the route shows
+# for that Windows.
+
+STATUS_LABEL = {"fixed_understood": "Fixed understood", "fixed_unclear": "Fixed unclear",
+                "not_fixed": "Not fixed (escalated to Tier 2)"}
+CATEGORY_LABEL = {"network": "Network connectivity", "name_resolution": "Name resolution",
+                  "application": "Application", "caller_ipsec": "IPsec on the caller's computer",
+                  "target_ipsec": "IPsec on the target computer (or the path to it)"}
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the caller sees (the answers) and what the staffer must then be shown."""
+
+    answers: dict[str, str]
+    status: str
+    category: str
+    group: str | None
+    #: commands shown, per Windows family: {"xp_2003": [...], "vista_later": [...]}
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    #: text in the Markdown ticket, whatever the Windows
+    ticket_has: tuple[str, ...] = ()
+    ticket_lacks: tuple[str, ...] = ()
+    #: node keys on the route (notes included) and answered keys that must not be asked
+    route_has: tuple[str, ...] = ()
+    not_asked: tuple[str, ...] = ()
+    server: bool = False
+    org: str = ""
+
+
+FAMILIES = {False: {"xp_2003": "xp", "vista_later": "win10_11"},
+            True: {"xp_2003": "server2003", "vista_later": "server2016"}}
+SHARE_LOGS = {"xp_2003": ["cscript IPsec_Debug.vbs"],
+              "vista_later": ["netsh advfirewall monitor show mmsa"]}
+POLICY_CHECK = {"xp_2003": ['Does the policy check say "IPsec policy is up-to-date."? '
+                            "(`cscript Detect_IPsec_Policy.vbs`)",
+                            "`cscript Refresh_IPsec_Policy.vbs`"],
+                "vista_later": ['list "Applied Group Policy Objects" name your organization\'s'
+                                " IPsec or firewall policy? (`gpresult /scope computer /r`)",
+                                "`klist -li 0x3e7 purge && gpupdate /target:computer /force`"]}
+SECURE_CHANNEL = {"xp_2003": ["`netdiag /test:trust`"],
+                  "vista_later": ["`nltest /sc_verify:<domain>`"]}
+EVENT_4292 = {"xp_2003": ['eventquery.vbs /l system /fi "id eq 4292"`'],
+              "vista_later": ['`wevtutil qe System /q:"*[System[(EventID=4292)]]" /c:5'
+                              ' /rd:true /f:text`']}
+EVENT_7023 = {"xp_2003": ['/fi "id eq 7023"`'], "vista_later": ["(EventID=7023)"]}
+PORT_PROOF = ['`netstat -ano -p udp | findstr /r /c:":500 " /c:":4500 "`',
+              '`tasklist /svc /fi "PID eq 1788"`']
+RESERVED = {"xp_2003": ["`reg query HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"
+                        " /v ReservedPorts`"],
+            "vista_later": ["`netsh int ipv4 show excludedportrange protocol=udp`"]}
+STORE_CHECK = {"xp_2003": ["`netsh ipsec static show all`"],
+               "vista_later": ["`reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\IPSec"
+                               "\\Policy\\Local`"]}
+
+
+def both(*commands: str) -> dict[str, list[str]]:
+    return {"xp_2003": list(commands), "vista_later": list(commands)}
+
+
+def merged(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {fam: [c for p in parts for c in p.get(fam, [])] for fam in ("xp_2003", "vista_later")}
+
+
+SERVER_7023 = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+                        "server_restart.event_7023": "ipsec"}
+CLASH = {"server_restart.dns_update": "yes", "server_restart.clash_port": "1788",
+         "server_restart.clash_owner": "dns", "server_restart.reserve_ports": "none",
+         "server_restart.ports_after": "4500-4500", "server_restart.ports_fixed": "yes"}
+NO_CLASH_NO_STORE = {"server_restart.dns_update": "no", "server_restart.policy_store": "no"}
+REFRESH_FAILS = {"fig7_1.ping_ip": "negotiating", "fig7_2.policy_version": "no",
+                 "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "no"}
+ORG_FILE = """tier2:
+  rules:
+    - {target: "fin-*", group: Finance server isolation team}
+  teams:
+    server_isolation: Access groups
+"""
+ISOLATION = "Server isolation support team (network access groups)"
+
+SITUATIONS: dict[str, Situation] = {
+    "ping to the target shows Negotiating IP security, the refresh fixes it": Situation(
+        INTAKE | {"fig7_1.ping_ip": "negotiating", "fig7_2.policy_version": "no",
+                  "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "yes"},
+        "fixed_unclear", "caller_ipsec", None, merged(both("`ping 10.1.2.3`"), POLICY_CHECK),
+        ticket_has=('Ping shows "Negotiating IP security"',),
+        not_asked=("fig7_1.net_autoconfig", "fig7_2.rras_running")),
+    "Negotiating IP security that the refresh does not fix goes to Tier 2 IPsec": Situation(
+        INTAKE | REFRESH_FAILS | {"fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
+                                  "fig7_2.collect_caller": "yes", "fig7_2.logs_caller": "done"},
+        "not_fixed", "caller_ipsec", "Tier 2 IPsec support",
+        merged(POLICY_CHECK, SECURE_CHANNEL, SHARE_LOGS),
+        ticket_lacks=("Global network operations center",)),
+    "ping to a test server shows Negotiating IP security": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "no", "fig7_1.test_servers": "negotiating",
+                               "fig7_2.policy_version": "no", "fig7_2.policy_refresh": "done",
+                               "fig7_2.policy_fixed": "yes"},
+        "fixed_unclear", "caller_ipsec", None,
+        merged(both("`net view \\\\<test computer>`"), POLICY_CHECK),
+        not_asked=("fig7_2.rras_running",)),
+    "target known only by name, ping cannot find it": Situation(
+        INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
+                  "fig7_1.name_nslookup": "no", "fig7_1.name_dns_server": "no",
+                  "fig7_1.name_flush": "done", "fig7_1.name_fixed": "fails"},
+        "not_fixed", "name_resolution", "Global network operations center",
+        both("`ping fs01.corp.example`", "`nslookup fs01.corp.example`", "`ipconfig /all`",
+             "`ipconfig /flushdns`"),
+        not_asked=("fig7_1.net_autoconfig", "fig7_1.reverse_lookup")),
+    "net view says Access is denied while ping works": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+                               "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
+        "not_fixed", "target_ipsec", ISOLATION,
+        merged(both("`net view \\\\fs01.corp.example`"), SHARE_LOGS),
+        ticket_has=("System error 5 has occurred. Access is denied.",),
+        not_asked=("fig7_1.test_servers", "fig7_1.app_still_fails")),
+    "net view fails otherwise, the test servers answer, the target does not": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "no", "fig7_1.test_servers": "yes",
+                               "fig7_3.target_rras": "no", "fig7_3.isolation_group": "no",
+                               "fig7_3.target_refresh": "done", "fig7_3.target_works": "no",
+                               "fig7_3.target_ping": "yes", "fig7_3.logon_right": "no",
+                               "fig7_3.collect_target": "yes", "fig7_3.logs_target": "done"},
+        "not_fixed", "target_ipsec", "Data center operations",
+        merged(both("`net view \\\\fs01.corp.example`", "`net view \\\\<test computer>`"),
+               {k: v[1:] for k, v in POLICY_CHECK.items()}, SHARE_LOGS)),
+    "net view fails otherwise, the test servers do not answer either": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "no", "fig7_1.test_servers": "no",
+                               "fig7_2.rras_running": "no", "fig7_2.policy_version": "yes",
+                               "fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
+                               "fig7_2.collect_caller": "yes", "fig7_2.logs_caller": "done"},
+        "not_fixed", "caller_ipsec", "Tier 2 IPsec support",
+        merged(both("`sc query RemoteAccess`", "`systeminfo`"),
+               {k: v[:1] for k, v in POLICY_CHECK.items()}, SECURE_CHANNEL, SHARE_LOGS)),
+    "computer not joined, confirmed, rejoined by an administrator": Situation(
+        CALLER_BRANCH | {"fig7_2.domain_account": "no", "fig7_2.machine_ours": "yes",
+                         "fig7_2.request_rejoin": "done", "fig7_2.account_fixed": "fixed"},
+        "fixed_understood", "caller_ipsec", None,
+        merged(both("`systeminfo`"), {k: v[:1] for k, v in POLICY_CHECK.items()}),
+        ticket_lacks=("Create (or reset)",), route_has=("fig7_2.machine_ours_caution",),
+        not_asked=("fig7_2.secure_channel",)),
+    "joined, but the trust relationship failed, rejoin pending": Situation(
+        CALLER_BRANCH | {"fig7_2.domain_account": "yes", "fig7_2.secure_channel": "broken_trust",
+                         "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
+                         "fig7_2.account_fixed": "pending"},
+        "not_fixed", "caller_ipsec", "Tier 2 IPsec support", merged(both("`systeminfo`"),
+                                                                    SECURE_CHANNEL),
+        route_has=("fig7_2.machine_ours_caution",)),
+    "no computer account in the domain, rejoined, still fails": Situation(
+        CALLER_BRANCH | {"fig7_2.domain_account": "yes",
+                         "fig7_2.secure_channel": "account_missing",
+                         "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
+                         "fig7_2.account_fixed": "still_fails", "fig7_2.collect_caller": "yes",
+                         "fig7_2.logs_caller": "done"},
+        "not_fixed", "caller_ipsec", "Tier 2 IPsec support", merged(SECURE_CHANNEL, SHARE_LOGS)),
+    "computer the inventory does not confirm asks to be let in": Situation(
+        CALLER_BRANCH | {"fig7_2.domain_account": "yes",
+                         "fig7_2.secure_channel": "account_missing", "fig7_2.machine_ours": "no"},
+        "not_fixed", "caller_ipsec", "IT security", SECURE_CHANNEL,
+        not_asked=("fig7_2.request_rejoin",)),
+    "access denied on a finance server follows the organization's fin-* rule": Situation(
+        INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
+                               "fig7_1.net_view": "access_denied",
+                               "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
+        "not_fixed", "target_ipsec", "Finance server isolation team",
+        merged(both("`net view \\\\fin-app01.corp.example`"), SHARE_LOGS), org=ORG_FILE),
+    "access denied elsewhere goes to the organization's name for the team": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+                               "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
+        "not_fixed", "target_ipsec", "Access groups", SHARE_LOGS, org=ORG_FILE,
+        ticket_lacks=(ISOLATION, "Data center operations")),
+    "169.254 address that a DHCP renew fixes": Situation(
+        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "yes",
+                  "fig7_1.net_renew": "done", "fig7_1.renew_fixed": "yes"},
+        "fixed_unclear", "network", None,
+        both("`ipconfig`", "`ipconfig /release && ipconfig /renew`"),
+        ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
+    "network call with no reply: no logs requested": Situation(
+        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "no",
+                  "fig7_1.net_gateway": "yes", "fig7_1.net_tracert": "none",
+                  "fig7_1.net_from_helpdesk": "no", "fig7_1.net_fixed": "no"},
+        "not_fixed", "network", "Global network operations center",
+        both("`tracert 10.1.2.3`"),
+        ticket_has=("No logs were requested on this call.",),
+        ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
+    "caller not a local administrator: no log step, the ticket says why": Situation(
+        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied", "fig7_3.collect_logon": "no"},
+        "not_fixed", "target_ipsec", ISOLATION, both("`net view \\\\fs01.corp.example`"),
+        ticket_has=("No logs: the caller is not a local administrator of ws-ann",),
+        ticket_lacks=("IPsec_Debug", "_mmsa.txt"), not_asked=("fig7_3.logs_logon",)),
+    # -- the server that lost its network (the blog case) --
+    "server loses its network only sometimes: straight to the port clash": Situation(
+        SERVER | {"server_restart.restart_pattern": "sometimes"} | CLASH,
+        "fixed_unclear", "caller_ipsec", None, merged(both(*PORT_PROOF), RESERVED),
+        ticket_has=("**Only sometimes (intermittent)**",
+                    "a later DNS Server update that superseded it"),
+        route_has=("server_restart.intermittent_note", "server_restart.rollback_note"),
+        not_asked=("server_restart.safe_mode", "server_restart.halving"), server=True),
+    "event 7023 names IPSEC Services, DNS holds the port, reserved": Situation(
+        SERVER_7023 | CLASH, "fixed_unclear", "caller_ipsec", None,
+        merged(EVENT_4292, EVENT_7023, both(*PORT_PROOF), RESERVED),
+        ticket_has=("held by PID 1788",),
+        route_has=("server_restart.rollback_note",), not_asked=("server_restart.halving",),
+        server=True),
+    "only after remote restarts over Remote Desktop": Situation(
+        SERVER_7023 | {"server_restart.restart_pattern": "after_rdp"} | NO_CLASH_NO_STORE
+        | {"server_restart.disable_approval": "", "server_restart.collect": "done"},
+        "not_fixed", "caller_ipsec", "Data center operations",
+        merged(EVENT_7023, STORE_CHECK,
+               {"xp_2003": ["`cscript IPsec_Debug.vbs`"],
+                "vista_later": ["(EventID=4292 or EventID=7023)"]}),
+        ticket_has=("**Only after a remote restart over Remote Desktop**",),
+        route_has=("server_restart.rdp_note",), server=True),
+    "no network even in safe mode, event 4292 found": Situation(
+        SERVER | {"server_restart.safe_mode": "no", "server_restart.event_4292_safe": "yes",
+                  "server_restart.boot_mode": "bootmode = STATEFUL"} | NO_CLASH_NO_STORE
+        | {"server_restart.disable_approval": "", "server_restart.collect": "done"},
+        "not_fixed", "caller_ipsec", "Data center operations",
+        merged(EVENT_4292, {"xp_2003": ["`netsh ipsec dynamic show config`"],
+                            "vista_later": ["`netsh wfp show boottimepolicy`"]}),
+        ticket_lacks=("a service is not the cause",), route_has=("server_restart.failsafe_note",),
+        server=True),
+    "damaged policy store rebuilt with Tier 2 approval, policy re-applied": Situation(
+        SERVER_7023 | {"server_restart.dns_update": "no", "server_restart.policy_store": "yes",
+                       "server_restart.store_approval": "Dana (Tier 2)",
+                       "server_restart.fix_store": "done",
+                       "server_restart.reassign_policy": "done",
+                       "server_restart.store_fixed": "yes"},
+        "fixed_unclear", "caller_ipsec", None,
+        merged(STORE_CHECK, both("`regsvr32 polstore.dll`", "`gpupdate /target:computer /force`")),
+        ticket_has=("With Dana (Tier 2)'s approval",), server=True),
+    "damaged policy store, no Tier 2 approval: escalated, nothing deleted": Situation(
+        SERVER_7023 | {"server_restart.dns_update": "no", "server_restart.policy_store": "yes",
+                       "server_restart.store_approval": "", "server_restart.collect": "done"},
+        "not_fixed", "caller_ipsec", "Data center operations", STORE_CHECK,
+        ticket_lacks=("regsvr32",), not_asked=("server_restart.fix_store",), server=True),
+    "IPsec disabled with Tier 2 approval, re-enabling planned": Situation(
+        SERVER_7023 | NO_CLASH_NO_STORE | {"server_restart.disable_approval": "Dana (Tier 2)",
+                                           "server_restart.disable_ipsec": "done",
+                                           "server_restart.disabled_fixed": "yes",
+                                           "server_restart.reenable_plan": "Dana, Monday"},
+        "fixed_unclear", "caller_ipsec", "Data center operations",
+        both("`sc config PolicyAgent start= disabled`", "`sc config PolicyAgent start= auto`"),
+        ticket_has=("**Dana, Monday**",), server=True),
+    "disabling IPsec did not help: re-enabled at once, then escalated": Situation(
+        SERVER_7023 | NO_CLASH_NO_STORE | {"server_restart.disable_approval": "Dana (Tier 2)",
+                                           "server_restart.disable_ipsec": "done",
+                                           "server_restart.disabled_fixed": "no",
+                                           "server_restart.reenable_now": "done",
+                                           "server_restart.collect": "done"},
+        "not_fixed", "caller_ipsec", "Data center operations",
+        both("`sc config PolicyAgent start= disabled`", "`sc config PolicyAgent start= auto`"),
+        server=True),
+    "IPsec disabled without approval: never": Situation(
+        SERVER_7023 | NO_CLASH_NO_STORE | {"server_restart.disable_approval": "",
+                                           "server_restart.collect": "done"},
+        "not_fixed", "caller_ipsec", "Data center operations", STORE_CHECK,
+        ticket_lacks=("start= disabled",), not_asked=("server_restart.disable_ipsec",),
+        server=True),
+}
+
+
+def run_on_screen(answers: dict[str, str], data_dir: Path, org: str = ""
+                  ) -> tuple[str, str, str]:
+    """`ipsec-triage start --answers FILE --no-checks`: the screen and the two tickets."""
+    data_dir.mkdir(parents=True)
+    path = data_dir / "answers.yaml"
+    path.write_text(yaml.safe_dump({"answers": answers}), encoding="utf-8")
+    environ = {"IPSEC_TRIAGE_DATA": str(data_dir), "IPSEC_TRIAGE_STAFFER": "tester",
+               "COLUMNS": "120"}
+    if org:
+        (data_dir / "org.yaml").write_text(org, encoding="utf-8")
+        environ["IPSEC_TRIAGE_ORG"] = str(data_dir / "org.yaml")
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ)
+    assert main(["start", "--answers", str(path), "--no-checks"], env=env) == 0, err.getvalue()
+    calls = data_dir / "calls"
+    md = next(calls.glob("*.ticket.md")).read_text(encoding="utf-8")
+    txt = next(calls.glob("*.ticket.txt")).read_text(encoding="utf-8")
+    return out.getvalue(), md, txt
+
+
+@pytest.mark.parametrize("family", ["xp_2003", "vista_later"])
+@pytest.mark.parametrize("name", list(SITUATIONS))
+def test_situation_on_screen_and_in_the_ticket(name: str, family: str, tmp_path: Path) -> None:
+    s = SITUATIONS[name]
+    version = FAMILIES[s.server][family]
+    answers = s.answers | {("intake.server_windows" if s.server else "intake.windows"): version}
+    screen, md, txt = run_on_screen(answers, tmp_path / "data", s.org)
+    end = screen[screen.index(" ended: "):]
+    assert end.startswith(f" ended: {STATUS_LABEL[s.status]}\n"), end
+    assert f"\nCategory: {s.category}\n" in end
+    assert f"| Status | **{STATUS_LABEL[s.status].split(' (')[0]}" in md
+    assert f"| Problem category | {CATEGORY_LABEL[s.category]} |" in md
+    if s.group:
+        assert f"\nEscalate to: {s.group}\n" in end
+        assert f"| Escalate to | **{s.group}** |" in md and f"ESCALATE TO: {s.group}\n" in txt
+    else:
+        assert "Escalate to" not in end and "| Escalate to |" not in md
+        assert "ESCALATE TO" not in txt
+    for command in s.commands.get(family, []):
+        assert command in md, (family, command)
+    for text in s.ticket_has:
+        assert text in md, text
+    for text in s.ticket_lacks:
+        assert text not in md, text
+    route = Engine(shipped()).step(answers).route
+    assert Engine(shipped()).step(answers).visit.node.status.value == s.status  # type: ignore[union-attr]
+    keys = [v.key for v in route]
+    asked = [v.key for v in route if v.answered]
+    for key in s.route_has:
+        assert key in keys, key
+    for key in s.not_asked:
+        assert key not in asked, key
+
+
+def test_disabling_ipsec_services_says_it_leaves_connection_security_rules_on_2008_and_later(
+        ) -> None:
+    node = shipped().node("server_restart.disable_ipsec")
+    assert node.command == "sc config PolicyAgent start= disabled"
+    assert "connection security rules" in (node.help or "")
+    assert "Windows Server 2008 and later" in (node.help or "")
