@@ -291,3 +291,29 @@ def test_store_url_password_in_the_query_is_masked(data_dir: Path) -> None:
     r = run(["sync"], data_dir, IPSEC_TRIAGE_STORE=url)
     assert "s3cret-pw" not in r.stdout + r.stderr
     assert "password=***" in r.stdout + r.stderr
+
+
+def test_store_url_ssl_key_password_in_the_query_is_masked(data_dir: Path) -> None:
+    url = ("postgresql+psycopg://triage@127.0.0.1:1/none?sslpassword=k3y-pw"
+           "&connect_timeout=1")
+    r = run(["sync"], data_dir, IPSEC_TRIAGE_STORE=url)
+    assert "k3y-pw" not in r.stdout + r.stderr
+    assert "sslpassword=***" in r.stdout + r.stderr
+
+
+def test_list_csv_never_holds_a_spreadsheet_formula(tmp_path: Path, data_dir: Path) -> None:
+    import csv
+
+    answers = _with_answer(route_to("fig7_2.escalate_caller"), "caller_name",
+                           "+cmd|' /C calc'!A0")
+    path = write_answers(tmp_path, answers)
+    staffer = '=HYPERLINK("http://evil","x")'
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks", "--staffer", staffer],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 0, err
+    code, out, _ = cli(["list", "--format", "csv"], IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 0
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert row["staffer"] == "'" + staffer  # shown as text, not run
+    assert row["caller"] == "'+cmd|' /C calc'!A0"
+    assert not any(cell[:1] in ("=", "+", "-", "@") for cell in row.values())

@@ -584,12 +584,12 @@ def stored_version(state: CallState) -> str:
 _PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 
 
-_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&#\s]*", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?(?:password|passwd|pwd)=)[^&#\s]*", re.IGNORECASE)
 
 
 def _hide_password(url: str) -> str:
     """The URL with its password masked, in the user part or in the query
-    (``?password=``)."""
+    (``?password=``, and libpq's ``sslpassword=`` for the client key)."""
     return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1:***@", url))
 
 
