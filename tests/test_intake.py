@@ -21,7 +21,8 @@ from .support import shipped
 def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:
     call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=OrgConfig(),
                       staffer="t")
-    for key, value in (("intake.call_type", "reach"), ("intake.scope", scope),
+    for key, value in (("intake.call_type", "reach"), ("intake.caller_machine", "ws-ann"),
+                       ("intake.windows", "win10_11"), ("intake.scope", scope),
                        ("intake.extent", extent)):
         step = call.step()
         assert step.visit.key == key
@@ -69,6 +70,10 @@ def test_a_quick_enter_at_severity_logs_the_suggestion_in_a_real_terminal(
         data_dir: Path) -> None:
     term = Terminal(data_dir, "start")
     term.expect("What is the call about?")
+    term.send("1" + ENTER)
+    term.expect("What is the name of the caller's computer?")
+    term.send("ws-ann" + ENTER)
+    term.expect("Which Windows does ws-ann run?")
     term.send("1" + ENTER)
     term.expect("Who is affected?")
     term.send("1" + ENTER)             # only this caller
