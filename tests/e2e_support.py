@@ -39,7 +39,7 @@ class Terminal:
                                                COLUMNS=str(cols), LINES=str(rows), **env),
                                    cwd=str(ROOT), encoding="utf-8", timeout=30,
                                    dimensions=(rows, cols))
-        self.screen = pyte.Screen(cols, rows)
+        self.screen = pyte.HistoryScreen(cols, rows, history=2000)
         self.stream = pyte.Stream(self.screen)
         self.seen = ""
 
@@ -62,6 +62,13 @@ class Terminal:
     def lines(self) -> list[str]:
         """What is on the screen now, one string per row."""
         return [line.rstrip() for line in self.screen.display]
+
+    def all_lines(self) -> list[str]:
+        """Every row printed so far: those scrolled off the top, then the screen."""
+        cols = self.screen.columns
+        above = ["".join(row[x].data for x in range(cols)).rstrip()
+                 for row in self.screen.history.top]
+        return above + self.lines()
 
     def settle(self) -> list[str]:
         """Read whatever is still coming, then the screen."""
@@ -122,6 +129,22 @@ def prompt_of(node_key: str, answers: dict[str, str]) -> str:
         raise AssertionError(f"{node_key} is not the next question ({step.visit.key})")
     text = " ".join(render(fs.node(node_key).text, step.context).split())
     return text[:24]
+
+
+def question(node_key: str, context: dict[str, str] | None = None) -> str:
+    """The whole question the staffer sees at ``node_key``, spaces collapsed."""
+    from wizard.base.textrender import render
+
+    text = render(shipped().node(node_key).text, context or {})
+    return " ".join(text.split())
+
+
+def broken_words(lines: list[str], cols: int, words: set[str]) -> list[tuple[str, str]]:
+    """Rows cut inside a word: a full row whose last piece and the next row's first
+    piece make one of ``words``."""
+    return [(a, b) for a, b in zip(lines, lines[1:], strict=False)
+            if len(a) >= cols and a.split() and b.split()
+            and a.split()[-1] + b.split()[0] in words]
 
 
 def records(data_dir: Path) -> list[dict[str, object]]:

@@ -21,13 +21,16 @@ from .e2e_support import (
     HOME,
     PGUP,
     Terminal,
+    broken_words,
     open_call,
     prompt_of,
+    question,
     records,
     route_to,
 )
 
 SIZES = [(24, 80), (45, 140)]
+COMPUTER_Q = "What is the name of the caller's computer?"
 
 
 def caller(**extra: str) -> dict[str, str]:
@@ -89,7 +92,7 @@ def test_no_checks_is_honoured_by_a_new_interactive_call(data_dir: Path) -> None
     t.expect("automatic checks off")
     t.expect("What is the call about?")
     t.send("1" + ENTER)
-    t.expect("Who is affected?")
+    t.expect("What is the name of the caller's computer?")
     t.settle()  # the next question is up: the answer is on disk
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -117,7 +120,8 @@ def test_a_text_correction_shows_the_old_value_and_typing_replaces_it(data_dir: 
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send("7")  # the number shown: the contact (after type, scope, extent, severity, name)
+    t.send("9")  # the number shown: the contact (after type, computer, Windows, scope,
+    # extent, severity, name and the details choice)
     t.send(ENTER)
     t.expect("Now: (555) 010-0100")
     t.send("since 10am" + ENTER)
@@ -145,7 +149,7 @@ def test_enter_keeps_the_old_value(data_dir: Path) -> None:
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
     t.send(HOME)  # Home: the first answer; then the number shown: the caller's name
-    t.send("5" + ENTER)
+    t.send("7" + ENTER)
     t.expect("Now: Ann Caller")
     t.send(ENTER)
     t.expect("Changed to: Ann Caller")
@@ -170,7 +174,7 @@ def test_the_change_list_goes_back_with_esc_and_pages_with_pgup(data_dir: Path) 
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send(PGUP + PGUP + "5" + ENTER)  # paged up, then the caller's name by its number
+    t.send(PGUP + PGUP + "7" + ENTER)  # paged up, then the caller's name by its number
     t.expect("Now: Ann Caller")
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -233,10 +237,13 @@ def test_help_key_and_sensitive_request_reach_the_ticket(data_dir: Path) -> None
 
 def test_help_key_in_a_text_question(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
-    for question in ("What is the call about?", "Who is affected?",
-                     "How far does the problem reach?", "Severity of this call?"):
-        t.expect(question)
-        t.send("1" + ENTER)
+    for prompt, answer in (("What is the call about?", "1"), (COMPUTER_Q, "ws-ann"),
+                             ("Which Windows does ws-ann run?", "1"),
+                             ("Who is affected?", "1"),
+                             ("How far does the problem reach?", "1"),
+                             ("Severity of this call?", "1")):
+        t.expect(prompt)
+        t.send(answer + ENTER)
     t.expect("What is the caller's name?")
     t.send("?")
     t.expect("Help for this step")
@@ -335,7 +342,7 @@ def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> Non
     t = Terminal(data_dir, "start", "--no-checks")
     t.expect("What is the call about?")
     t.send("1" + ENTER)
-    t.expect("Who is affected?")
+    t.expect("What is the name of the caller's computer?")
     t.settle()  # the next question is up: the answer is on disk
     t.child.close(force=True)
     events = [r["event"] for r in records(data_dir)]
@@ -364,9 +371,9 @@ def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> No
     newest = max(int(m.group(1)) for line in screen
                  if (m := re.match(r"^\s*»?\s*(\d+)\. ", line)))
     assert any(line.lstrip().startswith(f"» {newest}.") for line in screen), text
-    t.send("7")  # a number not on the page (the callback number): the list jumps to it
+    t.send("9")  # a number not on the page (the callback number): the list jumps to it
     screen = t.settle()
-    assert any(line.lstrip().startswith("»  7.") or line.lstrip().startswith("» 7.")
+    assert any(line.lstrip().startswith("»  9.") or line.lstrip().startswith("» 9.")
                for line in screen), "\n".join(screen)
     t.send(ENTER)
     t.expect("Now: x4455")
@@ -384,7 +391,7 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
     t = Terminal(data_dir, "start", "--no-checks", program=[str(script)], PATH=path)
     t.expect("What is the call about?")
     t.send("1" + ENTER)
-    t.expect("Who is affected?")
+    t.expect("What is the name of the caller's computer?")
     t.settle()
     t.send(CTRL_C)
     assert t.wait_end() == 130
@@ -394,7 +401,7 @@ def test_the_installed_script_prints_a_resume_command_that_works(data_dir: Path,
     # typed as printed (with the same PATH), it continues the call
     t2 = Terminal(data_dir, *words[1:], program=words[:1], PATH=path)
     t2.expect("Resuming call")
-    t2.expect("Who is affected?")  # exactly where it stopped
+    t2.expect("What is the name of the caller's computer?")  # exactly where it stopped
     t2.send(CTRL_C)
     assert t2.wait_end() == 130
 
@@ -414,3 +421,59 @@ def test_the_text_ticket_keeps_the_contact_and_the_computer_on_their_own_lines(
     lines = next((data_dir / "calls").glob("*.ticket.txt")).read_text().splitlines()
     assert "CALLER: Ann Caller ((555) 010-0100 ext 4455)" in lines
     assert "CALLER'S COMPUTER: WS-Ann" in lines
+
+
+@pytest.mark.parametrize(("rows", "cols"), SIZES)
+def test_answered_lines_wrap_at_word_boundaries(data_dir: Path, rows: int,
+                                               cols: int) -> None:
+    """The line left after each answer ("? question answer") is wrapped at spaces, a
+    choice's label and typed text alike; typed text is printed as typed, not markup."""
+    name = "[bold]Ann[/bold] Caller-Smithson"
+    since = ("since IPsec was turned on yesterday afternoon for the accounting people "
+             "on the third floor")
+    t = Terminal(data_dir, "start", "--no-checks", rows=rows, cols=cols)
+    for prompt, keys in (("What is the call about?", "1"), (COMPUTER_Q, "WS-Ann"),
+                         ("Which Windows does WS-Ann run?", "1"),
+                         ("Who is affected?", "1"), ("How far does the problem reach?", "1"),
+                         ("Severity of this call?", ""), ("What is the caller's name?", name),
+                         ("Take the caller's contact details now", "2"),
+                         ("How can we reach", "x4455"), ("Since when does it fail", since),
+                         ("Existing ticket number", "")):
+        t.expect(prompt)
+        t.settle()
+        t.send(keys + ENTER)
+    t.expect(question("intake.target"))
+    t.settle()
+    lines = t.all_lines()
+    shown = " ".join(" ".join(lines).split())
+    expected = (
+            f"? {question('intake.call_type')} The caller cannot reach a computer, share "
+            "or application",
+            f"? {question('intake.caller_machine')} WS-Ann",
+            f"? {question('intake.severity')} Low: this caller, one computer",
+            f"? {question('intake.caller_name')} {name}",
+            f"? {question('intake.details')} Yes: callback number, since when, earlier "
+            "ticket",
+            f"? {question('intake.since')} {since}")
+    for echoed in expected:
+        assert echoed in shown, (echoed, "\n".join(lines))
+    words = {w for echoed in expected for w in echoed.split()}
+    assert not broken_words(lines, cols, words), "\n".join(lines)
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+
+
+def test_the_resume_command_is_on_a_line_of_its_own_at_80_columns(data_dir: Path) -> None:
+    t = Terminal(data_dir, "start", "--no-checks", rows=24, cols=80)
+    t.expect("What is the call about?")
+    t.send("1" + ENTER)
+    t.expect(COMPUTER_Q)
+    t.settle()
+    t.send(CTRL_C)
+    assert t.wait_end() == 130
+    printed = t.plain().split("saved. Resume it with:", 1)[1].strip()
+    lines = t.all_lines()
+    assert shlex.split(printed)[-2] == "resume"
+    if len(printed) <= 80:  # a command longer than the terminal can only soft-wrap
+        # never cut inside: whole on one row, in the banner and at the end
+        assert sum(line.strip() == printed for line in lines) == 2, "\n".join(lines)

@@ -339,7 +339,8 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
             message = f"\nCall {call.call_id} discarded: nothing was answered yet.\n"
         else:
             call.interrupted()
-            message = f"\nCall {call.call_id} saved. Resume it with: {resume_cmd}\n"
+            # the command on a line of its own: a long path is never cut inside it
+            message = f"\nCall {call.call_id} saved. Resume it with:\n{resume_cmd}\n"
         with contextlib.suppress(OSError, ValueError):  # a closed terminal takes no text
             env.stdout.write(message)
             env.stdout.flush()

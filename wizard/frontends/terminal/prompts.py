@@ -175,6 +175,37 @@ class Frontend:
             app.after_render += drawn
         return self._user_ask(question)
 
+    def _prompt(self, question: questionary.Question, message: str,
+                shown: Callable[[Any], str | None] = lambda r: str(r or "")) -> Any:
+        """Ask, with the prompt erased when it is done, and print the answered line
+        ("? question answer") ourselves, wrapped at word boundaries to the terminal:
+        the prompt library would break words anywhere. ``shown`` gives the answer as
+        shown (None: no line, e.g. for the help key)."""
+        app = getattr(question, "application", None)
+        if app is not None:
+            app.erase_when_done = True
+        result = self._ask(question)
+        answer = shown(result)
+        if answer is not None:
+            self._echo(message, answer)
+        return result
+
+    def _echo(self, message: str, answer: str) -> None:
+        """The answered question, as plain text (typed text is never read as markup)."""
+        if self.console.is_terminal:
+            # from the start of the row, whatever the erased prompt left on it
+            from rich.control import Control
+            from rich.segment import ControlType
+
+            self.console.control(Control(ControlType.CARRIAGE_RETURN,
+                                         (ControlType.ERASE_IN_LINE, 0)))
+        line = Text("? ", style="bold #5f87ff")
+        line.append(" ".join(message.split()), style="bold")
+        if answer:
+            line.append(" ")
+            line.append(" ".join(answer.split()), style="bold #00af87")
+        self.console.print(line)
+
     def _hint(self, text: str) -> None:
         self.console.print(Text(text, style="dim"))
 
@@ -206,7 +237,7 @@ class Frontend:
                 event.app.exit(result=SENSITIVE)
 
             _with_keys(question, keys)
-        return self._ask(question)
+        return self._prompt(question, message, _shown_choice(choices))
 
     def _text(self, message: str, node: TextNode, key: str, previous: str | None,
               extras: bool = True, offer: str | None = None, why: str = "") -> str:
@@ -244,7 +275,9 @@ class Frontend:
         question = questionary.text(self._message(message), validate=check, style=STYLE,
                                     instruction=" ", placeholder=keep or None,
                                     key_bindings=keys)
-        result = str(self._ask(question)).strip()
+        result = str(self._prompt(
+            question, message,
+            lambda r: None if r == HELP else (str(r or "").strip() or keep or ""))).strip()
         if not result and keep:
             return keep
         return result
@@ -401,11 +434,13 @@ class Frontend:
         choices.append(Choice("Something else (type it)", value=":other",
                               shortcut_key=str(len(SENSITIVE_KINDS) + 1)))
         choices.append(Choice("Nothing to record", value="", shortcut_key="0"))
-        what = self._ask(questionary.select(
-            "What did the caller ask for?", choices=choices, style=STYLE,
-            use_shortcuts=True, use_jk_keys=False, instruction="(number, Enter)"))
+        asked = "What did the caller ask for?"
+        what = self._prompt(questionary.select(
+            asked, choices=choices, style=STYLE,
+            use_shortcuts=True, use_jk_keys=False, instruction="(number, Enter)"),
+            asked, _shown_choice(choices))
         if what == ":other":
-            what = self._ask(questionary.text("What did the caller ask for?", style=STYLE))
+            what = self._prompt(questionary.text(asked, style=STYLE), asked)
         if what and str(what).strip():
             self.call.record_sensitive_request(step.visit.key, str(what))
             self.console.print(Text("  Recorded: it goes in the ticket and the report. "
@@ -421,9 +456,10 @@ class Frontend:
             Separator(),
             Choice("Do not end the call", value="", shortcut_key="0"),
         ]
-        reason = self._ask(questionary.select(
-            "Why does the call end early?", choices=choices, style=STYLE, use_shortcuts=True,
-            use_jk_keys=False, instruction="(number, Enter)"))
+        why = "Why does the call end early?"
+        reason = self._prompt(questionary.select(
+            why, choices=choices, style=STYLE, use_shortcuts=True,
+            use_jk_keys=False, instruction="(number, Enter)"), why, _shown_choice(choices))
         if not reason:
             return
         duplicate_of = None
@@ -435,13 +471,14 @@ class Frontend:
                     return str(exc)[:1].upper() + str(exc)[1:]
                 return True
 
-            duplicate_of = str(self._ask(questionary.text(
-                "Which ticket number does it duplicate?", validate=check, style=STYLE)
-            ) or "").strip()
+            which = "Which ticket number does it duplicate?"
+            duplicate_of = str(self._prompt(questionary.text(
+                which, validate=check, style=STYLE), which) or "").strip()
             if not duplicate_of:
                 return
         elif reason == ":other":
-            reason = str(self._ask(questionary.text("Reason:", style=STYLE)) or "").strip()
+            reason = str(self._prompt(questionary.text("Reason:", style=STYLE), "Reason:")
+                         or "").strip()
             if not reason:
                 return
         self.call.abandon(str(reason), duplicate_of)
@@ -496,7 +533,8 @@ class Frontend:
                                 f"{'; '.join(names)}.", style="dim"))
 
     def add_note(self, key: str) -> None:
-        text = self._ask(questionary.text("Note for this step:", style=STYLE))
+        text = self._prompt(questionary.text("Note for this step:", style=STYLE),
+                            "Note for this step:")
         if text and str(text).strip():
             self.call.add_note(key, str(text))
             self.console.print("  Note saved.", style="green")
@@ -581,7 +619,9 @@ class Frontend:
 
         show()
         _with_keys(question, keys)
-        picked = self._ask(question)
+        by_key = {v.key: labels[i] for i, v in enumerate(route)}
+        picked = self._prompt(question, "Which answer do you want to change?",
+                              lambda r: by_key.get(r, "Keep all answers"))
         return None if picked in ("", ESCAPE, None) else str(picked)
 
     def change_earlier(self, step: Step) -> None:
@@ -611,11 +651,12 @@ class Frontend:
             body.append(" · automatic checks off")
         if self.banner:
             body.append(f"\n{self.banner}", style="dim")
-        body.append("\nEvery answer is saved as you go. Quit at any time; resume with: ")
-        body.append(self.resume_command, style="bold")
+        body.append("\nEvery answer is saved as you go. Quit at any time; resume with:")
         header = Text("ipsec-triage", style="bold blue")
         header.append(" · ", style="")
         self.console.print(header + body)
+        # the command on a line of its own, never wrapped inside
+        self.console.print(Text(self.resume_command, style="bold"), soft_wrap=True)
         while True:
             step = call.step()
             self.show_known_issues(step)
@@ -643,6 +684,19 @@ class Frontend:
             else:
                 call.answer(step.visit, raw,
                             suggested=suggestion.value if suggestion else None)
+
+
+def _shown_choice(choices: list[Any]) -> Callable[[Any], str | None]:
+    """The answer of a choice list as shown: the picked choice's label; nothing for the
+    help and sensitive-request keys (the question is asked again)."""
+    titles = {c.value: str(c.title) for c in choices if isinstance(c, Choice)}
+
+    def shown(result: Any) -> str | None:
+        if result in (HELP, SENSITIVE, ESCAPE):
+            return None
+        return titles.get(result, str(result or ""))
+
+    return shown
 
 
 def _empty_buffer() -> bool:
