@@ -450,13 +450,18 @@ def test_policy_store_is_rebuilt_only_with_tier2_approval_and_the_policy_reassig
     assert node.status.value == "fixed_unclear"
 
 
+#: A server whose network comes back in safe mode, with event 7023 naming IPSEC Services,
+#: no DNS update to blame, and a policy store that does not look right.
+STORE_LOOKS_DAMAGED = SERVER | {
+    "server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
+    "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
+    "server_restart.policy_store": "no"}
+
+
 def test_damaged_policy_store_is_checked_with_the_tool_of_the_servers_windows(
         tmp_path: Path) -> None:
-    answers = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
-                        "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
-                        "server_restart.policy_store": "no",
-                        "server_restart.disable_approval": "",
-                        "server_restart.collect": "done"}
+    answers = STORE_LOOKS_DAMAGED | {"server_restart.disable_approval": "",
+                                     "server_restart.collect": "done"}
     call, node, md, txt, _ = end_of(answers, tmp_path / "2003")
     assert "`netsh ipsec static show all`" in md
     assert node.status.value == "not_fixed" and node.category.value == "caller_ipsec"
@@ -472,11 +477,8 @@ def test_damaged_policy_store_is_checked_with_the_tool_of_the_servers_windows(
 
 def test_disabling_ipsec_needs_approval_and_always_ends_with_reenabling(
         tmp_path: Path) -> None:
-    base = SERVER | {"server_restart.safe_mode": "yes", "server_restart.event_4292": "no",
-                     "server_restart.event_7023": "ipsec", "server_restart.dns_update": "no",
-                     "server_restart.policy_store": "no",
-                     "server_restart.disable_approval": "Dana (Tier 2)",
-                     "server_restart.disable_ipsec": "done"}
+    base = STORE_LOOKS_DAMAGED | {"server_restart.disable_approval": "Dana (Tier 2)",
+                                  "server_restart.disable_ipsec": "done"}
     call, node, md, txt, asked = end_of(
         base | {"server_restart.disabled_fixed": "yes",
                 "server_restart.reenable_plan": "Dana re-enables it Monday 08:00"}, tmp_path / "a")
