@@ -211,3 +211,18 @@ def test_data_folder_and_store_are_private(tmp_path: Path, data_dir: Path) -> No
     assert stat.S_IMODE((data_dir / "calls.sqlite3").stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert "readable" not in run(["list"], data_dir).stderr
+
+
+@pytest.mark.parametrize("body", ["answers: [unclosed\n", "answers:\n  no.such_step: x\n",
+                                  "- a list\n"])
+def test_resume_with_a_wrong_answers_file_is_exit_4_in_one_line(
+        body: str, tmp_path: Path, data_dir: Path) -> None:
+    call_id = _open_call(data_dir)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(body)
+    before = (data_dir / "calls" / f"{call_id}.jsonl").read_text()
+    code, _out, err = cli(["resume", call_id, "--answers", str(bad), "--no-checks"],
+                          IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4, err
+    assert err.count("\n") == 1 and str(bad) in err and f"call {call_id} is unchanged" in err
+    assert (data_dir / "calls" / f"{call_id}.jsonl").read_text() == before

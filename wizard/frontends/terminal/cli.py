@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
     from rich.console import Console
 
+    from wizard.calls.replay import AnswersFile
+
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
             "halve", "collect", "report", "sync", "store", "completion", "send")
@@ -289,11 +291,9 @@ def command_line(env: Environment, args: argparse.Namespace, *words: str) -> str
     return shlex.join(parts)
 
 
-def _run_answers(call: Call, path: Path, env: Environment, probes: bool,
+def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
                  resume_cmd: str) -> Step:
-    from wizard.calls.replay import load_answers, run
-
-    doc = load_answers(path, call.fs)
+    from wizard.calls.replay import run
 
     def progress(step: Step, value: str, source: str) -> None:
         label = answer_rules.label(step.visit.node, value)
@@ -409,7 +409,8 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     try:
         if answers_path:
             env.stdout.write(f"Call {call.call_id} · {describe_flowset(fs, source)}\n")
-            step = _run_answers(call, answers_path, env, probes=not args.no_checks,
+            assert doc is not None
+            step = _run_answers(call, doc, env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source))
@@ -431,11 +432,20 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise TriageError("no terminal to ask questions on: use --answers FILE to finish the "
                           "call without prompts", ExitStatus.NO_TERMINAL)
     fs, source = desk.flowset(org)
+    doc = None
+    if args.answers:  # the file is checked whole before the call is touched
+        from wizard.calls.replay import load_answers
+
+        try:
+            doc = load_answers(Path(args.answers), fs)
+        except DocumentError as exc:
+            raise TriageError(f"{exc}; call {call_id} is unchanged",
+                              ExitStatus.ANSWERS) from None
     call = calls.resume_call(desk, fs, org, call_id, staffer=args.staffer,
                              system=env.system, checks=not args.no_checks)
     try:
-        if args.answers:
-            step = _run_answers(call, Path(args.answers), env, probes=not args.no_checks,
+        if doc is not None:
+            step = _run_answers(call, doc, env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
             step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
