@@ -266,6 +266,14 @@ def test_caller_text_is_escaped_in_the_markdown_ticket_only(data_dir: Path) -> N
     ("{{ '%d' | format('x') }}", "the template failed: TypeError"),
     ("{% for i in range(10**9) %}{{ i }}{% endfor %}", "at most 1,000"),
     ("{% include 'missing.j2' %}", "included template 'missing.j2' not found"),
+    ("{{ 'x' * 10**7 }}", "'*' would make 10,000,000 characters or items"),
+    ("{{ (range(999)|list) * 10**4 }}", "'*' would make 9,990,000"),
+    ("{% set n = 10**6 %}{{ ['x'] * n }}", "at most 100,000"),
+    ("{{ lipsum(2000) }}", "lipsum(2,000)"),
+    ("{{ 7 ** (10**6) }}", "'**' would make a number too large"),
+    ("{{ 'x'|center(10**7) }}", "|center with a width over 100,000"),
+    ("{{ '%09999999d'|format(1) }}", "|format with a width"),
+    ("{{ '%09999999d' % 1 }}", "a '%' format with a width"),
 ])
 def test_template_failures_get_clean_messages(body: str, expected: str, tmp_path: Path,
                                               data_dir: Path) -> None:

@@ -8,6 +8,7 @@ template not found there comes from the shipped ones.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +217,62 @@ def _bounded_range(*args: int) -> range:
     return items
 
 
+MAX_SIZE = 100_000
+"""Longest text or list a template expression may make (``*``, ``lipsum()``, a width)."""
+
+MAX_BITS = 64 * 1024
+"""Largest integer (in bits) a template's ``*`` or ``**`` may make."""
+
+_BIG_WIDTH = re.compile(r"\d{6,}")
+
+
+def _refuse(what: str) -> None:
+    from jinja2.exceptions import SecurityError
+
+    raise SecurityError(f"{what}; templates may make at most {MAX_SIZE:,} characters or items")
+
+
+def _length(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) else None
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse ``*``, ``**`` and ``%`` whose result would be huge, before computing it."""
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            size = _length(seq)
+            if size is not None and isinstance(times, int) and size * times > MAX_SIZE:
+                _refuse(f"'*' would make {size * times:,} characters or items")
+        if (isinstance(left, int) and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > MAX_BITS):
+            _refuse("'*' would make a number too large")
+    elif operator == "**":
+        if (isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+                and right > 0 and left.bit_length() * right > MAX_BITS):
+            _refuse("'**' would make a number too large")
+    elif operator == "%" and isinstance(left, str) and _BIG_WIDTH.search(left):
+        _refuse("a '%' format with a width over 99,999")
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    from jinja2.utils import generate_lorem_ipsum
+
+    if n * max > MAX_SIZE:
+        _refuse(f"lipsum({n:,}) of up to {max:,} words a paragraph")
+    return str(generate_lorem_ipsum(n, html, min, max))
+
+
+def _bounded_width(name: str, original: Any) -> Any:
+    """A filter (``center``, ``indent``, ``format``) that refuses a huge width first."""
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        widths = [a for a in (*args, *kwargs.values()) if isinstance(a, int)]
+        if any(w > MAX_SIZE for w in widths) or (
+                name == "format" and isinstance(value, str) and _BIG_WIDTH.search(value)):
+            _refuse(f"|{name} with a width over {MAX_SIZE:,}")
+        return original(value, *args, **kwargs)
+    return bounded
+
+
 _MD_SPECIAL = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "`": "\\`"})
 
 
@@ -253,12 +310,24 @@ def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
         dirs.append(Path(override))
     dirs.append(builtin_dir("templates"))
     loaders = [FileSystemLoader(str(d)) for d in dirs]
-    env = SandboxedEnvironment(
+    class BoundedEnvironment(SandboxedEnvironment):
+        """Sandboxed, and no expression makes a huge string, list or number."""
+
+        intercepted_binops = frozenset({"*", "**", "%"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _check_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
+    env = BoundedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         finalize=markdown_text if fmt == "md" else None,
     )
     env.globals["range"] = _bounded_range
+    env.globals["lipsum"] = _bounded_lipsum
+    for name in ("center", "indent", "format"):
+        env.filters[name] = _bounded_width(name, env.filters[name])
     return env
 
 
