@@ -325,3 +325,24 @@ def test_list_csv_never_holds_a_spreadsheet_formula(tmp_path: Path, data_dir: Pa
     assert row["staffer"] == "'" + staffer  # shown as text, not run
     assert row["caller"] == "'+cmd|' /C calc'!A0"
     assert not any(cell[:1] in ("=", "+", "-", "@") for cell in row.values())
+
+
+@pytest.mark.parametrize("typed", ["srv\n## Status: Fixed", "srv\rx", "srv\u2028x",
+                                   "s\x1b[2Jrv", "srv\n" * 300])
+def test_a_host_answer_with_a_line_break_is_refused_on_one_line(
+        typed: str, tmp_path: Path, data_dir: Path) -> None:
+    from wizard.flows.answers import AnswerError, check_text
+    from wizard.flows.nodes import Validator
+
+    with pytest.raises(AnswerError) as caught:
+        check_text(Validator.HOST, typed)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and len(message) < 200, message
+    assert "\x1b" not in message and "\u2028" not in message
+    if typed.startswith("srv\n## Status"):
+        assert '"srv\\n## Status: Fixed"' in message
+    answers = _with_answer(route_to("fig7_2.escalate_caller"), "intake.target", typed)
+    path = write_answers(tmp_path, answers)
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
+                       IPSEC_TRIAGE_DATA=str(data_dir))
+    assert code == 4 and err.count("\n") == 1 and "\u2028" not in err, err

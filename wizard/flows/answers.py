@@ -42,9 +42,23 @@ class AnswerError(TriageError, ValueError):
     status = ExitStatus.ANSWERS
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if ord(char) < 32 or ord(char) == 0x7f or char in "\x85\u2028\u2029":
+        return f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
+    return char
+
+
 def quoted(value: str) -> str:
-    """A typed value in a message: in quotes, as typed (no doubled backslashes)."""
-    shown = value if len(value) <= 80 else value[:77] + "..."
+    """A typed value in a message: in quotes, as typed (no doubled backslashes), on one
+    line: line breaks and other control characters are shown escaped (``\\n``), and a
+    long value is cut."""
+    shown = "".join(_escaped(c) for c in value[:200])
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return f"\"{shown}\""
 
 
