@@ -226,3 +226,33 @@ def test_resume_with_a_wrong_answers_file_is_exit_4_in_one_line(
     assert code == 4, err
     assert err.count("\n") == 1 and str(bad) in err and f"call {call_id} is unchanged" in err
     assert (data_dir / "calls" / f"{call_id}.jsonl").read_text() == before
+
+
+@pytest.mark.parametrize("text, why", [("r" * 501, "at most 500"),
+                                       ("hung\x00up", "control character"),
+                                       ("a\x1b[2Jb", "control character")])
+def test_abandon_reason_and_sensitive_request_have_the_free_text_limits(
+        text: str, why: str, data_dir: Path) -> None:
+    from wizard.flows.answers import AnswerError
+    from wizard.frontends.terminal.prompts import _free_text_check
+
+    call_id = _open_call(data_dir)
+    journal = data_dir / "calls" / f"{call_id}.jsonl"
+    before = journal.read_text()
+    call = Call.resume(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
+                       call_id=call_id)
+    try:
+        with pytest.raises(AnswerError, match=f"the reason .*{why}"):
+            call.abandon(text)
+        with pytest.raises(AnswerError, match=why) as caught:
+            call.record_sensitive_request("intake.caller_name", text)
+        assert "what the caller asked for" in str(caught.value)
+        assert len(str(caught.value).splitlines()) == 1
+        assert call.state.ended is None and not call.state.sensitive_requests
+    finally:
+        call.close()
+    assert [line for line in journal.read_text().splitlines()
+            if '"end"' in line or "sensitive_request" in line] == []
+    assert journal.read_text().startswith(before)
+    check = _free_text_check("the reason")
+    assert check("hung up") is True and why in str(check(text))

@@ -360,7 +360,8 @@ class Call:
 
     def record_sensitive_request(self, key: str, what: str) -> None:
         """The caller asked for something the chapter says not to give out or do."""
-        what = what.strip()
+        what = answer_rules.check_free_text(what.strip(), answer_rules.MAX_ANSWER,
+                                            "what the caller asked for")
         event = self._journal.append("sensitive_request", step=key, what=what)
         self.state.sensitive_requests.append({"step": key, "what": what, "t": event["t"]})
 
@@ -395,6 +396,7 @@ class Call:
         reason = reason.strip()
         if not reason:
             raise ValueError("a reason is needed to end a call early")
+        answer_rules.check_free_text(reason, answer_rules.MAX_ANSWER, "the reason")
         fields: dict[str, Any] = {"status": "abandoned", "status_label": "Abandoned",
                                   "reason": reason, "terminal": None, "category": None,
                                   "tier2": False, "tier2_group": None, "tickets": {}}

@@ -440,7 +440,9 @@ class Frontend:
             use_shortcuts=True, use_jk_keys=False, instruction="(number, Enter)"),
             asked, _shown_choice(choices))
         if what == ":other":
-            what = self._prompt(questionary.text(asked, style=STYLE), asked)
+            what = self._prompt(questionary.text(
+                asked, validate=_free_text_check("what the caller asked for"), style=STYLE),
+                asked)
         if what and str(what).strip():
             self.call.record_sensitive_request(step.visit.key, str(what))
             self.console.print(Text("  Recorded: it goes in the ticket and the report. "
@@ -477,8 +479,9 @@ class Frontend:
             if not duplicate_of:
                 return
         elif reason == ":other":
-            reason = str(self._prompt(questionary.text("Reason:", style=STYLE), "Reason:")
-                         or "").strip()
+            reason = str(self._prompt(questionary.text(
+                "Reason:", validate=_free_text_check("the reason"), style=STYLE), "Reason:")
+                or "").strip()
             if not reason:
                 return
         self.call.abandon(str(reason), duplicate_of)
@@ -684,6 +687,17 @@ class Frontend:
             else:
                 call.answer(step.visit, raw,
                             suggested=suggestion.value if suggestion else None)
+
+
+def _free_text_check(what: str) -> Callable[[str], bool | str]:
+    """A prompt's validator: the limits of :func:`answer_rules.check_free_text`."""
+    def check(value: str) -> bool | str:
+        try:
+            answer_rules.check_free_text(value.strip(), answer_rules.MAX_ANSWER, what)
+        except answer_rules.AnswerError as exc:
+            return str(exc)[:1].upper() + str(exc)[1:]
+        return True
+    return check
 
 
 def _shown_choice(choices: list[Any]) -> Callable[[Any], str | None]:
