@@ -17,7 +17,7 @@ from wizard.checks import System
 from wizard.config.organization import OrgConfig
 from wizard.evidence.base import Change, Collector, Command, Context, Copy, Text
 from wizard.evidence.collectors import COLLECTORS
-from wizard.evidence.packet import Evidence, build_packet, collect
+from wizard.evidence.packet import Evidence, build_packet, check_out_dir, collect
 from wizard.evidence.redact import Redactor, scrub_secrets
 
 __all__ = ["COLLECTORS", "Change", "Collector", "Command", "Context", "Copy", "Evidence",
@@ -37,11 +37,14 @@ class PacketRequest:
     make_changes: bool
     people: tuple[str, ...] = ()
     """User names to redact (the staffer, the caller)."""
+    hosts: tuple[str, ...] = ()
+    """More host names and addresses to redact (the call's own computer and target when
+    others were named)."""
 
 
 def context(comp: str, target: str | None, system: System, org: OrgConfig) -> Context:
     return Context(system=system, comp=comp, target=target, platform=system.platform,
-                   timeout=org.timeouts.default * 10)
+                   timeout=org.timeouts.default * 10, hostname=socket.gethostname())
 
 
 def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
@@ -57,11 +60,12 @@ def make_packet(req: PacketRequest, system: System, org: OrgConfig,
                 collectors: tuple[Collector, ...] = COLLECTORS,
                 on_progress: Callable[[str], None] | None = None) -> tuple[Path, Evidence]:
     ctx = context(req.comp, req.target, system, org)
+    check_out_dir(req.out_dir)  # a packet that cannot be written fails before collecting
     ev = collect(ctx, collectors, make_changes=req.make_changes, on_progress=on_progress)
     redactor = None
     if req.redact:
         users = [getpass.getuser(), *req.people]
-        hosts = [req.comp, socket.gethostname(), socket.getfqdn()]
+        hosts = [req.comp, ctx.hostname, socket.getfqdn(), *req.hosts]
         if req.target:
             hosts.append(req.target)
         hosts += [s.address for s in org.test_servers] + [s.name for s in org.test_servers]

@@ -21,6 +21,8 @@ class Command:
     filename: str
     argv: tuple[str, ...]
     timeout: float = 30.0
+    header: str = ""
+    """Written before the command's output (e.g. which computer it ran on)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class Context:
     target: str | None
     platform: str
     timeout: float = 30.0
+    hostname: str = ""
+    """The computer the evidence is collected on (``comp`` is the name it is filed
+    under: the call's computer, which may be another one)."""
 
 
 @dataclass(frozen=True)

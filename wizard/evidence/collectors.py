@@ -26,9 +26,10 @@ def _windir() -> Path:
 
 
 def _os_info(ctx: Context) -> Sequence[Task]:
+    collected_on = f"collected on: {ctx.hostname}\n" if ctx.hostname else ""
     if ctx.platform == "win32":
-        return [Command(f"{ctx.comp}_OSInfo.txt", ("systeminfo",), 60)]
-    return [Text(f"{ctx.comp}_OSInfo.txt", lambda: "\n".join([
+        return [Command(f"{ctx.comp}_OSInfo.txt", ("systeminfo",), 60, header=collected_on)]
+    return [Text(f"{ctx.comp}_OSInfo.txt", lambda: collected_on + "\n".join([
         f"system: {platform.system()} {platform.release()}",
         f"version: {platform.version()}", f"machine: {platform.machine()}",
         f"python: {sys.version.split()[0]}",

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import tempfile
 import time
@@ -24,9 +25,15 @@ from types import FrameType
 from typing import Any
 
 from wizard.evidence.base import Change, Collector, Command, Context, Copy, Task, Text
-from wizard.evidence.redact import Redactor, scrub_secrets
+from wizard.evidence.redact import Redactor, scrub_secrets, scrub_value
 
 MAX_COPY = 20 * 1024 * 1024
+MAX_NAME = 100
+"""Longest file name in the packet, and longest part (computer, target) of its own name;
+with the folder and the map's suffix it stays far below 255 and Windows' MAX_PATH."""
+MAX_PART = 48
+_UNSAFE = re.compile(r"[^\w.-]+")  # Windows reserves <>:"/\|?* and control characters
+_RESERVED = re.compile(r"(?i)(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]|CONIN\$|CONOUT\$)")
 
 
 @dataclass
@@ -73,7 +80,7 @@ def _run_task(ctx: Context, task: Task) -> tuple[bytes | None, dict[str, Any]]:
             entry["timeout_hit"] = out.timed_out
             if out.timed_out:
                 entry["error"] = f"stopped after {task.timeout:g} s"
-            data = f"$ {' '.join(task.argv)}\n{out.stdout}{out.stderr}".encode()
+            data = f"{task.header}$ {' '.join(task.argv)}\n{out.stdout}{out.stderr}".encode()
     elif isinstance(task, Copy):
         entry["copy_of"] = str(task.path)
         try:
@@ -185,9 +192,41 @@ def is_admin() -> bool | None:
         return None
 
 
+def safe_name(name: str, limit: int = MAX_NAME) -> str:
+    """A file name safe on every system: no reserved characters (``:`` and ``%`` of an
+    IPv6 literal become ``-``), no reserved device name (CON, NUL, ...), no trailing dot
+    or space, at most ``limit`` characters (a long one keeps its start and its ending,
+    with a short digest of the whole between them)."""
+    safe = _UNSAFE.sub("-", name.strip(". ")).strip(". -") or "_"
+    if _RESERVED.fullmatch(safe.split(".", 1)[0]):
+        safe = "_" + safe
+    if len(safe) > limit:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        tail = max(0, min(limit // 3, len(safe)))
+        head = limit - tail - len(digest) - 2
+        safe = f"{safe[:head]}~{digest}~{safe[len(safe) - tail:]}"
+    return safe
+
+
 def packet_name(comp: str, target: str | None, when: datetime) -> str:
-    parts = ["ipsec", comp] + ([target] if target else []) + [when.strftime("%Y%m%d-%H%M")]
-    return "_".join(parts) + ".zip"
+    parts = [comp] + ([target] if target else [])
+    return "_".join(["ipsec", *(safe_name(p, MAX_PART) for p in parts),
+                     when.strftime("%Y%m%d-%H%M")]) + ".zip"
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Before anything is collected: the packet can be written in ``out_dir``."""
+    from wizard.base.errors import ExitStatus, TriageError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".packet-", suffix=".zip", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise TriageError(f"cannot write the packet in {out_dir}: "
+                          f"{exc.strerror or exc}; nothing was collected",
+                          ExitStatus.USAGE) from None
 
 
 def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str, str],
@@ -200,28 +239,47 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
         s = scrub_secrets(s)
         return redactor.text(s) if redactor else s
 
-    def name(s: str) -> str:
-        return redactor.name(s) if redactor else s
+    def structured(data: Any) -> str:
+        data = scrub_value(data)  # value by value: JSON would escape "\" and '"'
+        if redactor:
+            data = redactor.value(data)
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+    def name(s: str) -> str:  # redacted first, so that a shortened name cannot leak
+        return safe_name(redactor.name(s) if redactor else s)
 
     members: dict[str, bytes] = {}
     for fmt, body in tickets.items():
         members[f"ticket.{fmt}"] = text(body).encode()
     if record is not None:
-        members["call.json"] = text(json.dumps(record, indent=2, ensure_ascii=False)).encode()
+        members["call.json"] = structured(record).encode()
+    member_of: dict[str, str] = {}
     for fname, data in ev.files.items():
-        members[f"evidence/{name(fname)}"] = text(data.decode("utf-8", "replace")).encode()
+        member = f"evidence/{name(fname)}"
+        stem, dot, ext = member.rpartition(".")
+        n = 1
+        while member in members:  # two names made alike by the rules above
+            n += 1
+            member = f"{stem}-{n}{dot}{ext}" if dot else f"{member}-{n}"
+        member_of[fname] = member
+        members[member] = text(data.decode("utf-8", "replace")).encode()
     files = []
     for entry in ev.entries:
-        member = f"evidence/{name(entry['file'])}"
+        member = member_of.get(entry["file"], f"evidence/{name(entry['file'])}")
         item = dict(entry, file=member if member in members else None)
         if member in members:
             item["sha256"] = hashlib.sha256(members[member]).hexdigest()
             item["size"] = len(members[member])
         files.append(item)
+    comp, dest = ctx.comp, ctx.target
+    if redactor:
+        comp, dest = redactor.name(comp), redactor.name(dest) if dest else None
+    packet = packet_name(comp, dest, when)
     manifest = {
-        "packet": name(packet_name(ctx.comp, ctx.target, when)),
+        "packet": packet,
         "created": when.astimezone().isoformat(timespec="seconds"),
-        "call_id": call_id, "computer": ctx.comp, "destination": ctx.target,
+        "call_id": call_id, "computer": ctx.comp, "collected_on": ctx.hostname or None,
+        "destination": ctx.target,
         "platform": ctx.platform, "redacted": redactor is not None,
         "administrator": is_admin(),
         "collectors": ev.collectors, "files": files, "changes": ev.changes,
@@ -231,9 +289,9 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
         + [{"collector": c["name"], "error": c["error"]} for c in ev.collectors if c["error"]],
         "checksums": {m: hashlib.sha256(b).hexdigest() for m, b in sorted(members.items())},
     }
-    members["manifest.json"] = text(json.dumps(manifest, indent=2, ensure_ascii=False)).encode()
+    members["manifest.json"] = structured(manifest).encode()
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / name(packet_name(ctx.comp, ctx.target, when))
+    target = out_dir / packet
     fd, tmp = tempfile.mkstemp(prefix=".packet-", suffix=".zip", dir=out_dir)
     os.close(fd)
     try:

@@ -29,6 +29,13 @@ class Plan:
     changes: list[Change]
     system: System
     org: OrgConfig
+    warning: str | None = None
+    """One line for the staffer: the evidence is of another computer than it is filed
+    under (the real host name is recorded in the manifest and OSInfo)."""
+
+
+def _short(host: str) -> str:
+    return host.split(".", 1)[0].lower()
 
 
 def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
@@ -36,6 +43,7 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
                 system: System | None = None) -> Plan:
     from wizard.checks import System
     from wizard.evidence import PacketRequest, context, planned_changes
+    from wizard.evidence.packet import check_out_dir
 
     org = desk.org()
     tickets: dict[str, str] = {}
@@ -54,18 +62,30 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
             path = journals.ticket_path(state.call_id, fmt)
             if path.is_file():
                 tickets[fmt] = path.read_text(encoding="utf-8")
-    comp = computer or values.get("intake.caller_machine") or socket.gethostname()
+    call_machine = values.get("intake.caller_machine", "")
+    comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None
     try:
         comp = validate_host(comp)
         target = validate_host(target) if target else None
     except ProbeArgumentError as exc:
         raise TriageError(str(exc), ExitStatus.USAGE) from None
+    check_out_dir(out_dir)  # before anything is asked or collected
     system = system or System(org)
+    # the call's own computer and target are redacted too when others were named
+    hosts = tuple(h for h in (call_machine, values.get("intake.target", ""),
+                              values.get("intake.target_ip", "")) if h)
     request = PacketRequest(out_dir=out_dir, comp=comp, target=target, tickets=tickets,
                             record=record, call_id=call_id, redact=redact,
-                            make_changes=False, people=tuple(p for p in people if p))
-    return Plan(request, planned_changes(context(comp, target, system, org)), system, org)
+                            make_changes=False, people=tuple(p for p in people if p),
+                            hosts=hosts)
+    ctx = context(comp, target, system, org)
+    warning = None
+    if ctx.hostname and _short(ctx.hostname) != _short(comp):
+        whose = "the computer named" if computer else "the call's computer"
+        warning = (f"this computer is {ctx.hostname!r}, not {whose} {comp!r}: the evidence "
+                   f"is of {ctx.hostname!r} (recorded in manifest.json and the OSInfo file)")
+    return Plan(request, planned_changes(ctx), system, org, warning)
 
 
 def make_packet(desk: Desk, plan: Plan, *, make_changes: bool,

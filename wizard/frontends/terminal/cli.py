@@ -693,6 +693,8 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     desk = env.desk(args)
     plan = plan_packet(desk, call_ref=args.call, computer=args.computer, target=args.target,
                        out_dir=Path(args.output), redact=args.redact, system=env.system)
+    if plan.warning:
+        env.warn(plan.warning)
     if is_admin() is False:
         env.warn("not running as administrator: some evidence (event logs, IPsec state) "
                  "will be missing; run it again as an administrator for the full set")
