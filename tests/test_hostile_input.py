@@ -274,6 +274,7 @@ def test_caller_text_is_escaped_in_the_markdown_ticket_only(data_dir: Path) -> N
     ("{{ 'x'|center(10**7) }}", "|center with a width over 100,000"),
     ("{{ '%09999999d'|format(1) }}", "|format with a width"),
     ("{{ '%09999999d' % 1 }}", "a '%' format with a width"),
+    ("{{ '{:>999999999}'.format(1) }}", "a format with a width over 99,999"),
 ])
 def test_template_failures_get_clean_messages(body: str, expected: str, tmp_path: Path,
                                               data_dir: Path) -> None:

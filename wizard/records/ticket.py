@@ -319,6 +319,14 @@ def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
             _check_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
 
+        def wrap_str_format(self, value: Any) -> Any:
+            # "{:>999999999}".format(x) called as a method: refuse a huge width first
+            wrapped = super().wrap_str_format(value)
+            owner = getattr(value, "__self__", None)
+            if wrapped is not None and isinstance(owner, str) and _BIG_WIDTH.search(owner):
+                _refuse("a format with a width over 99,999")
+            return wrapped
+
     env = BoundedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
