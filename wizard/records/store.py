@@ -14,7 +14,11 @@ False and says why in :attr:`DatabaseStore.last_error`. Calls still open are sto
 
 With each call its steps are stored (``call_steps``: the steps it reached, in order, with
 the seconds spent on each, read from the journal's times) and the known issues it matched
-(``call_known_issues``), so that reports count in the database, never in Python.
+(``call_known_issues``), so that reports count in the database, never in Python. Its
+hand-off to Tier 2 is stored from the journal's ``handoff`` events (status sent, queued,
+failed or none; the kind of destination; the ticket number and link); a call handed off
+after it was stored (``send`` later, the outbox retried) is stored again by the next
+save or :meth:`sync`, which tells by a digest of those events.
 
 The schema is under Alembic migrations (:mod:`wizard.records.migrations`). A new, empty store is
 created at the newest revision by its first use (under a lock: staff finishing calls at
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import re
@@ -70,9 +75,9 @@ ENV_VAR = "IPSEC_TRIAGE_STORE"
 """Environment variable with the store URL; it wins over the organization file."""
 DEFAULT_FILE = "calls.sqlite3"
 """The default store: this file in the data folder."""
-ROW_FORMAT = 3
+ROW_FORMAT = 4
 """Version of what a row holds; rows of an older format are stored again by ``sync``."""
-REVISION = "0002"
+REVISION = "0003"
 """The schema revision this version needs (the newest migration)."""
 LEGACY = "none (release 0.1.0 or older)"
 OPEN = "open"
@@ -123,11 +128,19 @@ calls = sa.Table(
     sa.Column("practice", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("flowchart_version", sa.String(200)),
     sa.Column("sensitive_requests", sa.Integer, nullable=False, server_default="0"),
+    # revision 0003 (row format 4)
+    sa.Column("handoff_status", sa.String(20), nullable=False, server_default="none"),
+    sa.Column("handoff_kind", sa.String(20)),
+    sa.Column("handoff_number", sa.String(200)),
+    sa.Column("handoff_url", sa.String(1000)),
+    sa.Column("handoff_at", sa.String(40)),
+    sa.Column("handoff_digest", sa.String(64)),
     sa.Index("ix_calls_started", "started"),
     sa.Index("ix_calls_category", "category"),
     sa.Index("ix_calls_target", "target"),
     sa.Index("ix_calls_practice_started", "practice", "started"),
     sa.Index("ix_calls_staffer", "staffer"),
+    sa.Index("ix_calls_handoff", "handoff_status", "handoff_kind"),
 )
 call_steps = sa.Table(
     "call_steps", metadata,
@@ -156,7 +169,8 @@ _SUMMARY_NAMES = ("call_id", "started", "ended", "duration_s", "staffer", "calle
                   "target", "status", "category", "scope", "severity", "terminal", "tier2",
                   "tier2_group", "call_type", "extent", "known_issues", "mode", "runs_on",
                   "resumed", "stored_at", "row_format", "practice", "flowchart_version",
-                  "sensitive_requests")
+                  "sensitive_requests", "handoff_status", "handoff_kind", "handoff_number",
+                  "handoff_url", "handoff_at", "handoff_digest")
 _SUMMARY = [calls.c[n] for n in _SUMMARY_NAMES]
 _ALL = _SUMMARY + [calls.c[n] for n in _DETAIL_COLUMNS]
 assert {c.name for c in _ALL} == {c.name for c in calls.columns}
@@ -267,6 +281,18 @@ class StoredCall:
     flowchart_version: str = ""
     """The versions of the flowcharts the call went through ("fig7_1 1.0, intake 1.0")."""
     sensitive_requests: int = 0
+    handoff_status: str = "none"
+    """The hand-off to Tier 2: sent, queued (waiting in the outbox), failed or none."""
+    handoff_kind: str = ""
+    """The kind of destination: email, servicenow, jira, zendesk, webhook."""
+    handoff_number: str = ""
+    """The Tier 2 ticket number (of the newest hand-off that reached Tier 2)."""
+    handoff_url: str = ""
+    """The link to that ticket."""
+    handoff_at: str = ""
+    """When the hand-off that gives the status was made."""
+    handoff_digest: str = ""
+    """A digest of the journal's hand-off events ("" without any)."""
     flowcharts: dict[str, str] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -301,6 +327,10 @@ class StoredCall:
             stored_at=text("stored_at"), row_format=int(row.get("row_format") or 1),
             practice=bool(row.get("practice")), flowchart_version=text("flowchart_version"),
             sensitive_requests=int(row.get("sensitive_requests") or 0),
+            handoff_status=text("handoff_status") or "none",
+            handoff_kind=text("handoff_kind"), handoff_number=text("handoff_number"),
+            handoff_url=text("handoff_url"), handoff_at=text("handoff_at"),
+            handoff_digest=text("handoff_digest"),
             flowcharts=dict(_json(row.get("flowcharts"), {})),
             answers=dict(_json(row.get("answers"), {})),
             notes=dict(_json(row.get("notes"), {})),
@@ -319,11 +349,15 @@ class StoredCall:
             call_type=v[14] or "", extent=v[15] or "", known_issues=_issues(v[16]),
             mode=v[17] or "", runs_on=v[18] or "", resumed=v[19] or 0,
             stored_at=v[20] or "", row_format=v[21] or 1, practice=bool(v[22]),
-            flowchart_version=v[23] or "", sensitive_requests=v[24] or 0)
-        if len(v) > len(_SUMMARY_NAMES):
-            call.flowcharts = dict(_json(v[25], {}))
-            call.answers = dict(_json(v[26], {}))
-            call.notes = dict(_json(v[27], {}))
+            flowchart_version=v[23] or "", sensitive_requests=v[24] or 0,
+            handoff_status=v[25] or "none", handoff_kind=v[26] or "",
+            handoff_number=v[27] or "", handoff_url=v[28] or "", handoff_at=v[29] or "",
+            handoff_digest=v[30] or "")
+        n = len(_SUMMARY_NAMES)
+        if len(v) > n:
+            call.flowcharts = dict(_json(v[n], {}))
+            call.answers = dict(_json(v[n + 1], {}))
+            call.notes = dict(_json(v[n + 2], {}))
         return call
 
     def to_dict(self) -> dict[str, Any]:
@@ -543,6 +577,7 @@ def record_of(state: CallState, fs: FlowSet | None = None) -> Record:
         "mode": state.mode, "runs_on": state.runs_on,
         "flowchart_version": flowchart_version(state.flowcharts, used),
         **facts,
+        **handoff_facts(state.handoffs),
     }
     for name in list(row):
         if isinstance(calls.c[name].type, sa.String):
@@ -564,6 +599,37 @@ def record_of(state: CallState, fs: FlowSet | None = None) -> Record:
         issues=[{"call_id": state.call_id, "issue": issue}
                 for issue in dict.fromkeys(_clip(i, "issue", call_known_issues)
                                            for i in sorted(state.known_issues) if i)])
+
+
+HANDOFF_STATUSES = ("sent", "queued", "failed", "none")
+"""A call's hand-off to Tier 2: a ticket was made or updated (or the e-mail sent or
+written); waiting in the outbox to be retried; failed (not retried: check the
+settings); never handed off."""
+
+
+def handoff_digest(handoffs: Sequence[Mapping[str, Any]]) -> str:
+    """A digest of a call's hand-off events ("" without any): a call handed off after
+    it was stored has another one, so ``sync`` stores it again."""
+    if not handoffs:
+        return ""
+    text = json.dumps(list(handoffs), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def handoff_facts(handoffs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stored hand-off facts of a call, from its journal's ``handoff`` events: the
+    newest one that reached Tier 2 (its kind, ticket number and link), else the newest
+    attempt (queued or failed); status ``none`` without any."""
+    sent = [h for h in handoffs if h.get("status") == "sent"]
+    last = sent[-1] if sent else (handoffs[-1] if handoffs else None)
+    if last is None:
+        return {"handoff_status": "none", "handoff_kind": "", "handoff_number": "",
+                "handoff_url": "", "handoff_at": "", "handoff_digest": ""}
+    facts = {"handoff_status": last.get("status") or "failed",
+             "handoff_kind": last.get("kind"), "handoff_number": last.get("number"),
+             "handoff_url": last.get("url"), "handoff_at": last.get("t")}
+    return {**{k: _clip(v, k) for k, v in facts.items()},
+            "handoff_digest": handoff_digest(handoffs)}
 
 
 def row_of(state: CallState, fs: FlowSet | None = None) -> dict[str, Any]:
@@ -878,7 +944,8 @@ class DatabaseStore:
             self.last_error = self._why(exc)
             raise StoreError(self.last_error) from None
         todo = [s for s in states
-                if stored.get(s.call_id) != (stored_version(s), ROW_FORMAT)]
+                if stored.get(s.call_id) != (stored_version(s), ROW_FORMAT,
+                                             handoff_digest(s.handoffs))]
         saved = failed = 0
         self.last_error = None
         for chunk in _chunks(todo, BATCH):
@@ -898,14 +965,16 @@ class DatabaseStore:
                     failed += 1
         return SyncResult(saved, len(states) - len(todo), failed)
 
-    def _stored_versions(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        found: dict[str, tuple[str, int]] = {}
+    def _stored_versions(self, ids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """Call id -> (its stored ``ended``, row format, hand-off digest)."""
+        found: dict[str, tuple[str, int, str]] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(ids), 500):
-                stmt = (sa.select(calls.c.call_id, calls.c.ended, calls.c.row_format)
+                stmt = (sa.select(calls.c.call_id, calls.c.ended, calls.c.row_format,
+                                  calls.c.handoff_digest)
                         .where(calls.c.call_id.in_(chunk)))
-                for call_id, ended, fmt in conn.execute(stmt):
-                    found[call_id] = (str(ended), int(fmt or 1))
+                for call_id, ended, fmt, digest in conn.execute(stmt):
+                    found[call_id] = (str(ended), int(fmt or 1), str(digest or ""))
         return found
 
     # -- reading ----------------------------------------------------------------------

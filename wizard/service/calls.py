@@ -140,7 +140,8 @@ def handoff_destination(call: Call) -> tuple[str, str] | None:
 
 
 def send_ended_call(desk: Desk, call: Call) -> Outcome:
-    """Hand the call just ended to its group (recorded in its journal)."""
+    """Hand the call just ended to its group (recorded in its journal), and store it
+    again with its hand-off (a store that cannot be reached: ``sync`` does it later)."""
     from wizard.handoff.outbox import NotSent, send_call
 
     try:
@@ -148,21 +149,45 @@ def send_ended_call(desk: Desk, call: Call) -> Outcome:
     except NotSent as exc:
         raise TriageError(str(exc), ExitStatus.HANDOFF) from None
     call.state.handoffs.append(outcome.record)
+    store_call(desk, call)
     return outcome
 
 
 def send(desk: Desk, ref: str, *, group: str | None = None, packet: Path | None = None,
          again: bool = False) -> Outcome:
-    """``send ID``: hand a recorded call to Tier 2."""
+    """``send ID``: hand a recorded call to Tier 2, then store it again with its
+    hand-off (a store that cannot be reached: ``sync`` does it later)."""
     from wizard.handoff.outbox import NotSent, send_call
 
     journals, state = desk.load_call(ref)
     org = desk.org()
     try:
-        return send_call(journals, org, state.call_id, group=group, packet=packet,
-                         environ=desk.environ, again=again)
+        outcome = send_call(journals, org, state.call_id, group=group, packet=packet,
+                            environ=desk.environ, again=again)
     except NotSent as exc:
         raise TriageError(str(exc), ExitStatus.HANDOFF) from None
+    store_handed_off(desk, journals, org, state.call_id)
+    return outcome
+
+
+def store_handed_off(desk: Desk, journals: JournalFolder, org: OrgConfig,
+                     call_id: str) -> str | None:
+    """Store a call again after a hand-off was recorded in its journal; the warning
+    when the store cannot be reached (the journal keeps it: ``sync`` stores it)."""
+    from wizard.records.store import save_ended_call
+
+    try:
+        fs: FlowSet | None = desk.flowset(org)[0]
+    except TriageError:
+        fs = None  # stored by the shipped flowcharts' routes
+    try:
+        state = journals.load(call_id)
+    except JournalError as exc:
+        return str(exc)
+    if state.ended is None:
+        return None
+    return save_ended_call(journals.root, state, fs, environ=dict(desk.environ),
+                           configured=org.store_url)
 
 
 def retry_outbox(desk: Desk) -> tuple[list[Outcome], int]:
