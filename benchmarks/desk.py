@@ -116,11 +116,32 @@ def generate(n: int, *, weeks: int = 26, seed: int = 7,
             "practice": rng.random() < 0.03,
             "flowchart_version": ", ".join(f"{c} {v}" for c, v in sorted(versions.items())),
             "sensitive_requests": 1 if rng.random() < 0.02 else 0,
+            **_handoff(i, bool(terminal) and node.tier2, ended_at),
         }
         step_rows = [{"call_id": call_id, "seq": k, "step": key, "seconds": s,
                       "final": k == len(steps) - 1}
                      for k, (key, s) in enumerate(zip(steps, seconds, strict=True))]
         yield row, step_rows, [{"call_id": call_id, "issue": x} for x in known]
+
+
+HANDOFF_KINDS = ("servicenow", "jira", "email", "zendesk", "webhook")
+
+
+def _handoff(i: int, escalated: bool, at: datetime) -> dict[str, Any]:
+    """The hand-off of the i-th call (from its number, so the other figures of the desk
+    stay as they were): most escalated calls sent, some waiting, a few failed or not
+    sent."""
+    none = {"handoff_status": "none", "handoff_kind": "", "handoff_number": "",
+            "handoff_url": "", "handoff_at": "", "handoff_digest": ""}
+    if not escalated or i % 10 == 9:
+        return none
+    kind = HANDOFF_KINDS[(i // 10) % 3 if i % 7 else 3 + i % 2]
+    status = "queued" if i % 10 == 8 else "failed" if i % 23 == 0 else "sent"
+    number = f"INC{i:07d}" if status == "sent" else ""
+    return {"handoff_status": status, "handoff_kind": kind, "handoff_number": number,
+            "handoff_url": f"https://tickets.corp.example/{number}" if number else "",
+            "handoff_at": at.isoformat(timespec="seconds"),
+            "handoff_digest": f"{i:032x}"}
 
 
 def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_000) -> None:

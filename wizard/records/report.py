@@ -13,7 +13,9 @@ calls one by one into Python):
   severity, kind of call, escalation group and flowchart version;
 - every flowchart exit with its count, and the drop-off per step (calls that reached
   it, that were abandoned or are still open there, the median time spent on it);
-- known issues matched and social-engineering attempts logged, by week.
+- known issues matched and social-engineering attempts logged, by week;
+- hand-offs to Tier 2: the escalated calls by hand-off status (sent, waiting in the
+  outbox, failed, not sent) and per kind of destination (no call is listed).
 
 Practice calls are left out unless the filter asks for them (the report says how many).
 Renderers: a terminal table (rich), CSV, JSON, and one self-contained HTML page from the
@@ -63,6 +65,16 @@ COLORS = {"fixed_understood": "#1b7837", "fixed_unclear": "#dfa000",
           "other": "#bbbbbb"}
 """Status colours (told apart without colour too: every chart has its table)."""
 SERIES = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
+
+HANDOFF_STATUSES = ("sent", "queued", "failed", "none")
+HANDOFF_LABELS = {"sent": "Sent", "queued": "Waiting in the outbox", "failed": "Failed",
+                  "none": "Not sent"}
+"""A call's hand-off to Tier 2, as the store holds it."""
+HANDOFF_COLORS = {"sent": "#1b7837", "queued": "#4393c3", "failed": "#c51b7d",
+                  "none": "#777777", "other": "#bbbbbb"}
+KIND_LABELS = {"email": "E-mail", "servicenow": "ServiceNow", "jira": "Jira",
+               "zendesk": "Zendesk", "webhook": "Webhook"}
+"""Kinds of hand-off destination (the organization file's ``handoff.destinations``)."""
 
 DIMENSIONS: dict[str, str] = {
     "category": "Category",
@@ -182,6 +194,31 @@ class StepRow:
 
 
 @dataclass
+class HandoffRow:
+    """The hand-offs to Tier 2 of one kind of destination (or all of them)."""
+
+    key: str
+    label: str
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        return sum(self.statuses.values())
+
+    def count(self, status: str) -> int:
+        return self.statuses.get(status, 0)
+
+    @property
+    def other(self) -> int:
+        """Calls with a hand-off status this version does not know."""
+        return self.calls - sum(self.count(s) for s in HANDOFF_STATUSES)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "calls": self.calls,
+                **{s: self.count(s) for s in HANDOFF_STATUSES}}
+
+
+@dataclass
 class Report:
     total: Group
     groups: dict[str, list[Group]]
@@ -197,6 +234,17 @@ class Report:
     practice_left_out: int = 0
     issue_labels: dict[str, str] = field(default_factory=dict)
     generated: str = ""
+    handoffs: list[HandoffRow] = field(default_factory=list)
+    """Escalated calls (and calls sent to a group with ``send --to``) by kind of
+    destination, with their hand-off status; calls never sent have no kind."""
+
+    @property
+    def handoff_total(self) -> HandoffRow:
+        total = HandoffRow("all", "All escalated calls")
+        for row in self.handoffs:
+            for s, n in row.statuses.items():
+                total.statuses[s] = total.statuses.get(s, 0) + n
+        return total
 
     @property
     def calls(self) -> int:
@@ -240,6 +288,8 @@ class Report:
             "by": {dim: [g.to_dict() for g in groups] for dim, groups in self.groups.items()},
             "steps": [s.to_dict() for s in self.steps],
             "known_issue_labels": self.issue_labels,
+            "handoffs": {**self.handoff_total.to_dict(),
+                         "by_kind": [r.to_dict() for r in self.handoffs]},
         }
 
 
@@ -435,6 +485,10 @@ def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sql
                           c.status), else_="")
     q["steps"] = (sa.select(s.step, secs, ended_here, count).select_from(steps).where(*where)
                   .group_by(s.step, secs, ended_here))
+    handed = sa.or_(c.tier2.is_(True), c.handoff_status != "none")
+    kind = sa.func.coalesce(c.handoff_kind, "")
+    q["handoffs"] = (sa.select(kind, c.handoff_status, count).where(*where, handed)
+                     .group_by(kind, c.handoff_status))
     if not filters.practice:
         from dataclasses import replace
 
@@ -659,6 +713,18 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
              for k, n in reached.items()]
     steps.sort(key=lambda r: (-r.reached, r.key))
 
+    # hand-offs to Tier 2
+    kinds: dict[str, HandoffRow] = {}
+    for kind, status, n in results.get("handoffs", []):
+        key = str(kind or "")
+        row = kinds.get(key)
+        if row is None:
+            label = (KIND_LABELS.get(key, key) if key else
+                     "(not sent)" if status == "none" else "(kind not recorded)")
+            row = kinds[key] = HandoffRow(key, label)
+        row.statuses[str(status)] = row.statuses.get(str(status), 0) + int(n)
+    handoffs = sorted(kinds.values(), key=lambda r: (not r.key, -r.calls, r.key))
+
     practice = results.get("practice")
     return Report(total=total, groups=groups, weeks=weeks, days=days, steps=steps,
                   trend_per_week=slope, first_day=days[0].key if days else None,
@@ -666,7 +732,7 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
                   practice_left_out=int(practice[0][0]) if practice else 0,
                   issue_labels={i: names.issues.get(i, i) for w in weeks
                                 for i in w.known_issues},
-                  generated=now_iso())
+                  generated=now_iso(), handoffs=handoffs)
 
 
 def _num(pair: tuple[Any, Any]) -> tuple[float | None, float | None]:
@@ -844,6 +910,31 @@ def to_table(report: Report, console: Console, top: int = DEFAULT_TOP) -> None:
     console.print(_table("Known issues and social-engineering attempts per week",
                          ["Week", "Known\nissues", "Which", "Social-engineering\nattempts"],
                          rows))
+    console.print(_table("Hand-offs to Tier 2", HANDOFF_HEADS,
+                         [_handoff_cells(r) for r in handoff_rows(report)],
+                         handoff_text(report)))
+
+
+HANDOFF_HEADS = ["Destination", "Calls", "Sent", "Waiting in\nthe outbox", "Failed",
+                 "Not sent"]
+
+
+def handoff_rows(report: Report) -> list[HandoffRow]:
+    """The hand-off table's rows: each kind of destination, then all (when several)."""
+    rows = list(report.handoffs)
+    return rows + [report.handoff_total] if len(rows) != 1 else rows
+
+
+def _handoff_cells(r: HandoffRow) -> list[str]:
+    return [r.label, str(r.calls), *(str(r.count(s)) for s in HANDOFF_STATUSES)]
+
+
+def handoff_text(report: Report) -> str:
+    t = report.handoff_total
+    if not t.calls:
+        return "No escalated calls."
+    return (f"{t.calls} escalated call(s): " + ", ".join(
+        f"{HANDOFF_LABELS[s].lower()} {t.count(s)}" for s in HANDOFF_STATUSES) + ".")
 
 
 def to_text(report: Report, top: int = DEFAULT_TOP, width: int = 140) -> str:
@@ -862,7 +953,8 @@ CSV_COLUMNS = ("section", "key", "label", "calls", "share", *STATUSES, "escalate
                "escalation_rate", "median_minutes", "p90_minutes")
 """One row per group. Sections: all, week, day, each breakdown, step (calls: reached;
 abandoned, open: ended there; median_minutes: time on the step), week_version,
-week_known_issue and week_sensitive_requests (calls: how many)."""
+week_known_issue, week_sensitive_requests, handoff (key: all or a hand-off status) and
+handoff_kind (key: kind|status) (calls: how many)."""
 
 
 def _cell(text: str) -> str:
@@ -907,6 +999,15 @@ def to_csv(report: Report) -> str:
         for i, n in w.known_issues.items():
             count("week_known_issue", f"{w.key}|{i}", report.issue_labels.get(i, i), n)
         count("week_sensitive_requests", w.key, w.label, w.sensitive_requests)
+    total = report.handoff_total
+    count("handoff", "all", total.label, total.calls)
+    for status in HANDOFF_STATUSES:
+        count("handoff", status, HANDOFF_LABELS[status], total.count(status))
+    for r in report.handoffs:
+        for status in HANDOFF_STATUSES:
+            if r.count(status):
+                count("handoff_kind", f"{r.key}|{status}",
+                      f"{r.label}: {HANDOFF_LABELS[status]}", r.count(status))
     return out.getvalue()
 
 
@@ -1139,7 +1240,32 @@ def html_sections(report: Report, top: int = DEFAULT_TOP) -> list[Section]:
                    "Social-engineering attempts"],
                   [[w.label, *(str(w.known_issues.get(k, 0)) for k in issues),
                     str(w.sensitive_requests)] for w in weeks], folded=len(weeks) > 20)))
+    out.append(handoff_section(report))
     return out
+
+
+def _handoff_segments(r: HandoffRow) -> list[tuple[str, str, int]]:
+    segs = [(HANDOFF_LABELS[s], HANDOFF_COLORS[s], r.count(s)) for s in HANDOFF_STATUSES]
+    if r.other:
+        segs.append(("Other status", HANDOFF_COLORS["other"], r.other))
+    return segs
+
+
+def handoff_section(report: Report) -> Section:
+    """Hand-offs to Tier 2: the escalated calls by kind of destination, split by
+    hand-off status (sent, waiting in the outbox, failed, not sent)."""
+    return Section(
+        "handoffs", "Hand-offs to Tier 2",
+        handoff_text(report) + " Sent: a ticket was opened or updated (or the e-mail "
+        "sent); waiting: in the outbox, retried by 'ipsec-triage sync'; failed: not "
+        "retried (check the destination's settings).",
+        bar_chart("c-handoffs", "Escalated calls by destination, split by hand-off status",
+                  handoff_text(report),
+                  [(r.label, _handoff_segments(r))
+                   for r in report.handoffs or [report.handoff_total]]),
+        HtmlTable("Hand-offs to Tier 2 by destination",
+                  [h.replace("\n", " ") for h in HANDOFF_HEADS],
+                  [_handoff_cells(r) for r in handoff_rows(report)]))
 
 
 def to_html(report: Report, top: int = DEFAULT_TOP,
