@@ -518,11 +518,111 @@ def test_a_store_of_the_previous_release_is_upgraded_with_its_calls(
         issues = conn.execute(sa.text("SELECT call_id, issue FROM call_known_issues")).all()
     assert sorted(issues) == sorted((row["call_id"], "event_547") for row in rows
                                     if row["known_issues"] != "[]")
+    # revision 0003: no hand-off was ever stored, so none is counted
+    assert {(c.handoff_status, c.handoff_kind, c.handoff_number) for c in kept.values()} == {
+        ("none", "", "")}
+    assert "ix_calls_handoff" in {i["name"] for i in sa.inspect(store.engine)
+                                  .get_indexes("calls")}
     # the report counts them, and leaves the replayed (practice) one out
     r = run_cli(["report", "--format", "json", "--no-sync"], data,
                 IPSEC_TRIAGE_STORE=store_url)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["calls"] == len(rows) - 1
+    report = json.loads(r.stdout)
+    assert report["calls"] == len(rows) - 1
+    escalated = [row for row in rows if row["tier2"] and row["mode"] != "answers_file"]
+    assert escalated  # the fixture has escalated calls
+    assert (report["handoffs"]["calls"], report["handoffs"]["none"]) == (
+        len(escalated), len(escalated))
+
+
+def test_a_store_at_revision_0002_is_upgraded_and_its_calls_get_their_hand_offs(
+        tmp_path: Path, store_url: str) -> None:
+    """A store the previous version made (revision 0002, row format 3) with a call that
+    was handed off after it was stored: the upgrade keeps the row, and sync stores it
+    again with its ticket, once."""
+    from alembic import command
+    from alembic.config import Config
+
+    data = tmp_path / "desk"
+    state = ended_call("fig7_2.escalate_caller", data)
+    engine = DatabaseStore(store_url).engine
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(ROOT / "wizard" / "records" /
+                                                      "migrations"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("calls")}
+        assert "handoff_status" not in columns and "sensitive_requests" in columns
+        conn.execute(sa.text(
+            "INSERT INTO calls (call_id, started, ended, status, category, tier2, "
+            "tier2_group, terminal, mode, row_format) VALUES (:id, :s, :e, 'not_fixed', "
+            "'caller_ipsec', :t, 'Tier 2 IPsec support', 'fig7_2.escalate_caller', "
+            "'interactive', 3)"),
+            {"id": state.call_id, "s": state.started, "e": state.ended["t"]
+             if state.ended else "", "t": True})
+    engine.dispose()
+    journal = JournalFolder(data).path(state.call_id)
+    with journal.open("a", encoding="utf-8") as f:  # handed off after it was stored
+        f.write(json.dumps({"event": "handoff", "t": "2026-11-02T10:00:00+01:00",
+                            "group": "Tier 2 IPsec support", "kind": "jira",
+                            "status": "sent", "number": "SEC-7",
+                            "url": "https://jira.corp.example/browse/SEC-7",
+                            "action": "created"}) + "\n")
+    store = open_store(data, store_url)
+    with pytest.raises(StoreError, match="is at revision 0002, this version needs 0003"):
+        store.sync(data)
+    assert store.upgrade() == ("0002", "0003")
+    [before] = store.query()
+    assert (before.handoff_status, before.row_format) == ("none", 3)
+    assert store.sync(data).saved == 1
+    [after] = store.query()
+    assert (after.handoff_status, after.handoff_kind, after.handoff_number,
+            after.handoff_url, after.row_format) == (
+        "sent", "jira", "SEC-7", "https://jira.corp.example/browse/SEC-7", ROW_FORMAT)
+    assert store.sync(data).already == 1
+
+
+def test_a_call_handed_off_after_it_was_stored_is_stored_again_once(
+        tmp_path: Path, store_url: str) -> None:
+    data = tmp_path / "desk"
+    state = ended_call("fig7_2.escalate_caller", data)
+    assert save_ended_call(data, state, url=store_url) is None
+    store = open_store(data, store_url)
+    [stored] = store.query()
+    assert (stored.handoff_status, stored.handoff_digest) == ("none", "")
+    assert store.sync(data).already == 1
+    path = JournalFolder(data).path(state.call_id)
+
+    def hand_off(**event: str) -> None:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": "handoff", "group": "Tier 2 IPsec support",
+                                **event}) + "\n")
+
+    hand_off(t="2026-11-02T10:00:00+01:00", kind="servicenow", status="queued",
+             error="cannot connect")
+    result = store.sync(data)
+    assert (result.saved, result.already) == (1, 0)
+    [stored] = store.query()
+    assert (stored.handoff_status, stored.handoff_kind, stored.handoff_number) == (
+        "queued", "servicenow", "")
+    assert store.sync(data).already == 1  # once
+    hand_off(t="2026-11-02T10:05:00+01:00", kind="servicenow", status="sent",
+             number="INC0010001", url="https://sn.corp.example/incident.do?sys_id=1")
+    assert store.sync(data).saved == 1
+    [stored] = store.query()
+    assert (stored.handoff_status, stored.handoff_number, stored.handoff_at) == (
+        "sent", "INC0010001", "2026-11-02T10:05:00+01:00")
+    # a later failed attempt for another group: the ticket that was made still counts
+    hand_off(t="2026-11-02T11:00:00+01:00", kind="webhook", status="failed",
+             error="HTTP 401")
+    assert store.sync(data).saved == 1
+    [stored] = store.query()
+    assert (stored.handoff_status, stored.handoff_kind, stored.handoff_number) == (
+        "sent", "servicenow", "INC0010001")
+    assert store.sync(data).already == 1 and len(store.ids()) == 1
 
 
 def test_a_new_store_is_created_at_the_newest_revision(tmp_path: Path,

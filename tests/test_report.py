@@ -248,7 +248,9 @@ def test_csv_has_one_row_per_group_and_a_total(report: Report) -> None:
     status = {r["label"]: r for r in rows if r["section"] == "status"}
     assert status["Not fixed"]["calls"] == "3" and status["Not fixed"]["escalated"] == "3"
     assert {r["section"] for r in rows} >= {"all", "week", "day", "step", "week_version",
-                                            "week_known_issue", *DIMENSIONS}
+                                            "week_known_issue", "handoff", *DIMENSIONS}
+    handoff = {r["key"]: r["calls"] for r in rows if r["section"] == "handoff"}
+    assert handoff == {"all": "3", "sent": "0", "queued": "0", "failed": "0", "none": "3"}
     assert len([r for r in rows if r["section"] == "terminal"]) == 5
 
 
@@ -286,7 +288,7 @@ def test_html_is_one_self_contained_page_with_charts(report: Report) -> None:
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     charts = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
     tables = re.findall(r"<table>.*?</table>", page, re.DOTALL)
-    assert len(charts) == len(tables) == len(DIMENSIONS) + 4
+    assert len(charts) == len(tables) == len(DIMENSIONS) + 5
     for chart in charts:
         svg = ET.fromstring(chart)  # well-formed, and named for a screen reader
         assert svg.get("role") == "img" and svg.get("aria-labelledby")
@@ -459,3 +461,79 @@ def test_ipsec_triage_report_as_a_user_runs_it(tmp_path: Path) -> None:
     r = run("--since", "yesterday")
     assert r.returncode == 2 and "'yesterday' is not a date" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- hand-offs to Tier 2 --------------------------------------------------------------------
+
+
+def test_a_call_handed_off_to_tier2_is_in_the_report_with_its_status_and_kind(
+        tmp_path: Path, store_url: str) -> None:  # noqa: F811
+    """Two escalated calls handed to a ServiceNow on loopback: one sent by 'send ID'
+    (stored again by it), one kept in the outbox while the server is down and sent by
+    'sync' later (which stores it again, once); the report counts them by status and
+    kind of destination, and lists no call."""
+    import yaml
+
+    from .handoff_servers import ServiceNow, basic, serve
+    from .handoff_support import GROUP, closed_port, escalated_call
+    from .test_callstore import run_cli
+
+    token = "tok-5a4b3c2d1e-SECRET"
+    data = tmp_path / "desk"
+    port = closed_port()
+    org = tmp_path / "org.yaml"
+    org.write_text(yaml.safe_dump({"handoff": {"destinations": {GROUP: {
+        "kind": "servicenow", "url": f"http://127.0.0.1:{port}", "user": "svc-triage",
+        "secret": "TRIAGE_TICKET_SECRET", "assignment_group": GROUP, "timeout": 2}}}}))
+    env = {"IPSEC_TRIAGE_ORG": str(org), "IPSEC_TRIAGE_STORE": store_url,
+           "TRIAGE_TICKET_SECRET": token}
+    first, second = escalated_call(data), escalated_call(data)
+    ended_call("fig7_1.fixed_network", data)  # not escalated: not counted
+    assert run_cli(["sync"], data, **env).returncode == 0
+
+    def handoffs() -> dict[str, object]:
+        r = run_cli(["report", "--format", "json", "--practice", "--no-sync"], data, **env)
+        assert r.returncode == 0, r.stderr
+        return dict(json.loads(r.stdout)["handoffs"])
+
+    assert handoffs() == {"key": "all", "label": "All escalated calls", "calls": 2,
+                          "sent": 0, "queued": 0, "failed": 0, "none": 2,
+                          "by_kind": [{"key": "", "label": "(not sent)", "calls": 2,
+                                       "sent": 0, "queued": 0, "failed": 0, "none": 2}]}
+    down = run_cli(["send", second], data, **env)
+    assert down.returncode == 9 and "kept in the outbox" in down.stderr
+    fake = ServiceNow(basic("svc-triage", token))
+    with serve(fake, port):
+        up = run_cli(["send", first], data, **env)
+        assert up.returncode == 0, up.stderr
+        now = handoffs()  # stored again by 'send', no sync asked for
+        assert (now["sent"], now["queued"], now["none"]) == (1, 1, 0)
+        assert now["by_kind"] == [{"key": "servicenow", "label": "ServiceNow", "calls": 2,
+                                   "sent": 1, "queued": 1, "failed": 0, "none": 0}]
+        outbox = data / "outbox"
+        for path in outbox.glob("*.json"):  # due now (the first wait is 60 s)
+            path.write_text(json.dumps({**json.loads(path.read_text()), "next_at": 0}))
+        synced = run_cli(["sync"], data, **env)
+        assert synced.returncode == 0 and f"Hand-off to {GROUP}" in synced.stdout
+    later = handoffs()
+    assert (later["calls"], later["sent"], later["queued"]) == (2, 2, 0)
+    assert [k["key"] for k in later["by_kind"]] == ["servicenow"]
+    assert len(fake.tables["incident"]) == 2
+    store = open_store(data, store_url)
+    numbers = {c.call_id: c.handoff_number for c in store.query() if c.tier2}
+    assert set(numbers) == {first, second}
+    assert sorted(numbers.values()) == sorted(r["number"] for r in fake.tables["incident"])
+    assert len(store.ids()) == 3
+    assert store.sync(data).already == 3  # nothing changed since: stored once
+    text = run_cli(["report", "--practice", "--no-sync"], data, **env)
+    assert "Hand-offs to Tier 2" in text.stdout
+    assert re.search(r"ServiceNow +2 +2 +0 +0 +0", text.stdout), text.stdout
+    csv_out = run_cli(["report", "--format", "csv", "--practice", "--no-sync"], data, **env)
+    rows = {(r["section"], r["key"]): r["calls"]
+            for r in csv.DictReader(io.StringIO(csv_out.stdout))}
+    assert rows[("handoff", "sent")] == "2" and rows[("handoff_kind", "servicenow|sent")] == "2"
+    for out in (down, up, synced, text, csv_out):
+        assert token not in out.stdout + out.stderr
+    for out in (text, csv_out):  # the report lists no call, no ticket
+        assert first not in out.stdout and second not in out.stdout
+        assert not any(n in out.stdout for n in numbers.values())

@@ -28,6 +28,7 @@ SECTIONS = {
     "by-call_type": "By kind of call", "by-tier2_group": "By escalated to",
     "dropoff": "Drop-off per step",
     "safety": "Known issues and social-engineering attempts per week",
+    "handoffs": "Hand-offs to Tier 2",
 }
 
 
