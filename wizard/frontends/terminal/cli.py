@@ -1,5 +1,7 @@
 """``ipsec-triage``: the command line. Subcommands: start (default), resume, list, show,
-ticket, lint, render, schema, probes. Exit codes: :class:`wizard.base.errors.ExitStatus`."""
+ticket, lint, render, schema, probes, ...; ``serve`` and ``users`` start and manage the
+web front end (the one place a front end reaches another: to launch it). Exit codes:
+:class:`wizard.base.errors.ExitStatus`."""
 
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync", "store", "completion", "send")
+            "halve", "collect", "report", "sync", "store", "completion", "send", "serve",
+            "users")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -175,6 +178,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="send even if the call was already handed to this group")
     reporting.add_store_arguments(add("store", "the call store's schema: its revision, or "
                                             "upgrade it"))
+    srv = add("serve", "the help desk in the browser: serve the wizard to the team (log in "
+                       "with the accounts of 'ipsec-triage users')")
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: 127.0.0.1, this computer only)")
+    srv.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    srv.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    srv.add_argument("--https", action="store_true",
+                     help="the desk is reached over TLS (a reverse proxy): session cookies "
+                          "are only sent over HTTPS")
+    srv.add_argument("--proxy", metavar="ADDRESS",
+                     help="address of the reverse proxy whose X-Forwarded-For and "
+                          "X-Forwarded-Proto headers are trusted")
+    srv.add_argument("--no-checks", action="store_true",
+                     help="do not run automatic checks: every check is asked")
+    usr = add("users", "the accounts of the help desk in the browser")
+    usr.add_argument("action", choices=("add", "disable", "passwd", "list"))
+    usr.add_argument("name", nargs="?", help="user name")
+    usr.add_argument("--role", choices=("staffer", "lead", "admin"), default="staffer",
+                     help="staffer (own calls, default), lead (every call, the report) or "
+                          "admin")
+    usr.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
     comp = add("completion", "print the shell code for tab completion "
                              "(e.g. eval \"$(ipsec-triage completion bash)\" in ~/.bashrc)")
     comp.add_argument("shell", choices=("bash", "zsh"), help="your shell")
@@ -761,12 +786,44 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return reporting.cmd_sync(args, env)
 
 
+def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.frontends.web import commands as web
+
+    return web.serve(env.desk(args), host=args.host, port=args.port, workers=args.workers,
+                     https=args.https, checks=not args.no_checks, proxy=args.proxy,
+                     out=env.stdout)
+
+
+def _new_password(args: argparse.Namespace, env: Environment) -> str:
+    if args.password_stdin:
+        return env.stdin.readline().rstrip("\r\n")
+    if not env.interactive:
+        raise TriageError("no terminal to ask for the password on: use --password-stdin",
+                          ExitStatus.NO_TERMINAL)
+    import getpass
+
+    first = getpass.getpass(f"New password for {args.name}: ")
+    if getpass.getpass("The same again: ") != first:
+        raise TriageError("the two passwords differ; nothing was changed", ExitStatus.USAGE)
+    return first
+
+
+def cmd_users(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.frontends.web import commands as web
+
+    if args.action != "list" and not args.name:
+        raise TriageError(f"users {args.action}: name the user", ExitStatus.USAGE)
+    password = _new_password(args, env) if args.action in ("add", "passwd") else None
+    return web.users(env.desk(args), args.action, args.name, role=args.role,
+                     password=password, out=env.stdout)
+
+
 HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
     "report": reporting.cmd_report, "sync": cmd_sync, "store": reporting.cmd_store,
-    "completion": cmd_completion, "send": cmd_send,
+    "completion": cmd_completion, "send": cmd_send, "serve": cmd_serve, "users": cmd_users,
 }
 
 

@@ -38,6 +38,11 @@ from wizard.flows.nodes import (
     Validator,
     YesNoNode,
 )
+from wizard.service.guidance import (
+    SENSITIVE_KINDS,
+    SOCIAL_ENGINEERING,
+    SOCIAL_ENGINEERING_SOURCE,
+)
 
 if TYPE_CHECKING:  # guided halving is its own command
     from wizard.halving.search import Verdict
@@ -52,26 +57,6 @@ STYLE = Style([("qmark", "fg:#5f87ff bold"), ("question", "bold"),
                ("answer", "fg:#00af87 bold"), ("pointer", "fg:#5f87ff bold"),
                ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080"),
                ("placeholder", "fg:#808080 italic")])
-
-SOCIAL_ENGINEERING = (
-    "Social engineering: do not tell the caller which computers are on the exemption "
-    "list or not in the isolation solution, which servers use server isolation, who the "
-    "administrators are, what subnets are used for, or which other network security "
-    "measures exist. Do not connect to the caller's computer (file sharing, Remote "
-    "Desktop, Telnet or any other protocol) at their request: without IPsec it can "
-    "reveal your password.")
-SOCIAL_ENGINEERING_SOURCE = (
-    'Chapter 7, "Prevention of Social Engineering Attacks": "The following information '
-    'should be carefully controlled by help desk personnel ..." and "Help desk personnel '
-    'should also be trained to be wary if a caller asks them to connect to their computer '
-    'IP address".')
-
-SENSITIVE_KINDS = [
-    ("exempt_or_isolated", "Which computers are exempt, or use server isolation"),
-    ("connect_to_pc", "Connect to the caller's computer (share, Remote Desktop, ...)"),
-    ("admins", "Who the administrators are"),
-    ("network_security", "Subnets, firewalls or other network security measures"),
-]
 
 RECAP_ANSWERS = 4
 """How many of the latest answers the resume recap shows."""

@@ -1,0 +1,148 @@
+"""The team's accounts: one JSON file in the data folder (``users.json``, private to the
+server's user, written whole and atomically), passwords kept as argon2 hashes.
+
+Roles: ``staffer`` (their own calls), ``lead`` (every call, the report), ``admin``
+(every call; manages accounts from the command line).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.privacy import private_dir
+from wizard.calls.journal import atomic_write
+
+USERS_FILE = "users.json"
+ROLES = ("staffer", "lead", "admin")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MIN_PASSWORD = 8
+
+
+class AccountError(TriageError):
+    """A users command that cannot be done (no such user, a bad name or password)."""
+
+    status = ExitStatus.USAGE
+
+
+@dataclass
+class User:
+    name: str
+    role: str
+    hash: str
+    disabled: bool = False
+    changed: float = 0.0
+    """When the password was last set: sessions from before it are no longer valid."""
+
+    @property
+    def sees_every_call(self) -> bool:
+        return self.role in ("lead", "admin")
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return str(_hasher().hash(password))
+
+
+_DUMMY: list[str] = []
+
+
+def verify(user: User | None, password: str) -> bool:
+    """Whether ``password`` is the user's; a missing or disabled user takes as long to
+    refuse as a wrong password (no hint which names exist)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if not _DUMMY:
+        _DUMMY.append(hash_password("not a password of anyone"))
+    stored = user.hash if user is not None else _DUMMY[0]
+    try:
+        ok = bool(_hasher().verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        ok = False
+    return ok and user is not None and not user.disabled
+
+
+class Accounts:
+    """The users file of a data folder."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / USERS_FILE
+
+    def load(self) -> dict[str, User]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise TriageError(f"{self.path}: unreadable users file: {exc}",
+                              ExitStatus.CONFIG) from None
+        users = {}
+        for entry in raw.get("users", []):
+            user = User(name=str(entry["name"]), role=str(entry["role"]),
+                        hash=str(entry["hash"]), disabled=bool(entry.get("disabled")),
+                        changed=float(entry.get("changed") or 0.0))
+            users[user.name.lower()] = user
+        return users
+
+    def get(self, name: str) -> User | None:
+        return self.load().get(name.strip().lower())
+
+    def _save(self, users: dict[str, User]) -> None:
+        private_dir(self.path.parent)
+        doc = {"users": [asdict(u) for u in sorted(users.values(), key=lambda u: u.name)]}
+        atomic_write(self.path, json.dumps(doc, indent=2) + "\n")
+
+    def add(self, name: str, role: str, password: str) -> User:
+        if not NAME.match(name):
+            raise AccountError(f"{name!r}: a user name is letters, digits, '.', '_' or '-' "
+                               "(at most 64)")
+        if role not in ROLES:
+            raise AccountError(f"{role!r}: the role is one of {', '.join(ROLES)}")
+        users = self.load()
+        if name.lower() in users:
+            raise AccountError(f"user {name} already exists (use 'users passwd' to set a "
+                               "new password)")
+        user = User(name=name, role=role, hash=hash_password(_checked(password)),
+                    changed=time.time())
+        users[name.lower()] = user
+        self._save(users)
+        return user
+
+    def passwd(self, name: str, password: str) -> User:
+        users = self.load()
+        user = users.get(name.lower())
+        if user is None:
+            raise AccountError(f"no user {name}")
+        user.hash = hash_password(_checked(password))
+        user.changed = time.time()
+        user.disabled = False
+        self._save(users)
+        return user
+
+    def disable(self, name: str) -> User:
+        users = self.load()
+        user = users.get(name.lower())
+        if user is None:
+            raise AccountError(f"no user {name}")
+        user.disabled = True
+        user.changed = time.time()
+        self._save(users)
+        return user
+
+
+def _checked(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password has at least {MIN_PASSWORD} characters")
+    if "\x00" in password:
+        raise AccountError("a password cannot hold a NUL character")
+    return password
