@@ -19,4 +19,6 @@ def test_wheel_ships_flowcharts_and_templates(tmp_path: Path) -> None:
         assert f"wizard/flowcharts/{chart.name}" in names
     assert "wizard/flowcharts/catalogue/known_issues.yaml" in names
     assert {"wizard/templates/ticket.md.j2", "wizard/templates/ticket.txt.j2"} <= names
+    for page in (ROOT / "templates" / "web").glob("*.j2"):  # the browser's pages
+        assert f"wizard/templates/web/{page.name}" in names
     assert "wizard/checks/probes.py" in names

@@ -1,0 +1,69 @@
+"""Helpers for the web front end's tests: accounts, a signed-in client, the forms."""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():  # the test client's note about its HTTP library
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from wizard.calls.engine import StepKind
+from wizard.calls.journal import JournalFolder
+from wizard.frontends.web.accounts import Accounts
+from wizard.frontends.web.app import Settings, create_app
+from wizard.service.calls import route_step
+from wizard.service.desk import Desk
+
+from .support import shipped
+
+PASSWORDS = {"sam": "sam-password-1", "alex": "alex-password-1", "lee": "lee-password-1"}
+ROLES = {"sam": "staffer", "alex": "staffer", "lee": "lead"}
+
+
+def add_users(data_dir: Path) -> None:
+    accounts = Accounts(data_dir)
+    for name, password in PASSWORDS.items():
+        accounts.add(name, ROLES[name], password)
+
+
+def make_client(data_dir: Path, checks: bool = False) -> TestClient:
+    app = create_app(Settings(desk=Desk(data_dir=data_dir), checks=checks))
+    return TestClient(app, base_url="http://testserver", follow_redirects=True)
+
+
+def field(page: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert m, f"no {name} field in the page"
+    return html.unescape(m.group(1))
+
+
+def login(client: TestClient, name: str, password: str | None = None) -> str:
+    page = client.get("/login").text
+    r = client.post("/login", data={"csrf": field(page, "csrf"), "name": name,
+                                    "password": password or PASSWORDS[name], "next": "/"})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def start_call(client: TestClient) -> tuple[str, str]:
+    """Start a call from the home page; returns its id and the first question's page."""
+    home = client.get("/").text
+    r = client.post("/calls", data={"csrf": field(home, "csrf")})
+    assert r.status_code == 200
+    call_id = str(r.url).rstrip("/").rsplit("/", 1)[-1]
+    return call_id, r.text
+
+
+def current_key(data_dir: Path, call_id: str) -> str | None:
+    state = JournalFolder(data_dir).load(call_id)
+    step = route_step(shipped(), state)
+    return None if step.kind is StepKind.END else step.visit.key
+
+
+def answer(client: TestClient, call_id: str, page: str, value: str):  # type: ignore[no-untyped-def]
+    return client.post(f"/calls/{call_id}/answer", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"), "value": value})

@@ -1,0 +1,719 @@
+"""The web application: pages and plain HTML forms over :mod:`wizard.service`.
+
+Every page works without JavaScript: a form posts, the server answers with a redirect
+to the page to show next (post-redirect-get). Every form carries the session's CSRF
+token and the step it answers; the call is opened (locked) for the one request that
+writes it and closed before the answer goes out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.resources import builtin_dir
+from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location, end_label
+from wizard.calls.engine import Step, StepKind, Visit
+from wizard.calls.journal import CallState, JournalError
+from wizard.flows import answers as answer_rules
+from wizard.flows.nodes import (
+    ActionNode,
+    CheckNode,
+    ChoiceNode,
+    NoteNode,
+    TextNode,
+    Validator,
+    YesNoNode,
+)
+from wizard.frontends.web.accounts import Accounts, User, verify
+from wizard.frontends.web.security import (
+    AuditLog,
+    LoginLimiter,
+    csrf_ok,
+    csrf_token,
+    session_secret,
+)
+from wizard.service import calls, turns
+from wizard.service.desk import Desk
+from wizard.service.guidance import (
+    SENSITIVE_KINDS,
+    SOCIAL_ENGINEERING,
+    SOCIAL_ENGINEERING_SOURCE,
+)
+
+SESSION_COOKIE = "ipsec_triage_session"
+SESSION_MAX_AGE = 10 * 60 * 60
+"""A login lasts a working day."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the web desk is told by ``serve`` (or, for another ASGI server, by the
+    environment: see :mod:`wizard.frontends.web.asgi`)."""
+
+    desk: Desk
+    https: bool = False
+    """Session cookies only over TLS (``Secure``): set behind a TLS proxy."""
+    checks: bool = True
+    """False: no automatic check runs; every check is asked (``--no-checks``)."""
+    max_age: int = SESSION_MAX_AGE
+
+
+class NotFound(Exception):
+    """No such call for this user: answered 404 whether it exists or not."""
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(builtin_dir("templates") / "web")),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True)
+    return env
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
+                                "form-action 'self'; frame-ancestors 'none'; "
+                                "base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _local_path(target: str) -> str:
+    """Where to go after login: a path of this site only."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def progress_text(call: Call, step: Step) -> str:
+    after = call.engine.questions_after(step.visit.node_key)
+    if not after or max(after) == 0:
+        return "last question on this route"
+    if min(after) == 0:
+        return f"this may be the last question (or at least {min(a for a in after if a)} more)"
+    return f"at least {min(after)} more"
+
+
+def question_view(call: Call, visit: Visit, step: Step,
+                  suggestion: Suggestion | None = None, offer: str | None = None
+                  ) -> dict[str, Any]:
+    """What the page shows for one question: its kind, text and the answers offered
+    (the earlier answer, the check's suggestion or the chart's default selected)."""
+    node = visit.node
+    previous = call.state.answers.get(visit.key)
+    default = previous.value if previous else None
+    view: dict[str, Any] = {"key": visit.key, "text": call.text(node.text, step),
+                            "options": [], "value": ""}
+    if isinstance(node, TextNode):
+        view["kind"] = "text"
+        view["value"] = offer if offer is not None else (default or "")
+        view["optional"] = node.optional
+        view["host"] = node.validate_as in (Validator.HOST, Validator.HOSTNAME)
+        return view
+    if isinstance(node, ActionNode):
+        view["kind"] = "action"
+        return view
+    view["kind"] = "choice"
+    if isinstance(node, (YesNoNode, CheckNode)):
+        options = answer_rules.choices(node)
+        if default is None and suggestion and suggestion.value:
+            default = suggestion.value
+    else:
+        assert isinstance(node, ChoiceNode)
+        options = [(o.value, o.label) for o in node.options]
+        if default is None:
+            default = call.preselected(visit, step)
+    view["options"] = [{"value": v, "label": label, "checked": v == default}
+                       for v, label in options]
+    return view
+
+
+class WebDesk:
+    """The application's state: settings, accounts, limiter, audit log, templates."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.desk = settings.desk
+        self.accounts = Accounts(self.desk.data_dir)
+        self.limiter = LoginLimiter()
+        self.audit = AuditLog(self.desk.data_dir)
+        self.templates = _templates()
+
+    # -- pages -------------------------------------------------------------------------
+    def page(self, request: Request, template: str, code: int = 200, **ctx: Any) -> Response:
+        session = request.session
+        flash = session.pop("flash", [])
+        html = self.templates.get_template(template).render(
+            user=ctx.pop("user", None), csrf=csrf_token(session), flash=flash, **ctx)
+        return HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
+
+    def message(self, request: Request, title: str, text: str, status: int,
+                user: User | None = None) -> Response:
+        return self.page(request, "message.html.j2", code=status, title=title, text=text,
+                         user=user)
+
+    def not_found(self, request: Request, user: User | None) -> Response:
+        return self.message(request, "No such call",
+                            "There is no call with that number that you can open.", 404,
+                            user)
+
+    @staticmethod
+    def flash(request: Request, text: str, kind: str = "info") -> None:
+        request.session.setdefault("flash", []).append([kind, text])
+
+    @staticmethod
+    def redirect(path: str) -> Response:
+        return RedirectResponse(path, status_code=303)
+
+    # -- who is asking -----------------------------------------------------------------
+    def user(self, request: Request) -> User | None:
+        name = request.session.get("user")
+        if not isinstance(name, str):
+            return None
+        user = self.accounts.get(name)
+        since = request.session.get("since")
+        if user is None or user.disabled or not isinstance(since, (int, float)) \
+                or since < user.changed:
+            request.session.clear()
+            return None
+        return user
+
+    def permitted(self, user: User, state: CallState) -> bool:
+        return user.sees_every_call or state.staffer == user.name
+
+    def state_for(self, user: User, call_id: str) -> CallState:
+        """The recorded call if this user may open it; NotFound otherwise (the same
+        answer whether the call exists or not)."""
+        if not call_id or any(c not in "0123456789abcdef-" for c in call_id):
+            raise NotFound()
+        try:
+            state = self.desk.journals().load(call_id)
+        except (JournalError, TriageError):
+            raise NotFound() from None
+        if state.call_id != call_id or not self.permitted(user, state):
+            raise NotFound()
+        return state
+
+    # -- the call's setting ------------------------------------------------------------
+    def flowset_org(self) -> tuple[Any, Any]:
+        org = self.desk.call_org()
+        fs, _source = self.desk.flowset(org)
+        return fs, org
+
+    def read(self, call_id: str) -> Call:
+        fs, org = self.flowset_org()
+        return turns.read_call(self.desk, fs, org, call_id, checks=self.settings.checks)
+
+    def open(self, call_id: str) -> Call:
+        fs, org = self.flowset_org()
+        return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks)
+
+
+Handler = Callable[[WebDesk, Request, User], Awaitable[Response]]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI application of one help desk."""
+    web = WebDesk(settings)
+
+    def signed_in(handler: Handler, *, post: bool = False
+                  ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            user = web.user(request)
+            if user is None:
+                if post:
+                    return web.message(request, "Signed out",
+                                       "Your session has ended: sign in again.", 403)
+                return web.redirect(f"/login?next={quote(request.url.path)}")
+            if post:
+                form = await request.form()
+                if not csrf_ok(request.session, _field(form, "csrf")):
+                    web.audit.write("csrf_refused", user=user.name, address=_address(request),
+                                    path=request.url.path)
+                    return web.message(request, "Form refused",
+                                       "This form is not from this page of the help desk "
+                                       "(or it has expired): nothing was changed. Open the "
+                                       "page again and repeat.", 403, user)
+            try:
+                return await handler(web, request, user)
+            except NotFound:
+                web.audit.write("call_refused", user=user.name, address=_address(request),
+                                path=request.url.path)
+                return web.not_found(request, user)
+            except TriageError as exc:
+                status = 404 if exc.status == ExitStatus.NOT_FOUND else 409
+                return web.message(request, "Not done", str(exc), status, user)
+        return endpoint
+
+    routes = [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", signed_in(logout, post=True), methods=["POST"]),
+        Route("/", signed_in(home), methods=["GET"]),
+        Route("/calls", signed_in(start, post=True), methods=["POST"]),
+        Route("/calls/{call_id}", signed_in(call_page), methods=["GET"]),
+        Route("/calls/{call_id}/answer", signed_in(answer, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/note", signed_in(note, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/sensitive", signed_in(sensitive, post=True),
+              methods=["POST"]),
+        Route("/calls/{call_id}/quit", signed_in(quit_call, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/abandon", signed_in(abandon_page), methods=["GET"]),
+        Route("/calls/{call_id}/abandon", signed_in(abandon, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/change", signed_in(change_page), methods=["GET"]),
+        Route("/calls/{call_id}/change", signed_in(change, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/history", signed_in(history), methods=["GET"]),
+        Route("/calls/{call_id}/ticket.{fmt}", signed_in(ticket), methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, middleware=[
+        Middleware(SessionMiddleware, secret_key=session_secret(settings.desk.data_dir),
+                   session_cookie=SESSION_COOKIE, max_age=settings.max_age,
+                   same_site="lax", https_only=settings.https),
+    ])
+    app.state.web = web
+    return app
+
+
+def _web(request: Request) -> WebDesk:
+    web: WebDesk = request.app.state.web
+    return web
+
+
+# -- login ------------------------------------------------------------------------------
+
+
+async def login_page(request: Request) -> Response:
+    web = _web(request)
+    if web.user(request) is not None:
+        return web.redirect("/")
+    return web.page(request, "login.html.j2", next=request.query_params.get("next", "/"),
+                    name="", error="")
+
+
+async def login(request: Request) -> Response:
+    web = _web(request)
+    form = await request.form()
+    name, password = _field(form, "name").strip(), _field(form, "password")
+    target = _local_path(_field(form, "next") or "/")
+    address = _address(request)
+    if not csrf_ok(request.session, _field(form, "csrf")):
+        return web.message(request, "Form refused", "The sign-in form had expired: open "
+                           "the sign-in page again.", 403)
+    wait = web.limiter.wait(name, address)
+    if wait:
+        web.audit.write("login_limited", user=name[:64], address=address)
+        return web.page(request, "login.html.j2", code=429, next=target, name=name,
+                        error=f"Too many failed attempts: try again in "
+                              f"{int(wait // 60) + 1} minute(s).")
+    user = web.accounts.get(name) if name else None
+    if not verify(user, password) or user is None:
+        web.limiter.failed(name, address)
+        web.audit.write("login_failed", user=name[:64], address=address)
+        return web.page(request, "login.html.j2", code=401, next=target, name=name,
+                        error="Wrong user name or password.")
+    import time
+
+    web.limiter.succeeded(name, address)
+    request.session.clear()
+    request.session.update({"user": user.name, "since": time.time()})
+    csrf_token(request.session)
+    web.audit.write("login", user=user.name, address=address)
+    return web.redirect(target)
+
+
+async def logout(web: WebDesk, request: Request, user: User) -> Response:
+    web.audit.write("logout", user=user.name, address=_address(request))
+    request.session.clear()
+    return web.redirect("/login")
+
+
+# -- the desk's home ----------------------------------------------------------------------
+
+
+async def home(web: WebDesk, request: Request, user: User) -> Response:
+    rows = []
+    for s in web.desk.journals().all():
+        if not web.permitted(user, s):
+            continue
+        vals = calls.call_vars(s, None)
+        rows.append({"call_id": s.call_id, "started": s.started[:16].replace("T", " "),
+                     "staffer": s.staffer, "caller": vals.get("caller_name", ""),
+                     "computer": vals.get("caller_machine", ""),
+                     "status": end_label(s.ended), "open": s.ended is None})
+    rows.reverse()
+    open_calls = [r for r in rows if r["open"]]
+    ended = [r for r in rows if not r["open"]][:20]
+    return web.page(request, "home.html.j2", user=user, open_calls=open_calls, ended=ended)
+
+
+async def start(web: WebDesk, request: Request, user: User) -> Response:
+    form = await request.form()
+    fs, org = web.flowset_org()
+    call = calls.start_call(web.desk, fs, org, staffer=user.name, runs_on="helpdesk",
+                            mode="web", practice=_field(form, "practice") == "yes",
+                            checks=web.settings.checks)
+    call.close()
+    web.audit.write("call_started", user=user.name, address=_address(request),
+                    call=call.call_id)
+    request.session["opened"] = call.call_id
+    return web.redirect(f"/calls/{call.call_id}")
+
+
+# -- one question per page ------------------------------------------------------------------
+
+
+def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Call) -> Call:
+    """What a page needs written before it is shown: the check of this step run (and
+    those ahead of it in the chart), new known issues recorded, an end reached by the
+    answers recorded. Done under the call's lock, only when there is something to do."""
+    needs_check = (step.kind is StepKind.ASK and isinstance(step.visit.node, CheckNode)
+                   and call.probe_applies(step) is None and call.cached_check(step) is None)
+    fresh = [h for h in call.known_issues(step) if h.entry.id not in call.state.known_issues]
+    ends = step.kind is StepKind.END and call.state.ended is None
+    if not (needs_check or fresh or ends):
+        return call
+    writer = web.open(call_id)
+    try:
+        step = writer.step()
+        writer.new_known_issues(step)
+        if step.kind is StepKind.END:
+            if writer.state.ended is None:
+                ending = calls.finish_call(web.desk, writer, step)
+                if ending.store_warning:
+                    web.flash(request, ending.store_warning, "warn")
+        elif isinstance(step.visit.node, CheckNode) and writer.probe_applies(step) is None:
+            writer.prefetch(step)
+            writer.run_check(step)
+    finally:
+        writer.close()
+    return web.read(call_id)
+
+
+async def call_page(web: WebDesk, request: Request, user: User) -> Response:
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    if request.session.get("opened") != call_id:
+        web.audit.write("call_opened", user=user.name, address=_address(request),
+                        call=call_id)
+        request.session["opened"] = call_id
+    call = web.read(call_id)
+    call = _prepare(web, request, call_id, call.step(), call)
+    step = call.step()
+    if call.state.ended is not None:
+        return _ended_page(web, request, user, call)
+    assert step.kind is StepKind.ASK
+    suggestion = None
+    why_not = None
+    if isinstance(step.visit.node, CheckNode):
+        why_not = call.probe_applies(step)
+        suggestion = call.cached_check(step) if why_not is None else None
+    offer = request.query_params.get("offer")
+    node = step.visit.node
+    chart = call.fs.charts[step.visit.chart]
+    check = None
+    if suggestion is not None:
+        r = suggestion.result
+        check = {"summary": r.summary, "probe": r.probe, "status": r.status.value,
+                 "duration": f"{r.duration:.1f}",
+                 "where": check_location(call.state.runs_on),
+                 "suggests": answer_rules.label(node, suggestion.value)
+                 if suggestion.value else ""}
+    notices = []
+    for visit in step.notices:
+        assert isinstance(visit.node, NoteNode)
+        notices.append({"caution": visit.node.level == "caution",
+                        "text": call.text(visit.node.text, step)})
+    issues = [{"title": h.entry.title, "symptom": h.entry.symptom, "why": h.why,
+               "says": h.entry.tier1_says, "does": h.entry.tier1_does,
+               "escalate": h.entry.escalate_to} for h in call.known_issues(step)]
+    ctx = step.context
+    recap = [(label, ctx[var]) for label, var in
+             (("Caller", "caller_name"), ("Contact", "caller_contact"),
+              ("Computer", "caller_machine"), ("Target", "target")) if ctx.get(var)]
+    return web.page(
+        request, "question.html.j2", user=user, call=call.state, step=step,
+        token=turns.step_token(call.state, step), chart=chart.title,
+        progress=progress_text(call, step),
+        question=question_view(call, step.visit, step, suggestion, offer),
+        help=call.text(node.help, step) if node.help else "",
+        command=call.command(node, step), source=" ".join(node.source.split()),
+        chart_source=" ".join(chart.source.split()),
+        inferred=" ".join(node.inferred.split()) if node.inferred else "",
+        caution=SOCIAL_ENGINEERING, caution_source=SOCIAL_ENGINEERING_SOURCE,
+        sensitive_kinds=SENSITIVE_KINDS, check=check, why_not=why_not, notices=notices,
+        issues=issues, recap=recap, notes=call.state.notes.get(step.visit.key, []),
+        can_change=bool(step.answered_route), checks_off=not call.checks)
+
+
+def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Response:
+    ended = call.state.ended or {}
+    tickets = {fmt for fmt in ("md", "txt") if (ended.get("tickets") or {}).get(fmt)}
+    return web.page(request, "ended.html.j2", user=user, call=call.state,
+                    status=end_label(ended), category=ended.get("category") or "",
+                    tier2=bool(ended.get("tier2")), group=ended.get("tier2_group") or "",
+                    tickets=sorted(tickets), ticket_error=ended.get("ticket_error") or "")
+
+
+def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -> Response:
+    web.flash(request, str(exc), "warn")
+    return web.redirect(f"/calls/{call_id}")
+
+
+async def _writing(web: WebDesk, request: Request, user: User,
+                   act: Callable[[Call, Step, FormData], str | None]) -> Response:
+    """Open the call for this request, check the form's step, do ``act`` (it returns
+    where to go, None: the call's page), close the call."""
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    form = await request.form()
+    call = web.open(call_id)
+    try:
+        try:
+            step = turns.check_token(call, _field(form, "step"))
+        except turns.StaleForm as exc:
+            return _stale(web, request, call_id, exc)
+        target = act(call, step, form)
+    finally:
+        call.close()
+    return web.redirect(target or f"/calls/{call_id}")
+
+
+async def answer(web: WebDesk, request: Request, user: User) -> Response:
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        node = step.visit.node
+        raw = _field(form, "value") if not isinstance(node, ActionNode) else "done"
+        if isinstance(node, TextNode) and node.validate_as in (Validator.HOST,
+                                                               Validator.HOSTNAME):
+            host = answer_rules.host_from_unc(raw.strip())
+            if host:
+                web.flash(request, f"The computer in {raw.strip()} is {host}: check it and "
+                          "press Next.")
+                return f"/calls/{call.call_id}?offer={quote(host)}"
+        if not raw.strip() and not (isinstance(node, TextNode) and node.optional):
+            web.flash(request, "Pick or type an answer first.", "warn")
+            return None
+        suggestion = call.cached_check(step) if isinstance(node, CheckNode) else None
+        try:
+            call.answer(step.visit, raw, suggested=suggestion.value if suggestion else None)
+        except answer_rules.AnswerError as exc:
+            web.flash(request, str(exc), "warn")
+            return None
+        after = call.step()
+        if after.kind is StepKind.END:
+            ending = calls.finish_call(web.desk, call, after)
+            if ending.store_warning:
+                web.flash(request, ending.store_warning, "warn")
+        return None
+
+    return await _writing(web, request, user, act)
+
+
+async def note(web: WebDesk, request: Request, user: User) -> Response:
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        text = _field(form, "text")
+        try:
+            call.add_note(step.visit.key, text)
+        except answer_rules.AnswerError as exc:
+            web.flash(request, str(exc), "warn")
+            return None
+        if text.strip():
+            web.flash(request, "Note saved.")
+        return None
+
+    return await _writing(web, request, user, act)
+
+
+async def sensitive(web: WebDesk, request: Request, user: User) -> Response:
+    labels = dict(SENSITIVE_KINDS)
+
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        kind = _field(form, "what")
+        what = labels.get(kind) or _field(form, "other").strip()
+        if not what:
+            web.flash(request, "Nothing recorded: pick what the caller asked for.", "warn")
+            return None
+        try:
+            answer_rules.check_free_text(what, answer_rules.MAX_NOTE, "the request")
+        except answer_rules.AnswerError as exc:
+            web.flash(request, str(exc), "warn")
+            return None
+        call.record_sensitive_request(step.visit.key, what)
+        web.flash(request, "Recorded: it goes in the ticket and the report. Do not give "
+                  "it out.", "warn")
+        return None
+
+    return await _writing(web, request, user, act)
+
+
+async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        if call.is_empty and not call.state.resumed and call.discard():
+            web.flash(request, f"Call {call.call_id} discarded: nothing was answered yet.")
+        else:
+            call.interrupted()
+            web.flash(request, f"Call {call.call_id} saved. Continue it from \"Open calls\".")
+        return "/"
+
+    return await _writing(web, request, user, act)
+
+
+async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    call = web.read(call_id)
+    if call.state.ended is not None:
+        return web.redirect(f"/calls/{call_id}")
+    step = call.step()
+    return web.page(request, "abandon.html.j2", user=user, call=call.state,
+                    token=turns.step_token(call.state, step), reasons=ABANDON_REASONS)
+
+
+async def abandon(web: WebDesk, request: Request, user: User) -> Response:
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        reason = _field(form, "reason")
+        duplicate_of = None
+        if reason == "duplicate":
+            try:
+                duplicate_of = answer_rules.check_text(Validator.TICKET,
+                                                       _field(form, "duplicate_of").strip())
+            except answer_rules.AnswerError as exc:
+                web.flash(request, f"Ticket number: {exc}", "warn")
+                return f"/calls/{call.call_id}/abandon"
+        elif reason == "other":
+            reason = _field(form, "other").strip()
+        elif reason not in ABANDON_REASONS:
+            reason = ""
+        try:
+            if reason:
+                answer_rules.check_free_text(reason, answer_rules.MAX_NOTE, "the reason")
+        except answer_rules.AnswerError as exc:
+            web.flash(request, str(exc), "warn")
+            return f"/calls/{call.call_id}/abandon"
+        if not reason:
+            web.flash(request, "Pick why the call ends early.", "warn")
+            return f"/calls/{call.call_id}/abandon"
+        call.abandon(reason, duplicate_of)
+        warning = calls.store_call(web.desk, call)
+        if warning:
+            web.flash(request, warning, "warn")
+        return None
+
+    return await _writing(web, request, user, act)
+
+
+async def change_page(web: WebDesk, request: Request, user: User) -> Response:
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    call = web.read(call_id)
+    if call.state.ended is not None:
+        return web.redirect(f"/calls/{call_id}")
+    step = call.step()
+    route = list(step.answered_route)
+    key = request.query_params.get("key")
+    picked = next((v for v in route if v.key == key), None)
+    answers = [{"key": v.key, "number": i, "text": call.text(v.node.text, step),
+                "answer": answer_rules.label(v.node, v.value or "")}
+               for i, v in enumerate(route, 1)]
+    return web.page(request, "change.html.j2", user=user, call=call.state,
+                    token=turns.step_token(call.state, step), answers=answers,
+                    question=question_view(call, picked, step) if picked else None)
+
+
+async def change(web: WebDesk, request: Request, user: User) -> Response:
+    def act(call: Call, step: Step, form: FormData) -> str | None:
+        key = _field(form, "key")
+        visit = next((v for v in step.answered_route if v.key == key), None)
+        if visit is None:
+            web.flash(request, "That answer is no longer on the call's route.", "warn")
+            return None
+        raw = "done" if isinstance(visit.node, ActionNode) else _field(form, "value")
+        suggested = None
+        probe = call.state.probes.get(visit.key)
+        if isinstance(visit.node, CheckNode) and probe is not None:
+            suggested = call.suggestion_from(visit.node, probe).value
+        try:
+            value = call.answer(visit, raw, suggested=suggested)
+        except answer_rules.AnswerError as exc:
+            web.flash(request, str(exc), "warn")
+            return f"/calls/{call.call_id}/change?key={quote(key)}"
+        web.flash(request, f"Changed to: {answer_rules.label(visit.node, value)}. Later "
+                  "answers are kept where the route is unchanged.")
+        after = call.step()
+        if after.kind is StepKind.END:
+            calls.finish_call(web.desk, call, after)
+        return None
+
+    return await _writing(web, request, user, act)
+
+
+# -- the record -----------------------------------------------------------------------------
+
+
+async def history(web: WebDesk, request: Request, user: User) -> Response:
+    call_id = request.path_params["call_id"]
+    state = web.state_for(user, call_id)
+    web.audit.write("call_history", user=user.name, address=_address(request), call=call_id)
+    call = web.read(call_id)
+    step = call.step()
+    rows = []
+    for v in step.answered_route:
+        rec = state.answers.get(v.key)
+        probe = state.probes.get(v.key)
+        suggested = answer_rules.label(v.node, rec.suggested) if rec and rec.suggested else ""
+        verdict = ""
+        if probe is not None and rec is not None and rec.suggested:
+            verdict = "confirmed" if rec.suggested == rec.value else "overridden"
+        rows.append({"text": call.text(v.node.text, step),
+                     "answer": answer_rules.label(v.node, v.value or ""),
+                     "at": rec.at[11:19] if rec else "", "notes": state.notes.get(v.key, []),
+                     "probe": probe, "suggested": suggested, "verdict": verdict,
+                     "where": check_location(state.runs_on)})
+    return web.page(request, "history.html.j2", user=user, call=state, rows=rows,
+                    status=end_label(state.ended), changes=state.changes,
+                    sensitive=state.sensitive_requests, known=state.known_issues,
+                    open=state.ended is None)
+
+
+async def ticket(web: WebDesk, request: Request, user: User) -> Response:
+    call_id = request.path_params["call_id"]
+    fmt = request.path_params["fmt"]
+    state = web.state_for(user, call_id)
+    if fmt not in ("md", "txt") or state.ended is None:
+        raise NotFound()
+    path = (state.ended.get("tickets") or {}).get(fmt)
+    text = None
+    if path:
+        with contextlib.suppress(OSError):
+            text = Path(path).read_text(encoding="utf-8")
+    if text is None:
+        text = calls.ticket_text(web.desk, call_id, fmt)
+    media = "text/markdown" if fmt == "md" else "text/plain"
+    return Response(text, media_type=f"{media}; charset=utf-8", headers={
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="{call_id}.ticket.{fmt}"'})

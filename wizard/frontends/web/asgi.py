@@ -1,0 +1,49 @@
+"""The web desk for an ASGI server of your own (several workers):
+
+    IPSEC_TRIAGE_DATA=/srv/triage uvicorn wizard.frontends.web.asgi:app --workers 4
+
+Settings come from the environment: ``IPSEC_TRIAGE_DATA``, ``IPSEC_TRIAGE_ORG``,
+``IPSEC_TRIAGE_FLOWCHARTS``, ``IPSEC_TRIAGE_TEMPLATES``; ``IPSEC_TRIAGE_WEB_HTTPS=1``
+(session cookies only over TLS), ``IPSEC_TRIAGE_WEB_CHECKS=0`` (no automatic checks).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from starlette.applications import Starlette
+
+from wizard.frontends.web.app import Settings, create_app
+from wizard.service.desk import Desk
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "yes", "true", "on")
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> Settings:
+    desk = Desk.from_options(environ=environ,
+                             templates=environ.get("IPSEC_TRIAGE_TEMPLATES") or None)
+    return Settings(desk=desk, https=_flag(environ, "IPSEC_TRIAGE_WEB_HTTPS", False),
+                    checks=_flag(environ, "IPSEC_TRIAGE_WEB_CHECKS", True))
+
+
+def app_from_environ() -> Starlette:
+    """The application, for ``uvicorn --factory``."""
+    return create_app(settings_from_environ(dict(os.environ)))
+
+
+_APP: list[Starlette] = []
+
+
+def __getattr__(name: str) -> Starlette:
+    """``app``: the application, built when the server first asks for it."""
+    if name != "app":
+        raise AttributeError(name)
+    if not _APP:
+        _APP.append(app_from_environ())
+    return _APP[0]

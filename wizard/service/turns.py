@@ -1,0 +1,96 @@
+"""A call answered one request at a time (the web front end): each request reads the
+call, or takes its one-writer lock, does its one thing and lets go.
+
+A request never keeps a call open between pages. Every form names the step it answers
+(:func:`step_token`); a form whose step is no longer the call's (a reload, a double
+submit, the back button, a second tab) is refused with :class:`StaleForm`, so an answer
+is never lost or given twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING
+
+from wizard.base.errors import ExitStatus, TriageError
+from wizard.calls.call import Call
+from wizard.calls.engine import Step
+from wizard.calls.journal import CallState, JournalError
+from wizard.flows.flowset import FlowSet
+from wizard.service.desk import Desk
+
+if TYPE_CHECKING:
+    from wizard.checks import System
+    from wizard.config.organization import OrgConfig
+
+LOCK_WAIT = 10.0
+"""Seconds a request waits for a call another request is writing."""
+
+
+class StaleForm(TriageError):
+    """The form answers a step the call has left (or a call that has ended)."""
+
+    status = ExitStatus.USAGE
+
+
+def step_token(state: CallState, step: Step) -> str:
+    """Names the step a page shows and how far the call was when it was shown: any
+    answer given or changed since makes the token of an older page differ."""
+    ended = "ended" if state.ended is not None else "open"
+    seen = f"{step.visit.key}|{len(state.answers)}|{len(state.changes)}|{ended}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+
+def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
+              system: System | None = None, checks: bool = True) -> Call:
+    """The call as recorded, read-only (no lock: a page that only shows it)."""
+    journals = desk.journals()
+    try:
+        state = journals.load(call_id)
+    except JournalError as exc:
+        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
+    return Call(flowset=fs, store=journals, state=state, journal=None, org=org,
+                system=system, checks=checks)
+
+
+def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
+              system: System | None = None, checks: bool = True,
+              wait: float = LOCK_WAIT) -> Call:
+    """The call, locked for this request and read under the lock (the latest answers);
+    waits up to ``wait`` seconds for another request writing it. Close it at the end
+    of the request. Nothing is written to the journal by opening it."""
+    journals = desk.journals()
+    try:
+        full_id = journals.resolve_id(call_id)
+    except JournalError as exc:
+        raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lock = journals.lock(full_id)
+            break
+        except JournalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        state = journals.load(full_id)
+        journal = journals.open_journal(full_id, lock)
+    except BaseException:
+        lock.release()
+        raise
+    return Call(flowset=fs, store=journals, state=state, journal=journal, org=org,
+                system=system, checks=checks)
+
+
+def check_token(call: Call, token: str) -> Step:
+    """The call's current step, if ``token`` names it; else StaleForm."""
+    step = call.step()
+    if call.state.ended is not None:
+        raise StaleForm(f"call {call.call_id} has already ended")
+    if token != step_token(call.state, step):
+        raise StaleForm("that form was for a step this call has already moved past (a "
+                        "reload, a second click, the back button or another tab): "
+                        "nothing was changed; here is the current question")
+    return step
