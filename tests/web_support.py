@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 with warnings.catch_warnings():  # the test client's note about its HTTP library
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from wizard.calls.engine import StepKind

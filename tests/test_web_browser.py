@@ -1,0 +1,191 @@
+"""The help desk in a real browser: ``ipsec-triage serve`` started as a user would, on
+a free loopback port, driven by Playwright in Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard.calls.engine import Engine
+from wizard.calls.journal import JournalFolder
+
+from .conftest import PYTHON, cli_env
+from .support import shipped
+from .web_support import PASSWORDS, ROLES, current_key
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data = tmp_path_factory.mktemp("desk") / "data"
+    env = cli_env(data)
+    for name, password in PASSWORDS.items():
+        r = subprocess.run([PYTHON, "-m", "wizard", "users", "add", name, "--role",
+                            ROLES[name], "--password-stdin"], input=password + "\n",
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+    port = free_port()
+    log = open(data.parent / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([PYTHON, "-m", "wizard", "serve", "--port", str(port),
+                             "--no-checks"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        assert proc.poll() is None, (data.parent / "serve.log").read_text()
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+    yield url, data
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def signed_in(browser: Any, url: str, name: str) -> Any:
+    context = browser.new_context(base_url=url, accept_downloads=True)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORDS[name])
+    page.click("button:has-text('Sign in')")
+    page.wait_for_selector(f"text={name} · {ROLES[name]}")
+    return page
+
+
+def start(page: Any) -> str:
+    page.goto("/")
+    page.click("button:has-text('Start a call')")
+    page.wait_for_selector("p.question")
+    return str(page.url.rstrip("/").rsplit("/", 1)[-1])
+
+
+def give(page: Any, value: str) -> None:
+    """Answer the question on the page the way a person would."""
+    form = page.locator("form[action$='/answer']")
+    text = form.locator("input[type=text][name=value]")
+    if text.count():
+        text.fill(value)
+    elif form.locator("input[type=radio]").count():
+        form.locator(f"input[type=radio][value='{value}']").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
+ROUTE = next(a for a, s in Engine(shipped()).paths()
+             if s.visit.node_key == "fig7_2.escalate_caller")
+
+
+def test_a_whole_call_to_the_ticket_in_the_browser(server: tuple[str, Path], browser: Any,
+                                                   tmp_path: Path) -> None:
+    url, data = server
+    page = signed_in(browser, url, "sam")
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+    call_id = start(page)
+    shot = 0
+    while (key := current_key(data, call_id)) is not None:
+        if shot == 0 and page.locator(".command").count():
+            page.screenshot(path=str(tmp_path / "question.png"), full_page=True)
+            shot = 1
+        give(page, ROUTE[key])
+    assert page.locator("p.status").inner_text() == "Not fixed (escalated to Tier 2)"
+    page.screenshot(path=str(tmp_path / "ended.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("text=Download ticket (.md)")
+    ticket = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Help-desk staffer | sam" in ticket
+    assert info.value.suggested_filename == f"{call_id}.ticket.md"
+    page.goto(f"/calls/{call_id}/history")
+    page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
+    assert page.locator("table tr").count() == len(ROUTE) + 1
+    print(f"screenshots in {tmp_path}")
+
+
+def test_a_reload_the_back_button_and_a_second_tab_lose_or_double_nothing(
+        server: tuple[str, Path], browser: Any) -> None:
+    url, data = server
+    page = signed_in(browser, url, "sam")
+    call_id = start(page)
+    for _ in range(3):
+        give(page, ROUTE[str(current_key(data, call_id))])
+    question = page.locator("p.question").inner_text()
+    page.reload()
+    assert page.locator("p.question").inner_text() == question
+    assert len(JournalFolder(data).load(call_id).answers) == 3
+    # pages are never stored: going back shows where the call is now
+    page.go_back()
+    assert page.locator("p.question").inner_text() == question
+    # a second tab on the same question: the first answer wins, the other is refused
+    other = page.context.new_page()
+    other.goto(f"/calls/{call_id}")
+    key = str(current_key(data, call_id))
+    give(page, ROUTE[key])
+    give(other, ROUTE[key])
+    assert other.locator(".flash.warn").inner_text().startswith("that form was for a step")
+    assert other.locator("p.question").inner_text() == page.locator("p.question").inner_text()
+    state = JournalFolder(data).load(call_id)
+    assert len(state.answers) == 4 and not state.changes
+
+
+def test_two_staff_in_two_browsers_and_one_refused_the_others_call(
+        server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+    url, data = server
+    sam = signed_in(browser, url, "sam")
+    alex = signed_in(browser, url, "alex")
+    sams, alexs = start(sam), start(alex)
+    for _ in range(2):  # turn by turn, each on their own call
+        give(sam, ROUTE[str(current_key(data, sams))])
+        give(alex, ROUTE[str(current_key(data, alexs))])
+    assert JournalFolder(data).load(sams).staffer == "sam"
+    assert JournalFolder(data).load(alexs).staffer == "alex"
+    alex.goto("/")
+    assert alexs in alex.content() and sams not in alex.content()
+    response = alex.goto(f"/calls/{sams}")
+    assert response is not None and response.status == 404
+    assert alex.locator("h1").inner_text() == "No such call"
+    alex.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
+    assert len(JournalFolder(data).load(sams).answers) == 2
+
+
+def test_a_form_without_its_csrf_token_is_refused(server: tuple[str, Path],
+                                                  browser: Any) -> None:
+    url, data = server
+    page = signed_in(browser, url, "sam")
+    call_id = start(page)
+    page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+    give(page, ROUTE[str(current_key(data, call_id))])
+    assert page.locator("h1").inner_text() == "Form refused"
+    assert JournalFolder(data).load(call_id).answers == {}
