@@ -334,3 +334,14 @@ def test_checks_run_on_the_help_desk_and_are_confirmed_or_overridden(desk_dir: P
         "csrf": field(form, "csrf"), "step": field(form, "step"), "key": key,
         "value": other})
     assert "overridden" in client.get(f"/calls/{call_id}/history").text
+
+
+def test_a_form_of_one_call_is_stale_for_another(desk_dir: Path) -> None:
+    client = make_client(desk_dir)
+    login(client, "sam")
+    first_id, first = start_call(client)
+    second_id, _second = start_call(client)
+    r = answer(client, second_id, first, "reach")
+    assert "already moved past" in r.text
+    assert JournalFolder(desk_dir).load(second_id).answers == {}
+    assert first_id != second_id

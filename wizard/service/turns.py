@@ -38,7 +38,8 @@ def step_token(state: CallState, step: Step) -> str:
     """Names the step a page shows and how far the call was when it was shown: any
     answer given or changed since makes the token of an older page differ."""
     ended = "ended" if state.ended is not None else "open"
-    seen = f"{step.visit.key}|{len(state.answers)}|{len(state.changes)}|{ended}"
+    seen = (f"{state.call_id}|{step.visit.key}|{len(state.answers)}|{len(state.changes)}"
+            f"|{ended}")
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
