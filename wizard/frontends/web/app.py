@@ -9,6 +9,7 @@ writes it and closed before the answer goes out.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,8 +338,6 @@ async def login(request: Request) -> Response:
         web.audit.write("login_failed", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=401, next=target, name=name,
                         error="Wrong user name or password.")
-    import time
-
     web.limiter.succeeded(name, address)
     request.session.clear()
     request.session.update({"user": user.name, "since": time.time()})
@@ -433,6 +432,11 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
     if isinstance(step.visit.node, CheckNode):
         why_not = call.probe_applies(step)
         suggestion = call.cached_check(step) if why_not is None else None
+        if why_not and not call.checks:
+            why_not = "automatic checks are turned off on this help desk"
+        elif why_not and step.visit.node.probe.runs_on == "caller":
+            why_not = ("this check only tells something on the caller's computer, and the "
+                       "help desk in the browser runs on the help desk's: ask the caller")
     offer = request.query_params.get("offer")
     node = step.visit.node
     chart = call.fs.charts[step.visit.chart]
