@@ -27,9 +27,6 @@ LAYERS: list[tuple[str, ...]] = [
     ("wizard.frontends",),
 ]
 FRONTENDS = "wizard.frontends"
-#: The command line launches the web front end (``serve``, ``users``); nothing else
-#: crosses between front ends, and the web front end never imports the terminal's.
-LAUNCHES = {("wizard.frontends.terminal.cli", "wizard.frontends.web")}
 
 
 def _rank(module: str) -> int:
@@ -100,8 +97,6 @@ def test_imports_point_down(module: str) -> None:
         if _rank(target) > own:
             wrong.append(f"{MODULES[module].relative_to(ROOT)}:{line}: imports {target}, a "
                          f"higher layer")
-        elif (module, _package(target)) in LAUNCHES:
-            continue
         elif _rank(target) == own and target.startswith(FRONTENDS):
             wrong.append(f"{MODULES[module].relative_to(ROOT)}:{line}: a front end imports "
                          f"another front end ({target})")

@@ -11,7 +11,7 @@ import pytest
 
 from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
-from wizard.frontends.web.accounts import Accounts
+from wizard.service.accounts import Accounts
 
 from .support import shipped
 from .test_checks_in_calls import INTAKE

@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from wizard.frontends.web.accounts import Accounts, verify
+from wizard.service.accounts import Accounts, verify
 
 from .conftest import PYTHON, cli_env
 

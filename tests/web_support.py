@@ -13,8 +13,8 @@ with warnings.catch_warnings():  # the test client's note about its HTTP library
 
 from wizard.calls.engine import StepKind
 from wizard.calls.journal import JournalFolder
-from wizard.frontends.web.accounts import Accounts
 from wizard.frontends.web.app import Settings, create_app
+from wizard.service.accounts import Accounts
 from wizard.service.calls import route_step
 from wizard.service.desk import Desk
 

@@ -1,7 +1,7 @@
 """``ipsec-triage``: the command line. Subcommands: start (default), resume, list, show,
-ticket, lint, render, schema, probes, ...; ``serve`` and ``users`` start and manage the
-web front end (the one place a front end reaches another: to launch it). Exit codes:
-:class:`wizard.base.errors.ExitStatus`."""
+ticket, lint, render, schema, probes, ...; ``serve`` runs the web front end under uvicorn
+(named by its import string, never imported here) and ``users`` manages its accounts.
+Exit codes: :class:`wizard.base.errors.ExitStatus`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(ExitStatus.USAGE, f"ipsec-triage: error: {message} (see --help)\n")
 
+
+WEB_APP = "wizard.frontends.web.asgi:app_from_environ"
+"""The web front end, as uvicorn imports it in each worker (``serve``)."""
 
 GLOBAL_OPTIONS = ("--data-dir", "--flowcharts", "--org", "--templates")
 
@@ -787,11 +790,35 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from wizard.frontends.web import commands as web
+    """Run the help desk in the browser under uvicorn until stopped. The web front end
+    is named to uvicorn by its import string (each worker process builds the app from
+    the settings passed in its environment): the command line never imports it."""
+    import uvicorn
 
-    return web.serve(env.desk(args), host=args.host, port=args.port, workers=args.workers,
-                     https=args.https, checks=not args.no_checks, proxy=args.proxy,
-                     out=env.stdout)
+    from wizard.service.accounts import Accounts
+
+    desk = env.desk(args)
+    accounts = Accounts(desk.data_dir)
+    if not accounts.load():
+        raise TriageError(f"no users yet in {accounts.path}: add one first with "
+                          "'ipsec-triage users add NAME --role admin'", ExitStatus.CONFIG)
+    os.environ["IPSEC_TRIAGE_DATA"] = str(desk.data_dir.resolve())
+    for name, value in (("IPSEC_TRIAGE_ORG", desk.org_file),
+                        ("IPSEC_TRIAGE_FLOWCHARTS", desk.flowcharts),
+                        ("IPSEC_TRIAGE_TEMPLATES", desk.templates)):
+        if value is not None:
+            os.environ[name] = str(value.resolve())
+    os.environ["IPSEC_TRIAGE_WEB_HTTPS"] = "1" if args.https else "0"
+    os.environ["IPSEC_TRIAGE_WEB_CHECKS"] = "0" if args.no_checks else "1"
+    desk.flowset(desk.call_org())  # flowchart problems are told before the server starts
+    env.stdout.write(f"ipsec-triage: the help desk on http://{args.host}:{args.port}/ "
+                     f"(data {desk.data_dir}; Ctrl-C stops)\n")
+    env.stdout.flush()
+    uvicorn.run(WEB_APP, factory=True, host=args.host, port=args.port,
+                workers=args.workers, proxy_headers=args.proxy is not None,
+                forwarded_allow_ips=args.proxy or "127.0.0.1", log_level="info",
+                server_header=False)
+    return ExitStatus.OK
 
 
 def _new_password(args: argparse.Namespace, env: Environment) -> str:
@@ -809,13 +836,28 @@ def _new_password(args: argparse.Namespace, env: Environment) -> str:
 
 
 def cmd_users(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from wizard.frontends.web import commands as web
+    """``users add|disable|passwd|list``: the accounts of the help desk in the browser."""
+    from wizard.service.accounts import Accounts
 
-    if args.action != "list" and not args.name:
+    accounts = Accounts(env.desk(args).data_dir)
+    out = env.stdout
+    if args.action == "list":
+        for user in sorted(accounts.load().values(), key=lambda u: u.name):
+            out.write(f"{user.name}\t{user.role}\t"
+                      f"{'disabled' if user.disabled else 'active'}\n")
+        return ExitStatus.OK
+    if not args.name:
         raise TriageError(f"users {args.action}: name the user", ExitStatus.USAGE)
-    password = _new_password(args, env) if args.action in ("add", "passwd") else None
-    return web.users(env.desk(args), args.action, args.name, role=args.role,
-                     password=password, out=env.stdout)
+    if args.action == "add":
+        user = accounts.add(args.name, args.role, _new_password(args, env))
+        out.write(f"user {user.name} added ({user.role})\n")
+    elif args.action == "passwd":
+        user = accounts.passwd(args.name, _new_password(args, env))
+        out.write(f"password of {user.name} set; their open sessions end\n")
+    else:
+        user = accounts.disable(args.name)
+        out.write(f"user {user.name} disabled; their open sessions end\n")
+    return ExitStatus.OK
 
 
 HANDLERS = {

@@ -40,7 +40,6 @@ from wizard.flows.nodes import (
     Validator,
     YesNoNode,
 )
-from wizard.frontends.web.accounts import Accounts, User, verify
 from wizard.frontends.web.security import (
     AuditLog,
     LoginLimiter,
@@ -49,6 +48,7 @@ from wizard.frontends.web.security import (
     session_secret,
 )
 from wizard.service import calls, turns
+from wizard.service.accounts import Accounts, User, verify
 from wizard.service.desk import Desk
 from wizard.service.guidance import (
     SENSITIVE_KINDS,
