@@ -5,20 +5,16 @@ Chromium (Debian's ``chromium``, driven by Playwright), offline."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from benchmarks.desk import fill
 
+from .browser_support import CHROMIUM
 from .conftest import PYTHON, cli_env
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 SECTIONS = {
     "volume": "Calls per week", "versions": "Calls per week by flowchart version",
     "outcomes": "Outcomes", "by-category": "By category",
@@ -43,18 +39,6 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        env=cli_env(folder, IPSEC_TRIAGE_STORE=url))
     assert r.returncode == 0, r.stderr
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def test_the_report_page_shows_every_section_with_its_chart_and_table(

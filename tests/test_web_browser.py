@@ -3,7 +3,6 @@ a free loopback port, driven by Playwright in Debian's headless Chromium."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -20,10 +19,6 @@ from wizard.calls.journal import JournalFolder
 from .conftest import PYTHON, cli_env
 from .support import shipped
 from .web_support import PASSWORDS, ROLES, current_key
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def free_port() -> int:
@@ -61,18 +56,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def signed_in(browser: Any, url: str, name: str) -> Any:

@@ -587,13 +587,22 @@ async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
     return await _writing(web, request, user, act)
 
 
-async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
+def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] | Response:
+    """The call of the page's address (404 if not the user's) read at its current step,
+    or the redirect to its end page when it has ended."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
     call = web.read(call_id)
     if call.state.ended is not None:
         return web.redirect(f"/calls/{call_id}")
-    step = call.step()
+    return call, call.step()
+
+
+async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
+    opened = _open_call(web, request, user)
+    if isinstance(opened, Response):
+        return opened
+    call, step = opened
     return web.page(request, "abandon.html.j2", user=user, call=call.state,
                     token=turns.step_token(call.state, step), reasons=ABANDON_REASONS)
 
@@ -632,12 +641,10 @@ async def abandon(web: WebDesk, request: Request, user: User) -> Response:
 
 
 async def change_page(web: WebDesk, request: Request, user: User) -> Response:
-    call_id = request.path_params["call_id"]
-    web.state_for(user, call_id)
-    call = web.read(call_id)
-    if call.state.ended is not None:
-        return web.redirect(f"/calls/{call_id}")
-    step = call.step()
+    opened = _open_call(web, request, user)
+    if isinstance(opened, Response):
+        return opened
+    call, step = opened
     route = list(step.answered_route)
     key = request.query_params.get("key")
     picked = next((v for v in route if v.key == key), None)
