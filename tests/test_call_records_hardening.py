@@ -211,6 +211,15 @@ def test_data_folder_and_store_are_private(tmp_path: Path, data_dir: Path) -> No
     assert stat.S_IMODE((data_dir / "calls.sqlite3").stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert "readable" not in run(["list"], data_dir).stderr
+    # a journal and a ticket copied in by hand with an open mode: made private, one line
+    opened = [f for f in (data_dir / "calls").iterdir() if f.suffix in (".jsonl", ".md")]
+    for f in opened:
+        os.chmod(f, 0o644)
+    r = run(["list"], data_dir)
+    assert (f"{data_dir / 'calls'}: {len(opened)} file(s) holding call data were readable "
+            "by other users; made private (600)") in r.stderr
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in opened)
+    assert "readable" not in run(["list"], data_dir).stderr
 
 
 @pytest.mark.parametrize("body", ["answers: [unclosed\n", "answers:\n  no.such_step: x\n",

@@ -35,10 +35,38 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
+def _tighten_files(folder: Path) -> list[str]:
+    """Make the files directly in ``folder`` private; one warning for all that were not
+    (a folder of journals may hold thousands)."""
+    opened, failed = 0, 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid()
+                    or not st.st_mode & 0o077):
+                continue
+            try:
+                os.chmod(entry.path, stat.S_IMODE(st.st_mode) & FILE_MODE)
+                opened += 1
+            except OSError:
+                failed += 1
+    out = []
+    if opened:
+        out.append(f"{folder}: {opened} file(s) holding call data were readable by other "
+                   "users; made private (600)")
+    if failed:
+        out.append(f"{folder}: {failed} file(s) holding call data are readable by other "
+                   "users and could not be made private")
+    return out
+
+
 def tighten(data_dir: Path) -> list[str]:
-    """Make the data folder, its folders and its top-level files private again; return
-    one warning for each that was readable by others. Files inside a private folder
-    are out of others' reach whatever their own mode."""
+    """Make the data folder, its folders, its files and the files in its folders
+    (journals, tickets, the outbox) private again; return a warning for what was
+    readable by others."""
     if not _POSIX or not data_dir.is_dir():
         return []
     warnings: list[str] = []
@@ -56,6 +84,8 @@ def tighten(data_dir: Path) -> list[str]:
             want = FILE_MODE
         else:
             continue
+        if want == DIR_MODE and path != data_dir:
+            warnings += _tighten_files(path)
         if st.st_uid != os.getuid() or not st.st_mode & 0o077:
             continue
         kind = "folder" if want == DIR_MODE else "file"
