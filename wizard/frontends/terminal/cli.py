@@ -37,7 +37,6 @@ from wizard.service.desk import Desk, describe_flowset
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
-    from rich.console import Console
 
     from wizard.calls.replay import AnswersFile
 
@@ -231,10 +230,6 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _console(env: Environment) -> Console:
-    return env.console()
-
-
 def _finish(call: Call, step: Step, desk: Desk, env: Environment,
             send: bool | None = None) -> None:
     ending = calls.finish_call(desk, call, step)
@@ -340,7 +335,7 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
                  recap: bool = False) -> Step:
     from wizard.frontends.terminal.prompts import CallAbandoned, Frontend, QuitCall
 
-    console = _console(env)
+    console = env.console()
     resume_cmd = command_line(env, args, "resume", call.call_id)
     frontend = Frontend(call, console, resume_command=resume_cmd, banner=banner)
     if recap:
@@ -667,7 +662,7 @@ def cmd_probes(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for spec in PROBES.values():
         table.add_row(spec.name, ", ".join(spec.params), ", ".join(spec.platforms),
                       spec.description)
-    _console(env).print(table)
+    env.console().print(table)
     return ExitStatus.OK
 
 
