@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+import subprocess
+import time
+import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 with warnings.catch_warnings():  # the test client's note about its HTTP library
@@ -18,6 +23,8 @@ from wizard.service.accounts import Accounts
 from wizard.service.calls import route_step
 from wizard.service.desk import Desk
 
+from .conftest import PYTHON, cli_env
+from .handoff_support import free_port
 from .support import shipped
 
 PASSWORDS = {"sam": "sam-password-1", "alex": "alex-password-1", "lee": "lee-password-1"}
@@ -67,3 +74,49 @@ def current_key(data_dir: Path, call_id: str) -> str | None:
 def answer(client: TestClient, call_id: str, page: str, value: str):  # type: ignore[no-untyped-def]
     return client.post(f"/calls/{call_id}/answer", data={
         "csrf": field(page, "csrf"), "step": field(page, "step"), "value": value})
+
+
+class Server:
+    """``ipsec-triage serve`` on a free loopback port, started as a user would."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"serve-{self.port}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "wizard", "serve", "--port", str(self.port), *args],
+            env=cli_env(data_dir), stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout: float = 60.0) -> str:
+        """The server's address once it answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/login", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        return self.url
+            except OSError:
+                pass
+            assert self.proc.poll() is None, self.log_path.read_text()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, *args: str) -> Iterator[Server]:
+    server = Server(data_dir, *args)
+    try:
+        yield server
+    finally:
+        server.stop()
+

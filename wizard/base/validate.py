@@ -92,3 +92,29 @@ def validate_service(value: str) -> str:
     if not _SERVICE.fullmatch(text):
         raise ProbeArgumentError(f"{text!r} is not a service name")
     return text
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(text: str) -> tuple[Network, ...]:
+    """Addresses or networks, separated by commas (``127.0.0.1, 10.0.5.0/24``);
+    ValueError names the one that is neither."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        if item:
+            try:
+                out.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or a network") from None
+    return tuple(out)
+
+
+def trusted(address: str, nets: tuple[Network, ...]) -> bool:
+    """Whether ``address`` is one of ``nets`` (never for a name or an empty address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in nets)

@@ -8,9 +8,10 @@ Roles: ``staffer`` (their own calls), ``lead`` (every call, the report), ``admin
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,22 @@ class Accounts:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / USERS_FILE
+        self._cache: tuple[tuple[int, int, int], dict[str, User]] | None = None
 
-    def load(self) -> dict[str, User]:
+    def _read(self) -> dict[str, User]:
+        """The users as the file holds them now. The file is only ever replaced whole
+        (a new inode), so it is parsed again only when its identity, size or time
+        changes: a server asking on every page reads it once per change."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise TriageError(f"{self.path}: unreadable users file: {exc}",
+                              ExitStatus.CONFIG) from None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._cache is not None and self._cache[0] == stamp:
+            return self._cache[1]
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -92,10 +107,15 @@ class Accounts:
                         hash=str(entry["hash"]), disabled=bool(entry.get("disabled")),
                         changed=float(entry.get("changed") or 0.0))
             users[user.name.lower()] = user
+        self._cache = (stamp, users)
         return users
 
+    def load(self) -> dict[str, User]:
+        return {key: replace(user) for key, user in self._read().items()}
+
     def get(self, name: str) -> User | None:
-        return self.load().get(name.strip().lower())
+        user = self._read().get(name.strip().lower())
+        return replace(user) if user is not None else None
 
     def _save(self, users: dict[str, User]) -> None:
         private_dir(self.path.parent)

@@ -192,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--proxy", metavar="ADDRESS",
                      help="address of the reverse proxy whose X-Forwarded-For and "
                           "X-Forwarded-Proto headers are trusted")
+    srv.add_argument("--sso-header", metavar="HEADER",
+                     help="the single-sign-on proxy's header naming the signed-in user "
+                          "(e.g. X-Remote-User; the user must be in 'users list')")
+    srv.add_argument("--sso-from", metavar="ADDRESSES",
+                     help="addresses or networks (comma-separated) the --sso-header is "
+                          "trusted from: the proxy's own (ignored from any other)")
     srv.add_argument("--no-checks", action="store_true",
                      help="do not run automatic checks: every check is asked")
     usr = add("users", "the accounts of the help desk in the browser")
@@ -790,6 +796,7 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     the settings passed in its environment): the command line never imports it."""
     import uvicorn
 
+    from wizard.base.validate import networks
     from wizard.service.accounts import Accounts
 
     desk = env.desk(args)
@@ -805,13 +812,24 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
             os.environ[name] = str(value.resolve())
     os.environ["IPSEC_TRIAGE_WEB_HTTPS"] = "1" if args.https else "0"
     os.environ["IPSEC_TRIAGE_WEB_CHECKS"] = "0" if args.no_checks else "1"
+    if bool(args.sso_header) != bool(args.sso_from):
+        raise TriageError("serve: --sso-header and --sso-from go together (the header, "
+                          "and the addresses of the proxy that sets it)", ExitStatus.USAGE)
+    for option, value in (("--proxy", args.proxy), ("--sso-from", args.sso_from)):
+        try:
+            networks(value or "")
+        except ValueError as exc:
+            raise TriageError(f"serve {option}: {exc}", ExitStatus.USAGE) from None
+    for name, value in (("IPSEC_TRIAGE_WEB_PROXY", args.proxy),
+                        ("IPSEC_TRIAGE_WEB_SSO_HEADER", args.sso_header),
+                        ("IPSEC_TRIAGE_WEB_SSO_FROM", args.sso_from)):
+        os.environ[name] = value or ""
     desk.flowset(desk.call_org())  # flowchart problems are told before the server starts
     env.stdout.write(f"ipsec-triage: the help desk on http://{args.host}:{args.port}/ "
                      f"(data {desk.data_dir}; Ctrl-C stops)\n")
     env.stdout.flush()
     uvicorn.run(WEB_APP, factory=True, host=args.host, port=args.port,
-                workers=args.workers, proxy_headers=args.proxy is not None,
-                forwarded_allow_ips=args.proxy or "127.0.0.1", log_level="info",
+                workers=args.workers, proxy_headers=False, log_level="info",
                 server_header=False)
     return ExitStatus.OK
 

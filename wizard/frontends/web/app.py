@@ -9,6 +9,7 @@ writes it and closed before the answer goes out.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,13 +25,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.resources import builtin_dir
+from wizard.base.validate import Network, trusted
 from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location, end_label
 from wizard.calls.engine import Step, StepKind, Visit
 from wizard.calls.journal import CallState, JournalError
 from wizard.flows import answers as answer_rules
+from wizard.flows.catalogue import catalogue_path
 from wizard.flows.nodes import (
     ActionNode,
     CheckNode,
@@ -41,8 +45,10 @@ from wizard.flows.nodes import (
     YesNoNode,
 )
 from wizard.frontends.web.security import (
+    PEER,
     AuditLog,
     LoginLimiter,
+    RecordPeer,
     csrf_ok,
     csrf_token,
     session_secret,
@@ -72,6 +78,14 @@ class Settings:
     checks: bool = True
     """False: no automatic check runs; every check is asked (``--no-checks``)."""
     max_age: int = SESSION_MAX_AGE
+    proxy: tuple[Network, ...] = ()
+    """The reverse proxy's addresses: their ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` name the browser's address and the scheme."""
+    sso_header: str = ""
+    """The single-sign-on proxy's header naming the signed-in user (``X-Remote-User``);
+    empty: no single sign-on."""
+    sso_from: tuple[Network, ...] = ()
+    """The addresses the single-sign-on header is trusted from (the proxy's own)."""
 
 
 class NotFound(Exception):
@@ -163,9 +177,10 @@ class WebDesk:
         self.settings = settings
         self.desk = settings.desk
         self.accounts = Accounts(self.desk.data_dir)
-        self.limiter = LoginLimiter()
+        self.limiter = LoginLimiter(self.desk.data_dir)
         self.audit = AuditLog(self.desk.data_dir)
         self.templates = _templates()
+        self._setting: tuple[tuple[Any, ...], Path, Any, Any] | None = None
 
     # -- pages -------------------------------------------------------------------------
     def page(self, request: Request, template: str, code: int = 200, **ctx: Any) -> Response:
@@ -194,7 +209,47 @@ class WebDesk:
         return RedirectResponse(path, status_code=303)
 
     # -- who is asking -----------------------------------------------------------------
+    def sso_name(self, request: Request) -> str | None:
+        """The user the single-sign-on proxy names, if it is configured, the header is
+        there and the request comes from the proxy's address; a request from any other
+        address with the header is audited and the header ignored."""
+        header = self.settings.sso_header
+        value = request.headers.get(header, "").strip() if header else ""
+        if not value:
+            return None
+        peer = request.scope.get(PEER) or _address(request)
+        if not trusted(peer, self.settings.sso_from):
+            self.audit.write("sso_untrusted", user=value[:64], address=peer,
+                             header=header)
+            return None
+        return value
+
+    def sso_user(self, request: Request, name: str) -> User | None:
+        """The account the proxy named: it must exist in the users file and be
+        enabled (its role comes from there). A new name starts a new session."""
+        user = self.accounts.get(name)
+        session = request.session
+        if user is None or user.disabled:
+            if session.get("sso_refused") != name:
+                self.audit.write("sso_refused", user=name[:64], address=_address(request))
+            session.clear()
+            session["sso_refused"] = name
+            return None
+        if session.get("user") != user.name or session.get("via") != "sso":
+            session.clear()
+            session.update({"user": user.name, "since": time.time(), "via": "sso"})
+            csrf_token(session)
+            self.audit.write("login", user=user.name, address=_address(request),
+                             via="sso")
+        return user
+
     def user(self, request: Request) -> User | None:
+        sso = self.sso_name(request)
+        if sso is not None:
+            return self.sso_user(request, sso)
+        if request.session.get("via") == "sso":  # the proxy no longer vouches for it
+            request.session.clear()
+            return None
         name = request.session.get("user")
         if not isinstance(name, str):
             return None
@@ -224,9 +279,31 @@ class WebDesk:
 
     # -- the call's setting ------------------------------------------------------------
     def flowset_org(self) -> tuple[Any, Any]:
+        """The flowchart set and organization file, read again only when one of their
+        files changes (a few ``stat`` calls per request instead of loading the set)."""
+        cached = self._setting
+        if cached is not None and cached[0] == self._setting_stamp(cached[1]):
+            return cached[2], cached[3]
         org = self.desk.call_org()
-        fs, _source = self.desk.flowset(org)
+        fs, source = self.desk.flowset(org)
+        self._setting = (self._setting_stamp(source.path), source.path, fs, org)
         return fs, org
+
+    def _setting_stamp(self, charts: Path) -> tuple[Any, ...]:
+        def stamp(path: Path) -> tuple[int, int, int] | None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+        files = []
+        with contextlib.suppress(OSError):
+            files = sorted(e.name for e in os.scandir(charts)
+                           if e.name.endswith((".yaml", ".yml")))
+        return (stamp(self.desk.org_file) if self.desk.org_file else None,
+                stamp(catalogue_path(charts)),
+                *((name, stamp(charts / name)) for name in files))
 
     def read(self, call_id: str) -> Call:
         fs, org = self.flowset_org()
@@ -292,7 +369,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/calls/{call_id}/history", signed_in(history), methods=["GET"]),
         Route("/calls/{call_id}/ticket.{fmt}", signed_in(ticket), methods=["GET"]),
     ]
+    forwarded = [Middleware(ProxyHeadersMiddleware,
+                            trusted_hosts=[str(n) for n in settings.proxy])
+                 ] if settings.proxy else []
     app = Starlette(routes=routes, middleware=[
+        Middleware(RecordPeer), *forwarded,
         Middleware(SessionMiddleware, secret_key=session_secret(settings.desk.data_dir),
                    session_cookie=SESSION_COOKIE, max_age=settings.max_age,
                    same_site="lax", https_only=settings.https),
@@ -326,7 +407,7 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request.session, _field(form, "csrf")):
         return web.message(request, "Form refused", "The sign-in form had expired: open "
                            "the sign-in page again.", 403)
-    wait = web.limiter.wait(name, address)
+    wait = web.limiter.attempt(name, address)
     if wait:
         web.audit.write("login_limited", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=429, next=target, name=name,
@@ -334,7 +415,6 @@ async def login(request: Request) -> Response:
                               f"{int(wait // 60) + 1} minute(s).")
     user = web.accounts.get(name) if name else None
     if not verify(user, password) or user is None:
-        web.limiter.failed(name, address)
         web.audit.write("login_failed", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=401, next=target, name=name,
                         error="Wrong user name or password.")

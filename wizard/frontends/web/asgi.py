@@ -4,7 +4,12 @@
 
 Settings come from the environment: ``IPSEC_TRIAGE_DATA``, ``IPSEC_TRIAGE_ORG``,
 ``IPSEC_TRIAGE_FLOWCHARTS``, ``IPSEC_TRIAGE_TEMPLATES``; ``IPSEC_TRIAGE_WEB_HTTPS=1``
-(session cookies only over TLS), ``IPSEC_TRIAGE_WEB_CHECKS=0`` (no automatic checks).
+(session cookies only over TLS), ``IPSEC_TRIAGE_WEB_CHECKS=0`` (no automatic checks),
+``IPSEC_TRIAGE_WEB_PROXY`` (the reverse proxy's addresses, comma-separated: its
+``X-Forwarded-For`` is trusted), ``IPSEC_TRIAGE_WEB_SSO_HEADER`` and
+``IPSEC_TRIAGE_WEB_SSO_FROM`` (the single-sign-on proxy's header naming the user, and
+the addresses it is trusted from). The application reads the forwarded headers itself:
+run uvicorn with ``--no-proxy-headers`` so that it sees the proxy's own address.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Mapping
 
 from starlette.applications import Starlette
 
+from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.validate import Network, networks
 from wizard.frontends.web.app import Settings, create_app
 from wizard.service.desk import Desk
 
@@ -25,11 +32,25 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return value in ("1", "yes", "true", "on")
 
 
+def _networks(environ: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    try:
+        return networks(environ.get(name, ""))
+    except ValueError as exc:
+        raise TriageError(f"{name}: {exc}", ExitStatus.CONFIG) from None
+
+
 def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     desk = Desk.from_options(environ=environ,
                              templates=environ.get("IPSEC_TRIAGE_TEMPLATES") or None)
+    header = environ.get("IPSEC_TRIAGE_WEB_SSO_HEADER", "").strip()
+    sso_from = _networks(environ, "IPSEC_TRIAGE_WEB_SSO_FROM")
+    if header and not sso_from:
+        raise TriageError("IPSEC_TRIAGE_WEB_SSO_HEADER needs IPSEC_TRIAGE_WEB_SSO_FROM: "
+                          "the single-sign-on proxy's addresses", ExitStatus.CONFIG)
     return Settings(desk=desk, https=_flag(environ, "IPSEC_TRIAGE_WEB_HTTPS", False),
-                    checks=_flag(environ, "IPSEC_TRIAGE_WEB_CHECKS", True))
+                    checks=_flag(environ, "IPSEC_TRIAGE_WEB_CHECKS", True),
+                    proxy=_networks(environ, "IPSEC_TRIAGE_WEB_PROXY"),
+                    sso_header=header, sso_from=sso_from)
 
 
 def app_from_environ() -> Starlette:
