@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import functools
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -205,12 +206,22 @@ class _Trail:
                     number, remaining)
 
 
+_REMAINING: dict[int, tuple[weakref.ref[FlowSet], dict[str, int]]] = {}
+"""Questions to the end from each node, per flowchart set in use: worked out once per
+set, not once per call (a server makes an engine for every request)."""
+
+
 class Engine:
     """Computes steps for one flowchart set. Holds no call state."""
 
     def __init__(self, flowset: FlowSet) -> None:
         self.fs = flowset
-        self._remaining = self._questions_to_end()
+        remaining = _REMAINING.get(id(flowset))
+        if remaining is None or remaining[0]() is not flowset:
+            remaining = (weakref.ref(flowset), self._questions_to_end())
+            _REMAINING[id(flowset)] = remaining
+            weakref.finalize(flowset, _REMAINING.pop, id(flowset), None)
+        self._remaining = remaining[1]
         self._trail: _Trail | None = None
         self._lock = threading.Lock()
 

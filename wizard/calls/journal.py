@@ -343,7 +343,11 @@ class JournalFolder:
         raise JournalError(f"{self.calls}: could not pick a new call id")  # pragma: no cover
 
     def resolve_id(self, call_id: str) -> str:
-        """Full id for a unique prefix, or the newest call for ``last``."""
+        """Full id for a unique prefix, or the newest call for ``last``. A whole id is
+        found without listing the folder (a server resolves one on every page)."""
+        if (call_id and call_id != "last" and not call_id.startswith(".")
+                and Path(call_id).name == call_id and self.path(call_id).is_file()):
+            return call_id
         ids = self.ids()
         if call_id == "last":
             if not ids:

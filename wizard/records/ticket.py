@@ -8,6 +8,7 @@ template not found there comes from the shipped ones.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -301,11 +302,18 @@ def markdown_text(value: Any) -> Any:
 
 
 def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
+    """The ticket templates' environment: one per template folder and format, kept, so
+    a server ending many calls compiles each template once (Jinja still reloads a
+    template whose file changed)."""
+    return _environment(call.org.templates_dir or None, fmt)
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     dirs: list[Path] = []
-    override = call.org.templates_dir
     if override:
         dirs.append(Path(override))
     dirs.append(builtin_dir("templates"))

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -414,7 +415,8 @@ async def login(request: Request) -> Response:
                         error=f"Too many failed attempts: try again in "
                               f"{int(wait // 60) + 1} minute(s).")
     user = web.accounts.get(name) if name else None
-    if not verify(user, password) or user is None:
+    # the hash takes a while: in a thread, so the worker's other pages go on meanwhile
+    if not await run_in_threadpool(verify, user, password) or user is None:
         web.audit.write("login_failed", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=401, next=target, name=name,
                         error="Wrong user name or password.")
