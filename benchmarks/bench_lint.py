@@ -2,9 +2,10 @@
 
 Synthetic charts (benchmarks/flowgen.py): ``deep`` is one long chain, ``wide`` a
 balanced tree; ``plain`` names follow the walk, ``random`` ones do not. "Ours" is
-loading (YAML with line numbers, schema) plus every lint check; the reference is
-reading the same file with PyYAML's C loader alone (the floor for any YAML tool).
-Then the whole ``ipsec-triage lint`` command on the largest deep set.
+loading (YAML, schema) plus every lint check; the reference is reading the same file
+with PyYAML's C loader alone, and, when the ``fast`` extra is installed, a second line
+compares with yaml-rs's bare load (the parser the loader then uses, lines read again only
+for a problem). Then the whole ``ipsec-triage lint`` command on the smallest deep set.
 
     python -m benchmarks.bench_lint [--sizes 10000,50000] [--runs N]
 """
@@ -29,6 +30,11 @@ def main() -> None:
     args = p.parse_args()
     from wizard.flows.flowset import lint, load_flowset, route_count
 
+    try:
+        import yaml_rs as fast
+    except ImportError:
+        fast = None
+
     sizes = [200] if args.tiny else [int(s) for s in args.sizes.split(",")]
     runs = 1 if args.tiny else min(args.runs, 3)
     goals = {10_000: "under 1 s", 50_000: "under 5 s"}
@@ -51,6 +57,10 @@ def main() -> None:
                     t = timing[n, shape, names] = best(ours, runs)
                     figure(f"lint {n} nodes, {shape}, {names} names", t,
                            best(reference, runs), "C YAML load only", goals.get(n, ""))
+                    if fast is not None:
+                        text = (d / "main.yaml").read_text(encoding="utf-8")
+                        figure("  the same", t, best(lambda t=text: fast.loads(t), runs),
+                               "yaml-rs load only")
             spread = max(v for k, v in timing.items() if k[0] == n) / min(
                 v for k, v in timing.items() if k[0] == n)
             print(f"  {n} nodes: slowest shape/naming / fastest = {spread:.2f} "

@@ -4,6 +4,12 @@ Flowcharts, answers files and organization files are user input: errors must nam
 the file and line. :func:`load_document` returns plain data whose mappings are
 :class:`LineDict` objects carrying the line of each key, and :func:`locate` turns a
 pydantic error location into a line number.
+
+``load_document(path, lines=False)`` is the quick way for big files whose lines are
+needed only when something is wrong (flowcharts): when the optional ``yaml-rs`` parser
+is installed and the document is plain YAML (see :func:`parse_plain`), it returns the
+same data as plain dicts in a fraction of PyYAML's time; the caller reads the file again
+with lines only to report a problem. Otherwise it is the same as ``lines=True``.
 """
 
 from __future__ import annotations
@@ -20,14 +26,21 @@ import yaml
 
 from wizard.base.errors import ExitStatus, TriageError
 
+_fast_yaml: Any
+try:  # optional: the fast parser of the ``fast`` extra
+    import yaml_rs as _fast_yaml
+except ImportError:  # pragma: no cover - depends on the installation
+    _fast_yaml = None
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
-"""Largest flowchart, answers or organization file read (the shipped ones are < 100 kB)."""
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+"""Largest flowchart, answers or organization file read (the shipped ones are < 100 kB;
+a flowchart of 50,000 questions is about 7 MB)."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists in one document."""
-MAX_NODES = 200_000
+MAX_NODES = 1_000_000
 """Most values in one document, counting every use of an alias in full (an alias bomb,
 nine levels of nine-fold anchors, would expand to 387 million)."""
 
@@ -206,8 +219,11 @@ def parse_yaml(text: str, path: str | Path) -> Any:
         raise DocumentError(path, None, "YAML error: nested too deeply") from None
 
 
-def load_document(path: str | Path) -> Any:
-    """Read a YAML or JSON file (JSON is YAML) as LineDict data."""
+def load_document(path: str | Path, *, lines: bool = True) -> Any:
+    """Read a YAML or JSON file (JSON is YAML) as LineDict data.
+
+    ``lines=False``: the same data, as plain dicts when the fast parser can be sure of
+    reading it exactly as PyYAML does (:func:`parse_plain`), else as LineDicts."""
     p = Path(path)
     try:
         if p.is_file() and p.stat().st_size > MAX_DOCUMENT_BYTES:
@@ -233,7 +249,100 @@ def load_document(path: str | Path) -> Any:
             raise DocumentError(p, None, "JSON error: nested too deeply") from None
         except ValueError as exc:  # e.g. an integer of more than 4,300 digits
             raise DocumentError(p, None, f"JSON error: {_short(str(exc))}") from None
+    if not lines:
+        plain = parse_plain(text)
+        if plain is not None:
+            return plain
     return parse_yaml(text, p)
+
+
+# -- the fast parser, where it reads a document exactly as the loader above does -----
+
+_UNSURE_TEXT = re.compile(
+    "|".join([
+        yaml.reader.Reader.NON_PRINTABLE.pattern,  # PyYAML refuses these
+        "[\t\x85\u2028\u2029\ufeff]",  # tabs, YAML 1.1 line breaks, byte-order marks
+        r"(?:^[ ]*(?:[-?:][ ]+)*|[:\[{,][ ]*)[!&*]",  # tags, anchors, aliases (node start)
+        "^%",  # directives
+        r"^(?:---|\.\.\.)",  # document markers (PyYAML wants exactly one document)
+        "<<",  # merge keys (YAML 1.1 only)
+    ]),
+    re.MULTILINE,
+)
+"""Text the fast parser is not trusted with: all of it goes to PyYAML. Matching more
+than needed only costs time (say, a '*' after a space inside a quoted text)."""
+
+_RESOLVERS = _Loader.yaml_implicit_resolvers
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _implicit_tag(value: str) -> str:
+    """The tag the loader above gives ``value`` written as a plain scalar."""
+    resolvers = _RESOLVERS.get(value[0] if value else "", [])
+    for tag, regexp in [*resolvers, *_RESOLVERS.get(None, [])]:
+        if regexp.match(value):
+            return str(tag)
+    return _STR_TAG
+
+
+def _unsure_string(value: str, text: str) -> bool:
+    """Whether ``value`` (a string to the fast parser) might be a plain scalar that the
+    loader above reads as something else (``1``, ``1:30``, ``2001-01-01``, ``=``): then
+    it must have been quoted, which is checked by finding no bare copy of it in the text."""
+    if value.isspace():
+        return True  # an empty block scalar: libyaml and yaml-rs differ
+    if not value or (value[0] not in _RESOLVERS and None not in _RESOLVERS):
+        return False
+    if _implicit_tag(value) == _STR_TAG:
+        return False
+    if value != value.strip() or any(ch.isspace() for ch in value):
+        return True  # a plain scalar over several lines: too hard to find, not sure
+    bare = re.compile(r"(?:^|(?<=[\s\[{,]))" + re.escape(value) + r"(?=[\s,\]}:#]|$)",
+                      re.MULTILINE)
+    return bare.search(text) is not None
+
+
+def parse_plain(text: str) -> dict[str, Any] | None:
+    """``text`` as plain data, exactly as :func:`parse_yaml` reads it but without
+    lines; None when the fast parser is not installed, the text is empty or not a
+    mapping, is outside the plain subset (tags, anchors, aliases, block scalars, several
+    documents, merge keys, ...), holds a value that YAML 1.1 and 1.2 read differently,
+    is malformed, or exceeds the bounds above: PyYAML then reads it (and names the
+    line of any problem). Everything in a shipped flowchart is in the plain subset."""
+    if (_fast_yaml is None or len(text) > MAX_DOCUMENT_BYTES or not text.endswith("\n")
+            or _UNSURE_TEXT.search(text)):  # (block text at the very end: they differ)
+        return None
+    try:
+        data = _fast_yaml.loads(text, parse_datetime=False)
+    except Exception:  # noqa: BLE001 - any failure: PyYAML reads it and says what is wrong
+        return None
+    if not isinstance(data, dict):
+        return None
+    count = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if type(value) is str:
+            if _unsure_string(value, text):
+                return None
+        elif type(value) is dict:
+            if depth >= MAX_DEPTH - 1:
+                return None
+            for key, item in value.items():
+                if type(key) is not str or _unsure_string(key, text):
+                    return None
+                count += 1
+                stack.append((item, depth + 1))
+        elif type(value) is list:
+            if depth >= MAX_DEPTH - 1:
+                return None
+            stack.extend((item, depth + 1) for item in value)
+        elif not (value is None or type(value) is bool):
+            return None  # numbers and dates: YAML 1.1 and 1.2 read them differently
+        if count > MAX_NODES:
+            return None
+    return data
 
 
 def locate(data: Any, loc: Sequence[int | str]) -> int | None:

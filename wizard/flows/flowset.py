@@ -56,19 +56,25 @@ class FlowSet:
     entry: str
     catalogue: Catalogue | None = None
     _edges: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _nodes: dict[str, Node] = field(default_factory=dict, repr=False)
 
     # -- lookup ---------------------------------------------------------------------
     @property
     def start_key(self) -> str:
         return f"{self.entry}.{self.charts[self.entry].start}"
 
+    def nodes(self) -> dict[str, Node]:
+        """Every node by its key (computed once)."""
+        if not self._nodes:
+            self._nodes = {f"{cid}.{nid}": node for cid, chart in self.charts.items()
+                           for nid, node in chart.nodes.items()}
+        return self._nodes
+
     def node(self, key: str) -> Node:
-        chart, node = key.split(".", 1)
-        return self.charts[chart].nodes[node]
+        return self.nodes()[key]
 
     def has(self, key: str) -> bool:
-        chart, _, node = key.partition(".")
-        return chart in self.charts and node in self.charts[chart].nodes
+        return key in self.nodes()
 
     def resolve(self, chart_id: str, link: str, *, goto: bool = False) -> str:
         """Qualified key for a link written in ``chart_id`` (may not exist: see lint)."""
@@ -80,17 +86,17 @@ class FlowSet:
         return f"{chart_id}.{link}"
 
     def successors(self, key: str) -> list[str]:
-        if key not in self._edges:
+        edges = self._edges.get(key)
+        if edges is None:
             chart = key.split(".", 1)[0]
-            node = self.node(key)
+            node = self.nodes()[key]
             goto = isinstance(node, GotoNode)
-            self._edges[key] = [self.resolve(chart, lk, goto=goto) for lk in node_links(node)]
-        return self._edges[key]
+            edges = self._edges[key] = [self.resolve(chart, lk, goto=goto)
+                                        for lk in node_links(node)]
+        return edges
 
     def node_keys(self) -> Iterator[str]:
-        for cid, chart in self.charts.items():
-            for nid in chart.nodes:
-                yield f"{cid}.{nid}"
+        yield from self.nodes()
 
     def versions(self) -> dict[str, str]:
         return {cid: f"{c.version} ({self.digests[cid]})" for cid, c in self.charts.items()}
@@ -98,7 +104,7 @@ class FlowSet:
     def where(self, key: str, field_name: str | None = None) -> tuple[Path, int | None]:
         """File and line of a node (or one of its fields)."""
         chart, nid = key.split(".", 1)
-        data = self.data.get(chart)
+        data = self.lined(chart)
         line = None
         if isinstance(data, LineDict):
             nodes = data.get("nodes")
@@ -108,6 +114,13 @@ class FlowSet:
                 if field_name and isinstance(node_data, LineDict):
                     line = node_data.key_lines.get(field_name, line)
         return self.paths[chart], line
+
+    def lined(self, chart: str) -> Any:
+        """The data of a chart with lines (read again, once, if it was read without)."""
+        data = self.data.get(chart)
+        if data is not None and not isinstance(data, LineDict):
+            data = self.data[chart] = with_lines(self.paths[chart], data)
+        return data
 
     def problem(self, key: str, message: str, field_name: str | None = None) -> DocumentError:
         path, line = self.where(key, field_name)
@@ -154,24 +167,48 @@ def _known_fields(data: Any) -> Any:
 
 
 def load_chart(path: Path) -> tuple[Flowchart, Any, str]:
+    """One checked chart, the data it was read from and the digest of its bytes.
+
+    The data is read without lines when the fast parser can (see
+    :func:`wizard.base.yamlio.parse_plain`); a problem found in it is reported after
+    reading the file again with lines (:func:`with_lines`)."""
     from pydantic import ValidationError
 
     from wizard.base.yamlio import format_validation_error, load_document
     from wizard.flows import schema
 
     raw_bytes = path.read_bytes()
-    data = load_document(path)
+    data = load_document(path, lines=False)
     if not isinstance(data, dict):
         raise FlowchartError([DocumentError(path, 1, "a flowchart file must be a mapping")])
     try:
         chart: Flowchart = from_model(schema.Flowchart.model_validate(data))
     except ValidationError as exc:
+        # the same data, so the same errors: only their lines come from the second reading
+        lined = with_lines(path, data)
+        if lined is None:
+            lined = data
         raise FlowchartError(
             format_validation_error(
-                exc, data, path, describe_loc=_describe, known_fields=_known_fields(data)
+                exc, lined, path, describe_loc=_describe, known_fields=_known_fields(lined)
             )
         ) from None
     return chart, data, hashlib.sha256(raw_bytes).hexdigest()[:12]
+
+
+def with_lines(path: Path, data: Any) -> Any:
+    """``data`` read from ``path`` with the line of every key (LineDicts): ``data`` itself
+    if it has them, else the file read again, if it still holds the same data (None if
+    it changed meanwhile or cannot be read: the problem is then reported without a line)."""
+    if isinstance(data, LineDict):
+        return data
+    from wizard.base.yamlio import load_document
+
+    try:
+        lined = load_document(path)
+    except DocumentError:
+        return None
+    return lined if isinstance(lined, LineDict) and lined == data else None
 
 
 def load_flowset(directory: Path, *, check: bool = True, cache: bool = True) -> FlowSet:
@@ -237,7 +274,8 @@ def _load_files(directory: Path, files: list[Path], check: bool) -> FlowSet:
             problems.append(exc)
             continue
         if chart.id in charts:
-            line = data.key_lines.get("id") if isinstance(data, LineDict) else None
+            lined = with_lines(path, data)
+            line = lined.key_lines.get("id") if isinstance(lined, LineDict) else None
             problems.append(
                 DocumentError(path, line, f"chart id {chart.id!r} also used by {paths[chart.id]}")
             )
@@ -307,7 +345,7 @@ def lint(fs: FlowSet) -> list[DocumentError]:
         if chart.start not in chart.nodes:
             close = difflib.get_close_matches(chart.start, list(chart.nodes), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            data = fs.data[cid]
+            data = fs.lined(cid)
             line = data.key_lines.get("start") if isinstance(data, LineDict) else None
             problems.append(
                 DocumentError(fs.paths[cid], line, f"start node {chart.start!r} not found{hint}")
