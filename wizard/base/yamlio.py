@@ -258,22 +258,36 @@ def load_document(path: str | Path, *, lines: bool = True) -> Any:
 
 # -- the fast parser, where it reads a document exactly as the loader above does -----
 
-_UNSURE_TEXT = re.compile(
-    "|".join([
-        yaml.reader.Reader.NON_PRINTABLE.pattern,  # PyYAML refuses these
-        "[\t\x85\u2028\u2029\ufeff]",  # tabs, YAML 1.1 line breaks, byte-order marks
-        r"(?:^[ ]*(?:[-?:][ ]+)*|[:\[{,][ ]*)[!&*]",  # tags, anchors, aliases (node start)
-        "^%",  # directives
-        r"^(?:---|\.\.\.)",  # document markers (PyYAML wants exactly one document)
-        "<<",  # merge keys (YAML 1.1 only)
-    ]),
-    re.MULTILINE,
-)
-"""Text the fast parser is not trusted with: all of it goes to PyYAML. Matching more
-than needed only costs time (say, a '*' after a space inside a quoted text)."""
+_UNSURE_CHAR = re.compile(
+    "[^\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    "\U00010000-\U0010ffff]")
+"""Characters PyYAML refuses, tabs, YAML 1.1's extra line breaks, byte-order marks."""
+_NODE_START = ":[{,-?"
+
+
+def _unsure_text(text: str) -> bool:
+    """Whether ``text`` may hold what the fast parser is not trusted with: then all of
+    it goes to PyYAML. Saying yes more often than needed only costs time (a '*' after a
+    colon inside a quoted text, say)."""
+    if _UNSURE_CHAR.search(text) or "<<" in text:  # odd characters, merge keys
+        return True
+    for marker in ("%", "---", "..."):  # directives and document markers
+        if text.startswith(marker) or "\n" + marker in text:
+            return True
+    for mark in "!&*":  # tags, anchors and aliases: a node starting with one
+        at = text.find(mark)
+        while at >= 0:
+            before = text[text.rfind("\n", 0, at) + 1:at].rstrip(" ")
+            if not before or before[-1] in _NODE_START:
+                return True
+            at = text.find(mark, at + 1)
+    return False
+
 
 _RESOLVERS = _Loader.yaml_implicit_resolvers
 _STR_TAG = "tag:yaml.org,2002:str"
+_TRIGGERS = frozenset(k for k in _RESOLVERS if k) | frozenset(" \t\r\n")
+"""First characters of the strings :func:`_unsure_string` must look at."""
 
 
 def _implicit_tag(value: str) -> str:
@@ -310,7 +324,7 @@ def parse_plain(text: str) -> dict[str, Any] | None:
     is malformed, or exceeds the bounds above: PyYAML then reads it (and names the
     line of any problem). Everything in a shipped flowchart is in the plain subset."""
     if (_fast_yaml is None or len(text) > MAX_DOCUMENT_BYTES or not text.endswith("\n")
-            or _UNSURE_TEXT.search(text)):  # (block text at the very end: they differ)
+            or _unsure_text(text)):  # (block text at the very end: they differ)
         return None
     try:
         data = _fast_yaml.loads(text, parse_datetime=False)
@@ -320,26 +334,28 @@ def parse_plain(text: str) -> dict[str, Any] | None:
         return None
     count = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
+    while stack:  # every value once: strings here, containers when popped
         value, depth = stack.pop()
-        count += 1
-        if type(value) is str:
-            if _unsure_string(value, text):
+        if depth >= MAX_DEPTH - 1:
+            return None
+        if type(value) is dict:
+            count += 1 + 2 * len(value)
+            pairs: Any = value.items()
+        else:
+            count += 1 + len(value)
+            pairs = ((None, item) for item in value)
+        for key, item in pairs:
+            if key is not None and (type(key) is not str or (
+                    key and key[0] in _TRIGGERS and _unsure_string(key, text))):
                 return None
-        elif type(value) is dict:
-            if depth >= MAX_DEPTH - 1:
-                return None
-            for key, item in value.items():
-                if type(key) is not str or _unsure_string(key, text):
+            kind = type(item)
+            if kind is str:
+                if item and item[0] in _TRIGGERS and _unsure_string(item, text):
                     return None
-                count += 1
+            elif kind is dict or kind is list:
                 stack.append((item, depth + 1))
-        elif type(value) is list:
-            if depth >= MAX_DEPTH - 1:
-                return None
-            stack.extend((item, depth + 1) for item in value)
-        elif not (value is None or type(value) is bool):
-            return None  # numbers and dates: YAML 1.1 and 1.2 read them differently
+            elif not (item is None or kind is bool):
+                return None  # numbers and dates: YAML 1.1 and 1.2 read them differently
         if count > MAX_NODES:
             return None
     return data
