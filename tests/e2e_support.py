@@ -70,11 +70,26 @@ class Terminal:
                  for row in self.screen.history.top]
         return above + self.lines()
 
+    def wait_for(self, text: str) -> list[str]:
+        """The screen once ``text`` is on it and the output has stopped; a later
+        :meth:`expect` looks only at what comes after."""
+        start = len(self.seen)
+        while text not in _ANSI.sub("", self.seen[start:]):
+            self._feed(self.child.read_nonblocking(65536, timeout=30))
+        return self.settle()
+
     def settle(self) -> list[str]:
         """Read whatever is still coming, then the screen."""
-        self.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.7)
-        self._feed(self.child.before)
-        return self.lines()
+        # what the last match left in pexpect's buffer, then what comes: read once (an
+        # expect() that times out keeps it, and the next one would feed it again)
+        self._feed(self.child.buffer)
+        self.child.buffer = ""
+        self.child._before = self.child.buffer_type()  # the next match's "before" too
+        while True:
+            try:
+                self._feed(self.child.read_nonblocking(65536, timeout=0.7))
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return self.lines()
 
     def wait_end(self) -> int:
         self.child.expect(pexpect.EOF)

@@ -239,6 +239,10 @@ def test_help_key_in_a_text_question(data_dir: Path) -> None:
     t = Terminal(data_dir, "start", "--no-checks")
     for prompt, answer in (("What is the call about?", "1"), (COMPUTER_Q, "ws-ann"),
                              ("Which Windows does ws-ann run?", "1"),
+                             ("Which computer is the caller trying to reach", "fs01"),
+                             ("If known, the IP address of fs01", ""),
+                             ("How is the caller's computer connected right now?", "1"),
+                             ("What was the caller trying to do", "open the share"),
                              ("Who is affected?", "1"),
                              ("How far does the problem reach?", "1"),
                              ("Severity of this call?", "1")):
@@ -427,22 +431,41 @@ def test_the_text_ticket_keeps_the_contact_and_the_computer_on_their_own_lines(
 def test_answered_lines_wrap_at_word_boundaries(data_dir: Path, rows: int,
                                                cols: int) -> None:
     """The line left after each answer ("? question answer") is wrapped at spaces, a
-    choice's label and typed text alike; typed text is printed as typed, not markup."""
+    choice's label and typed text alike; typed text is printed as typed, not markup; a
+    long typed answer leaves no stray row (neither the erased prompt nor an empty one)."""
     name = "[bold]Ann[/bold] Caller-Smithson"
     since = ("since IPsec was turned on yesterday afternoon for the accounting people "
              "on the third floor")
+    tried = ("open the finance team share on the file server and also the intranet web "
+             "site and the printer queue at the same time, every morning this week")
     t = Terminal(data_dir, "start", "--no-checks", rows=rows, cols=cols)
     for prompt, keys in (("What is the call about?", "1"), (COMPUTER_Q, "WS-Ann"),
                          ("Which Windows does WS-Ann run?", "1"),
+                         (question("intake.target"), "fs01"),
+                         ("If known, the IP address of fs01", ""),
+                         ("How is the caller's computer connected right now?", "1"),
+                         (question("intake.tried"), tried),
                          ("Who is affected?", "1"), ("How far does the problem reach?", "1"),
                          ("Severity of this call?", ""), ("What is the caller's name?", name),
                          ("Take the caller's contact details now", "2"),
                          ("How can we reach", "x4455"), ("Since when does it fail", since),
                          ("Existing ticket number", "")):
-        t.expect(prompt)
+        if prompt != "Who is affected?":  # waited for after the long answer
+            t.expect(prompt)
         t.settle()
         t.send(keys + ENTER)
-    t.expect(question("intake.target"))
+        if prompt == question("intake.tried"):
+            rows_now = t.wait_for("Who is affected?")
+            # the answered line, then the next step's header after one blank row
+            end = max(i for i, line in enumerate(rows_now) if line.endswith("this week"))
+            start = max(i for i, line in enumerate(rows_now[:end + 1])
+                        if line.startswith(f"? {question('intake.tried')[:20]}"))
+            assert rows_now[end + 1] == "" and rows_now[end + 2].startswith("Step "), \
+                "\n".join(rows_now)
+            assert rows_now[start - 1].startswith("? help and source"), "\n".join(rows_now)
+            assert " ".join(" ".join(rows_now[start:end + 1]).split()) == \
+                f"? {question('intake.tried')} {tried}", "\n".join(rows_now)
+    t.expect("· Figure 7.1")
     t.settle()
     lines = t.all_lines()
     shown = " ".join(" ".join(lines).split())

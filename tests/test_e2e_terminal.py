@@ -45,6 +45,10 @@ def do_intake(child: pexpect.spawn) -> None:
     child.expect_exact("is not a valid")
     child.send(CTRL_U + "ws-ann" + ENTER)
     pick(child, "Which Windows does ws-ann run?", 1)
+    answer_text(child, "Which computer is the caller trying to reach", "localhost")
+    answer_text(child, "If known, the IP address of localhost", "127.0.0.1")
+    pick(child, "How is the caller's computer connected right now?", 1)
+    answer_text(child, "What was the caller trying to do", "open the team share")
     pick(child, "Who is affected?", 1)
     pick(child, "How far does the problem reach?", 1)
     pick(child, "Severity of this call?", 1)
@@ -53,10 +57,6 @@ def do_intake(child: pexpect.spawn) -> None:
     answer_text(child, "How can we reach Ann Caller again", "ann@corp.example")
     answer_text(child, "Since when does it fail", "this morning")
     answer_text(child, "Existing ticket number", "")
-    answer_text(child, "Which computer is the caller trying to reach", "localhost")
-    answer_text(child, "If known, the IP address of localhost", "127.0.0.1")
-    pick(child, "How is the caller's computer connected right now?", 1)
-    answer_text(child, "What was the caller trying to do", "open the team share")
 
 
 def records(data_dir: Path) -> list[dict[str, object]]:

@@ -22,7 +22,9 @@ def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object
     call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=OrgConfig(),
                       staffer="t")
     for key, value in (("intake.call_type", "reach"), ("intake.caller_machine", "ws-ann"),
-                       ("intake.windows", "win10_11"), ("intake.scope", scope),
+                       ("intake.windows", "win10_11"), ("intake.target", "fs01"),
+                       ("intake.target_ip", ""), ("intake.address_type", "wired"),
+                       ("intake.tried", "open the share"), ("intake.scope", scope),
                        ("intake.extent", extent)):
         step = call.step()
         assert step.visit.key == key
@@ -56,6 +58,28 @@ def test_only_logon_failures_across_the_network_alert_the_tier2_lead(tmp_path: P
     call.close()
 
 
+def intake_questions(answers: dict[str, str]) -> list[str]:
+    """The intake questions asked, in order, for these answers."""
+    engine = Engine(shipped())
+    step = engine.step(answers)
+    asked = [v.key for v in step.answered_route if v.chart == "intake"]
+    return asked + ([step.visit.key] if step.visit.chart == "intake" else [])
+
+
+def test_what_decides_the_route_comes_first() -> None:
+    caller = {"intake.call_type": "reach", "intake.caller_machine": "ws-ann",
+              "intake.windows": "win10_11", "intake.target": "fs01", "intake.target_ip": "",
+              "intake.address_type": "wired", "intake.tried": "open the share",
+              "intake.scope": "caller", "intake.extent": "one_server", "intake.severity": "low",
+              "intake.caller_name": "Ann", "intake.details": "later"}
+    assert intake_questions(caller) == list(caller)
+    server = {"intake.call_type": "server_no_network", "intake.server_name": "dns01",
+              "intake.server_windows": "server2003", "intake.scope": "caller",
+              "intake.extent": "one_server", "intake.severity": "low",
+              "intake.caller_name": "Sam", "intake.details": "later"}
+    assert intake_questions(server) == list(server)
+
+
 def test_server_calls_skip_what_does_not_apply() -> None:
     engine = Engine(shipped())
     asked = set()
@@ -75,6 +99,14 @@ def test_a_quick_enter_at_severity_logs_the_suggestion_in_a_real_terminal(
     term.send("ws-ann" + ENTER)
     term.expect("Which Windows does ws-ann run?")
     term.send("1" + ENTER)
+    term.expect("Which computer is the caller trying to reach")
+    term.send("fs01" + ENTER)
+    term.expect("If known, the IP address of fs01")
+    term.send(ENTER)
+    term.expect("How is the caller's computer connected right now?")
+    term.send("1" + ENTER)
+    term.expect("What was the caller trying to do")
+    term.send("open the share" + ENTER)
     term.expect("Who is affected?")
     term.send("1" + ENTER)             # only this caller
     term.expect("How far does the problem reach?")

@@ -121,6 +121,16 @@ def test_lint_reports_defect_with_file_line_and_node(tmp_path: Path, text: str,
     assert all(p.startswith(str(tmp_path)) for p in found), found
 
 
+GET_NAME = """  get_name:
+    kind: text
+    var: who
+    text: Name?
+    source: a passage
+    next: ask
+  ask:
+    kind: yesno"""
+
+
 def test_variable_set_on_only_one_path_is_flagged(tmp_path: Path) -> None:
     text = GOOD.replace("""  ask:
     kind: yesno""", """  name:
@@ -129,17 +139,84 @@ def test_variable_set_on_only_one_path_is_flagged(tmp_path: Path) -> None:
     source: a passage
     yes: get_name
     no: ask
-  get_name:
-    kind: text
-    var: who
-    text: Name?
-    source: a passage
-    next: ask
-  ask:
-    kind: yesno""").replace("start: ask", "start: name").replace(
+""" + GET_NAME).replace("start: ask", "start: name").replace(
         "Does it work?", "Does it work for {{ who }}?")
     found = problems(tmp_path, text)
     assert any("{{ who }} may be undefined" in p for p in found), found
+
+
+# A choice decides whether the name is asked; a later branch on that choice reads the
+# name only where it was asked (the intake's call type and target work this way).
+DECIDED = GOOD.replace("start: ask", "start: kind").replace("""  ask:
+    kind: yesno""", """  kind:
+    kind: choice
+    var: kind
+    text: What kind of call?
+    source: a passage
+    options:
+      - {value: person, label: A person, next: get_name}
+      - {value: server, label: A server, next: ask}
+""" + GET_NAME).replace("    no: broken", "    no: route") + """  route:
+    kind: branch
+    text: By the kind of call
+    source: a passage
+    cases:
+      - {when: "CONDITION", next: greet}
+    otherwise: broken
+  greet:
+    kind: note
+    text: Tell {{ who }} it is escalated
+    source: a passage
+    next: broken
+"""
+
+
+@pytest.mark.parametrize("condition", [
+    "kind == 'person'", "kind in ['person']",
+    "kind != 'server'", "not (kind == 'server')", "kind == 'person' and staffer",
+    "kind not in ('server',)",
+])
+def test_a_branch_on_an_earlier_choice_rules_out_paths(tmp_path: Path, condition: str) -> None:
+    assert problems(tmp_path, DECIDED.replace("CONDITION", condition)) == []
+
+
+@pytest.mark.parametrize("condition", [
+    "kind == 'server'",             # the path that never asked the name
+    "kind != 'person'",
+    "kind == 'person' or staffer",  # staffer alone lets a server call through
+    "kind | length > 5",            # not understood: every path counts
+    "kind == 'persn'",              # a value no option has: no path asked the name
+])
+def test_a_branch_that_lets_a_path_without_the_variable_through_is_flagged(
+        tmp_path: Path, condition: str) -> None:
+    found = problems(tmp_path, DECIDED.replace("CONDITION", condition))
+    assert any("node 'greet': {{ who }} may be undefined" in p for p in found), found
+
+
+def test_a_choice_variable_also_set_by_a_text_decides_nothing(tmp_path: Path) -> None:
+    text = DECIDED.replace("CONDITION", "kind == 'person'").replace("""    text: Name?
+    source: a passage
+    next: ask""", """    text: Name?
+    source: a passage
+    next: retype
+  retype:
+    kind: text
+    var: kind
+    text: Kind again?
+    source: a passage
+    next: ask""")
+    found = problems(tmp_path, text)
+    assert any("node 'greet': {{ who }} may be undefined" in p for p in found), found
+
+
+def test_the_otherwise_of_a_branch_is_checked_too(tmp_path: Path) -> None:
+    text = DECIDED.replace("CONDITION", "kind == 'server'").replace(
+        "      - {when: \"kind == 'server'\", next: greet}\n    otherwise: broken",
+        "      - {when: \"kind == 'server'\", next: broken}\n    otherwise: greet")
+    assert problems(tmp_path, text) == []
+    text = text.replace("kind == 'server'", "kind == 'person'")
+    found = problems(tmp_path, text)
+    assert any("node 'greet': {{ who }} may be undefined" in p for p in found), found
 
 
 def test_two_entries_and_duplicate_ids(tmp_path: Path) -> None:

@@ -21,10 +21,12 @@ from wizard.flows.nodes import (
     BranchNode,
     Catalogue,
     CheckNode,
+    ChoiceNode,
     Flowchart,
     GotoNode,
     Node,
     TerminalNode,
+    YesNoNode,
     from_json,
     from_model,
     node_links,
@@ -418,8 +420,10 @@ def lint(fs: FlowSet) -> list[DocumentError]:
             if var not in bit:
                 bit[var] = 1 << len(bit)
             defines[k] = bit[var]
-    must = _must_define(fs, order, preds, defines, sum(bit[n] for n in BUILTIN_VARS))
+    builtins = sum(bit[n] for n in BUILTIN_VARS)
+    must = _must_define(fs, order, preds, defines, builtins)
     all_vars = set(BUILTIN_VARS) | {v for k in all_keys for v in _defined_by(fs.node(k))}
+    suspects: list[tuple[str, str, str]] = []
     for key in sorted(reach):
         node = fs.node(key)
         defined = must.get(key, 0)
@@ -429,16 +433,24 @@ def lint(fs: FlowSet) -> list[DocumentError]:
             except TextError as exc:
                 problems.append(fs.problem(key, str(exc), fname))
                 continue
-            for name in sorted(used):
-                if defined & bit.get(name, 0):
-                    continue
-                if name in all_vars:
-                    msg = f"{{{{ {name} }}}} may be undefined: not every path here sets it"
-                else:
-                    close = difflib.get_close_matches(name, sorted(all_vars), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    msg = f"unknown variable {name!r}{hint}"
-                problems.append(fs.problem(key, msg, fname))
+            suspects.extend((key, fname, name) for name in sorted(used)
+                            if not defined & bit.get(name, 0))
+    if any(name in all_vars for _, _, name in suspects):
+        # only then: paths that earlier answers rule out (a branch on a choice) are dropped
+        for var, values in _decided_vars(fs, order).items():
+            refined = _must_define_given(fs, order, preds, defines, builtins, var, values)
+            for key, bits in refined.items():
+                must[key] = must.get(key, 0) | bits
+    for key, fname, name in suspects:
+        if must.get(key, 0) & bit.get(name, 0):
+            continue
+        if name in all_vars:
+            msg = f"{{{{ {name} }}}} may be undefined: not every path here sets it"
+        else:
+            close = difflib.get_close_matches(name, sorted(all_vars), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            msg = f"unknown variable {name!r}{hint}"
+        problems.append(fs.problem(key, msg, fname))
 
     problems.extend(_lint_probes(fs))
     return problems
@@ -484,6 +496,148 @@ def _must_define(fs: FlowSet, order: list[str], preds: dict[str, set[str]],
                 must[k] = incoming
                 changed = True
     return must
+
+
+_UNSET = None
+"""The value class of a variable not (yet) set on a path."""
+
+
+def _answer_edges(fs: FlowSet, key: str, node: Node) -> list[tuple[str, str]] | None:
+    """(successor, value) of each answer of a node whose answer can only be one of
+    fixed values (a choice, a yes/no, a check); None for a free text."""
+    chart = key.split(".", 1)[0]
+    options = getattr(node, "options", None)
+    if isinstance(node, (ChoiceNode, CheckNode)) and options is not None:
+        return [(fs.resolve(chart, o.next), o.value) for o in options]
+    if isinstance(node, (YesNoNode, CheckNode)):
+        return [(fs.resolve(chart, link), value)
+                for link, value in ((node.yes, "yes"), (node.no, "no")) if link]
+    return None
+
+
+def _decided_vars(fs: FlowSet, order: list[str]) -> dict[str, frozenset[str]]:
+    """Variables a reachable branch condition reads that only fixed-answer nodes set,
+    with the values they can take."""
+    from wizard.base.textrender import variables
+
+    values: dict[str, set[str]] = {}
+    free: set[str] = set(BUILTIN_VARS)
+    read: set[str] = set()
+    for key in order:
+        node = fs.node(key)
+        var = getattr(node, "var", None)
+        if var:
+            edges = _answer_edges(fs, key, node)
+            if edges is None:
+                free.add(var)
+            else:
+                values.setdefault(var, set()).update(v for _, v in edges)
+        if isinstance(node, BranchNode):
+            for case in node.cases:
+                read |= variables("{{ " + case.when + " }}")
+    return {v: frozenset(vals) for v, vals in values.items() if v in read and v not in free}
+
+
+def _truth(expr: Any, var: str, value: str | None) -> bool | None:
+    """What a branch condition gives when ``var`` has ``value`` (``_UNSET``: not set),
+    whatever the other variables are: True, False, or None when that is not decided
+    (any form not understood here is undecided, so no path is wrongly dropped)."""
+    from jinja2 import nodes as jn
+
+    if value is _UNSET:
+        return None
+    if isinstance(expr, jn.Not):
+        inner = _truth(expr.node, var, value)
+        return None if inner is None else not inner
+    if isinstance(expr, (jn.And, jn.Or)):
+        left, right = _truth(expr.left, var, value), _truth(expr.right, var, value)
+        stop = isinstance(expr, jn.Or)  # the value that decides the whole
+        if stop in (left, right):
+            return stop
+        return None if None in (left, right) else not stop
+    if isinstance(expr, jn.Name) and expr.name == var:
+        return bool(value)
+    if not (isinstance(expr, jn.Compare) and len(expr.ops) == 1
+            and isinstance(expr.expr, jn.Name) and expr.expr.name == var):
+        return None
+    op, other = expr.ops[0].op, expr.ops[0].expr
+    if op in ("eq", "ne") and isinstance(other, jn.Const) and isinstance(other.value, str):
+        return (value == other.value) == (op == "eq")
+    items: list[Any] = list(other.items) if isinstance(other, (jn.List, jn.Tuple)) else []
+    if (op in ("in", "notin") and items
+            and all(isinstance(i, jn.Const) and isinstance(i.value, str) for i in items)):
+        return (value in {i.value for i in items}) == (op == "in")
+    return None
+
+
+def _conditions(node: BranchNode) -> list[Any]:
+    """The parsed condition of each case of a branch."""
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True)  # parsing only: nothing is rendered
+    trees: list[Any] = [env.parse("{{ " + case.when + " }}").body[0] for case in node.cases]
+    return [tree.nodes[0] for tree in trees]
+
+
+def _branch_targets(fs: FlowSet, key: str, node: BranchNode, conditions: list[Any],
+                    var: str, value: str | None) -> set[str]:
+    """The successors a branch may take when ``var`` has ``value``."""
+    chart = key.split(".", 1)[0]
+    targets: set[str] = set()
+    for case, expr in zip(node.cases, conditions, strict=True):
+        truth = _truth(expr, var, value)
+        if truth is not False:
+            targets.add(fs.resolve(chart, case.next))
+        if truth is True:
+            return targets
+    targets.add(fs.resolve(chart, node.otherwise))
+    return targets
+
+
+def _must_define_given(fs: FlowSet, order: list[str], preds: dict[str, set[str]],
+                       defines: dict[str, int], builtins: int, var: str,
+                       values: frozenset[str]) -> dict[str, int]:
+    """Like :func:`_must_define`, with the paths split by the value ``var`` has on
+    them: a branch on ``var`` passes only the values its condition can let through,
+    so a path that earlier answers rule out adds nothing. Sound for any condition:
+    one this check does not understand lets every value through."""
+    classes: list[str | None] = [_UNSET, *sorted(values)]
+    # per node and successor, the value classes that pass along that edge
+    passes: dict[tuple[str, str], dict[str | None, set[str | None]]] = {}
+    for k in order:
+        node = fs.node(k)
+        edges = _answer_edges(fs, k, node) if getattr(node, "var", None) == var else None
+        if edges is not None:
+            for succ, value in edges:
+                for c in classes:
+                    passes.setdefault((k, succ), {}).setdefault(c, set()).add(value)
+        elif isinstance(node, BranchNode):
+            conditions = _conditions(node)
+            for c in classes:
+                for succ in _branch_targets(fs, k, node, conditions, var, c):
+                    passes.setdefault((k, succ), {}).setdefault(c, set()).add(c)
+    state: dict[str, dict[str | None, int]] = {order[0]: {_UNSET: builtins}} if order else {}
+    changed = True
+    while changed:
+        changed = False
+        for k in order[1:]:
+            incoming: dict[str | None, int] = {}
+            for p in preds[k]:
+                through = passes.get((p, k))
+                for c, bits in state.get(p, {}).items():
+                    out = bits | defines.get(p, 0)
+                    for c2 in (through.get(c, ()) if through is not None else (c,)):
+                        incoming[c2] = incoming.get(c2, -1) & out
+            if incoming and state.get(k) != incoming:
+                state[k] = incoming
+                changed = True
+    result: dict[str, int] = {}
+    for k, by_class in state.items():
+        bits = -1
+        for b in by_class.values():
+            bits &= b
+        result[k] = bits
+    return result
 
 
 def route_count(fs: FlowSet) -> tuple[int, bool]:
