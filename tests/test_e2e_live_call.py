@@ -500,3 +500,34 @@ def test_the_resume_command_is_on_a_line_of_its_own_at_80_columns(data_dir: Path
     if len(printed) <= 80:  # a command longer than the terminal can only soft-wrap
         # never cut inside: whole on one row, in the banner and at the end
         assert sum(line.strip() == printed for line in lines) == 2, "\n".join(lines)
+
+
+@pytest.mark.parametrize(("rows", "cols"), SIZES)
+def test_the_end_screen_shows_the_category_by_its_label(data_dir: Path, rows: int,
+                                                        cols: int) -> None:
+    """The end of a call names its category as a person reads it; ids stay in JSON."""
+    from wizard.calls.engine import Engine
+    from wizard.flows import answers as answer_rules
+
+    from .support import shipped
+
+    answers = route_to("fig7_2.escalate_rras")
+    call_id = open_call(data_dir, answers, leave=1)
+    given = {str(e["key"]): str(e["value"]) for e in records(data_dir)
+             if e.get("event") == "answer"}
+    last = Engine(shipped()).step(given).visit.key
+    node = shipped().node(last)
+    values = ["done"] if node.kind == "action" else [v for v, _ in answer_rules.choices(node)]
+    number = values.index(answers[last]) + 1
+    t = Terminal(data_dir, "resume", call_id, "--no-checks", "--no-send",
+                 rows=rows, cols=cols)
+    t.expect(prompt_of(last, answers))
+    t.settle()
+    t.send(f"{number}{ENTER}")
+    assert t.wait_end() == 0
+    shown = t.plain()
+    assert "Category: IPsec on the caller's computer" in shown, shown
+    assert "caller_ipsec" not in shown
+    out = subprocess.run([PYTHON, "-m", "wizard", "show", call_id, "--json"],
+                         env=cli_env(data_dir), capture_output=True, text=True, check=True)
+    assert '"caller_ipsec"' in out.stdout

@@ -55,6 +55,14 @@ class Category(str, enum.Enum):
             "target_ipsec": "IPsec on the target computer (or the path to it)",
         }[self.value]
 
+    @classmethod
+    def label_of(cls, value: object) -> str:
+        """The label of a category id as recorded (the id itself if it is not one)."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return str(value or "")
+
 
 class Team(str, enum.Enum):
     """Tier 2 teams the chapter names ("Tier 2 Support" and "Escalation")."""

@@ -29,6 +29,7 @@ from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import Step, StepKind
 from wizard.calls.journal import JournalError, atomic_write
 from wizard.flows import answers as answer_rules
+from wizard.flows.nodes import Category
 from wizard.frontends.terminal import reporting
 from wizard.frontends.terminal.environment import Environment
 from wizard.records.ticket import FORMATS
@@ -241,7 +242,7 @@ def _finish(call: Call, step: Step, desk: Desk, env: Environment,
     ending = calls.finish_call(desk, call, step)
     out = env.stdout
     out.write(f"\nCall {ending.call_id} ended: {ending.status_label}\n")
-    out.write(f"Category: {ending.category}\n")
+    out.write(f"Category: {Category.label_of(ending.category)}\n")
     if ending.tier2:
         out.write(f"Escalate to: {ending.group}\n")
     for fmt, path in ending.tickets.items():
@@ -515,7 +516,8 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for r in rows:
         table.add_row(Text(r["call_id"]), Text(r["started"][:16].replace("T", " ")),
                       Text(r["staffer"]), Text(r["caller"]), Text(r["computer"]),
-                      Text(r["target"]), Text(r["status"]), Text(r["category"]),
+                      Text(r["target"]), Text(r["status"]),
+                      Text(Category.label_of(r["category"]) if r["category"] else ""),
                       Text(r["ticket"]))
     env.console().print(table)
     return ExitStatus.OK
