@@ -76,7 +76,7 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     child.send("b")
     child.send(ENTER)
     child.expect_exact("Which answer do you want to change?")
-    child.send("7" + ENTER)  # question 7: the caller's name
+    child.send("11" + ENTER)  # question 11: the caller's name
     child.expect_exact("What is the caller's name?")
     child.send(CTRL_U + "Anne Caller" + ENTER)
     child.expect_exact("Later answers are kept")
