@@ -120,8 +120,8 @@ def test_a_text_correction_shows_the_old_value_and_typing_replaces_it(data_dir: 
     t.expect(ping_q())
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
-    t.send("9")  # the number shown: the contact (after type, computer, Windows, scope,
-    # extent, severity, name and the details choice)
+    t.send("13")  # the number shown: the contact (after type, computer, Windows, target,
+    # its address, connection, what was tried, scope, extent, severity, name, details)
     t.send(ENTER)
     t.expect("Now: (555) 010-0100")
     t.send("since 10am" + ENTER)
@@ -149,7 +149,7 @@ def test_enter_keeps_the_old_value(data_dir: Path) -> None:
     t.send("b" + ENTER)
     t.expect("Which answer do you want to change?")
     t.send(HOME)  # Home: the first answer; then the number shown: the caller's name
-    t.send("7" + ENTER)
+    t.send("11" + ENTER)
     t.expect("Now: Ann Caller")
     t.send(ENTER)
     t.expect("Changed to: Ann Caller")
