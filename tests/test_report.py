@@ -286,7 +286,9 @@ def test_terminal_table_shows_counts_and_statuses(report: Report) -> None:
 def test_html_is_one_self_contained_page_with_charts(report: Report) -> None:
     page = to_html(report)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    charts = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    charts = re.findall(r'<svg [^>]*role="img".*?</svg>', page, re.DOTALL)
+    swatches = re.findall(r'<svg class="sw"[^>]*aria-hidden="true"', page)
+    assert swatches and "style=" not in page.split("</head>", 1)[1]  # no inline styles
     tables = re.findall(r"<table>.*?</table>", page, re.DOTALL)
     assert len(charts) == len(tables) == len(DIMENSIONS) + 5
     for chart in charts:

@@ -1268,6 +1268,22 @@ def handoff_section(report: Report) -> Section:
                   [_handoff_cells(r) for r in handoff_rows(report)]))
 
 
+def html_context(report: Report, top: int = DEFAULT_TOP,
+                 title: str = "IPsec calls: classification report") -> dict[str, Any]:
+    """What the HTML report shows (``templates/report_parts.html.j2``): the title,
+    period, filters, summary cards and lines, and a chart and its table per section."""
+    t = report.total
+    cards = [("Calls", str(t.calls)),
+             ("Escalated to Tier 2", f"{t.escalated} ({_pct(t.escalation_rate)})"),
+             ("Median handling time", f"{_minutes(t.median_s)} min"),
+             ("90th percentile", f"{_minutes(t.p90_s)} min"),
+             *((STATUS_LABELS[s], str(t.count(s))) for s in STATUSES)]
+    return {"title": title, "period": period_text(report), "filters": filters_text(report),
+            "generated": report.generated, "cards": cards, "summary": summary_lines(report),
+            "sections": html_sections(report, top) if report.calls else [],
+            "empty": not report.calls}
+
+
 def to_html(report: Report, top: int = DEFAULT_TOP,
             title: str = "IPsec calls: classification report") -> str:
     """One self-contained page (from ``templates/report.html.j2``): the period and
@@ -1280,17 +1296,7 @@ def to_html(report: Report, top: int = DEFAULT_TOP,
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(builtin_dir("templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    t = report.total
-    cards = [("Calls", str(t.calls)),
-             ("Escalated to Tier 2", f"{t.escalated} ({_pct(t.escalation_rate)})"),
-             ("Median handling time", f"{_minutes(t.median_s)} min"),
-             ("90th percentile", f"{_minutes(t.p90_s)} min"),
-             *((STATUS_LABELS[s], str(t.count(s))) for s in STATUSES)]
-    return env.get_template(HTML_TEMPLATE).render(
-        title=title, period=period_text(report), filters=filters_text(report),
-        generated=report.generated, cards=cards, summary=summary_lines(report),
-        sections=html_sections(report, top) if report.calls else [],
-        empty=not report.calls)
+    return env.get_template(HTML_TEMPLATE).render(r=html_context(report, top, title))
 
 
 def render(report: Report, fmt: str, top: int = DEFAULT_TOP) -> str:
