@@ -190,6 +190,16 @@ def store_handed_off(desk: Desk, journals: JournalFolder, org: OrgConfig,
                            configured=org.store_url)
 
 
+def handoff_line(h: dict[str, Any]) -> str:
+    """One recorded hand-off, in one line (``show``, the end page)."""
+    what = {"sent": "sent", "queued": "failed, waiting in the outbox",
+            "failed": "failed"}.get(str(h.get("status")), str(h.get("status")))
+    ref = " ".join(str(h[k]) for k in ("number", "url", "file") if h.get(k))
+    error = f": {h['error']}" if h.get("error") else ""
+    return (f"Hand-off to {h.get('group')} ({h.get('kind')}) {str(h.get('t', ''))[:16]}: "
+            f"{what}{' ' + ref if ref else ''}{error}")
+
+
 def retry_outbox(desk: Desk) -> tuple[list[Outcome], int]:
     """Retry the hand-offs waiting in the outbox: their outcomes, and how many still
     wait."""

@@ -602,18 +602,8 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for fmt, path in (state.ended.get("tickets") or {}).items():
             console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
-        console.print(Text(_handoff_line(h)))
+        console.print(Text(calls.handoff_line(h)))
     return ExitStatus.OK
-
-
-def _handoff_line(h: dict[str, object]) -> str:
-    """One recorded hand-off, for ``show``."""
-    what = {"sent": "sent", "queued": "failed, waiting in the outbox",
-            "failed": "failed"}.get(str(h.get("status")), str(h.get("status")))
-    ref = " ".join(str(h[k]) for k in ("number", "url", "file") if h.get(k))
-    error = f": {h['error']}" if h.get("error") else ""
-    return (f"Hand-off to {h.get('group')} ({h.get('kind')}) {str(h.get('t', ''))[:16]}: "
-            f"{what}{' ' + ref if ref else ''}{error}")
 
 
 def _render_safe(text: str, step: Step) -> str:
