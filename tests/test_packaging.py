@@ -21,4 +21,7 @@ def test_wheel_ships_flowcharts_and_templates(tmp_path: Path) -> None:
     assert {"wizard/templates/ticket.md.j2", "wizard/templates/ticket.txt.j2"} <= names
     for page in (ROOT / "templates" / "web").glob("*.j2"):  # the browser's pages
         assert f"wizard/templates/web/{page.name}" in names
+    assert "wizard/templates/report_parts.html.j2" in names  # shared with the report page
+    for static in (ROOT / "wizard" / "frontends" / "web" / "static").iterdir():
+        assert f"wizard/frontends/web/static/{static.name}" in names  # the pages' CSS, JS
     assert "wizard/checks/probes.py" in names

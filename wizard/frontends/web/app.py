@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -35,6 +39,7 @@ from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location,
 from wizard.calls.engine import Step, StepKind, Visit
 from wizard.calls.journal import CallState, JournalError
 from wizard.flows import answers as answer_rules
+from wizard.flows import mermaid
 from wizard.flows.catalogue import catalogue_path
 from wizard.flows.nodes import (
     ActionNode,
@@ -54,7 +59,9 @@ from wizard.frontends.web.security import (
     csrf_token,
     session_secret,
 )
-from wizard.service import calls, turns
+from wizard.records.report import html_context
+from wizard.records.store import CallFilter
+from wizard.service import calls, reports, turns
 from wizard.service.accounts import Accounts, User, verify
 from wizard.service.desk import Desk
 from wizard.service.guidance import (
@@ -95,21 +102,29 @@ class NotFound(Exception):
 
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(builtin_dir("templates") / "web")),
+        # the pages, and the report's parts shared with 'report --format html'
+        loader=jinja2.FileSystemLoader([str(builtin_dir("templates") / "web"),
+                                        str(builtin_dir("templates"))]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True)
     return env
 
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; frame-ancestors 'none'; "
-                                "base-uri 'none'"),
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+STATIC_TYPES = {"desk.css": "text/css; charset=utf-8",
+                "desk.js": "text/javascript; charset=utf-8"}
+"""The pages' one stylesheet and one script, served by the app (nothing from elsewhere)."""
 
 
 def _field(form: FormData, name: str) -> str:
@@ -187,6 +202,7 @@ class WebDesk:
     def page(self, request: Request, template: str, code: int = 200, **ctx: Any) -> Response:
         session = request.session
         flash = session.pop("flash", [])
+        ctx.setdefault("nav", "")
         html = self.templates.get_template(template).render(
             user=ctx.pop("user", None), csrf=csrf_token(session), flash=flash, **ctx)
         return HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
@@ -369,6 +385,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/calls/{call_id}/change", signed_in(change, post=True), methods=["POST"]),
         Route("/calls/{call_id}/history", signed_in(history), methods=["GET"]),
         Route("/calls/{call_id}/ticket.{fmt}", signed_in(ticket), methods=["GET"]),
+        Route("/calls/{call_id}/route", signed_in(route_map), methods=["GET"]),
+        Route("/calls/{call_id}/send", signed_in(send, post=True), methods=["POST"]),
+        Route("/report", signed_in(report), methods=["GET"]),
+        Route("/static/{name}", static_file, methods=["GET"]),
     ]
     forwarded = [Middleware(ProxyHeadersMiddleware,
                             trusted_hosts=[str(n) for n in settings.proxy])
@@ -473,8 +493,7 @@ def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Cal
     """What a page needs written before it is shown: the check of this step run (and
     those ahead of it in the chart), new known issues recorded, an end reached by the
     answers recorded. Done under the call's lock, only when there is something to do."""
-    needs_check = (step.kind is StepKind.ASK and isinstance(step.visit.node, CheckNode)
-                   and call.probe_applies(step) is None and call.cached_check(step) is None)
+    needs_check = _needs_check(call, step)
     fresh = [h for h in call.known_issues(step) if h.entry.id not in call.state.known_issues]
     ends = step.kind is StepKind.END and call.state.ended is None
     if not (needs_check or fresh or ends):
@@ -504,10 +523,23 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
                         call=call_id)
         request.session["opened"] = call_id
     call = web.read(call_id)
-    call = _prepare(web, request, call_id, call.step(), call)
     step = call.step()
+    if _needs_check(call, step):
+        return _checking_page(web, request, user, call, step)
+    call = _prepare(web, request, call_id, step, call)
     if call.state.ended is not None:
         return _ended_page(web, request, user, call)
+    return web.page(request, "question.html.j2", **_question_ctx(web, request, user, call))
+
+
+def _needs_check(call: Call, step: Step) -> bool:
+    return (step.kind is StepKind.ASK and isinstance(step.visit.node, CheckNode)
+            and call.probe_applies(step) is None and call.cached_check(step) is None)
+
+
+def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dict[str, Any]:
+    """What the question page shows for the call's current step."""
+    step = call.step()
     assert step.kind is StepKind.ASK
     suggestion = None
     why_not = None
@@ -542,8 +574,8 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
     recap = [(label, ctx[var]) for label, var in
              (("Caller", "caller_name"), ("Contact", "caller_contact"),
               ("Computer", "caller_machine"), ("Target", "target")) if ctx.get(var)]
-    return web.page(
-        request, "question.html.j2", user=user, call=call.state, step=step,
+    return dict(
+        user=user, call=call.state, step=step,
         token=turns.step_token(call.state, step), chart=chart.title,
         progress=progress_text(call, step),
         question=question_view(call, step.visit, step, suggestion, offer),
@@ -557,13 +589,141 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
         can_change=bool(step.answered_route), checks_off=not call.checks)
 
 
+def _run_checks(web: WebDesk, call_id: str, out: queue.Queue[tuple[str, Any]]) -> None:
+    """Run the checks of the call's step under its lock (in a thread of its own, so the
+    lock is let go when they end even if the browser has gone): each result is put on
+    ``out`` as it arrives, then ("done", None)."""
+    try:
+        writer = web.open(call_id)
+    except (TriageError, JournalError) as exc:
+        out.put(("error", str(exc)))
+        out.put(("done", None))
+        return
+    try:
+        step = writer.step()
+        writer.new_known_issues(step)
+        if _needs_check(writer, step):
+            pending = writer.pending_checks(step)
+            writer.prefetch(step, on_result=lambda i, r: out.put(("result", (pending[i], r))))
+            if writer.cached_check(step) is None:
+                assert isinstance(step.visit.node, CheckNode)
+                writer.run_check(step)
+                result = writer.state.probes[step.visit.key]
+                out.put(("result", ((step.visit.key, step.visit.node, {}), result)))
+    except Exception as exc:  # a probe problem is shown; the question is asked
+        out.put(("error", str(exc)))
+    finally:
+        writer.close()
+        out.put(("done", None))
+
+
+def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
+                   step: Step) -> Response:
+    """The question page of a check step, streamed: the checks being run are listed
+    first (an ``aria-live`` region), each result is sent as it arrives, then the
+    question with the check's suggestion. Works the same without JavaScript."""
+    call_id = call.call_id
+    pending = [{"key": key, "probe": node.probe.name,
+                "about": ", ".join(v for v in args.values() if v)}
+               for key, node, args in call.pending_checks(step)]
+    results: queue.Queue[tuple[str, Any]] = queue.Queue()
+    threading.Thread(target=_run_checks, args=(web, call_id, results),
+                     name=f"checks-{call_id}", daemon=True).start()
+
+    def arriving() -> Iterator[dict[str, str]]:
+        while True:
+            kind, item = results.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                yield {"probe": "check", "status": "error", "summary": str(item)}
+                continue
+            (_key, node, _args), r = item
+            yield {"probe": node.probe.name, "status": r.status.value,
+                   "summary": r.summary, "duration": f"{r.duration:.1f}"}
+
+    def rest() -> Markup:
+        after = web.read(call_id)
+        if after.state.ended is not None or after.step().kind is not StepKind.ASK:
+            return Markup('<p class="flash warn">The call has moved on: '
+                          '<a href="/calls/{0}">open it again</a>.</p>').format(call_id)
+        ctx = _question_ctx(web, request, user, after)
+        ctx.update(csrf=csrf_token(request.session), flash=[], nav="")
+        return render_block(web.templates, "question.html.j2", "question", ctx)
+
+    page = web.templates.get_template("checking.html.j2")
+    ctx = _question_ctx(web, request, user, call)
+    ctx.update(csrf=csrf_token(request.session), flash=request.session.pop("flash", []),
+               nav="", pending=pending, arriving=arriving(), rest=rest)
+    chunks = page.generate(**ctx)
+    return StreamingResponse(iterate_in_threadpool(chunks), media_type="text/html",
+                             headers=SECURITY_HEADERS)
+
+
+def render_block(env: jinja2.Environment, template: str, block: str,
+                 ctx: dict[str, Any]) -> Markup:
+    """One block of a page (the question under a streamed list of checks)."""
+    tpl = env.get_template(template)
+    html = "".join(tpl.blocks[block](tpl.new_context(ctx)))
+    return Markup(html)  # noqa: S704 - the output of an autoescaped template
+
+
 def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Response:
     ended = call.state.ended or {}
-    tickets = {fmt for fmt in ("md", "txt") if (ended.get("tickets") or {}).get(fmt)}
+    tickets = sorted(fmt for fmt in ("md", "txt")
+                     if (ended.get("tickets") or {}).get(fmt))
+    tier2 = bool(ended.get("tier2"))
+    where = calls.handoff_destination(call) if tier2 else None
+    handoffs = call.state.handoffs
+    text = ""
+    if tickets:
+        with contextlib.suppress(TriageError):  # the downloads say why
+            text = _ticket_text(web, call.state, tickets[0])
     return web.page(request, "ended.html.j2", user=user, call=call.state,
                     status=end_label(ended), category=ended.get("category") or "",
-                    tier2=bool(ended.get("tier2")), group=ended.get("tier2_group") or "",
-                    tickets=sorted(tickets), ticket_error=ended.get("ticket_error") or "")
+                    tier2=tier2, group=ended.get("tier2_group") or "",
+                    tickets=tickets, ticket_error=ended.get("ticket_error") or "",
+                    ticket=text,
+                    handoffs=[calls.handoff_line(h) for h in handoffs],
+                    sent=any(h.get("status") == "sent" for h in handoffs),
+                    destination={"group": where[0], "kind": where[1]} if where else None)
+
+
+def _ticket_text(web: WebDesk, state: CallState, fmt: str) -> str:
+    """The ticket written at the call's end (rendered again if its file is gone)."""
+    path = ((state.ended or {}).get("tickets") or {}).get(fmt)
+    if path:
+        with contextlib.suppress(OSError):
+            return Path(path).read_text(encoding="utf-8")
+    return calls.ticket_text(web.desk, state.call_id, fmt)
+
+
+async def send(web: WebDesk, request: Request, user: User) -> Response:
+    """Hand the ended call to its Tier 2 group, as the terminal offers at the end (a
+    destination that is down: the outbox keeps it and retries)."""
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    form = await request.form()
+    call = web.open(call_id)
+    try:
+        if call.state.ended is None:
+            web.flash(request, "The call has not ended yet: nothing was sent.", "warn")
+        elif _field(form, "handoffs") != str(len(call.state.handoffs)):
+            web.flash(request, "That form was for an earlier hand-off of this call (a "
+                      "reload or a second click): nothing was sent again.", "warn")
+        else:
+            try:
+                outcome = calls.send_ended_call(web.desk, call)
+            except TriageError as exc:
+                web.flash(request, str(exc), "warn")
+            else:
+                web.flash(request, outcome.line(),
+                          "info" if outcome.status == "sent" else "warn")
+                web.audit.write("call_sent", user=user.name, address=_address(request),
+                                call=call_id, status=outcome.status)
+    finally:
+        call.close()
+    return web.redirect(f"/calls/{call_id}")
 
 
 def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -> Response:
@@ -799,14 +959,85 @@ async def ticket(web: WebDesk, request: Request, user: User) -> Response:
     state = web.state_for(user, call_id)
     if fmt not in ("md", "txt") or state.ended is None:
         raise NotFound()
-    path = (state.ended.get("tickets") or {}).get(fmt)
-    text = None
-    if path:
-        with contextlib.suppress(OSError):
-            text = Path(path).read_text(encoding="utf-8")
-    if text is None:
-        text = calls.ticket_text(web.desk, call_id, fmt)
+    text = _ticket_text(web, state, fmt)
     media = "text/markdown" if fmt == "md" else "text/plain"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="{call_id}.ticket.{fmt}"'})
+
+
+async def route_map(web: WebDesk, request: Request, user: User) -> Response:
+    """The call's route: every step it went through, chart by chart, with the answers
+    given, and where it ended (or the step it is at)."""
+    call_id = request.path_params["call_id"]
+    state = web.state_for(user, call_id)
+    call = web.read(call_id)
+    step = call.step()
+    rows: list[dict[str, str]] = []
+    chart = None
+    for v in step.route:
+        if v.chart != chart:
+            chart = v.chart
+            rows.append({"kind": "chart", "text": call.fs.charts[chart].title})
+        rec = state.answers.get(v.key)
+        if isinstance(v.node, NoteNode):
+            rows.append({"kind": "note", "text": call.text(v.node.text, step)})
+        elif rec is not None:
+            rows.append({"kind": "step", "text": call.text(v.node.text, step),
+                         "answer": answer_rules.label(v.node, rec.value),
+                         "source": "" if rec.source == "staffer" else rec.source})
+    if step.kind is StepKind.END:
+        rows.append({"kind": "end", "text": end_label(state.ended) if state.ended
+                     else call.text(step.visit.node.text, step)})
+    else:
+        rows.append({"kind": "now", "text": call.text(step.visit.node.text, step)})
+    charts = list(dict.fromkeys(v.chart for v in step.route))
+    return web.page(request, "route.html.j2", user=user, call=state, rows=rows,
+                    mermaid=mermaid.render(call.fs, charts,
+                                           [v.node_key for v in (*step.route, step.visit)]),
+                    open=state.ended is None)
+
+
+# -- the lead's report ------------------------------------------------------------------
+
+
+def _day(text: str, name: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise TriageError(f"{name}: {text.strip()[:40]!r} is not a day (YYYY-MM-DD)",
+                          ExitStatus.USAGE) from None
+
+
+async def report(web: WebDesk, request: Request, user: User) -> Response:
+    """The call classification report (as ``ipsec-triage report``), for leads and
+    admins; anyone else is answered as for a page that does not exist."""
+    if not user.sees_every_call:
+        web.audit.write("report_refused", user=user.name, address=_address(request))
+        return web.message(request, "No such page", "There is no such page.", 404, user)
+    q = request.query_params
+    form: dict[str, Any] = {"since": q.get("since", ""), "until": q.get("until", ""),
+                            "practice": q.get("practice") == "yes"}
+    try:
+        since, until = _day(str(form["since"]), "From"), _day(str(form["until"]), "To")
+        if since and until and since > until:
+            raise TriageError(f"From {since} is after To {until}", ExitStatus.USAGE)
+    except TriageError as exc:
+        return web.page(request, "report_page.html.j2", code=400, user=user, nav="report",
+                        form=form, error=str(exc), r=None, warning="")
+    made = reports.make_report(web.desk, CallFilter(since=since, until=until,
+                                                    practice=bool(form["practice"])))
+    web.audit.write("report", user=user.name, address=_address(request))
+    return web.page(request, "report_page.html.j2", user=user, nav="report", form=form,
+                    error="", r=html_context(made.report), warning=made.warning or "")
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC_TYPES:
+        return Response("Not found", status_code=404, media_type="text/plain",
+                        headers=SECURITY_HEADERS)
+    return Response((STATIC / name).read_bytes(), media_type=STATIC_TYPES[name],
+                    headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"})
