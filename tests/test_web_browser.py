@@ -58,8 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     log.close()
 
 
-def signed_in(browser: Any, url: str, name: str) -> Any:
-    context = browser.new_context(base_url=url, accept_downloads=True)
+def signed_in(browser: Any, url: str, name: str, **options: Any) -> Any:
+    context = browser.new_context(base_url=url, accept_downloads=True, **options)
     page = context.new_page()
     page.goto("/login")
     page.fill("#name", name)
@@ -72,7 +72,7 @@ def signed_in(browser: Any, url: str, name: str) -> Any:
 def start(page: Any) -> str:
     page.goto("/")
     page.click("button:has-text('Start a call')")
-    page.wait_for_selector("p.question")
+    page.wait_for_selector(".question")
     return str(page.url.rstrip("/").rsplit("/", 1)[-1])
 
 
@@ -104,10 +104,10 @@ def test_a_whole_call_to_the_ticket_in_the_browser(server: tuple[str, Path], bro
             page.screenshot(path=str(tmp_path / "question.png"), full_page=True)
             shot = 1
         give(page, ROUTE[key])
-    assert page.locator("p.status").inner_text() == "Not fixed (escalated to Tier 2)"
+    assert page.locator(".status").inner_text() == "Not fixed (escalated to Tier 2)"
     page.screenshot(path=str(tmp_path / "ended.png"), full_page=True)
     with page.expect_download() as info:
-        page.click("text=Download ticket (.md)")
+        page.click("text=Download (.md)")
     ticket = Path(info.value.path()).read_text(encoding="utf-8")
     assert "Help-desk staffer | sam" in ticket
     assert info.value.suggested_filename == f"{call_id}.ticket.md"
@@ -124,13 +124,13 @@ def test_a_reload_the_back_button_and_a_second_tab_lose_or_double_nothing(
     call_id = start(page)
     for _ in range(3):
         give(page, ROUTE[str(current_key(data, call_id))])
-    question = page.locator("p.question").inner_text()
+    question = page.locator(".question").inner_text()
     page.reload()
-    assert page.locator("p.question").inner_text() == question
+    assert page.locator(".question").inner_text() == question
     assert len(JournalFolder(data).load(call_id).answers) == 3
     # pages are never stored: going back shows where the call is now
     page.go_back()
-    assert page.locator("p.question").inner_text() == question
+    assert page.locator(".question").inner_text() == question
     # a second tab on the same question: the first answer wins, the other is refused
     other = page.context.new_page()
     other.goto(f"/calls/{call_id}")
@@ -138,7 +138,7 @@ def test_a_reload_the_back_button_and_a_second_tab_lose_or_double_nothing(
     give(page, ROUTE[key])
     give(other, ROUTE[key])
     assert other.locator(".flash.warn").inner_text().startswith("that form was for a step")
-    assert other.locator("p.question").inner_text() == page.locator("p.question").inner_text()
+    assert other.locator(".question").inner_text() == page.locator(".question").inner_text()
     state = JournalFolder(data).load(call_id)
     assert len(state.answers) == 4 and not state.changes
 
@@ -172,3 +172,146 @@ def test_a_form_without_its_csrf_token_is_refused(server: tuple[str, Path],
     give(page, ROUTE[str(current_key(data, call_id))])
     assert page.locator("h1").inner_text() == "Form refused"
     assert JournalFolder(data).load(call_id).answers == {}
+
+
+# -- the later pages: report, shortcuts, the ticket to copy, accessibility --------------
+
+A11Y = """() => {
+  const problems = [];
+  const root = document.documentElement;
+  if (!root.lang) problems.push("no lang on <html>");
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(h1 + " h1 headings");
+  for (const el of document.querySelectorAll("input:not([type=hidden]), textarea, select")) {
+    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+        && !el.getAttribute("aria-labelledby")) problems.push("no label: " + el.outerHTML);
+  }
+  for (const el of document.querySelectorAll("button, a[href]")) {
+    if (!el.textContent.trim() && !el.getAttribute("aria-label"))
+      problems.push("no name: " + el.outerHTML);
+  }
+  for (const el of document.querySelectorAll("[aria-labelledby]")) {
+    for (const id of el.getAttribute("aria-labelledby").split(" "))
+      if (!document.getElementById(id)) problems.push("labelled by a missing " + id);
+  }
+  if (root.scrollWidth > root.clientWidth)
+    problems.push("scrolls sideways: " + root.scrollWidth + " > " + root.clientWidth);
+  return problems;
+}"""
+
+
+def zoomed(browser: Any, url: str, name: str) -> Any:
+    """A staffer's browser at 200% zoom on a 1280-pixel-wide screen: 640 CSS pixels."""
+    return signed_in(browser, url, name, viewport={"width": 640, "height": 400},
+                     device_scale_factor=2)
+
+
+def accessible(page: Any) -> None:
+    assert page.evaluate(A11Y) == [], page.url
+
+
+def test_a_lead_sees_every_section_of_the_report_and_a_staffer_is_refused(
+        server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+    from .handoff_support import escalated_call
+
+    url, data = server
+    escalated_call(data)  # a replayed call (practice): stored when the report is made
+    lead = zoomed(browser, url, "lee")
+    lead.click("nav >> text=Report")
+    assert lead.locator("h1").inner_text() == "IPsec calls: classification report"
+    lead.check("input[name=practice]")
+    lead.click("button:has-text('Show the report')")
+    sections = lead.locator("main section[id]").evaluate_all("s => s.map(e => e.id)")
+    for wanted in ("summary", "volume", "versions", "outcomes", "dropoff", "safety",
+                   "handoffs", "by-category", "by-terminal"):
+        assert wanted in sections
+        assert lead.locator(f"section#{wanted}").is_visible()
+    assert lead.locator("section#outcomes svg[role=img]").count() == 1
+    lead.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    lead.screenshot(path=str(tmp_path / "report-top.png"))  # what a lead sees first
+    accessible(lead)
+    lead.fill("#since", "2000-01-01")
+    lead.fill("#until", "2000-01-31")
+    lead.click("button:has-text('Show the report')")
+    assert "No stored calls match." in lead.locator("main").inner_text()
+    staffer = signed_in(browser, url, "sam")
+    assert staffer.locator("nav >> text=Report").count() == 0
+    response = staffer.goto("/report")
+    assert response is not None and response.status == 404
+    assert staffer.locator("h1").inner_text() == "No such page"
+
+
+def test_keyboard_shortcuts_on_a_question_page(server: tuple[str, Path],
+                                               browser: Any, tmp_path: Path) -> None:
+    url, data = server
+    page = zoomed(browser, url, "sam")
+    call_id = start(page)
+    page.screenshot(path=str(tmp_path / "question.png"), full_page=True)
+    accessible(page)
+    radios = page.locator("form[action$='/answer'] input[type=radio]")
+    assert page.locator(".keys").is_visible()  # the hint comes with the script
+    page.keyboard.press("2")
+    assert radios.nth(1).is_checked()
+    assert "Picked 2" in page.locator("#js-status").inner_text()
+    # while typing a note, keys are text
+    page.keyboard.press("n")
+    assert page.evaluate("document.activeElement.id") == "note"
+    page.keyboard.type("1q?")
+    assert page.locator("#note").input_value() == "1q?"
+    assert radios.nth(1).is_checked() and page.locator("#keys").is_hidden()
+    page.locator("#note").fill("")
+    page.locator("h1").click()
+    page.keyboard.press("?")
+    assert page.locator("#keys").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator("#keys").is_hidden()
+    page.keyboard.press("1")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert len(JournalFolder(data).load(call_id).answers) == 1
+    # the next question is typed: its field has the cursor, Escape leaves it
+    assert page.evaluate("document.activeElement.name") == "value"
+    page.keyboard.press("b")
+    assert page.url.endswith(call_id)
+    page.keyboard.press("Escape")
+    with page.expect_navigation():
+        page.keyboard.press("b")
+    assert page.locator("h1").inner_text() == "Change an earlier answer"
+    page.go_back()
+    page.keyboard.press("Escape")
+    with page.expect_navigation():
+        page.keyboard.press("q")
+    assert f"Call {call_id} saved" in page.locator(".flash").inner_text()
+    assert JournalFolder(data).load(call_id).ended is None
+
+
+def test_the_end_page_copies_the_ticket_and_reads_well_zoomed(
+        server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+    from .handoff_support import escalated_call
+
+    url, data = server
+    call_id = escalated_call(data)
+    page = zoomed(browser, url, "lee")  # a lead opens any call
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page.goto(f"/calls/{call_id}")
+    assert page.locator(".status").inner_text() == "Not fixed (escalated to Tier 2)"
+    page.screenshot(path=str(tmp_path / "ended.png"), full_page=True)
+    accessible(page)
+    page.click("button:has-text('Copy the ticket')")
+    page.wait_for_selector("#js-status:has-text('Ticket copied')")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#ticket-text").text_content()
+    assert f"IPsec call {call_id}" in copied
+    page.goto(f"/calls/{call_id}/route")
+    accessible(page)
+    assert page.locator("ol.route li.end").inner_text().startswith("Ended:")
+    page.goto(f"/calls/{call_id}/history")
+    accessible(page)
+    # the keyboard reaches the page first, and shows where it is
+    page.goto("/")
+    accessible(page)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the page"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    print(f"screenshots in {tmp_path}")

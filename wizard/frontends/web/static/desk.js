@@ -32,7 +32,11 @@
     if (close) { close.addEventListener("click", function () { toggleKeys(false); }); }
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) { return; }
-      if (typing(event.target)) { return; }
+      if (typing(event.target)) {
+        // Escape leaves the field, so that the keys work again
+        if (event.key === "Escape") { event.target.blur(); }
+        return;
+      }
       var key = event.key;
       if (/^[1-9]$/.test(key)) {
         var options = answer.querySelectorAll("input[type=radio][name=value]");
