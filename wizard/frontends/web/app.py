@@ -589,13 +589,17 @@ def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dic
         can_change=bool(step.answered_route), checks_off=not call.checks)
 
 
+CHECKS_WAIT = 120.0
+"""Seconds a check page waits for the next result (each probe has its own timeout)."""
+
+
 def _run_checks(web: WebDesk, call_id: str, out: queue.Queue[tuple[str, Any]]) -> None:
     """Run the checks of the call's step under its lock (in a thread of its own, so the
     lock is let go when they end even if the browser has gone): each result is put on
     ``out`` as it arrives, then ("done", None)."""
     try:
         writer = web.open(call_id)
-    except (TriageError, JournalError) as exc:
+    except Exception as exc:  # the call busy or gone: the page says so, asks the question
         out.put(("error", str(exc)))
         out.put(("done", None))
         return
@@ -632,7 +636,12 @@ def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
 
     def arriving() -> Iterator[dict[str, str]]:
         while True:
-            kind, item = results.get()
+            try:
+                kind, item = results.get(timeout=CHECKS_WAIT)
+            except queue.Empty:
+                yield {"probe": "check", "status": "error",
+                       "summary": "the checks take too long: ask the caller"}
+                return
             if kind == "done":
                 return
             if kind == "error":
@@ -655,9 +664,24 @@ def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
     ctx = _question_ctx(web, request, user, call)
     ctx.update(csrf=csrf_token(request.session), flash=request.session.pop("flash", []),
                nav="", pending=pending, arriving=arriving(), rest=rest)
-    chunks = page.generate(**ctx)
+    chunks = _coalesced(page.generate(**ctx))
     return StreamingResponse(iterate_in_threadpool(chunks), media_type="text/html",
                              headers=SECURITY_HEADERS)
+
+
+def _coalesced(pieces: Iterator[str], size: int = 8192) -> Iterator[str]:
+    """The template's many small pieces sent in fewer chunks: a line of the check list
+    goes out at once (the list ends each with ``</li>``), the rest in chunks of ``size``."""
+    buffer: list[str] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size or piece.rstrip().endswith("</li>"):
+            yield "".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield "".join(buffer)
 
 
 def render_block(env: jinja2.Environment, template: str, block: str,
