@@ -189,6 +189,7 @@ def test_a_whole_call_to_the_ticket_with_the_staffer_logged_in(desk_dir: Path) -
     assert "Step 1" in page and 'name="step"' in page
     end = answer_all(client, desk_dir, call_id, page, route_to("fig7_2.escalate_caller"))
     assert "Not fixed (escalated to Tier 2)" in end and "Escalate to:" in end
+    assert "IPsec on the caller&#39;s computer" in end and "caller_ipsec" not in end
     md = client.get(f"/calls/{call_id}/ticket.md")
     assert md.status_code == 200
     assert md.headers["content-disposition"] == f'attachment; filename="{call_id}.ticket.md"'

@@ -43,6 +43,7 @@ from wizard.flows import mermaid
 from wizard.flows.catalogue import catalogue_path
 from wizard.flows.nodes import (
     ActionNode,
+    Category,
     CheckNode,
     ChoiceNode,
     NoteNode,
@@ -704,7 +705,7 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
         with contextlib.suppress(TriageError):  # the downloads say why
             text = _ticket_text(web, call.state, tickets[0])
     return web.page(request, "ended.html.j2", user=user, call=call.state,
-                    status=end_label(ended), category=ended.get("category") or "",
+                    status=end_label(ended), category=Category.label_of(ended.get("category")),
                     tier2=tier2, group=ended.get("tier2_group") or "",
                     tickets=tickets, ticket_error=ended.get("ticket_error") or "",
                     ticket=text,
