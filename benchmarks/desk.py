@@ -6,7 +6,9 @@ practice calls, known issues matched and social-engineering attempts logged.
 
 Used by the report benchmark (100k and 1M calls, SQLite and PostgreSQL) and by the test
 that looks at the HTML report in a real browser. Rows go in the way the wizard stores
-them (same tables, same columns), in bulk: sqlite3 ``executemany``, PostgreSQL ``COPY``.
+them (same tables, same columns), in bulk: sqlite3 ``executemany``, PostgreSQL ``COPY``;
+the report's summary tables are then counted from them in the database, as the
+migration that made them does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Any
 from wizard.calls.engine import Engine, StepKind
 from wizard.flows.flowset import load_flowset
 from wizard.flows.nodes import TerminalNode
-from wizard.records.store import ROW_FORMAT, DatabaseStore, call_known_issues, call_steps, calls
+from wizard.records.store import (
+    ROW_FORMAT,
+    DatabaseStore,
+    backfill_summaries,
+    call_known_issues,
+    call_steps,
+    calls,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = timezone(timedelta(hours=1))
@@ -178,6 +187,8 @@ def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_00
             if len(buffers[0]) >= batch:
                 flush()
         flush()
+        with store.engine.begin() as conn:  # as the calls would have counted when stored
+            backfill_summaries(conn)
         if store.dialect == "postgresql":
             raw.cursor().execute("ANALYZE")
             raw.commit()

@@ -367,25 +367,9 @@ def choice_labels(charts: Iterable[Flowchart]) -> dict[str, dict[str, str]]:
 
 
 def _key(dim: str) -> sa.ColumnElement[Any]:
-    import sqlalchemy as sa
+    from wizard.records.store import dimension_key
 
-    from wizard.records.store import calls
-
-    c = calls.c
-    if dim == "target":
-        return sa.func.lower(sa.func.coalesce(c.target, ""))
-    if dim == "tier2_group":
-        named = sa.func.coalesce(sa.func.nullif(c.tier2_group, ""), "(group not named)")
-        return sa.case((c.tier2.is_(True), named), else_="")
-    return sa.func.coalesce(c[dim], "")
-
-
-def _day() -> sa.ColumnElement[Any]:
-    import sqlalchemy as sa
-
-    from wizard.records.store import calls
-
-    return sa.func.substr(calls.c.started, 1, 10)
+    return dimension_key(dim)
 
 
 def _fold(rows: Iterable[Sequence[Any]]) -> dict[Any, Group]:
@@ -403,28 +387,13 @@ def _fold(rows: Iterable[Sequence[Any]]) -> dict[Any, Group]:
     return out
 
 
-def percentile_query(dim: str | None, where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-    """Median and 90th percentile (nearest rank) of the handling time of the calls with
-    an outcome, per group of ``dim`` (None: all), by window functions in the database."""
-    import sqlalchemy as sa
-
-    from wizard.records.store import calls
-
-    d = calls.c.duration_s
-    key = _key(dim) if dim else sa.literal("all")
-    inner = (sa.select(key.label("k"), d.label("d"),
-                       sa.func.row_number().over(partition_by=key, order_by=d).label("rn"),
-                       sa.func.count().over(partition_by=key).label("n"))
-             .where(*where, d.is_not(None), calls.c.status.in_(OUTCOMES))).subquery()
-    rn, n = inner.c.rn, inner.c.n
-    median = sa.func.avg(sa.case((sa.and_(rn * 2 >= n, rn * 2 <= n + 2), inner.c.d)))
-    p90 = sa.func.min(sa.case((rn * 10 >= n * 9, inner.c.d)))
-    return sa.select(inner.c.k, median, p90).group_by(inner.c.k)
-
-
 GROUPED = "grouped"
-"""On PostgreSQL, the days, versions and every breakdown come from one query with
-GROUPING SETS (one pass over the calls); elsewhere each is a query of its own."""
+"""On PostgreSQL, counted from the calls themselves, the days, versions and every
+breakdown come from one query with GROUPING SETS (one pass over the calls); elsewhere
+each is a query of its own."""
+SOURCES = ("summary", "calls")
+"""Where a report counts: the summary tables (kept up to date as calls are stored), or
+the stored calls and their steps themselves."""
 
 
 def _grouped_layout(dims: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -437,12 +406,85 @@ def _grouped_layout(dims: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return layout
 
 
-def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sqlite"
-                   ) -> dict[str, sa.Select[Any]]:
-    """Every query a report runs, by name (the benchmark runs the same ones directly)."""
+def summary_answers(filters: CallFilter) -> bool:
+    """Whether the summary tables count exactly the calls ``filters`` asks for: they
+    have each day and practice or not, not one category, status, target or staffer."""
+    return not (filters.category or filters.status or filters.target or filters.staffer)
+
+
+def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sqlite",
+                   source: str = "summary") -> dict[str, sa.Select[Any]]:
+    """Every query a report runs, by name (the benchmark runs the same ones directly):
+    from the summary tables (``source`` "summary", when :func:`summary_answers`), or
+    from the stored calls ("calls"). Both give the same rows."""
+    if source == "summary" and summary_answers(filters):
+        return summary_queries(filters, dims)
+    return calls_queries(filters, dims, dialect)
+
+
+def summary_queries(filters: CallFilter, dims: Sequence[str]) -> dict[str, sa.Select[Any]]:
+    """The report's queries over the summary tables (:mod:`wizard.records.store`)."""
     import sqlalchemy as sa
 
-    from wizard.records.store import call_known_issues, call_steps, calls
+    from wizard.records.store import (
+        NO_SECONDS,
+        report_calls,
+        report_known_issues,
+        report_steps,
+        report_times,
+    )
+
+    def where(table: sa.Table, practice: bool = filters.practice
+              ) -> list[sa.ColumnElement[bool]]:
+        out = []
+        if filters.since is not None:
+            out.append(table.c.day >= filters.since.isoformat())
+        if filters.until is not None:
+            out.append(table.c.day <= filters.until.isoformat())
+        if not practice:
+            out.append(table.c.practice == sa.false())
+        return out
+
+    def summed(*cols: sa.ColumnElement[Any], table: sa.Table = report_calls,
+               dim: Sequence[str] | str | None = None) -> sa.Select[Any]:
+        n = sa.func.sum(table.c.calls)
+        measures = [n, sa.func.sum(table.c.sensitive)] if table is report_calls else [n]
+        chosen = [] if dim is None else [table.c.dim == dim] if isinstance(dim, str) \
+            else [table.c.dim.in_(dim)]
+        return (sa.select(*cols, *measures).where(*where(table), *chosen)
+                .group_by(*cols).having(n != 0))
+
+    r, t, s, k = report_calls.c, report_times.c, report_steps.c, report_known_issues.c
+    q: dict[str, sa.Select[Any]] = {
+        "days": summed(r.day, r.status, r.tier2, dim=""),
+        "versions": summed(r.day, r.key, dim="flowchart_version"),
+        "summary": summed(r.dim, r.key, r.status, r.tier2,
+                          dim=[*(d for d in dims if d != "status"), "handoff"]),
+        "known_issues": summed(k.day, k.issue, table=report_known_issues),
+        "times": summed(t.dim, t.key, t.seconds, table=report_times,
+                        dim=["", *(d for d in TIMED if d in dims)]),
+        "steps": summed(s.step, sa.func.nullif(s.seconds, NO_SECONDS), s.ended_here,
+                        table=report_steps)}
+    if not filters.practice:
+        q["practice"] = (sa.select(sa.func.coalesce(sa.func.sum(r.calls), 0))
+                         .where(*where(report_calls, practice=True), r.dim == "",
+                                r.practice.is_(True)))
+    return q
+
+
+def calls_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sqlite"
+                  ) -> dict[str, sa.Select[Any]]:
+    """The report's queries over the stored calls and their steps (any filter)."""
+    import sqlalchemy as sa
+
+    from wizard.records.store import (
+        call_day,
+        call_known_issues,
+        call_steps,
+        calls,
+        handed_off,
+        time_bucket,
+    )
 
     where = filters.conditions()
     c = calls.c
@@ -450,17 +492,15 @@ def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sql
     sensitive = sa.func.sum(c.sensitive_requests)
     q: dict[str, sa.Select[Any]] = {}
     keys: dict[str, sa.ColumnElement[Any]] = {
-        "day": _day(), "status": c.status, "tier2": c.tier2,
-        "version": sa.func.coalesce(c.flowchart_version, ""),
+        "day": call_day(), "status": c.status, "tier2": c.tier2,
+        "version": _key("flowchart_version"),
         **{dim: _key(dim) for dim in dims if dim != "status"}}
     layout = _grouped_layout(dims)
     if dialect == "postgresql":
-        names = list(keys)
         sets = [sa.tuple_(*(keys[k] for k in cols)) for cols in layout.values()]
         q[GROUPED] = (sa.select(*keys.values(), count, sensitive,
                                 sa.func.grouping(*keys.values()))
                       .where(*where).group_by(sa.func.grouping_sets(*sets)))
-        del names
     else:
         for name, cols in layout.items():
             group = [keys[k] for k in cols]
@@ -469,25 +509,22 @@ def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sql
     q["known_issues"] = (sa.select(keys["day"], call_known_issues.c.issue, count)
                          .select_from(joined).where(*where)
                          .group_by(keys["day"], call_known_issues.c.issue))
-    timed = [None, *(d for d in TIMED if d in dims)]
-    if dialect == "postgresql":
-        q["times"] = percentile_sets(timed, where)
-    else:
-        for dim in timed:
-            q[f"time_{dim or 'all'}"] = percentile_query(dim, where)
+    bucket = time_bucket(c.duration_s)
+    timed = {dim: _key(dim) for dim in ("", *(d for d in TIMED if d in dims))}
+    q["times"] = sa.union_all(*(  # type: ignore[assignment]
+        sa.select(sa.literal(dim), key, bucket, count)
+        .where(*where, c.duration_s.is_not(None), c.status.in_(OUTCOMES))
+        .group_by(key, bucket)  # the same expressions as selected
+        for dim, key in timed.items()))
     steps = call_steps.join(calls, calls.c.call_id == call_steps.c.call_id)
     s = call_steps.c
-    # seconds to the second up to 2 min, to 10 s up to 20 min, then to the minute: the
-    # rows returned stay bounded (steps x about 300 x 3) however many calls there are
-    secs = sa.case((s.seconds < 120, s.seconds), (s.seconds < 1200, (s.seconds // 10) * 10),
-                   else_=(s.seconds // 60) * 60)
+    secs = time_bucket(s.seconds)
     ended_here = sa.case((sa.and_(s.final.is_(True), c.status.in_(("abandoned", "open"))),
                           c.status), else_="")
     q["steps"] = (sa.select(s.step, secs, ended_here, count).select_from(steps).where(*where)
                   .group_by(s.step, secs, ended_here))
-    handed = sa.or_(c.tier2.is_(True), c.handoff_status != "none")
     kind = sa.func.coalesce(c.handoff_kind, "")
-    q["handoffs"] = (sa.select(kind, c.handoff_status, count).where(*where, handed)
+    q["handoffs"] = (sa.select(kind, c.handoff_status, count).where(*where, handed_off())
                      .group_by(kind, c.handoff_status))
     if not filters.practice:
         from dataclasses import replace
@@ -498,30 +535,10 @@ def report_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sql
     return q
 
 
-def percentile_sets(dims: Sequence[str | None], where: Sequence[sa.ColumnElement[bool]]
-                    ) -> sa.Select[Any]:
-    """PostgreSQL: median (percentile_cont) and 90th percentile (percentile_disc, the
-    nearest rank) of the handling time, for all calls and per group of each of ``dims``,
-    in one query with GROUPING SETS; the same figures :func:`percentile_query` gives."""
-    import sqlalchemy as sa
-
-    from wizard.records.store import calls
-
-    d = calls.c.duration_s
-    made = {dim: _key(dim) for dim in dims if dim}  # the same expressions in both places
-    keys = list(made.values())
-    sets = [sa.tuple_() if dim is None else sa.tuple_(made[dim]) for dim in dims]
-    return (sa.select(*keys, sa.func.percentile_cont(0.5).within_group(d),
-                      sa.func.percentile_disc(0.9).within_group(d),
-                      sa.func.grouping(*keys) if keys else sa.literal(0))
-            .where(*where, d.is_not(None), calls.c.status.in_(OUTCOMES))
-            .group_by(sa.func.grouping_sets(*sets)))
-
-
 def split_results(results: dict[str, list[Sequence[Any]]], dims: Sequence[str]
                   ) -> dict[str, list[Sequence[Any]]]:
-    """The rows of the PostgreSQL grouping-sets queries, split as the separate queries
-    give them."""
+    """The rows of the combined queries (PostgreSQL's grouping sets, the summary
+    tables' groups), split as the separate queries give them."""
     out = dict(results)
     if GROUPED in out:
         keys = ["day", "status", "tier2", "version", *(d for d in dims if d != "status")]
@@ -534,18 +551,17 @@ def split_results(results: dict[str, list[Sequence[Any]]], dims: Sequence[str]
             name, cols = by_mask[int(row[-1])]
             values = dict(zip(keys, row, strict=False))
             out[name].append((*(values[k] for k in cols), row[-3], row[-2]))
-    if "times" in out:
-        timed = [d for d in TIMED if d in dims]
-        for dim in (None, *timed):
-            out[f"time_{dim or 'all'}"] = []
-        for row in out.pop("times"):
-            mask = int(row[-1])
-            if not timed or mask == (1 << len(timed)) - 1:
-                out["time_all"].append(("all", row[-3], row[-2]))
-                continue
-            for i, dim in enumerate(timed):
-                if not mask & (1 << (len(timed) - 1 - i)):
-                    out[f"time_{dim}"].append((row[i], row[-3], row[-2]))
+    if "summary" in out:
+        for dim in dims:
+            if dim != "status":
+                out[f"by_{dim}"] = []
+        out["handoffs"] = []
+        for dim, key, status, tier2, n, sensitive in out.pop("summary"):
+            if dim == "handoff":
+                handoff, _bar, kind = str(key).partition("|")
+                out["handoffs"].append((kind, handoff, n))
+            else:
+                out[f"by_{dim}"].append((key, status, tier2, n, sensitive))
     return out
 
 
@@ -558,22 +574,38 @@ def session_settings(dialect: str) -> list[str]:
     return []
 
 
+def _ranks(histogram: Mapping[int, int], ranks: Sequence[int]) -> dict[int, int]:
+    """The values at the given 0-based ranks of values given as value -> how many."""
+    found: dict[int, int] = {}
+    seen = 0
+    for value in sorted(histogram):
+        count = histogram[value]
+        for rank in ranks:
+            if rank not in found and seen <= rank < seen + count:
+                found[rank] = value
+        seen += count
+        if len(found) == len(ranks):
+            break
+    return found
+
+
 def _median_of(histogram: Mapping[int, int]) -> float | None:
     """The median of values given as value -> how many (a bounded aggregate)."""
     n = sum(histogram.values())
     if not n:
         return None
     lo, hi = (n - 1) // 2, n // 2
-    seen, found = 0, {}
-    for value in sorted(histogram):
-        count = histogram[value]
-        for rank in (lo, hi):
-            if rank not in found and seen <= rank < seen + count:
-                found[rank] = value
-        seen += count
-        if hi in found:
-            break
+    found = _ranks(histogram, (lo, hi))
     return (found[lo] + found[hi]) / 2
+
+
+def _percentiles(histogram: Mapping[int, int]) -> tuple[float | None, float | None]:
+    """(median, 90th percentile by nearest rank) of a histogram."""
+    n = sum(histogram.values())
+    if not n:
+        return None, None
+    p90 = -(-9 * n // 10) - 1  # the ceil(0.9 n)-th value
+    return _median_of(histogram), float(_ranks(histogram, (p90,))[p90])
 
 
 def _iso_week(day: str) -> tuple[str, str]:
@@ -607,10 +639,13 @@ def _order(dim: str, groups: Iterable[Group]) -> list[Group]:
 
 def build_report(store: DatabaseStore, filters: CallFilter | None = None,
                  group_by: Sequence[str] = DEFAULT_GROUPS, *,
-                 labels: Labels | None = None) -> Report:
+                 labels: Labels | None = None, source: str = "summary") -> Report:
     """Count the stored calls that match ``filters`` in the database: every breakdown
     of ``group_by`` (names from :data:`DIMENSIONS`; ValueError for others), weeks and
-    days, drop-off per step, handling times. StoreError if the store is unreachable."""
+    days, drop-off per step, handling times. From the summary tables when they answer
+    the filters (:func:`summary_answers`), else from the stored calls; ``source="calls"``
+    counts from the stored calls always (the same report). StoreError if the store is
+    unreachable."""
     from wizard.records.store import CallFilter, StoreError
 
     dims = tuple(dict.fromkeys(group_by))
@@ -620,7 +655,9 @@ def build_report(store: DatabaseStore, filters: CallFilter | None = None,
                          f"one of: {', '.join(DIMENSIONS)}")
     filters = filters or CallFilter()
     names = labels or Labels()
-    queries = report_queries(filters, dims, store.dialect)
+    if source not in SOURCES:
+        raise ValueError(f"unknown report source {source!r}; one of: {', '.join(SOURCES)}")
+    queries = report_queries(filters, dims, store.dialect, source)
     results: dict[str, list[Sequence[Any]]] = {}
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -647,8 +684,11 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
     total = _fold(("all", s, t, n) for _d, s, t, n, _x in day_rows).get("all") \
         or Group("all", "All calls")
     total.key, total.label, total.share = "all", "All calls", 1.0 if total.calls else 0.0
-    times = {k: (m, p) for k, m, p in results.get("time_all", [])}
-    total.median_s, total.p90_s = _num(times.get("all", (None, None)))
+    histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for dim, key, seconds, n in results.get("times", []):
+        histogram = histograms[(str(dim), str(key))]
+        histogram[int(seconds)] = histogram.get(int(seconds), 0) + int(n)
+    total.median_s, total.p90_s = _percentiles(histograms.get(("", ""), {}))
 
     # days and weeks
     versions: dict[str, dict[str, int]] = defaultdict(dict)
@@ -689,12 +729,12 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
     for dim in dims:
         folded = (_fold(r[:4] for r in results[f"by_{dim}"]) if dim != "status"
                   else _fold((s, s, t, n) for _d, s, t, n, _x in day_rows))
-        timed = {k: (m, p) for k, m, p in results.get(f"time_{dim}", [])}
         for key, g in folded.items():
             g.key = str(key)
             g.label = names.of(dim, g.key)
             g.share = g.calls / total.calls if total.calls else 0.0
-            g.median_s, g.p90_s = _num(timed.get(key, (None, None)))
+            if dim in TIMED:
+                g.median_s, g.p90_s = _percentiles(histograms.get((dim, g.key), {}))
         groups[dim] = _order(dim, folded.values())
 
     # drop-off per step
@@ -733,10 +773,6 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
                   issue_labels={i: names.issues.get(i, i) for w in weeks
                                 for i in w.known_issues},
                   generated=now_iso(), handoffs=handoffs)
-
-
-def _num(pair: tuple[Any, Any]) -> tuple[float | None, float | None]:
-    return tuple(None if v is None else float(v) for v in pair)  # type: ignore[return-value]
 
 
 def _fill_weeks(weeks: list[Period]) -> list[Period]:

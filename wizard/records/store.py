@@ -77,7 +77,7 @@ DEFAULT_FILE = "calls.sqlite3"
 """The default store: this file in the data folder."""
 ROW_FORMAT = 4
 """Version of what a row holds; rows of an older format are stored again by ``sync``."""
-REVISION = "0003"
+REVISION = "0004"
 """The schema revision this version needs (the newest migration)."""
 LEGACY = "none (release 0.1.0 or older)"
 OPEN = "open"
@@ -164,6 +164,171 @@ call_known_issues = sa.Table(
 """``started`` and ``ended`` are ISO 8601 times with the help desk's UTC offset, so
 their first ten characters are the day of the call where it was taken."""
 
+# -- summary tables: what the report counts, kept up to date as calls are stored ---------
+
+SUMMARY_DIMS = ("", "category", "flowchart_version", "staffer", "target", "terminal",
+                "scope", "severity", "call_type", "tier2_group", "handoff")
+"""The groupings ``report_calls`` counts: "" (each day, status and escalation), every
+breakdown of the report but status (that one is in every row), and ``handoff`` (the
+escalated calls by ``status|kind`` of their hand-off to Tier 2)."""
+TIMED_DIMS = ("", "staffer", "category")
+"""The groupings ``report_times`` has handling times of ("": all calls)."""
+NO_SECONDS = -999_999_999
+"""``report_steps.seconds`` of steps without a time (a key column cannot be NULL)."""
+SUMMARY_OUTCOMES = ("fixed_understood", "fixed_unclear", "not_fixed")
+_KEY = sa.String(255)
+
+
+def _summary_table(name: str, *keys: tuple[str, Any], measures: Sequence[str] = ("calls",)
+                   ) -> sa.Table:
+    """A summary table: a row per day, practice or not, and ``keys``; ``measures`` are
+    sums."""
+    return sa.Table(name, metadata, *(
+        sa.Column(key, kind, primary_key=True)
+        for key, kind in (("day", sa.String(10)), ("practice", sa.Boolean), *keys)),
+        *(sa.Column(m, sa.Integer, nullable=False) for m in measures))
+
+
+report_calls = _summary_table(
+    "report_calls", ("status", sa.String(40)), ("tier2", sa.Boolean),
+    ("dim", sa.String(40)), ("key", _KEY), measures=("calls", "sensitive"))
+"""Calls per day, practice or not, status, escalated or not, and group of each of
+:data:`SUMMARY_DIMS` (``dim``, ``key``), with their social-engineering attempts."""
+report_times = _summary_table(
+    "report_times", ("dim", sa.String(40)), ("key", _KEY), ("seconds", sa.Integer))
+"""Handling times (start to outcome) of the calls with an outcome, as a histogram
+(:func:`time_bucket`) per day, practice or not, and group of :data:`TIMED_DIMS`."""
+report_steps = _summary_table(
+    "report_steps", ("step", sa.String(200)), ("seconds", sa.Integer),
+    ("ended_here", sa.String(40)))
+"""Steps reached per day, practice or not, step, time spent on it (:func:`time_bucket`;
+:data:`NO_SECONDS` without a time), and whether the call was abandoned or is still open
+there (``ended_here``: abandoned, open or "")."""
+report_known_issues = _summary_table("report_known_issues", ("issue", sa.String(200)))
+"""Known issues matched per day, practice or not."""
+SUMMARY_TABLES = (report_calls, report_times, report_steps, report_known_issues)
+"""In the order a save updates them (every writer locks their rows in the same order)."""
+
+
+def call_day() -> sa.ColumnElement[Any]:
+    """The day a call started at the help desk (the first ten characters of ``started``)."""
+    return sa.func.substr(calls.c.started, 1, 10)
+
+
+def dimension_key(dim: str) -> sa.ColumnElement[Any]:
+    """What a call is grouped by in the breakdown ``dim`` (a column of ``calls``)."""
+    c = calls.c
+    if dim == "target":
+        return sa.func.lower(sa.func.coalesce(c.target, ""))
+    if dim == "tier2_group":
+        named = sa.func.coalesce(sa.func.nullif(c.tier2_group, ""), "(group not named)")
+        return sa.case((c.tier2.is_(True), named), else_="")
+    if dim == "handoff":
+        return c.handoff_status + "|" + sa.func.coalesce(c.handoff_kind, "")
+    if dim == "":
+        return sa.literal("")
+    return sa.func.coalesce(c[dim], "")
+
+
+def handed_off() -> sa.ColumnElement[bool]:
+    """Calls the hand-off counts are about: escalated, or sent to Tier 2 all the same."""
+    return sa.or_(calls.c.tier2.is_(True), calls.c.handoff_status != "none")
+
+
+def time_bucket(seconds: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Whole seconds to the second under 2 minutes, to 10 s under 20 minutes, to the
+    minute above (the bucket's lower end): the histograms stay bounded (a few hundred
+    values) however many calls there are."""
+    whole = sa.cast(seconds, sa.Integer)
+    return sa.case((whole < 120, whole), (whole < 1200, (whole // 10) * 10),
+                   else_=(whole // 60) * 60)
+
+
+def summary_selects(ids: Sequence[str] | None = None) -> dict[sa.Table, sa.Select[Any]]:
+    """Each summary table's rows counted from the stored calls (only the calls ``ids``
+    when given): the backfill of a migration, and the before and after of a save."""
+    c = calls.c
+    only = [] if ids is None else [c.call_id.in_(ids)]
+    day, count = call_day(), sa.func.count()
+    tier2 = sa.func.coalesce(c.tier2, sa.false())
+    parts = []
+    for dim in SUMMARY_DIMS:
+        key = dimension_key(dim)
+        extra = [handed_off()] if dim == "handoff" else []
+        parts.append(sa.select(day, c.practice, c.status, tier2, sa.literal(dim), key, count,
+                               sa.func.coalesce(sa.func.sum(c.sensitive_requests), 0))
+                     .where(*only, *extra)
+                     .group_by(day, c.practice, c.status, tier2, key))
+    out: dict[sa.Table, sa.Select[Any]] = {report_calls: sa.union_all(*parts)}  # type: ignore[dict-item]
+    times = []
+    timed = [*only, c.duration_s.is_not(None), c.status.in_(SUMMARY_OUTCOMES)]
+    for dim in TIMED_DIMS:
+        key, bucket = dimension_key(dim), time_bucket(c.duration_s)
+        times.append(sa.select(day, c.practice, sa.literal(dim), key, bucket, count)
+                     .where(*timed).group_by(day, c.practice, key, bucket))
+    out[report_times] = sa.union_all(*times)  # type: ignore[assignment]
+    s = call_steps.c
+    seconds = sa.func.coalesce(time_bucket(s.seconds), NO_SECONDS)
+    ended_here = sa.case((sa.and_(s.final.is_(True), c.status.in_(("abandoned", "open"))),
+                          c.status), else_="")
+    steps = call_steps.join(calls, c.call_id == s.call_id)
+    out[report_steps] = (sa.select(day, c.practice, s.step, seconds, ended_here, count)
+                         .select_from(steps).where(*only)
+                         .group_by(day, c.practice, s.step, seconds, ended_here))
+    k = call_known_issues.c
+    issues = call_known_issues.join(calls, c.call_id == k.call_id)
+    out[report_known_issues] = (sa.select(day, c.practice, k.issue, count)
+                                .select_from(issues).where(*only)
+                                .group_by(day, c.practice, k.issue))
+    return out
+
+
+def _measures(table: sa.Table) -> list[str]:
+    return [col.name for col in table.columns if not col.primary_key]
+
+
+def backfill_summaries(conn: Connection) -> None:
+    """Fill the (empty) summary tables from every stored call, in the database."""
+    for table, select in summary_selects().items():
+        conn.execute(table.insert().from_select([col.name for col in table.columns], select))
+
+
+def summary_rows(conn: Connection, ids: Sequence[str]
+                 ) -> dict[sa.Table, dict[tuple[Any, ...], tuple[int, ...]]]:
+    """The summary rows of the calls ``ids`` as they are stored now: table -> key ->
+    measures."""
+    out: dict[sa.Table, dict[tuple[Any, ...], tuple[int, ...]]] = {}
+    for table, select in summary_selects(ids).items():
+        width = len(table.primary_key.columns)
+        rows = out[table] = {}
+        for row in conn.execute(select):
+            key = tuple(bool(v) if isinstance(v, bool) else v for v in row[:width])
+            rows[key] = tuple(int(v or 0) for v in row[width:])
+    return out
+
+
+def summary_changes(before: Mapping[sa.Table, Mapping[tuple[Any, ...], tuple[int, ...]]],
+                    after: Mapping[sa.Table, Mapping[tuple[Any, ...], tuple[int, ...]]]
+                    ) -> dict[sa.Table, list[dict[str, Any]]]:
+    """What to add to each summary table (negative: to take away) to go from the
+    summary rows ``before`` to those ``after``, in key order (so that writers at once
+    lock rows in the same order)."""
+    out: dict[sa.Table, list[dict[str, Any]]] = {}
+    for table in SUMMARY_TABLES:
+        old, new = before.get(table, {}), after.get(table, {})
+        names = [col.name for col in table.columns]
+        rows = []
+        for key in sorted(set(old) | set(new)):
+            zero = (0,) * (len(names) - len(key))
+            delta = tuple(n - o for n, o in zip(new.get(key, zero), old.get(key, zero),
+                                                strict=True))
+            if any(delta):
+                rows.append(dict(zip(names, (*key, *delta), strict=True)))
+        if rows:
+            out[table] = rows
+    return out
+
+
 _DETAIL_COLUMNS = ("flowcharts", "answers", "notes")
 _SUMMARY_NAMES = ("call_id", "started", "ended", "duration_s", "staffer", "caller_machine",
                   "target", "status", "category", "scope", "severity", "terminal", "tier2",
@@ -178,6 +343,8 @@ assert {c.name for c in _ALL} == {c.name for c in calls.columns}
 
 MIGRATION_LOCK = 0x1F5EC7A6E
 """PostgreSQL advisory lock held while the schema is created or upgraded."""
+CALL_LOCK = 0x5EC0
+"""PostgreSQL advisory locks (this, a hash of the call id) held while a call is stored."""
 
 
 def _revision(conn: Connection) -> tuple[str | None, bool]:
@@ -855,7 +1022,8 @@ class DatabaseStore:
         if not records:
             return
         with self.engine.begin() as conn:
-            ids = [r.call_id for r in records]
+            ids = sorted({r.call_id for r in records})
+            self._lock_calls(conn, ids)
             have = {cid: (str(ended), int(fmt or 1)) for cid, ended, fmt in conn.execute(
                 sa.select(calls.c.call_id, calls.c.ended, calls.c.row_format)
                 .where(calls.c.call_id.in_(ids)))}
@@ -865,8 +1033,9 @@ class DatabaseStore:
                     or have[r.call_id][1] < ROW_FORMAT]
             if not todo:
                 return
-            self._put_rows(conn, [r.row for r in todo])
             done = [r.call_id for r in todo]
+            before = summary_rows(conn, done)
+            self._put_rows(conn, [r.row for r in todo])
             conn.execute(call_steps.delete().where(call_steps.c.call_id.in_(done)))
             conn.execute(call_known_issues.delete()
                          .where(call_known_issues.c.call_id.in_(done)))
@@ -874,6 +1043,46 @@ class DatabaseStore:
                                 (call_known_issues, [i for r in todo for i in r.issues])):
                 if rows:
                     conn.execute(self._insert_ignoring_duplicates(table), rows)
+            self._add_to_summaries(conn, summary_changes(before, summary_rows(conn, done)))
+
+    def _lock_calls(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Make other writers of these calls wait until this transaction ends, so that
+        what a call counted before it is stored again is read after theirs (SQLite: the
+        database's write lock; PostgreSQL: a lock per call id, taken in order)."""
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:kind, hashtext(:id))"),
+                         [{"kind": CALL_LOCK, "id": i} for i in ids])
+
+    def _add_to_summaries(self, conn: Connection,
+                          changes: Mapping[sa.Table, list[dict[str, Any]]]) -> None:
+        """Add each change to its summary row (made if missing), in the order given."""
+        for table in SUMMARY_TABLES:
+            rows = changes.get(table)
+            if not rows:
+                continue
+            measures = _measures(table)
+            if self.dialect in ("postgresql", "sqlite"):
+                if self.dialect == "postgresql":
+                    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                    stmt: Any = pg_insert(table)
+                else:
+                    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                    stmt = sqlite_insert(table)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=list(table.primary_key.columns),
+                    set_={m: table.c[m] + stmt.excluded[m] for m in measures})
+                conn.execute(stmt, rows)
+                continue
+            for row in rows:  # any other database: update, else insert
+                match = [col == row[col.name] for col in table.primary_key.columns]
+                done = conn.execute(table.update().where(*match).values(
+                    {m: table.c[m] + row[m] for m in measures}))
+                if not done.rowcount:
+                    conn.execute(table.insert(), row)
 
     def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
