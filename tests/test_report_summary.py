@@ -18,13 +18,8 @@ from benchmarks.desk import fill, generate
 from wizard.records import store as st
 from wizard.records.report import Report, build_report
 
-from .test_callstore import (
-    PG_ENV,
-    TZ,
-    backdated,
-    pg_schema,
-    store_url,  # noqa: F401 - the fixture: a SQLite store and a PostgreSQL one
-)
+from . import test_callstore as cs
+from .test_callstore import store_url  # noqa: F401 - the fixture: SQLite and PostgreSQL
 from .test_report import labels
 
 FILTERS = [
@@ -64,10 +59,10 @@ def desk_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         fill(url, 1000, weeks=10)
         yield url
         return
-    base = os.environ.get(PG_ENV)
+    base = os.environ.get(cs.PG_ENV)
     if not base:
-        pytest.skip(f"no PostgreSQL server: set {PG_ENV}")
-    with pg_schema(base) as url:
+        pytest.skip(f"no PostgreSQL server: set {cs.PG_ENV}")
+    with cs.pg_schema(base) as url:
         fill(url, 1000, weeks=10)
         yield url
 
@@ -91,8 +86,8 @@ def test_storing_calls_again_never_counts_them_twice(tmp_path: Path,
                                                      store_url: str) -> None:  # noqa: F811
     data = tmp_path / "desk"
     store = st.open_store(data, store_url)
-    start = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
-    states = [backdated(end, data, start.replace(hour=9 + i), 10 + i, staffer=f"S{i}")
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=cs.TZ)
+    states = [cs.backdated(end, data, start.replace(hour=9 + i), 10 + i, staffer=f"S{i}")
               for i, end in enumerate(("fig7_1.fixed_network", "fig7_2.escalate_caller",
                                        "fig7_2.fixed_policy"))]
     for state in states:
@@ -102,7 +97,7 @@ def test_storing_calls_again_never_counts_them_twice(tmp_path: Path,
         assert store.save(state)
     assert same(build_report(store)) == first
     assert_summaries_match_calls(store)
-    moved = backdated("fig7_3.escalate_logon", data, start.replace(day=3), 40)
+    moved = cs.backdated("fig7_3.escalate_logon", data, start.replace(day=3), 40)
     assert store.save(moved)
     moved.started = start.replace(day=9).isoformat()  # the same call, stored as another day
     assert moved.ended is not None
