@@ -5,19 +5,23 @@ For each database (SQLite; PostgreSQL when ``--pg URL`` or ``$IPSEC_TRIAGE_TEST_
 names a server) and each size (default 100,000 and 1,000,000 calls of a realistic desk,
 see ``desk.py``), in fresh processes, best of ``--runs``:
 
-- ours: ``ipsec-triage report --format html -o FILE --no-sync``, the whole command;
-- reference: a bare Python process running the very SQL statements the report runs (from
-  ``report_queries``, compiled for that database) through the driver alone, fetching
-  every row: the database's own cost of the counts, plus an interpreter start.
+- ours: ``ipsec-triage report --format html -o FILE --no-sync``, the whole command (it
+  counts from the summary tables);
+- reference: a bare Python process running, through the driver alone and fetching every
+  row, the SQL that counts the same figures from the stored calls and their steps (the
+  report's queries over the raw tables, ``source="calls"``, as it ran before the
+  summary tables): the database's own cost of the counts, plus an interpreter start.
 
-Also in one process (start-up left out): the report's queries and assembly against the
-same statements run directly. Peak memory is each process's maximum resident size.
+Also in one process (start-up left out): the report's queries and assembly, the summary
+tables' SQL alone, and the raw tables' SQL, each run directly. Peak memory is each
+process's maximum resident size. The summary tables' row counts are printed too.
 
     python benchmarks/bench_report.py [--sizes 100000,1000000] [--runs 3] [--pg URL]
-        [--backends sqlite,postgresql] [--screenshot FILE]
+        [--backends sqlite,postgresql] [--screenshot FILE] [--store URL]
 
-``--screenshot FILE``: the HTML report of the first size, as a manager sees it in
-headless Chromium (Debian's ``chromium``), saved as a PNG.
+``--store URL``: measure an existing store (filled before, e.g. by ``desk.py``) instead
+of generating one. ``--screenshot FILE``: the HTML report of the first size, as a manager
+sees it in headless Chromium (Debian's ``chromium``), saved as a PNG.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from wizard.records.report import (  # noqa: E402
     report_queries,
     session_settings,
 )
-from wizard.records.store import CallFilter, DatabaseStore  # noqa: E402
+from wizard.records.store import SUMMARY_TABLES, CallFilter, DatabaseStore  # noqa: E402
 
 T = TypeVar("T")
 DIRECT = r"""
@@ -69,13 +73,33 @@ print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
 """
 
 
-def statements(store: DatabaseStore) -> list[str]:
-    """The report's SQL for this database, with its values written in (its session
-    settings first)."""
+def statements(store: DatabaseStore, source: str = "summary") -> list[str]:
+    """The report's SQL for this database (``source``: from the summary tables or the
+    stored calls), with its values written in (its session settings first)."""
     return session_settings(store.dialect) + [str(q.compile(dialect=store.engine.dialect,
                           compile_kwargs={"literal_binds": True}))
-            for q in report_queries(CallFilter(), DEFAULT_GROUPS,
-                                          store.dialect).values()]
+            for q in report_queries(CallFilter(), DEFAULT_GROUPS, store.dialect,
+                                    source).values()]
+
+
+def run_direct(store: DatabaseStore, sql: list[str]) -> int:
+    """Run statements through the driver alone, fetching every row."""
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        cur = raw.cursor()  # type: ignore[union-attr]
+        count = 0
+        for s in sql:
+            cur.execute(s)
+            count += len(cur.fetchall()) if cur.description else 0
+        raw.rollback()  # type: ignore[union-attr]
+        return count
+
+
+def summary_sizes(store: DatabaseStore) -> str:
+    with store.engine.connect() as conn:
+        return ", ".join(
+            f"{t.name} {conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()}"
+            for t in SUMMARY_TABLES)
 
 
 def best(fn: Callable[[], T], runs: int) -> tuple[float, T]:
@@ -136,40 +160,32 @@ def libpq(url: str) -> str:
 
 
 def one(kind: str, url: str, n: int, runs: int, tmp: Path,
-        screenshot: Path | None) -> dict[str, float]:
+        screenshot: Path | None, fill_it: bool = True) -> dict[str, Any]:
     began = time.perf_counter()
-    fill(url, n)
+    if fill_it:
+        fill(url, n)
     filled = time.perf_counter() - began
     store = DatabaseStore(url)
-    sql = statements(store)
+    summary_sql, calls_sql = statements(store), statements(store, "calls")
     t_ours_in, report = best(lambda: build_report(store), runs)
-
-    def direct() -> int:
-        with store.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            cur = raw.cursor()  # type: ignore[union-attr]
-            count = 0
-            for s in sql:
-                cur.execute(s)
-                count += len(cur.fetchall()) if cur.description else 0
-            return count
-
-    t_direct_in, _rows = best(direct, runs)
+    t_summary_in, _rows = best(lambda: run_direct(store, summary_sql), runs)
+    t_calls_in, _rows = best(lambda: run_direct(store, calls_sql), runs)
+    sizes = summary_sizes(store)
     store.close()
     env = dict(os.environ, PYTHONPATH=str(ROOT), IPSEC_TRIAGE_DATA=str(tmp / "data"),
                IPSEC_TRIAGE_STORE=url)
     page = tmp / "report.html"
     t_cmd, mem_cmd = measure_process([sys.executable, "-m", "wizard", "report", "--format",
                                       "html", "-o", str(page), "--no-sync"], env, runs)
-    (tmp / "sql.json").write_text(json.dumps(sql))
+    (tmp / "sql.json").write_text(json.dumps(calls_sql))
     target = url.split("///", 1)[1] if kind == "sqlite" else libpq(url)
     t_ref, mem_ref = measure_process([sys.executable, "-c", DIRECT, kind, target,
                                       str(tmp / "sql.json")], env, runs)
     if screenshot is not None:
         take_screenshot(page, screenshot)
     return {"calls": report.calls, "fill": filled, "ours_in": t_ours_in,
-            "direct_in": t_direct_in, "cmd": t_cmd, "ref": t_ref, "mem_cmd": mem_cmd,
-            "mem_ref": mem_ref}
+            "summary_in": t_summary_in, "calls_in": t_calls_in, "cmd": t_cmd, "ref": t_ref,
+            "mem_cmd": mem_cmd, "mem_ref": mem_ref, "sizes": sizes}
 
 
 def take_screenshot(page: Path, png: Path) -> None:
@@ -197,17 +213,25 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("IPSEC_TRIAGE_TEST_PG_URL"),
                         help="PostgreSQL server URL (default $IPSEC_TRIAGE_TEST_PG_URL)")
     parser.add_argument("--screenshot", metavar="FILE", type=Path, default=None)
+    parser.add_argument("--store", metavar="URL", default=None,
+                        help="measure this existing store (no desk is generated)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     backends = [b for b in args.backends.split(",") if b]
-    print(f"{'database':<10} {'calls':>8} {'fill':>7} | {'report':>7} {'same SQL':>8} "
-          f"{'ratio':>5} | {'command':>7} {'SQL proc':>8} {'ratio':>5} | {'peak MiB':>8} "
-          f"{'SQL proc':>8} {'ratio':>5}")
+    print(f"{'database':<10} {'calls':>8} {'fill':>7} | {'report':>7} {'summ SQL':>8} "
+          f"{'raw SQL':>8} {'ratio':>5} | {'command':>7} {'raw proc':>8} {'ratio':>5} | "
+          f"{'peak MiB':>8} {'raw proc':>8}")
+    if args.store:
+        kind = sa.engine.make_url(args.store).get_backend_name()
+        with tempfile.TemporaryDirectory() as folder:
+            show(kind, 0, one(kind, args.store, 0, args.runs, Path(folder), args.screenshot,
+                              fill_it=False))
+        backends = []
     for kind in backends:
         if kind == "postgresql" and not args.pg:
             print("postgresql: skipped (no --pg URL and no $IPSEC_TRIAGE_TEST_PG_URL)")
             continue
-        first: dict[str, float] | None = None
+        first: dict[str, Any] | None = None
         for i, n in enumerate(sizes):
             with tempfile.TemporaryDirectory() as folder:
                 tmp = Path(folder)
@@ -219,11 +243,7 @@ def main() -> None:
                 else:
                     with pg_schema(args.pg) as (url, _schema):
                         r = one(kind, url, n, args.runs, tmp, shot)
-            print(f"{kind:<10} {n:>8} {r['fill']:>6.1f}s | {r['ours_in']:>6.2f}s "
-                  f"{r['direct_in']:>7.2f}s {r['ours_in'] / r['direct_in']:>5.2f} | "
-                  f"{r['cmd']:>6.2f}s {r['ref']:>7.2f}s {r['cmd'] / r['ref']:>5.2f} | "
-                  f"{r['mem_cmd']:>8.0f} {r['mem_ref']:>8.0f} "
-                  f"{r['mem_cmd'] / r['mem_ref']:>5.2f}", flush=True)
+            show(kind, n, r)
             if first is None:
                 first = {"n": n, **r}
             else:
@@ -231,11 +251,21 @@ def main() -> None:
                 print(f"{'':<10} x{grow:<7.0f} calls: command time x"
                       f"{r['cmd'] / first['cmd']:.1f}, peak memory x"
                       f"{r['mem_cmd'] / first['mem_cmd']:.2f}", flush=True)
-    print("report: the report's queries and assembly in one process; same SQL: those "
-          "statements run directly through the driver, rows fetched (best of "
-          f"{args.runs}). command: 'ipsec-triage report --format html -o FILE --no-sync' in "
-          "a new process; SQL proc: a bare Python process running the same SQL. Peak MiB: "
-          "maximum resident size of each process.")
+    print("report: the report's queries and assembly in one process; summ SQL: the "
+          "summary tables' statements run directly through the driver, rows fetched; raw "
+          "SQL: the statements that count the same from the stored calls and their steps; "
+          f"ratio: report / raw SQL (best of {args.runs}). command: 'ipsec-triage report "
+          "--format html -o FILE --no-sync' in a new process; raw proc: a bare Python "
+          "process running the raw SQL. Peak MiB: maximum resident size of each process.")
+
+
+def show(kind: str, n: int, r: dict[str, Any]) -> None:
+    print(f"{kind:<10} {n or r['calls']:>8} {r['fill']:>6.1f}s | {r['ours_in']:>6.2f}s "
+          f"{r['summary_in']:>7.2f}s {r['calls_in']:>7.2f}s "
+          f"{r['ours_in'] / r['calls_in']:>5.2f} | "
+          f"{r['cmd']:>6.2f}s {r['ref']:>7.2f}s {r['cmd'] / r['ref']:>5.2f} | "
+          f"{r['mem_cmd']:>8.0f} {r['mem_ref']:>8.0f}", flush=True)
+    print(f"{'':<10} summary rows: {r['sizes']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -482,6 +482,7 @@ def calls_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sqli
         call_known_issues,
         call_steps,
         calls,
+        grouped_by,
         handed_off,
         time_bucket,
     )
@@ -514,7 +515,7 @@ def calls_queries(filters: CallFilter, dims: Sequence[str], dialect: str = "sqli
     q["times"] = sa.union_all(*(  # type: ignore[assignment]
         sa.select(sa.literal(dim), key, bucket, count)
         .where(*where, c.duration_s.is_not(None), c.status.in_(OUTCOMES))
-        .group_by(key, bucket)  # the same expressions as selected
+        .group_by(*grouped_by(dim, key), bucket)  # the same expressions as selected
         for dim, key in timed.items()))
     steps = call_steps.join(calls, calls.c.call_id == call_steps.c.call_id)
     s = call_steps.c

@@ -236,12 +236,18 @@ def handed_off() -> sa.ColumnElement[bool]:
 
 
 def time_bucket(seconds: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """Whole seconds to the second under 2 minutes, to 10 s under 20 minutes, to the
-    minute above (the bucket's lower end): the histograms stay bounded (a few hundred
-    values) however many calls there are."""
+    """Whole seconds to the second under 10 s, to 5 s under 2 minutes, to 10 s under 20
+    minutes, to the minute above (the bucket's lower end): the histograms stay bounded
+    (about 150 values) however many calls there are."""
     whole = sa.cast(seconds, sa.Integer)
-    return sa.case((whole < 120, whole), (whole < 1200, (whole // 10) * 10),
-                   else_=(whole // 60) * 60)
+    return sa.case((whole < 10, whole), (whole < 120, (whole // 5) * 5),
+                   (whole < 1200, (whole // 10) * 10), else_=(whole // 60) * 60)
+
+
+def grouped_by(dim: str, key: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+    """``key`` to group by, unless it is the constant of ``dim`` "" (PostgreSQL takes no
+    constant in GROUP BY once its value is written into the SQL)."""
+    return [key] if dim else []
 
 
 def summary_selects(ids: Sequence[str] | None = None) -> dict[sa.Table, sa.Select[Any]]:
@@ -258,14 +264,14 @@ def summary_selects(ids: Sequence[str] | None = None) -> dict[sa.Table, sa.Selec
         parts.append(sa.select(day, c.practice, c.status, tier2, sa.literal(dim), key, count,
                                sa.func.coalesce(sa.func.sum(c.sensitive_requests), 0))
                      .where(*only, *extra)
-                     .group_by(day, c.practice, c.status, tier2, key))
+                     .group_by(day, c.practice, c.status, tier2, *grouped_by(dim, key)))
     out: dict[sa.Table, sa.Select[Any]] = {report_calls: sa.union_all(*parts)}  # type: ignore[dict-item]
     times = []
     timed = [*only, c.duration_s.is_not(None), c.status.in_(SUMMARY_OUTCOMES)]
     for dim in TIMED_DIMS:
         key, bucket = dimension_key(dim), time_bucket(c.duration_s)
         times.append(sa.select(day, c.practice, sa.literal(dim), key, bucket, count)
-                     .where(*timed).group_by(day, c.practice, key, bucket))
+                     .where(*timed).group_by(day, c.practice, *grouped_by(dim, key), bucket))
     out[report_times] = sa.union_all(*times)  # type: ignore[assignment]
     s = call_steps.c
     seconds = sa.func.coalesce(time_bucket(s.seconds), NO_SECONDS)
