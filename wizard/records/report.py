@@ -2,8 +2,10 @@
 
 The chapter asks for "a call classification system so that help desk personnel can
 provide clear reports about the volume and nature of IPsec-related problems". From the
-call store, counted in the database (GROUP BY and window functions; nothing reads the
-calls one by one into Python):
+call store, counted in the database (GROUP BY; nothing reads the calls one by one into
+Python), from the summary tables the store keeps as it stores calls (per day: exact for
+a date range and practice calls), or from the calls themselves when a filter on category,
+status, target or staffer asks (the same figures):
 
 - volume over time: calls per week and per day with their status, the trend (a least-
   squares line over the weekly counts), and the weekly calls of each flowchart version;

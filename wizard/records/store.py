@@ -18,7 +18,10 @@ the seconds spent on each, read from the journal's times) and the known issues i
 hand-off to Tier 2 is stored from the journal's ``handoff`` events (status sent, queued,
 failed or none; the kind of destination; the ticket number and link); a call handed off
 after it was stored (``send`` later, the outbox retried) is stored again by the next
-save or :meth:`sync`, which tells by a digest of those events.
+save or :meth:`sync`, which tells by a digest of those events. In the same transaction
+the report's summary tables (``report_calls``, ``report_times``, ``report_steps``,
+``report_known_issues``: counts per day) lose what the call counted before and gain what
+it counts now, so a call stored again is never counted twice.
 
 The schema is under Alembic migrations (:mod:`wizard.records.migrations`). A new, empty store is
 created at the newest revision by its first use (under a lock: staff finishing calls at
