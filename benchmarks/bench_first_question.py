@@ -71,8 +71,11 @@ def script() -> list[tuple[str, str]]:
 def spawn(argv: list[str], env: dict[str, str]) -> Any:
     import pexpect
 
-    return pexpect.spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=30,
-                         dimensions=(40, 120), cwd=str(ROOT))
+    child = pexpect.spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=30,
+                          dimensions=(40, 120), cwd=str(ROOT))
+    # pexpect sleeps 50 ms before each send() by default: inside the timed interval
+    child.delaybeforesend = None
+    return child
 
 
 def run_ours(steps: list[tuple[str, str]], cache: str, cold: bool) -> tuple[float, list[float]]:

@@ -62,6 +62,27 @@ RECAP_ANSWERS = 4
 """How many of the latest answers the resume recap shows."""
 
 
+def _share_default_bindings() -> None:
+    """Build prompt_toolkit's default key bindings (basic, Emacs, Vi, mouse, page
+    navigation: about 6,000 bindings) once per process instead of for every prompt.
+
+    Each questionary prompt is a new prompt_toolkit ``Application`` (a choice list is
+    two), and each builds these from scratch: most of the time from Enter to the next
+    question. They hold no state of their own (every filter and handler reads the
+    running application), so one set serves every prompt of the call, one at a time."""
+    import functools
+
+    from prompt_toolkit.application import application
+
+    for name in ("load_key_bindings", "load_page_navigation_bindings"):
+        build = getattr(application, name)
+        if not hasattr(build, "cache_info"):
+            setattr(application, name, functools.cache(build))
+
+
+_share_default_bindings()
+
+
 def confirm(message: str) -> bool:
     return bool(questionary.confirm(message, default=False, style=STYLE).unsafe_ask())
 
