@@ -3,10 +3,22 @@ without changing what the staffer sees or what is on disk."""
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from wizard.calls.journal import JournalFolder
 from wizard.frontends.terminal import prompts
+
+from .conftest import PYTHON, ROOT
 
 
 def _typed(keys: str) -> str:
@@ -27,3 +39,94 @@ def test_prompts_share_the_default_key_bindings_and_every_key_still_works() -> N
         two = prompts.questionary.text("Name?", input=inp, output=DummyOutput()).application
     assert one._default_bindings is two._default_bindings
     assert one._page_navigation_bindings is two._page_navigation_bindings
+
+
+# -- the journal: on disk before the next answer, not before the next question ----------
+
+
+class _HeldDisk:
+    """``os.fsync`` that waits until the test lets it finish (a slow disk)."""
+
+    def __init__(self, fails: OSError | None = None) -> None:
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.synced: list[int] = []
+        self.fails = fails
+
+    def __call__(self, fd: int) -> None:
+        self.started.set()
+        assert self.go.wait(10)
+        if self.fails is not None:
+            raise self.fails
+        self.synced.append(fd)
+
+
+def _events(path: Path) -> list[str]:
+    return [json.loads(x)["event"] for x in path.read_text().splitlines()]
+
+
+def test_an_answer_is_on_disk_before_a_later_one_is_accepted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = JournalFolder(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    journal.wait_on_disk()
+    disk = _HeldDisk()
+    monkeypatch.setattr(os, "fsync", disk)
+    # the answer returns at once (the next question is not kept waiting for the disk),
+    # and it is already in the file for any reader
+    journal.append("answer", key="intake.caller_name", value="Ann")
+    assert disk.started.wait(10)
+    assert _events(store.path(call_id)) == ["start", "answer"]
+    # the next answer is not accepted while the first is not on the disk
+    later = threading.Thread(target=journal.append, args=("note",),
+                             kwargs={"key": "k", "text": "later"})
+    later.start()
+    later.join(0.3)
+    assert later.is_alive()
+    assert _events(store.path(call_id)) == ["start", "answer"]
+    disk.go.set()
+    later.join(10)
+    assert _events(store.path(call_id)) == ["start", "answer", "note"]
+    journal.close()  # waits for the last fsync too
+    assert len(disk.synced) == 2
+
+
+def test_a_failed_fsync_is_told_at_the_next_event_and_nothing_later_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = JournalFolder(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    journal.wait_on_disk()
+    disk = _HeldDisk(fails=OSError(errno.EIO, "Input/output error"))
+    disk.go.set()
+    monkeypatch.setattr(os, "fsync", disk)
+    journal.append("answer", key="k", value="a")
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.append("answer", key="k", value="b")
+    assert _events(store.path(call_id)) == ["start", "answer"]
+    journal.close()
+
+
+CRASH = """
+import sys
+from pathlib import Path
+from wizard.calls.journal import JournalFolder
+
+store = JournalFolder(Path(sys.argv[1]))
+call_id, journal, _ = store.new_call(staffer="sam")
+journal.append("answer", key="intake.caller_name", value="Ann")
+print(store.path(call_id), flush=True)
+sys.stdin.read()  # killed here, the fsync perhaps still running
+"""
+
+
+def test_an_answer_survives_a_kill_right_after_it_is_given(tmp_path: Path) -> None:
+    child = subprocess.Popen([PYTHON, "-c", CRASH, str(tmp_path)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    path = Path(child.stdout.readline().strip())
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    answers = [json.loads(x) for x in path.read_text().splitlines()][1:]
+    assert [(a["event"], a["key"], a["value"]) for a in answers] == [
+        ("answer", "intake.caller_name", "Ann")]
