@@ -211,11 +211,17 @@ def test_data_folder_and_store_are_private(tmp_path: Path, data_dir: Path) -> No
     assert stat.S_IMODE((data_dir / "calls.sqlite3").stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert "readable" not in run(["list"], data_dir).stderr
-    # a journal and a ticket copied in by hand with an open mode: made private, one line
+    # a journal and a ticket copied in by hand with an open mode: the private folder
+    # keeps them from others (each command checks the folders, not every file in them)
     opened = [f for f in (data_dir / "calls").iterdir() if f.suffix in (".jsonl", ".md")]
     for f in opened:
         os.chmod(f, 0o644)
+    assert "readable" not in run(["list"], data_dir).stderr
+    # ... and once their folder is found open, they are made private with it, one line
+    os.chmod(data_dir / "calls", 0o755)
     r = run(["list"], data_dir)
+    assert f"{data_dir / 'calls'}: folder holding call data was readable" in r.stderr
+    assert stat.S_IMODE((data_dir / "calls").stat().st_mode) == 0o700
     assert (f"{data_dir / 'calls'}: {len(opened)} file(s) holding call data were readable "
             "by other users; made private (600)") in r.stderr
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in opened)

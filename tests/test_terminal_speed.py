@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import threading
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from wizard.base.privacy import private_dir, tighten
 from wizard.calls.journal import JournalFolder
 from wizard.frontends.terminal import prompts
 
@@ -130,3 +132,29 @@ def test_an_answer_survives_a_kill_right_after_it_is_given(tmp_path: Path) -> No
     answers = [json.loads(x) for x in path.read_text().splitlines()][1:]
     assert [(a["event"], a["key"], a["value"]) for a in answers] == [
         ("answer", "intake.caller_name", "Ann")]
+
+
+# -- the data folder's privacy check before every command -------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_privacy_check_reads_the_folders_and_the_files_of_an_open_one(
+        tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    private_dir(calls)
+    os.chmod(tmp_path, 0o700)
+    journal = calls / "x.jsonl"
+    journal.write_text("{}\n")
+    os.chmod(journal, 0o644)
+    # in a private folder the file is out of others' reach: nothing to say, and the
+    # check does not open every file of a folder of thousands
+    assert tighten(tmp_path) == []
+    os.chmod(calls, 0o755)
+    assert tighten(tmp_path) == [
+        f"{calls}: folder holding call data was readable by other users (mode 755); "
+        "made private (700)",
+        f"{calls}: 1 file(s) holding call data were readable by other users; made "
+        "private (600)"]
+    assert stat.S_IMODE(calls.stat().st_mode) == 0o700
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert tighten(tmp_path) == []

@@ -1,6 +1,7 @@
 """The data folder holds personal data (names, phone numbers, machines, answers): it
 and everything in it are private to the user who runs the wizard (folders 0700, files
-0600), when created and when found otherwise.
+0600), when created and when found otherwise (:func:`tighten`: its folders and its own
+files before every command, the files inside a folder when that folder is found open).
 
 On Windows the user profile's access rules already keep the data folder private; the
 POSIX modes below only apply where they mean something.
@@ -64,9 +65,14 @@ def _tighten_files(folder: Path) -> list[str]:
 
 
 def tighten(data_dir: Path) -> list[str]:
-    """Make the data folder, its folders, its files and the files in its folders
-    (journals, tickets, the outbox) private again; return a warning for what was
-    readable by others."""
+    """Make the data folder, its folders and its files private again; return a warning
+    for what was readable by others.
+
+    Run before every command, so it costs what the data folder holds directly, not what
+    its folders hold (thousands of journals): a file in a private folder cannot be
+    read by others whatever its own mode, so the files inside a folder (journals,
+    tickets, the outbox) are checked when that folder is found open, and made private
+    with it."""
     if not _POSIX or not data_dir.is_dir():
         return []
     warnings: list[str] = []
@@ -84,8 +90,6 @@ def tighten(data_dir: Path) -> list[str]:
             want = FILE_MODE
         else:
             continue
-        if want == DIR_MODE and path != data_dir:
-            warnings += _tighten_files(path)
         if st.st_uid != os.getuid() or not st.st_mode & 0o077:
             continue
         kind = "folder" if want == DIR_MODE else "file"
@@ -99,4 +103,6 @@ def tighten(data_dir: Path) -> list[str]:
         warnings.append(f"{path}: {kind} holding call data was readable by other users "
                         f"(mode {stat.S_IMODE(st.st_mode):o}); made private "
                         f"({stat.S_IMODE(st.st_mode) & want:o})")
+        if want == DIR_MODE and path != data_dir:
+            warnings += _tighten_files(path)
     return warnings
