@@ -24,20 +24,18 @@ from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.safetext import plain, spreadsheet_safe
 from wizard.base.textrender import TextError
-from wizard.base.yamlio import DocumentError
 from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import Step, StepKind
 from wizard.calls.journal import JournalError, atomic_write
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Category
-from wizard.frontends.terminal import reporting
 from wizard.frontends.terminal.environment import Environment
 from wizard.records.ticket import FORMATS
 from wizard.service import calls
 from wizard.service.desk import Desk, describe_flowset
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
-
+    from types import ModuleType
 
     from wizard.calls.replay import AnswersFile
 
@@ -45,6 +43,13 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
             "halve", "collect", "report", "sync", "store", "completion", "send", "serve",
             "users")
+
+
+def _reporting() -> ModuleType:
+    """The report, sync and store commands (the report code is loaded for them only)."""
+    from wizard.frontends.terminal import reporting
+
+    return reporting
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +80,13 @@ def _add_global_options(parser: argparse.ArgumentParser, default: object) -> Non
                         help="folder with ticket templates that override the shipped ones")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; given a command, the parser for that command only
+    (each command's options are built when it runs, not before every command)."""
+
+    def wanted(name: str) -> bool:
+        return command is None or name == command
+
     common = _Parser(add_help=False)
     _add_global_options(common, argparse.SUPPRESS)
 
@@ -92,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
 
-    start = add("start", "start a new call")
-    for p in (start, add("resume", "continue a call where it stopped")):
+    for name, what in (("start", "start a new call"),
+                       ("resume", "continue a call where it stopped")):
+        if not wanted(name):
+            continue
+        p = add(name, what)
         p.add_argument("--staffer", help="your name (default: $IPSEC_TRIAGE_STAFFER or login)")
         p.add_argument("--answers", metavar="FILE",
                        help="answer from a YAML/JSON file instead of prompting")
@@ -102,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--send", action=argparse.BooleanOptionalAction, default=None,
                        help="hand an escalated call to its Tier 2 group at the end "
                             "(default: ask on a terminal, do not send without one)")
-        if p is start:
+        if name == "start":
             p.add_argument("--practice", action="store_true",
                            help="a practice call (training): kept out of reports unless "
                                 "they ask for practice calls")
@@ -113,111 +127,126 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("call_id", nargs="?", default=None,
                            help="call id or a unique prefix (default: the newest open call)")
-    lst = add("list", "list recorded calls")
-    lst.add_argument("--open", action="store_true", help="only calls that have not ended")
-    lst.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="table (default), or CSV / JSON for other tools")
-    show = add("show", "show one recorded call")
-    show.add_argument("call_id", help="call id, a unique prefix, or 'last'")
-    show.add_argument("--json", action="store_true", help="print the record as JSON")
-    ticket = add("ticket", "print (re-render) the ticket of an ended call")
-    ticket.add_argument("call_id", help="call id, a unique prefix, or 'last'")
-    ticket.add_argument("--format", choices=sorted(FORMATS), default="md")
-    ticket.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
-    lint_p = add("lint", "check flowcharts for mistakes")
-    lint_p.add_argument("directory", nargs="?", help="flowchart folder to check")
-    render = add("render", "print flowcharts as a Mermaid diagram")
-    render.add_argument("charts", nargs="*", help="chart ids (default: all)")
-    render.add_argument("--call", metavar="ID", help="highlight this call's route")
-    render.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
-    schema = add("schema", "print the flowchart JSON Schema (for editors)")
-    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
-    add("probes", "list the automatic checks")
-    halve_p = add("halve", "find the service that breaks the network, by halving the "
-                           "service list over restarts")
-    src = halve_p.add_mutually_exclusive_group()
-    src.add_argument("--services", metavar="FILE",
-                     help="service names, one per line (e.g. pasted from msconfig)")
-    src.add_argument("--from-system", action="store_true",
-                     help="the services of this computer (Windows auto-start services, "
-                          "or running systemd services)")
-    src.add_argument("--resume", metavar="ID", nargs="?", const="",
-                     help="continue a halving session (the newest open one if no id)")
-    halve_p.add_argument("--noisy", metavar="NAME", action="append",
-                         help="a service to keep apart (default: Error Reporting Service)")
-    halve_p.add_argument("--label", default="", help="what is being tested, for the record")
-    col = add("collect", "collect the Tier 2 evidence on this computer into one packet "
-                         "(zip) with the ticket")
-    col.add_argument("--call", metavar="ID", help="the call to include (ticket and record); "
-                                                  "'last' for the newest")
-    col.add_argument("--computer", metavar="NAME",
-                     help="name for the files (default: the call's caller machine, or this "
-                          "computer's name)")
-    col.add_argument("--target", metavar="HOST", help="destination computer to test")
-    col.add_argument("--redact", action="store_true",
-                     help="replace addresses, host names, user names and keywords; the map "
-                          "is written next to the packet, not inside")
-    col.add_argument("--yes", action="store_true",
-                     help="make the logging changes listed without asking (they are undone "
-                          "at the end)")
-    col.add_argument("--no-changes", action="store_true",
-                     help="change nothing on this computer (less evidence)")
-    col.add_argument("-o", "--output", metavar="DIR", default=".",
-                     help="folder for the packet (default: the current folder)")
-    reporting.add_report_arguments(add("report", "call classification report (volume and "
-                                              "nature of the calls)"))
-    add("sync", "store calls of this computer in the call store "
-                "($IPSEC_TRIAGE_STORE, default SQLite in the data folder) and retry the "
-                "hand-offs waiting in the outbox")
-    snd = add("send", "hand an ended call to Tier 2 (e-mail, ServiceNow, Jira, Zendesk or "
-                      "webhook, as the organization file says for the group)")
-    snd.add_argument("call_id", help="call id, a unique prefix, or 'last'")
-    snd.add_argument("--to", metavar="GROUP",
-                     help="Tier 2 group (default: the call's own group)")
-    snd.add_argument("--packet", metavar="FILE",
-                     help="escalation packet to attach (default: the newest recorded for "
-                          "the call by 'collect --call')")
-    snd.add_argument("--again", action="store_true",
-                     help="send even if the call was already handed to this group")
-    reporting.add_store_arguments(add("store", "the call store's schema: its revision, or "
-                                            "upgrade it"))
-    srv = add("serve", "the help desk in the browser: serve the wizard to the team (log in "
-                       "with the accounts of 'ipsec-triage users')")
-    srv.add_argument("--host", default="127.0.0.1",
-                     help="address to listen on (default: 127.0.0.1, this computer only)")
-    srv.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
-    srv.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
-    srv.add_argument("--https", action="store_true",
-                     help="the desk is reached over TLS (a reverse proxy): session cookies "
-                          "are only sent over HTTPS")
-    srv.add_argument("--proxy", metavar="ADDRESS",
-                     help="address of the reverse proxy whose X-Forwarded-For and "
-                          "X-Forwarded-Proto headers are trusted")
-    srv.add_argument("--sso-header", metavar="HEADER",
-                     help="the single-sign-on proxy's header naming the signed-in user "
-                          "(e.g. X-Remote-User; the user must be in 'users list')")
-    srv.add_argument("--sso-from", metavar="ADDRESSES",
-                     help="addresses or networks (comma-separated) the --sso-header is "
-                          "trusted from: the proxy's own (ignored from any other)")
-    srv.add_argument("--no-checks", action="store_true",
-                     help="do not run automatic checks: every check is asked")
-    usr = add("users", "the accounts of the help desk in the browser")
-    usr.add_argument("action", choices=("add", "disable", "passwd", "list"))
-    usr.add_argument("name", nargs="?", help="user name")
-    usr.add_argument("--role", choices=("staffer", "lead", "admin"), default="staffer",
-                     help="staffer (own calls, default), lead (every call, the report) or "
-                          "admin")
-    usr.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
-    comp = add("completion", "print the shell code for tab completion "
-                             "(e.g. eval \"$(ipsec-triage completion bash)\" in ~/.bashrc)")
-    comp.add_argument("shell", choices=("bash", "zsh"), help="your shell")
+    if wanted("list"):
+        lst = add("list", "list recorded calls")
+        lst.add_argument("--open", action="store_true", help="only calls that have not ended")
+        lst.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                         help="table (default), or CSV / JSON for other tools")
+    if wanted("show"):
+        show = add("show", "show one recorded call")
+        show.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+        show.add_argument("--json", action="store_true", help="print the record as JSON")
+    if wanted("ticket"):
+        ticket = add("ticket", "print (re-render) the ticket of an ended call")
+        ticket.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+        ticket.add_argument("--format", choices=sorted(FORMATS), default="md")
+        ticket.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    if wanted("lint"):
+        lint_p = add("lint", "check flowcharts for mistakes")
+        lint_p.add_argument("directory", nargs="?", help="flowchart folder to check")
+    if wanted("render"):
+        render = add("render", "print flowcharts as a Mermaid diagram")
+        render.add_argument("charts", nargs="*", help="chart ids (default: all)")
+        render.add_argument("--call", metavar="ID", help="highlight this call's route")
+        render.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    if wanted("schema"):
+        schema = add("schema", "print the flowchart JSON Schema (for editors)")
+        schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead")
+    if wanted("probes"):
+        add("probes", "list the automatic checks")
+    if wanted("halve"):
+        halve_p = add("halve", "find the service that breaks the network, by halving the "
+                               "service list over restarts")
+        src = halve_p.add_mutually_exclusive_group()
+        src.add_argument("--services", metavar="FILE",
+                         help="service names, one per line (e.g. pasted from msconfig)")
+        src.add_argument("--from-system", action="store_true",
+                         help="the services of this computer (Windows auto-start services, "
+                              "or running systemd services)")
+        src.add_argument("--resume", metavar="ID", nargs="?", const="",
+                         help="continue a halving session (the newest open one if no id)")
+        halve_p.add_argument("--noisy", metavar="NAME", action="append",
+                             help="a service to keep apart (default: Error Reporting Service)")
+        halve_p.add_argument("--label", default="", help="what is being tested, for the record")
+    if wanted("collect"):
+        col = add("collect", "collect the Tier 2 evidence on this computer into one packet "
+                             "(zip) with the ticket")
+        col.add_argument("--call", metavar="ID", help="the call to include (ticket and record); "
+                                                      "'last' for the newest")
+        col.add_argument("--computer", metavar="NAME",
+                         help="name for the files (default: the call's caller machine, or this "
+                              "computer's name)")
+        col.add_argument("--target", metavar="HOST", help="destination computer to test")
+        col.add_argument("--redact", action="store_true",
+                         help="replace addresses, host names, user names and keywords; the map "
+                              "is written next to the packet, not inside")
+        col.add_argument("--yes", action="store_true",
+                         help="make the logging changes listed without asking (they are undone "
+                              "at the end)")
+        col.add_argument("--no-changes", action="store_true",
+                         help="change nothing on this computer (less evidence)")
+        col.add_argument("-o", "--output", metavar="DIR", default=".",
+                         help="folder for the packet (default: the current folder)")
+    if wanted("report"):
+        _reporting().add_report_arguments(add("report", "call classification report (volume and "
+                                                  "nature of the calls)"))
+    if wanted("sync"):
+        add("sync", "store calls of this computer in the call store "
+                    "($IPSEC_TRIAGE_STORE, default SQLite in the data folder) and retry the "
+                    "hand-offs waiting in the outbox")
+    if wanted("send"):
+        snd = add("send", "hand an ended call to Tier 2 (e-mail, ServiceNow, Jira, Zendesk or "
+                          "webhook, as the organization file says for the group)")
+        snd.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+        snd.add_argument("--to", metavar="GROUP",
+                         help="Tier 2 group (default: the call's own group)")
+        snd.add_argument("--packet", metavar="FILE",
+                         help="escalation packet to attach (default: the newest recorded for "
+                              "the call by 'collect --call')")
+        snd.add_argument("--again", action="store_true",
+                         help="send even if the call was already handed to this group")
+    if wanted("store"):
+        _reporting().add_store_arguments(add("store", "the call store's schema: its revision, or "
+                                                "upgrade it"))
+    if wanted("serve"):
+        srv = add("serve", "the help desk in the browser: serve the wizard to the team (log in "
+                           "with the accounts of 'ipsec-triage users')")
+        srv.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default: 127.0.0.1, this computer only)")
+        srv.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+        srv.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+        srv.add_argument("--https", action="store_true",
+                         help="the desk is reached over TLS (a reverse proxy): session cookies "
+                              "are only sent over HTTPS")
+        srv.add_argument("--proxy", metavar="ADDRESS",
+                         help="address of the reverse proxy whose X-Forwarded-For and "
+                              "X-Forwarded-Proto headers are trusted")
+        srv.add_argument("--sso-header", metavar="HEADER",
+                         help="the single-sign-on proxy's header naming the signed-in user "
+                              "(e.g. X-Remote-User; the user must be in 'users list')")
+        srv.add_argument("--sso-from", metavar="ADDRESSES",
+                         help="addresses or networks (comma-separated) the --sso-header is "
+                              "trusted from: the proxy's own (ignored from any other)")
+        srv.add_argument("--no-checks", action="store_true",
+                         help="do not run automatic checks: every check is asked")
+    if wanted("users"):
+        usr = add("users", "the accounts of the help desk in the browser")
+        usr.add_argument("action", choices=("add", "disable", "passwd", "list"))
+        usr.add_argument("name", nargs="?", help="user name")
+        usr.add_argument("--role", choices=("staffer", "lead", "admin"), default="staffer",
+                         help="staffer (own calls, default), lead (every call, the report) or "
+                              "admin")
+        usr.add_argument("--password-stdin", action="store_true",
+                         help="read the password from the first line of standard input")
+    if wanted("completion"):
+        comp = add("completion", "print the shell code for tab completion "
+                                 "(e.g. eval \"$(ipsec-triage completion bash)\" in ~/.bashrc)")
+        comp.add_argument("shell", choices=("bash", "zsh"), help="your shell")
     return parser
 
 
-def _with_default_command(argv: Sequence[str]) -> list[str]:
-    """Insert ``start`` where the command would be, after any global options."""
-    args = list(argv)
+def _command_at(args: Sequence[str]) -> int:
+    """Where the command is (or would be) in ``args``: after any global options."""
     i = 0
     while i < len(args):
         arg = args[i]
@@ -228,6 +257,13 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
             i += 1
             continue
         break
+    return i
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """Insert ``start`` where the command would be, after any global options."""
+    args = list(argv)
+    i = _command_at(args)
     if i >= len(args) or (args[i] not in COMMANDS and args[i] not in ("-h", "--help",
                                                                       "--version")):
         args.insert(min(i, len(args)), "start")
@@ -323,6 +359,7 @@ def command_line(env: Environment, args: argparse.Namespace, *words: str) -> str
 
 def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
                  resume_cmd: str) -> Step:
+    from wizard.base.yamlio import DocumentError
     from wizard.calls.replay import run
 
     def progress(step: Step, value: str, source: str) -> None:
@@ -418,6 +455,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     answers_path = Path(args.answers) if args.answers else None
     doc = None
     if answers_path:
+        from wizard.base.yamlio import DocumentError
         from wizard.calls.replay import dry_run, load_answers
 
         try:
@@ -464,6 +502,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
     fs, source = desk.flowset(org)
     doc = None
     if args.answers:  # the file is checked whole before the call is touched
+        from wizard.base.yamlio import DocumentError
         from wizard.calls.replay import load_answers
 
         try:
@@ -779,7 +818,7 @@ def cmd_sync(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.stdout.write(outcome.line() + "\n")
     if waiting:
         env.stdout.write(f"{waiting} hand-off(s) still waiting in the outbox\n")
-    return reporting.cmd_sync(args, env)
+    return ExitStatus(_reporting().cmd_sync(args, env))
 
 
 def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -869,7 +908,8 @@ HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
-    "report": reporting.cmd_report, "sync": cmd_sync, "store": reporting.cmd_store,
+    "report": lambda args, env: _reporting().cmd_report(args, env), "sync": cmd_sync,
+    "store": lambda args, env: _reporting().cmd_store(args, env),
     "completion": cmd_completion, "send": cmd_send, "serve": cmd_serve, "users": cmd_users,
 }
 
@@ -898,14 +938,18 @@ def _crash_report(env: Environment, args: argparse.Namespace | None) -> str:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
-    parser = build_parser()
-    if "_ARGCOMPLETE" in env.environ:  # the shell asks for completions (tab pressed)
+    words = _with_default_command(sys.argv[1:] if argv is None else argv)
+    completing = "_ARGCOMPLETE" in env.environ  # the shell asks for completions (tab)
+    at = _command_at(words)
+    parser = build_parser(None if completing or at >= len(words) or words[at] not in COMMANDS
+                          else words[at])
+    if completing:
         import argcomplete
 
         argcomplete.autocomplete(parser)
     args: argparse.Namespace | None = None
     try:
-        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(words)
         if hasattr(args, "data_dir"):
             from wizard.base.privacy import tighten
 
