@@ -158,3 +158,19 @@ def test_the_privacy_check_reads_the_folders_and_the_files_of_an_open_one(
     assert stat.S_IMODE(calls.stat().st_mode) == 0o700
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert tighten(tmp_path) == []
+
+
+# -- start-up: what the first question does not need is not loaded ---------------------
+
+
+def test_start_builds_its_own_options_only_and_loads_no_report_code() -> None:
+    code = ("import sys\n"
+            "from wizard.frontends.terminal.cli import build_parser\n"
+            "args = build_parser('start').parse_args(\n"
+            "    ['--data-dir', 'd', 'start', '--practice', '--on', 'caller'])\n"
+            "print(args.command, args.data_dir, args.practice, args.on)\n"
+            "print(sorted(m for m in ('wizard.records.report', 'wizard.frontends.terminal"
+            ".reporting', 'sqlalchemy') if m in sys.modules))\n")
+    done = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.splitlines() == ["start d True caller", "[]"]
