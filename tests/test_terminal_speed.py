@@ -9,7 +9,6 @@ import os
 import signal
 import stat
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -46,21 +45,18 @@ def test_prompts_share_the_default_key_bindings_and_every_key_still_works() -> N
 # -- the journal: on disk before the next answer, not before the next question ----------
 
 
-class _HeldDisk:
-    """``os.fsync`` that waits until the test lets it finish (a slow disk)."""
+class _Disk:
+    """``os.fsync`` that notes what the file held when it was called (or fails)."""
 
-    def __init__(self, fails: OSError | None = None) -> None:
-        self.started = threading.Event()
-        self.go = threading.Event()
-        self.synced: list[int] = []
+    def __init__(self, path: Path, fails: OSError | None = None) -> None:
+        self.path = path
+        self.synced: list[list[str]] = []
         self.fails = fails
 
     def __call__(self, fd: int) -> None:
-        self.started.set()
-        assert self.go.wait(10)
         if self.fails is not None:
             raise self.fails
-        self.synced.append(fd)
+        self.synced.append(_events(self.path))
 
 
 def _events(path: Path) -> list[str]:
@@ -71,41 +67,42 @@ def test_an_answer_is_on_disk_before_a_later_one_is_accepted(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = JournalFolder(tmp_path)
     call_id, journal, _ = store.new_call(staffer="sam")
-    journal.wait_on_disk()
-    disk = _HeldDisk()
+    disk = _Disk(store.path(call_id))
     monkeypatch.setattr(os, "fsync", disk)
-    # the answer returns at once (the next question is not kept waiting for the disk),
-    # and it is already in the file for any reader
+    # the answer returns without waiting for the disk (the next question is drawn
+    # first), and it is already in the file for any reader
     journal.append("answer", key="intake.caller_name", value="Ann")
-    assert disk.started.wait(10)
     assert _events(store.path(call_id)) == ["start", "answer"]
-    # the next answer is not accepted while the first is not on the disk
-    later = threading.Thread(target=journal.append, args=("note",),
-                             kwargs={"key": "k", "text": "later"})
-    later.start()
-    later.join(0.3)
-    assert later.is_alive()
-    assert _events(store.path(call_id)) == ["start", "answer"]
-    disk.go.set()
-    later.join(10)
-    assert _events(store.path(call_id)) == ["start", "answer", "note"]
-    journal.close()  # waits for the last fsync too
-    assert len(disk.synced) == 2
+    # the start went to the disk before the answer was taken
+    assert disk.synced == [["start"]]
+    journal.sync()  # the terminal, once the next question is on the screen
+    assert disk.synced == [["start"], ["start", "answer"]]
+    journal.sync()  # nothing new: no second fsync
+    journal.append("note", key="k", text="later")
+    journal.append("answer", key="k", value="b")
+    # every event was on the disk before the next one was written
+    assert disk.synced[2:] == [["start", "answer", "note"]]
+    journal.close()
+    assert disk.synced[-1] == ["start", "answer", "note", "answer"]
 
 
-def test_a_failed_fsync_is_told_at_the_next_event_and_nothing_later_is_written(
+def test_a_failed_fsync_is_told_and_no_later_event_is_taken(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = JournalFolder(tmp_path)
     call_id, journal, _ = store.new_call(staffer="sam")
-    journal.wait_on_disk()
-    disk = _HeldDisk(fails=OSError(errno.EIO, "Input/output error"))
-    disk.go.set()
-    monkeypatch.setattr(os, "fsync", disk)
+    journal.sync()
     journal.append("answer", key="k", value="a")
+    monkeypatch.setattr(os, "fsync", _Disk(store.path(call_id),
+                                           OSError(errno.EIO, "Input/output error")))
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.sync()
+    monkeypatch.undo()  # the disk answers again: what reached it is still unknown
     with pytest.raises(OSError, match="Input/output error"):
         journal.append("answer", key="k", value="b")
     assert _events(store.path(call_id)) == ["start", "answer"]
-    journal.close()
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.close()
+    assert journal.lock is None  # the call's lock is let go all the same
 
 
 CRASH = """
@@ -117,7 +114,7 @@ store = JournalFolder(Path(sys.argv[1]))
 call_id, journal, _ = store.new_call(staffer="sam")
 journal.append("answer", key="intake.caller_name", value="Ann")
 print(store.path(call_id), flush=True)
-sys.stdin.read()  # killed here, the fsync perhaps still running
+sys.stdin.read()  # killed here, before the answer's fsync
 """
 
 
@@ -174,3 +171,31 @@ def test_start_builds_its_own_options_only_and_loads_no_report_code() -> None:
     done = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           check=True)
     assert done.stdout.splitlines() == ["start d True caller", "[]"]
+
+
+def test_the_terminal_puts_an_answer_on_disk_once_the_next_question_is_shown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from prompt_toolkit.application import create_app_session
+    from rich.console import Console
+
+    from wizard.calls.call import Call
+
+    from .support import shipped
+
+    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=None,
+                      staffer="sam", runs_on="helpdesk", mode="interactive", checks=False)
+    disk = _Disk(call.store.path(call.call_id))
+    monkeypatch.setattr(os, "fsync", disk)
+    screen = io.StringIO()
+    frontend = prompts.Frontend(call, Console(file=screen, width=100))
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        # the first question answered (its first choice), then Ctrl-C at the second:
+        # nothing is appended after the answer, so only the terminal synced it
+        inp.send_text("1\r\x03")
+        with pytest.raises(KeyboardInterrupt):
+            frontend.run()
+    assert "What is the call about?" in screen.getvalue()
+    assert disk.synced[-1] == ["start", "answer"]
+    call.close()

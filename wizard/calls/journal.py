@@ -1,8 +1,8 @@
 """The call record: an append-only journal, one JSON line per event, flushed to disk.
 
 Every answer is written the moment it is given, so a closed terminal or a killed
-process loses at most the answer being typed; it reaches the disk itself (fsync) while
-the next question is asked, and before any later event is accepted. The state of a
+process loses at most the answer being typed; it reaches the disk itself (fsync) once
+the next question is on the screen, and always before any later event is accepted. The state of a
 call is the replay of its journal: the last answer given for each step wins.
 """
 
@@ -14,7 +14,6 @@ import os
 import secrets
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -138,48 +137,45 @@ class Journal:
 
     An event is in the operating system (readable by any program, kept if this one is
     killed) when :meth:`append` returns. Its fsync, which puts it on the disk itself
-    (kept through a power cut), runs in a thread meanwhile: the staffer does not wait
-    for the disk between Enter and the next question. The next :meth:`append`, and
-    :meth:`close`, first wait for it, so an event is on the disk before any later one
-    is accepted; an fsync that failed is raised there."""
+    (kept through a power cut), is :meth:`sync`: the terminal calls it once the next
+    question is on the screen, so the staffer does not wait for the disk between Enter
+    and the next question. The next :meth:`append`, and :meth:`close`, sync first, so
+    an event is on the disk before any later one is accepted."""
 
     def __init__(self, path: Path, lock: CallLock | None = None) -> None:
         self.path = path
         self.lock = lock
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the call
-        self._syncing: threading.Thread | None = None
+        self._unsynced = False
         self._sync_error: OSError | None = None
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        self.wait_on_disk()
+        self.sync()
         record = {"event": event, "t": now_iso(), **fields}
         self._fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         self._fh.flush()
-        self._syncing = threading.Thread(target=self._sync, args=(self._fh.fileno(),),
-                                         name="journal-fsync", daemon=True)
-        self._syncing.start()
+        self._unsynced = True
         return record
 
-    def _sync(self, fd: int) -> None:
+    def sync(self) -> None:
+        """Put every event appended so far on the disk itself, if not yet. A failed
+        fsync is raised here and at every later call: what reached the disk is then
+        unknown (the system reports a write error once), so nothing more is taken."""
+        if self._sync_error is not None:
+            raise self._sync_error
+        if not self._unsynced:
+            return
         try:
-            os.fsync(fd)
+            os.fsync(self._fh.fileno())
         except OSError as exc:
             self._sync_error = exc
-
-    def wait_on_disk(self) -> None:
-        """Return when every event appended so far is on the disk; raise the OSError
-        of an fsync that failed."""
-        if self._syncing is not None:
-            self._syncing.join()
-            self._syncing = None
-        error, self._sync_error = self._sync_error, None
-        if error is not None:
-            raise error
+            raise
+        self._unsynced = False
 
     def close(self) -> None:
         try:
             if not self._fh.closed:
-                self.wait_on_disk()
+                self.sync()
         finally:
             if not self._fh.closed:
                 self._fh.close()

@@ -10,6 +10,7 @@ something sensitive. Text the staffer or the caller typed is printed as plain te
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 import threading
 from collections.abc import Callable
@@ -167,10 +168,17 @@ class Frontend:
 
     # -- prompts -----------------------------------------------------------------------
     def _ask(self, question: questionary.Question) -> Any:
-        """Prompt; the first time, once the question is on the screen, start loading
-        what later steps need in the background (the staffer is reading and typing),
-        so neither the first question nor the next ones wait for it."""
+        """Prompt. Once the question is on the screen, the answers so far go to the
+        disk itself (the staffer is reading it: Enter does not wait for the disk); the
+        first time, what later steps need starts loading in the background too, so
+        neither the first question nor the next ones wait for it."""
         app = getattr(question, "application", None)
+        if app is not None:
+            def on_screen(_: object) -> None:
+                app.after_render -= on_screen
+                self._on_disk()
+
+            app.after_render += on_screen
         if not self._loading_later and app is not None:
             self._loading_later = True
 
@@ -180,6 +188,14 @@ class Frontend:
 
             app.after_render += drawn
         return self._user_ask(question)
+
+    def _on_disk(self) -> None:
+        """The call's journal to the disk itself (fsync). A disk that fails is told at
+        the next answer, which is then not taken."""
+        journal = self.call.journal
+        if journal is not None:
+            with contextlib.suppress(OSError):
+                journal.sync()
 
     def _prompt(self, question: questionary.Question, message: str,
                 shown: Callable[[Any], str | None] = lambda r: str(r or "")) -> Any:
@@ -395,6 +411,7 @@ class Frontend:
             return None
         suggestion = self.call.cached_check(step)
         if suggestion is None:
+            self._on_disk()  # the answers before a check do not wait for it
             with self.console.status(f"Checking ({node.probe.name})..."):
                 suggestion = self.call.run_check(step)
         if suggestion is None:
@@ -528,6 +545,7 @@ class Frontend:
         with Progress(SpinnerColumn(), "[progress.description]{task.description}",
                       BarColumn(), MofNCompleteColumn(), console=self.console,
                       transient=True) as progress:
+            self._on_disk()
             task = progress.add_task(f"Running {len(pending)} automatic checks at once",
                                      total=len(pending))
             self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
