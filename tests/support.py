@@ -26,11 +26,14 @@ def shipped() -> FlowSet:
 
 
 def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = None,
-           flowset: FlowSet | None = None, notes: dict[str, list[str]] | None = None
-           ) -> tuple[Call, Step, dict[str, str]]:
-    """Run a whole call from answers (no automatic checks); return call, end, tickets."""
+           flowset: FlowSet | None = None, notes: dict[str, list[str]] | None = None,
+           durable: bool = True) -> tuple[Call, Step, dict[str, str]]:
+    """Run a whole call from answers (no automatic checks); return call, end, tickets.
+
+    ``durable=False`` writes the journal and tickets without fsync (for bulk replays)."""
     fs = flowset or shipped()
-    call = Call.start(flowset=fs, store=JournalFolder(data_dir), org=org or OrgConfig(),
+    call = Call.start(flowset=fs, store=JournalFolder(data_dir, durable=durable),
+                      org=org or OrgConfig(),
                       staffer="tester", mode="answers_file")
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
     step = run(call, doc, probes=False)

@@ -177,7 +177,7 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from wizard.records import ending as call_module
 
-    def disk_full(path: Path, text: str) -> None:
+    def disk_full(path: Path, text: str, **_: object) -> None:
         raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(call_module, "atomic_write", disk_full)

@@ -60,3 +60,27 @@ def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     atomic_write(target, "new")
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["t.md"]
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_durable_folder_fsyncs_every_event_and_ticket_a_throwaway_one_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+    import os
+
+    from .support import replay
+    from .test_cli import route_to
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    call, _, tickets = replay(route_to("fig7_2.escalate_caller"), tmp_path, durable=durable)
+    events = JournalFolder(tmp_path).path(call.call_id).read_text().splitlines()
+    # the call and its tickets are whole on disk either way (written and flushed)
+    assert json.loads(events[-1])["event"] == "end" and len(events) > 20
+    assert "STATUS: Not fixed" in tickets["txt"] and "ESCALATE TO:" in tickets["txt"]
+    assert len(synced) == (len(events) + len(tickets) if durable else 0)

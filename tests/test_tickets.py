@@ -31,6 +31,22 @@ def test_organization_template_overrides_only_what_it_has(tmp_path: Path) -> Non
     assert tickets["txt"].startswith("IPSEC CALL ")  # the shipped plain-text one
 
 
+def test_an_edited_or_added_template_is_used_by_the_next_call(tmp_path: Path) -> None:
+    # compiled templates are kept for the process: an edit, or a template added to the
+    # organization's folder, must still show in the next ticket
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    org = OrgConfig(templates_dir=str(custom))
+    _, _, tickets = replay(ROUTE, tmp_path / "d1", org=org)
+    assert tickets["txt"].startswith("IPSEC CALL ")  # the shipped one
+    (custom / "ticket.txt.j2").write_text("first {{ status.label }}\n")
+    _, _, tickets = replay(ROUTE, tmp_path / "d2", org=org)
+    assert tickets["txt"] == "first Not fixed (escalated to Tier 2)\n"
+    (custom / "ticket.txt.j2").write_text("second {{ caller.machine }}\n")
+    _, _, tickets = replay(ROUTE, tmp_path / "d3", org=org)
+    assert tickets["txt"] == "second ws-sample01\n"
+
+
 @pytest.mark.parametrize(("body", "expected"), [
     ("{{ caler.machine }}", "'caler' is undefined"),
     ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "unsafe"),

@@ -38,15 +38,18 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a whole file so that readers see the old or the new content, never half."""
+def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write a whole file so that readers see the old or the new content, never half.
+
+    ``durable=False`` leaves out the fsync (still atomic, but not power-loss safe)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -142,9 +145,11 @@ class Journal:
     and the next question. The next :meth:`append`, and :meth:`close`, sync first, so
     an event is on the disk before any later one is accepted."""
 
-    def __init__(self, path: Path, lock: CallLock | None = None) -> None:
+    def __init__(self, path: Path, lock: CallLock | None = None, *,
+                 durable: bool = True) -> None:
         self.path = path
         self.lock = lock
+        self.durable = durable
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the call
         self._unsynced = False
         self._sync_error: OSError | None = None
@@ -154,7 +159,7 @@ class Journal:
         record = {"event": event, "t": now_iso(), **fields}
         self._fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         self._fh.flush()
-        self._unsynced = True
+        self._unsynced = self.durable
         return record
 
     def sync(self) -> None:
@@ -326,16 +331,22 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
 class JournalFolder:
     """The folder that holds every call record of this computer (or a shared folder).
 
-    ``folder`` names the kind of record: calls, or halving sessions.
+    ``folder`` names the kind of record: calls, or halving sessions. ``durable=False``
+    is for a folder of throwaway calls (generated or replayed in bulk, such as the
+    route replay of the tests): every event and ticket is still written and flushed at
+    once, but not fsync'd, so a power cut may lose the last ones. The command line and
+    the web desk always use a durable folder.
     """
 
     def __init__(self, root: Path, folder: str = CALLS_DIR,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_warning: Callable[[str], None] | None = None, *,
+                 durable: bool = True) -> None:
         self.root = root
         self.calls = root / folder
         self.on_warning = on_warning
         """Told about each skipped journal line and unreadable record (one line each);
         default: printed on standard error."""
+        self.durable = durable
 
     def _warn(self, message: str) -> None:
         if self.on_warning is not None:
@@ -367,7 +378,7 @@ class JournalFolder:
             except FileExistsError:
                 continue
             os.close(fd)
-            journal = Journal(path, self.lock(call_id))
+            journal = Journal(path, self.lock(call_id), durable=self.durable)
             event = journal.append("start", call_id=call_id, **start_fields)
             return call_id, journal, event
         raise JournalError(f"{self.calls}: could not pick a new call id")  # pragma: no cover
@@ -417,7 +428,7 @@ class JournalFolder:
         return CallLock(self.calls / f"{call_id}.lock", call_id)
 
     def open_journal(self, call_id: str, lock: CallLock | None = None) -> Journal:
-        return Journal(self.path(self.resolve_id(call_id)), lock)
+        return Journal(self.path(self.resolve_id(call_id)), lock, durable=self.durable)
 
     def all(self) -> Iterator[CallState]:
         """Every readable call record, oldest first. One listing of the folder for all of

@@ -29,7 +29,7 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
     except TicketError as exc:
         tickets, paths, error = {}, {}, exc
     for fmt, text in tickets.items():
-        atomic_write(Path(paths[fmt]), text)
+        atomic_write(Path(paths[fmt]), text, durable=call.store.durable)
     call.record_end(step, paths, str(error) if error else None)
     if error is not None:
         raise error

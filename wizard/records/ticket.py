@@ -301,6 +301,38 @@ def markdown_text(value: Any) -> Any:
     return text
 
 
+_COMPILED: dict[str, Any] = {}
+
+
+def _compiled(fmt: str) -> Any:
+    """The compiled templates of one format, kept in memory (Jinja's bytecode cache).
+
+    Each entry is keyed by template name and file and carries the checksum of the source
+    it was compiled from: a template is compiled once per process, and again only when
+    its file changes. Which file a name resolves to (an organization's folder first) is
+    decided afresh at every ticket, as before. One cache per format, because the
+    Markdown environment's ``finalize`` is compiled into its templates.
+    """
+    cache = _COMPILED.get(fmt)
+    if cache is None:
+        from jinja2.bccache import Bucket, BytecodeCache
+
+        class MemoryBytecodeCache(BytecodeCache):
+            def __init__(self) -> None:
+                self._code: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket: Bucket) -> None:
+                code = self._code.get(bucket.key)
+                if code is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket: Bucket) -> None:
+                self._code[bucket.key] = bucket.bytecode_to_string()
+
+        cache = _COMPILED[fmt] = MemoryBytecodeCache()
+    return cache
+
+
 def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
     """The ticket templates' environment: one per template folder and format, kept, so
     a server ending many calls compiles each template once (Jinja still reloads a
@@ -338,7 +370,7 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
     env = BoundedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        finalize=markdown_text if fmt == "md" else None,
+        finalize=markdown_text if fmt == "md" else None, bytecode_cache=_compiled(fmt),
     )
     env.globals["range"] = _bounded_range
     env.globals["lipsum"] = _bounded_lipsum
