@@ -15,8 +15,8 @@ from wizard.calls.engine import Engine, StepKind
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
-from .conftest import PYTHON, ROOT, cli_env
-from .support import shipped
+from .conftest import PYTHON, ROOT, cli_env, pty_spawn
+from .support import route_to, shipped  # noqa: F401 - route_to for the terminal tests
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
@@ -34,11 +34,11 @@ class Terminal:
     def __init__(self, data_dir: Path, *args: str, rows: int = 45, cols: int = 140,
                  program: list[str] | None = None, **env: str) -> None:
         cmd = program or [PYTHON, "-m", "wizard"]
-        self.child = pexpect.spawn(cmd[0], [*cmd[1:], *args],
-                                   env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1",
-                                               COLUMNS=str(cols), LINES=str(rows), **env),
-                                   cwd=str(ROOT), encoding="utf-8", timeout=30,
-                                   dimensions=(rows, cols))
+        self.child = pty_spawn(cmd[0], [*cmd[1:], *args],
+                                env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1",
+                                            COLUMNS=str(cols), LINES=str(rows), **env),
+                                cwd=str(ROOT), encoding="utf-8", timeout=30,
+                                dimensions=(rows, cols))
         self.screen = pyte.HistoryScreen(cols, rows, history=2000)
         self.stream = pyte.Stream(self.screen)
         self.seen = ""
@@ -97,9 +97,6 @@ class Terminal:
         self.child.close()
         return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
 
-
-def route_to(end: str) -> dict[str, str]:
-    return next(a for a, s in Engine(shipped()).paths() if s.visit.node_key == end)
 
 
 def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = None,

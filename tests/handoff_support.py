@@ -12,21 +12,17 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from wizard.calls.engine import Engine
 from wizard.calls.journal import Journal, JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.evidence import Redactor
 from wizard.evidence.base import Context
 from wizard.evidence.packet import Evidence, build_packet
 
-from .support import replay, shipped
+from .support import replay, route_to
 
 ESCALATION = "fig7_2.escalate_caller"
 GROUP = "Tier 2 IPsec support"  # the built-in group of caller_ipsec
 
-
-def route_to(end: str) -> dict[str, str]:
-    return next(a for a, s in Engine(shipped()).paths() if s.visit.node_key == end)
 
 
 def escalated_call(data_dir: Path, org: OrgConfig | None = None,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from wizard.calls.call import Call
-from wizard.calls.engine import Step
+from wizard.calls.engine import Engine, Step
 from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, run
 from wizard.config.organization import OrgConfig
@@ -23,6 +23,26 @@ def shipped() -> FlowSet:
     if _FLOWSET is None:
         _FLOWSET = load_flowset(ROOT / "flowcharts")
     return _FLOWSET
+
+
+_ROUTES: list[tuple[dict[str, str], Step]] | None = None
+
+
+def routes() -> list[tuple[dict[str, str], Step]]:
+    """Every route of the shipped flowcharts, as ``Engine.paths()`` gives them, worked out
+    once per test run (several modules go through all of them). Do not change them:
+    ``route_to`` hands out copies."""
+    global _ROUTES
+    if _ROUTES is None:
+        _ROUTES = list(Engine(shipped()).paths())
+    return _ROUTES
+
+
+def route_to(end: str) -> dict[str, str]:
+    """The answers of the first route that ends at ``end`` (a copy). From the routes
+    already worked out, if they are; else by walking only as far as that route."""
+    found = _ROUTES if _ROUTES is not None else Engine(shipped()).paths()
+    return dict(next(a for a, s in found if s.visit.node_key == end))
 
 
 def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = None,

@@ -41,7 +41,7 @@ from wizard.records.store import (
 )
 
 from .conftest import PYTHON, ROOT, cli_env
-from .support import replay, shipped
+from .support import replay, routes, shipped
 
 PG_ENV = "IPSEC_TRIAGE_TEST_PG_URL"
 TZ = timezone(timedelta(hours=1))
@@ -50,7 +50,7 @@ TZ = timezone(timedelta(hours=1))
 @functools.lru_cache(maxsize=1)
 def _routes() -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
-    for answers, step in Engine(shipped()).paths():
+    for answers, step in routes():
         found.setdefault(step.visit.node_key, answers)
     return found
 

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from wizard.calls.engine import Engine
-
 from .conftest import PYTHON, cli_env
-from .support import shipped
+from .support import route_to
 
 
 def run(args: list[str], data_dir: Path, stdin: str | None = None,
@@ -19,9 +17,6 @@ def run(args: list[str], data_dir: Path, stdin: str | None = None,
     return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
                           input=stdin, env=cli_env(data_dir, **env), timeout=120)
 
-
-def route_to(end: str) -> dict[str, str]:
-    return next(a for a, s in Engine(shipped()).paths() if s.visit.node_key == end)
 
 
 def write_answers(tmp_path: Path, answers: dict[str, str], **top: object) -> Path:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from .conftest import FLOWCHARTS, PYTHON, ROOT, cli_env
-from .e2e_support import open_call, route_to
-from .support import shipped
+from .conftest import FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
+from .e2e_support import open_call
+from .support import route_to, shipped
 
 SERVER = {"intake.server_name": "SRV-Files01"}
 
@@ -111,8 +111,8 @@ def test_resume_of_an_unknown_call_is_5_without_a_terminal(data_dir: Path) -> No
 
 
 def test_resume_of_an_unknown_call_is_5_in_a_terminal(data_dir: Path) -> None:
-    child = pexpect.spawn(PYTHON, ["-m", "wizard", "resume", "nosuchcall"],
-                          env=cli_env(data_dir), cwd=str(ROOT), encoding="utf-8", timeout=30)
+    child = pty_spawn(PYTHON, ["-m", "wizard", "resume", "nosuchcall"],
+                       env=cli_env(data_dir), cwd=str(ROOT), encoding="utf-8", timeout=30)
     child.expect_exact("no call 'nosuchcall'")
     child.expect(pexpect.EOF)
     child.close()
@@ -165,9 +165,9 @@ def test_the_flowcharts_rule(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_the_call_banner_names_the_flowcharts(tmp_path: Path, data_dir: Path) -> None:
-    child = pexpect.spawn(PYTHON, ["-m", "wizard", "start", "--flowcharts", str(FLOWCHARTS)],
-                          env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1"), cwd=str(ROOT),
-                          encoding="utf-8", timeout=30, dimensions=(45, 200))
+    child = pty_spawn(PYTHON, ["-m", "wizard", "start", "--flowcharts", str(FLOWCHARTS)],
+                       env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1"), cwd=str(ROOT),
+                       encoding="utf-8", timeout=30, dimensions=(45, 200))
     child.expect_exact(f"Flowcharts: {FLOWCHARTS} (--flowcharts); set ")
     child.expect_exact(f"intake {shipped().charts['intake'].version}")
     child.expect_exact("What is the call about?")
@@ -184,8 +184,8 @@ def test_bash_completion(tmp_path: Path, data_dir: Path) -> None:
     script.write_text(f"#!/bin/sh\nexec {PYTHON} -m wizard \"$@\"\n")
     script.chmod(0o755)
     env = cli_env(data_dir, PATH=f"{script.parent}:/usr/bin:/bin", PS1="$ ", HOME=str(tmp_path))
-    child = pexpect.spawn(bash, ["--norc", "--noprofile", "-i"], env=env, cwd=str(ROOT),
-                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child = pty_spawn(bash, ["--norc", "--noprofile", "-i"], env=env, cwd=str(ROOT),
+                       encoding="utf-8", timeout=30, dimensions=(40, 200))
     child.expect_exact("$ ")
     child.sendline('eval "$(ipsec-triage completion bash)"; echo loaded')
     child.expect_exact("loaded")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from .conftest import PYTHON, ROOT, cli_env
+from .conftest import PYTHON, ROOT, cli_env, pty_spawn
 
 DOWN = "\x1b[B"
 ENTER = "\r"
@@ -20,8 +20,8 @@ CTRL_C = "\x03"
 
 def spawn(data_dir: Path, *args: str) -> pexpect.spawn:
     env = cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(PYTHON, ["-m", "wizard", *args], env=env, cwd=str(ROOT),
-                          encoding="utf-8", timeout=30, dimensions=(50, 160))
+    child = pty_spawn(PYTHON, ["-m", "wizard", *args], env=env, cwd=str(ROOT),
+                       encoding="utf-8", timeout=30, dimensions=(50, 160))
     return child
 
 

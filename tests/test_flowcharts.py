@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from wizard.calls.engine import Engine
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import ChoiceNode, Status, TerminalNode, windows_family
 
-from .support import ROOT, normalize, replay, shipped
+from .support import ROOT, normalize, replay, routes, shipped
 
-ROUTES = list(Engine(shipped()).paths())
+ROUTES = routes()
 
 
 def test_shipped_flowcharts_are_the_figures_and_the_intake() -> None:

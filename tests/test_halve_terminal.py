@@ -10,7 +10,7 @@ import pexpect
 
 from wizard.halving.search import Round, next_round
 
-from .conftest import PYTHON, ROOT, cli_env
+from .conftest import PYTHON, ROOT, cli_env, pty_spawn
 
 SERVICES = ["Alerter", "Application Layer Gateway Service", "Automatic Updates",
             "Computer Browser", "DHCP Client", "DNS Client", "DNS Server",
@@ -20,9 +20,9 @@ CULPRIT = "IPSEC Services"
 
 
 def spawn(data_dir: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(PYTHON, ["-m", "wizard", "halve", *args], cwd=str(ROOT),
-                         env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1"),
-                         encoding="utf-8", timeout=30, dimensions=(60, 200))
+    return pty_spawn(PYTHON, ["-m", "wizard", "halve", *args], cwd=str(ROOT),
+                      env=cli_env(data_dir, PROMPT_TOOLKIT_NO_CPR="1"),
+                      encoding="utf-8", timeout=30, dimensions=(60, 200))
 
 
 def play_rounds(child: pexpect.spawn, results: list[bool], stop_after: int | None) -> bool:

@@ -18,7 +18,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
-from .conftest import PYTHON, cli_env
+from .conftest import PYTHON, cli_env, pty_spawn
 from .handoff_support import (
     GROUP,
     Mailbox,
@@ -297,9 +297,9 @@ def test_offer_at_the_end_of_a_call_in_a_terminal(data_dir: Path, tmp_path: Path
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
     env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(PYTHON, ["-m", "wizard", "start", "--answers", str(answers),
-                                   "--no-checks"], env=env, encoding="utf-8", timeout=60,
-                          dimensions=(50, 160))
+    child = pty_spawn(PYTHON, ["-m", "wizard", "start", "--answers", str(answers),
+                                "--no-checks"], env=env, encoding="utf-8", timeout=60,
+                       dimensions=(50, 160))
     child.expect_exact(f"Send the escalation to {GROUP} (e-mail) now?")
     child.send("y")
     child.expect_exact("e-mail written to")

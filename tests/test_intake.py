@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from wizard.calls.call import Call
-from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
 from .e2e_support import ENTER, Terminal
-from .support import shipped
+from .support import routes, shipped
 
 
 def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:
@@ -81,9 +80,8 @@ def test_what_decides_the_route_comes_first() -> None:
 
 
 def test_server_calls_skip_what_does_not_apply() -> None:
-    engine = Engine(shipped())
     asked = set()
-    for _, end in engine.paths():
+    for _, end in routes():
         if end.visit.chart == "server_restart":
             asked.update(v.key for v in end.route if v.chart == "intake")
     assert asked and "intake.address_type" not in asked and "intake.target" not in asked

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.service.accounts import Accounts
 
-from .support import shipped
+from .support import route_to
 from .test_checks_in_calls import INTAKE
 from .web_support import (
     add_users,
@@ -33,9 +32,6 @@ def desk_dir(data_dir: Path) -> Path:
     add_users(data_dir)
     return data_dir
 
-
-def route_to(end: str) -> dict[str, str]:
-    return next(a for a, s in Engine(shipped()).paths() if s.visit.node_key == end)
 
 
 def answer_all(client, data_dir: Path, call_id: str, page: str,  # type: ignore[no-untyped-def]
