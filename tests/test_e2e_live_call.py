@@ -82,6 +82,11 @@ def test_no_checks_is_honoured_when_resuming(data_dir: Path) -> None:
     t.expect("automatic checks off")
     t.expect("Automatic check not run: automatic checks are turned off for this call")
     t.expect(ping_q())
+    # the step header promises no more than this route asks after it, never "last"
+    after = len([k for k in caller() if not k.startswith("intake.")]) - 1
+    promised = re.search(r"Figure 7\.1[^·]*· at least (\d+) more", t.plain())
+    assert promised and 1 <= int(promised.group(1)) <= after, t.plain()
+    assert "last question" not in t.plain()
     t.send("q" + ENTER)
     assert t.wait_end() == 0
     assert not [r for r in records(data_dir) if r["event"] == "probe"]
@@ -131,15 +136,26 @@ def test_a_text_correction_shows_the_old_value_and_typing_replaces_it(data_dir: 
     t.send(CTRL_U + "x4455" + ENTER)  # an extension is a contact
     t.expect("Changed to: x4455")
     t.expect(ping_q())
+    t.send("n" + ENTER)
+    t.expect("Note for this step:")
+    t.send("hotel wifi" + ENTER)
+    t.expect("Note saved.")
+    t.expect(ping_q())
     t.send("q" + ENTER)
     assert t.wait_end() == 0
     answers = [r for r in records(data_dir) if r["event"] == "answer"]
     assert answers[-1]["key"] == "intake.caller_contact"
     assert answers[-1]["value"] == "x4455"
-    shown = run(["show", "last"], data_dir)
+    shown = run(["show", "last"], data_dir)  # plain show: no --json
     assert "Changed answers" in shown.stdout
     assert any("(555) 010-0100" in line and "x4455" in line and "tester" in line
+               and re.search(r"\d{4}-\d\d-\d\d", line)  # from, to, when, by whom
                for line in shown.stdout.splitlines()), shown.stdout
+    # the note taken at the question the call stopped at, under it (not "no longer on
+    # the route")
+    assert "Next question: " + ping_q() in shown.stdout
+    assert "note: hotel wifi" in shown.stdout.split("Next question: ", 1)[1]
+    assert "no longer on the route" not in shown.stdout
 
 
 def test_enter_keeps_the_old_value(data_dir: Path) -> None:
@@ -284,16 +300,21 @@ def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
     assert run(["ticket", "last"], data_dir).returncode == 5
 
 
-def test_hung_up_caller(data_dir: Path) -> None:
+@pytest.mark.parametrize(("number", "shown", "reason"),
+                         [("1", "caller hung up", "hung_up"),
+                          ("2", "wrong number", "wrong_number")])
+def test_a_call_ended_early_without_a_ticket_number(data_dir: Path, number: str, shown: str,
+                                                    reason: str) -> None:
     open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
     t = Terminal(data_dir, "resume", "--no-checks")
     t.expect(ping_q())
     t.send("e" + ENTER)
     t.expect("Why does the call end early?")
-    t.send("1" + ENTER)
-    t.expect("ended: Abandoned (caller hung up)")
+    t.send(number + ENTER)
+    t.expect(f"ended: Abandoned ({shown})")
     assert t.wait_end() == 0
-    assert records(data_dir)[-1]["reason"] == "hung_up"
+    end = records(data_dir)[-1]
+    assert end["status"] == "abandoned" and end["reason"] == reason
 
 
 @pytest.mark.parametrize("key", [CTRL_C, "q"])
@@ -505,12 +526,24 @@ def test_the_resume_command_is_on_a_line_of_its_own_at_80_columns(data_dir: Path
 def test_the_end_screen_shows_the_category_by_its_label(data_dir: Path, rows: int,
                                                         cols: int) -> None:
     """The end of a call names its category as a person reads it; ids stay in JSON."""
+    call_id, t = finish_in_terminal(data_dir, route_to("fig7_2.escalate_rras"), rows, cols)
+    shown = t.plain()
+    assert "Category: IPsec on the caller's computer" in shown, shown
+    assert "caller_ipsec" not in shown
+    out = subprocess.run([PYTHON, "-m", "wizard", "show", call_id, "--json"],
+                         env=cli_env(data_dir), capture_output=True, text=True, check=True)
+    assert '"caller_ipsec"' in out.stdout
+
+
+def finish_in_terminal(data_dir: Path, answers: dict[str, str], rows: int = 24,
+                       cols: int = 80) -> tuple[str, Terminal]:
+    """Record the call of ``answers`` but its last answer, then give that answer by its
+    number in a terminal: the call ends there, as the staffer ends it."""
     from wizard.calls.engine import Engine
     from wizard.flows import answers as answer_rules
 
     from .support import shipped
 
-    answers = route_to("fig7_2.escalate_rras")
     call_id = open_call(data_dir, answers, leave=1)
     given = {str(e["key"]): str(e["value"]) for e in records(data_dir)
              if e.get("event") == "answer"}
@@ -524,9 +557,24 @@ def test_the_end_screen_shows_the_category_by_its_label(data_dir: Path, rows: in
     t.settle()
     t.send(f"{number}{ENTER}")
     assert t.wait_end() == 0
-    shown = t.plain()
-    assert "Category: IPsec on the caller's computer" in shown, shown
-    assert "caller_ipsec" not in shown
-    out = subprocess.run([PYTHON, "-m", "wizard", "show", call_id, "--json"],
-                         env=cli_env(data_dir), capture_output=True, text=True, check=True)
-    assert '"caller_ipsec"' in out.stdout
+    return call_id, t
+
+
+def test_the_ticket_names_log_files_with_the_computer_as_the_caller_read_it(
+        data_dir: Path) -> None:
+    """Log file names keep the computer's case, as Windows shows it (what the caller read
+    out), never lowered."""
+    from wizard.calls.engine import Engine
+
+    from .support import shipped
+
+    answers = dict(next(a for a, s in Engine(shipped()).paths()
+                        if s.visit.node_key == "fig7_3.escalate_logon"
+                        and a.get("fig7_3.logs_logon") == "done"))
+    answers |= {"intake.caller_machine": "WS-Ann", "intake.target": "FS01.corp.example"}
+    finish_in_terminal(data_dir, answers)
+    md = next((data_dir / "calls").glob("*.ticket.md")).read_text()
+    names = re.findall(r"([^\s`|]+_[^\s`|]+\.txt)", md)
+    assert names and any(n.startswith("WS-Ann_") for n in names), md
+    assert "WS-Ann_FS01.corp.example_netview.txt" in md, md
+    assert "ws-ann_" not in md, md

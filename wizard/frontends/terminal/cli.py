@@ -603,7 +603,8 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for note in state.notes.get(v.key, []):
             table.add_row("", "", Text(f"note: {note}"), "", "")
     console.print(table)
-    off_route = {k: t for k, t in state.notes.items() if k not in on_route}
+    waiting = step.visit.key if step.kind is StepKind.ASK and state.ended is None else None
+    off_route = {k: t for k, t in state.notes.items() if k not in on_route and k != waiting}
     if off_route:
         console.print("Notes on steps no longer on the route:", style="bold")
         for key, texts in off_route.items():
@@ -631,12 +632,14 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for req in state.sensitive_requests:
         console.print(Text(f"Sensitive request at {req['step']} ({req['t'][:19]}): "
                            f"{req['what']}", style="yellow"))
-    if step.kind is StepKind.ASK and state.ended is None:
+    if waiting is not None:
         try:
             nxt = " ".join(_render_safe(step.visit.node.text, step).split())
         except TextError:
             nxt = step.visit.node.text
         console.print(Text(f"Next question: {nxt}"))
+        for note in state.notes.get(waiting, []):  # taken at it before the call stopped
+            console.print(Text(f"  note: {note}"))
     if state.ended:
         for fmt, path in (state.ended.get("tickets") or {}).items():
             console.print(Text(f"Ticket ({fmt}): {path}"))
