@@ -19,14 +19,18 @@ from pathlib import Path
 from benchmarks.common import ROOT, parser
 
 
-def counts(flowcharts: Path) -> tuple[list[int], list[int]]:
-    """Per route: all staffer answers, and those before the route leaves the intake."""
+def counts(flowcharts: Path, *, details_now: bool = True) -> tuple[list[int], list[int]]:
+    """Per route: all staffer answers, and those before the route leaves the intake;
+    without ``details_now``, only the routes where the optional details step keeps its
+    pre-selected "Not now" (each route is counted once, as the old intake had it)."""
     from wizard.calls.engine import Engine
     from wizard.flows.flowset import load_flowset
 
     fs = load_flowset(flowcharts)
     total, intake = [], []
-    for _answers, end in Engine(fs).paths():
+    for answers, end in Engine(fs).paths():
+        if not details_now and answers.get("intake.details") == "now":
+            continue
         answered = end.answered_route
         total.append(len(answered))
         intake.append(sum(1 for v in answered if v.chart == fs.entry))
@@ -48,10 +52,13 @@ def main() -> None:
                     before_dir / "intake.yaml")
         old_total, old_intake = counts(before_dir)
     new_total, new_intake = counts(shipped)
+    later_total, later_intake = counts(shipped, details_now=False)
     print(line("staffer answers per call, before", old_total))
     print(line("staffer answers per call, now", new_total))
+    print(line("staffer answers per call, now, details 'Not now'", later_total))
     print(line("answers before the first test, before", old_intake))
     print(line("answers before the first test, now", new_intake))
+    print(line("answers before the first test, now, details 'Not now'", later_intake))
     print(f"  ratio now / before (median answers per call): "
           f"{statistics.median(new_total) / statistics.median(old_total):.2f}")
 
