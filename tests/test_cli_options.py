@@ -73,6 +73,32 @@ def test_global_options_before_or_after_the_command(tmp_path: Path, data_dir: Pa
     assert "Ann Caller" in r.stdout and "WS-Ann" in r.stdout
 
 
+def test_flowcharts_org_and_templates_before_or_after_the_command(
+        tmp_path: Path, data_dir: Path) -> None:
+    import yaml
+
+    org = tmp_path / "org.yaml"
+    org.write_text(f"flowcharts_dir: {FLOWCHARTS}\n")
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    txt = templates / "ticket.txt.j2"
+    txt.write_text("OUR DESK'S TICKET\n" + txt.read_text())
+    answers = tmp_path / "a.yaml"
+    answers.write_text(yaml.safe_dump({"answers": route_to("fig7_1.escalate_network")}))
+    call = ["start", "--answers", str(answers), "--no-checks", "--no-send"]
+    for args, source in (
+            (["--org", str(org), "--templates", str(templates), *call],
+             "flowcharts_dir in the organization file"),
+            ([*call, "--org", str(org), "--templates", str(templates),
+              "--flowcharts", str(FLOWCHARTS)], "--flowcharts")):
+        r = run(args, data_dir)
+        assert r.returncode == 0, r.stderr
+        assert f"Flowcharts: {FLOWCHARTS} ({source})" in r.stdout.splitlines()[0], r.stdout
+        ticket = re.search(r"Ticket \(txt\): (\S+)", r.stdout)
+        assert ticket, r.stdout
+        assert Path(ticket.group(1)).read_text().startswith("OUR DESK'S TICKET")
+
+
 def test_global_option_before_the_default_command(tmp_path: Path, data_dir: Path) -> None:
     r = run(["--data-dir", str(tmp_path / "d")], data_dir)
     assert r.returncode == 6  # 'start' ran (and needs a terminal), the option was taken
