@@ -105,12 +105,18 @@ def test_no_checks_is_honoured_by_a_new_interactive_call(data_dir: Path) -> None
     assert start["checks"] is False
 
 
-def test_checks_name_what_ran_and_where(data_dir: Path) -> None:
-    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
+@pytest.mark.parametrize(("address", "done"), [
+    ("127.0.0.1", ["2 automatic checks done on the help-desk computer: ping 127.0.0.1: ",
+                   "; reverse_lookup 127.0.0.1: "]),
+    ("", ["1 automatic check done on the help-desk computer: ping localhost: "])])
+def test_checks_name_what_ran_and_where(data_dir: Path, address: str,
+                                        done: list[str]) -> None:
+    answers = caller(**{"intake.target": "localhost", "intake.target_ip": address})
+    open_call(data_dir, answers, stop_at="fig7_1.ping_ip")
     t = Terminal(data_dir, "resume")
-    t.expect("automatic checks done on the help-desk computer: ")
-    t.expect("ping 127.0.0.1")
-    t.expect(ping_q())
+    for part in done:  # how many, where, and each by name and result
+        t.expect(part)
+    t.expect(prompt_of("fig7_1.ping_ip", answers))
     t.send("q" + ENTER)
     assert t.wait_end() == 0
 

@@ -540,14 +540,14 @@ class Frontend:
         pending = self.call.pending_checks(step)
         if not pending:
             return
+        checks = f"{len(pending)} automatic check{'s' if len(pending) > 1 else ''}"
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
         with Progress(SpinnerColumn(), "[progress.description]{task.description}",
                       BarColumn(), MofNCompleteColumn(), console=self.console,
                       transient=True) as progress:
             self._on_disk()
-            task = progress.add_task(f"Running {len(pending)} automatic checks at once",
-                                     total=len(pending))
+            task = progress.add_task(f"Running {checks} at once", total=len(pending))
             self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
         names = []
         for key, node, args in pending:
@@ -556,7 +556,7 @@ class Frontend:
             status = f": {result.status.value}" if result else ""
             names.append(f"{node.probe.name}{f' {target}' if target else ''}{status}")
         where = check_location(self.call.state.runs_on)
-        self.console.print(Text(f"  {len(pending)} automatic checks done on the {where}: "
+        self.console.print(Text(f"  {checks} done on the {where}: "
                                 f"{'; '.join(names)}.", style="dim"))
 
     def add_note(self, key: str) -> None:
