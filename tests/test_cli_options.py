@@ -223,3 +223,19 @@ def test_bash_completion(tmp_path: Path, data_dir: Path) -> None:
     child.send("\x15")  # clear the line
     child.sendline("exit")
     child.expect(pexpect.EOF)
+
+
+def test_zsh_completion(tmp_path: Path, data_dir: Path) -> None:
+    """The zsh script, and the program's answer to what that script asks (zsh itself
+    may be missing here: the request is made as the script makes it)."""
+    script = run(["completion", "zsh"], data_dir)
+    assert script.returncode == 0 and script.stdout.startswith("#compdef ipsec-triage")
+    assert '_ARGCOMPLETE_SHELL="zsh"' in script.stdout
+    answer = tmp_path / "completions"
+    line = "ipsec-triage list --for"
+    r = run([], data_dir, COMP_LINE=line, COMP_POINT=str(len(line)), _ARGCOMPLETE="1",
+            _ARGCOMPLETE_SHELL="zsh", _ARGCOMPLETE_SUPPRESS_SPACE="1",
+            _ARGCOMPLETE_STDOUT_FILENAME=str(answer))
+    assert r.returncode == 0, r.stderr
+    offered = answer.read_text().split("\v")
+    assert [o for o in offered if o.startswith("--format:")], offered  # with its help
