@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.calls.call import Call
+from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 

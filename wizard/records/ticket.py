@@ -334,9 +334,10 @@ def _compiled(fmt: str) -> Any:
 
 
 def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
-    """The ticket templates' environment: one per template folder and format, kept, so
-    a server ending many calls compiles each template once (Jinja still reloads a
-    template whose file changed)."""
+    """The ticket templates' environment: one per template folder and format, kept. It
+    looks up each template's file at every ticket (a template added to the organization's
+    folder is used at once); the compiled code comes from :func:`_compiled` unless the
+    file changed, so a server ending many calls compiles each template once."""
     return _environment(call.org.templates_dir or None, fmt)
 
 
@@ -371,6 +372,7 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         finalize=markdown_text if fmt == "md" else None, bytecode_cache=_compiled(fmt),
+        cache_size=0,  # which file a name resolves to is decided at every ticket
     )
     env.globals["range"] = _bounded_range
     env.globals["lipsum"] = _bounded_lipsum
