@@ -255,6 +255,13 @@ def test_help_key_and_sensitive_request_reach_the_ticket(data_dir: Path) -> None
     assert "Connect to the caller's computer" in text
     txt = next((data_dir / "calls").glob("*.ticket.txt")).read_text()
     assert "SENSITIVE REQUESTS" in txt
+    call_id = ticket.name.split(".", 1)[0]
+    shown = subprocess.run([PYTHON, "-m", "wizard", "show", call_id],
+                           env=cli_env(data_dir, COLUMNS="200"), capture_output=True,
+                           text=True, timeout=60)
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("Sensitive request"))
+    assert line.startswith('Sensitive request at "') and "intake." not in line \
+        and "fig7_" not in line, line  # the question's words, not the step id
 
 
 def test_help_key_in_a_text_question(data_dir: Path) -> None:

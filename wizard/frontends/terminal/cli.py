@@ -604,12 +604,19 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
             table.add_row("", "", Text(f"note: {note}"), "", "")
     console.print(table)
     waiting = step.visit.key if step.kind is StepKind.ASK and state.ended is None else None
+
+    def question_of(key: str) -> str:
+        """The question a step asked, in its words (the step id if it is gone)."""
+        node_key = key.split("@", 1)[0]
+        node = fs.node(node_key) if fs.has(node_key) else None
+        return questions.get(key) or (" ".join(node.text.split()) if node else key)
+
     off_route = {k: t for k, t in state.notes.items() if k not in on_route and k != waiting}
     if off_route:
         console.print("Notes on steps no longer on the route:", style="bold")
         for key, texts in off_route.items():
             for note in texts:
-                console.print(Text(f"  {key}: {note}"))
+                console.print(Text(f"  {question_of(key)}: {note}"))
     if state.changes:
         changes = Table("Question", "From", "To", "When", "By", title="Changed answers",
                         title_justify="left")
@@ -617,7 +624,7 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
             key = str(ch["key"])
             node_key = key.split("@", 1)[0]
             node = fs.node(node_key) if fs.has(node_key) else None
-            question = questions.get(key) or (" ".join(node.text.split()) if node else key)
+            question = question_of(key)
 
             def lab(value: object, node: object = node) -> Text:
                 text = str(value)
@@ -630,7 +637,8 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
                             Text(str(ch.get("by") or state.staffer)))
         console.print(changes)
     for req in state.sensitive_requests:
-        console.print(Text(f"Sensitive request at {req['step']} ({req['t'][:19]}): "
+        console.print(Text(f"Sensitive request at \"{question_of(str(req['step']))}\" "
+                           f"({req['t'][:19]}): "
                            f"{req['what']}", style="yellow"))
     if waiting is not None:
         try:
