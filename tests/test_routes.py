@@ -839,7 +839,7 @@ def test_situation_on_screen_and_in_the_ticket(name: str, family: str, tmp_path:
     screen, md, txt = run_on_screen(answers, tmp_path / "data", s.org)
     end = screen[screen.index(" ended: "):]
     assert end.startswith(f" ended: {STATUS_LABEL[s.status]}\n"), end
-    assert f"\nCategory: {s.category}\n" in end
+    assert f"\nCategory: {CATEGORY_LABEL[s.category]}\n" in end  # its label, as read
     assert f"| Status | **{STATUS_LABEL[s.status].split(' (')[0]}" in md
     assert f"| Problem category | {CATEGORY_LABEL[s.category]} |" in md
     if s.group:
