@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard.calls.engine import Engine, Step, StepKind
+from wizard.calls.engine import TRAILS_KEPT, Engine, Step, StepKind, _Trail
 from wizard.flows.flowset import load_flowset
 
 from .support import shipped
@@ -179,8 +179,8 @@ def test_branch_with_an_unknown_variable_is_a_lint_problem(tmp_path: Path) -> No
 
 
 def _fresh(engine: Engine, answers: dict[str, str], base: dict[str, str]) -> Step:
-    engine._trail = None  # forget the last walk: walk from the start
-    return engine.step(answers, base)
+    """The step of a walk from the start (the kept walks left as they are)."""
+    return engine._step(answers, _Trail(dict(base)))
 
 
 def _same(a: Step, b: Step) -> None:
@@ -215,6 +215,36 @@ def test_a_reused_engine_gives_what_a_walk_from_the_start_gives(data: st.DataObj
             node = step.visit.node
             answers[step.visit.key] = data.draw(st.sampled_from(reused.sample_value(node)))
     _same(reused.step(answers, base), _fresh(reference, answers, base))
+
+
+def test_an_engine_per_request_reuses_the_walk_of_its_call() -> None:
+    """A server makes an engine for every request: each picks up the last walk of its
+    call (not of another call), and every step is the one a walk from the start gives."""
+    fs = shipped()
+    reference = Engine(fs)
+    calls = [({}, {"staffer": "ann", "call_id": f"call-{n}", "test_servers": ""})
+             for n in range(3)]
+    for key, value in INTAKE.items():
+        for answers, base in calls:  # the calls' requests interleaved
+            answers[key] = value
+            step = Engine(fs).step(answers, base)
+            _same(step, _fresh(reference, answers, base))
+            kept = Engine(fs)._shared.trails[frozenset(base.items())]
+            assert kept.base == base and len(kept.route) == len(step.route)
+    # a call's answer changed back: the next engine's step is still the walk's
+    answers, base = calls[0]
+    answers["intake.call_type"] = "server"
+    _same(Engine(fs).step(answers, base), _fresh(reference, answers, base))
+
+
+def test_the_walks_kept_are_bounded() -> None:
+    fs = shipped()
+    for n in range(TRAILS_KEPT + 10):
+        Engine(fs).step({}, {"call_id": f"bounded-{n}"})
+    trails = Engine(fs)._shared.trails
+    assert len(trails) == TRAILS_KEPT
+    assert frozenset({("call_id", f"bounded-{TRAILS_KEPT + 9}")}) in trails
+    assert frozenset({("call_id", "bounded-0")}) not in trails
 
 
 def test_a_thousand_step_route_reaches_its_end(tmp_path: Path) -> None:

@@ -54,3 +54,14 @@ def test_answers_are_put_in_as_typed(source: str) -> None:
 def test_a_name_that_is_not_set_is_an_error() -> None:
     with pytest.raises(TextError, match="missing"):
         render("Ping {{ missing }}", CONTEXT)
+
+
+def test_a_condition_parsed_once_still_reports_its_error_every_time() -> None:
+    from wizard.base.textrender import condition, variables
+
+    names = variables("{{ a or b }}")
+    names.add("changed by the caller")
+    assert variables("{{ a or b }}") == {"a", "b"}
+    for _ in range(2):
+        with pytest.raises(TextError, match="template error"):
+            condition("a ==", {"a": "1"})

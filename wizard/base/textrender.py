@@ -55,6 +55,13 @@ def variables(source: str) -> set[str]:
     """Names a text uses; raises TextError on a syntax error."""
     if "{" not in source:
         return set()  # every Jinja tag, expression and comment starts with "{"
+    return set(_variables(source))
+
+
+@functools.lru_cache(maxsize=2048)
+def _variables(source: str) -> frozenset[str]:
+    """The names of :func:`variables`, parsed once per text (a server evaluates the
+    same conditions on every page; an error is not kept, it is raised each time)."""
     from jinja2 import TemplateSyntaxError, meta, nodes
 
     try:
@@ -64,9 +71,9 @@ def variables(source: str) -> set[str]:
     if all(isinstance(part, nodes.Output) for part in tree.body):
         # text and {{ expressions }} only: every name read is a variable of the call
         # (a tenth of the cost of Jinja's general analysis, which compiles the text)
-        return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+        return frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
     try:
-        return set(meta.find_undeclared_variables(tree))
+        return frozenset(meta.find_undeclared_variables(tree))
     except TemplateSyntaxError as exc:
         raise TextError(f"template error: {exc.message}") from None
 

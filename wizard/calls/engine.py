@@ -14,7 +14,7 @@ import enum
 import functools
 import threading
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,9 +206,32 @@ class _Trail:
                     number, remaining)
 
 
-_REMAINING: dict[int, tuple[weakref.ref[FlowSet], dict[str, int]]] = {}
-"""Questions to the end from each node, per flowchart set in use: worked out once per
-set, not once per call (a server makes an engine for every request)."""
+TRAILS_KEPT = 256
+"""Walks kept per flowchart set: one per call (its base context names the call), the
+most recently used kept."""
+
+
+class _Shared:
+    """What every engine of one flowchart set shares: the questions to the end from each
+    node (worked out once per set, not once per call: a server makes an engine for every
+    request) and the last walk of each call, reused by the next engine of that call."""
+
+    def __init__(self, remaining: dict[str, int]) -> None:
+        self.remaining = remaining
+        self.trails: OrderedDict[Any, _Trail] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+_SHARED: dict[int, tuple[weakref.ref[FlowSet], _Shared]] = {}
+
+
+def _trail_key(base: dict[str, Any]) -> Any:
+    """Which kept walk to try for this base context (the walk itself is only reused
+    when its base context is equal: this only picks the candidate)."""
+    try:
+        return frozenset(base.items())
+    except TypeError:  # a value that cannot be hashed: one kept walk for all of them
+        return None
 
 
 class Engine:
@@ -216,14 +239,13 @@ class Engine:
 
     def __init__(self, flowset: FlowSet) -> None:
         self.fs = flowset
-        remaining = _REMAINING.get(id(flowset))
-        if remaining is None or remaining[0]() is not flowset:
-            remaining = (weakref.ref(flowset), self._questions_to_end())
-            _REMAINING[id(flowset)] = remaining
-            weakref.finalize(flowset, _REMAINING.pop, id(flowset), None)
-        self._remaining = remaining[1]
-        self._trail: _Trail | None = None
-        self._lock = threading.Lock()
+        shared = _SHARED.get(id(flowset))
+        if shared is None or shared[0]() is not flowset:
+            shared = (weakref.ref(flowset), _Shared(self._questions_to_end()))
+            _SHARED[id(flowset)] = shared
+            weakref.finalize(flowset, _SHARED.pop, id(flowset), None)
+        self._shared = shared[1]
+        self._remaining = self._shared.remaining
 
     @functools.cached_property
     def _branch_vars(self) -> set[str]:
@@ -275,23 +297,22 @@ class Engine:
         answer (or the base context) differs, so a long call costs linear time per
         answer, not quadratic; the result depends only on the arguments.
         """
-        with self._lock:
-            try:
-                return self._step(answers, dict(base_context or {}))
-            except BaseException:
-                self._trail = None  # half-extended: the next call walks from the start
-                raise
+        base = dict(base_context or {})
+        key = _trail_key(base)
+        shared = self._shared
+        with shared.lock:
+            trail = shared.trails.pop(key, None)
+            if trail is None or trail.base != base:
+                trail = _Trail(base)
+            step = self._step(answers, trail)  # raises: the half-extended walk is dropped
+            shared.trails[key] = trail
+            if len(shared.trails) > TRAILS_KEPT:
+                shared.trails.popitem(last=False)
+            return step
 
-    def _step(self, answers: Mapping[str, Any], base: dict[str, Any]) -> Step:
+    def _step(self, answers: Mapping[str, Any], trail: _Trail) -> Step:
         fs = self.fs
-        trail = self._trail
-        keep = 0
-        if trail is not None and trail.base == base:
-            keep = trail.valid_prefix(answers)
-        else:
-            trail = _Trail(base)
-        trail.truncate(keep)
-        self._trail = trail
+        trail.truncate(trail.valid_prefix(answers))
         route = trail.route
         key = trail.next_key if route else fs.start_key
         counts = trail.counts

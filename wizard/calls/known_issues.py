@@ -47,24 +47,26 @@ def matches(cat: Catalogue, state: CallState, fs: FlowSet,
     """Entries that match what the call has shown so far (answers on ``route`` only,
     when given: an answer changed away from the route no longer counts)."""
     on_route = set(route) if route is not None else None
+    # the call's answers by step, read once for all the entries (in the journal's order)
+    by_step: dict[str, list[tuple[str, str]]] = {}
+    for key, rec in state.answers.items():
+        by_step.setdefault(key.split("@", 1)[0], []).append((key, rec.value))
     hits: list[Hit] = []
     texts = list(_texts(state, fs))
     for entry in cat.entries:
-        why = _why(entry, state, texts, on_route)
+        why = _why(entry, state, by_step, texts, on_route)
         if why:
             hits.append(Hit(entry, why))
     return hits
 
 
-def _why(entry: Entry, state: CallState, texts: list[tuple[str, str]],
-         on_route: set[str] | None) -> str | None:
+def _why(entry: Entry, state: CallState, by_step: dict[str, list[tuple[str, str]]],
+         texts: list[tuple[str, str]], on_route: set[str] | None) -> str | None:
     for m in entry.match:
         if m.step is not None:
-            for key, rec in state.answers.items():
-                if key.split("@", 1)[0] != m.step or rec.value != m.value:
-                    continue
-                if on_route is None or key in on_route:
-                    return f"answer {key} = {rec.value}"
+            for key, value in by_step.get(m.step, ()):
+                if value == m.value and (on_route is None or key in on_route):
+                    return f"answer {key} = {value}"
         elif m.probe is not None:
             for key, result in state.probes.items():
                 if result.probe != m.probe:
