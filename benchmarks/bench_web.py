@@ -11,7 +11,14 @@ status but 200/303, any refused form, a broken connection), p50/p95 page time an
 throughput. The reference, measured in the same run: the same staff doing the same
 post-redirect-get against a trivial Starlette page under the same uvicorn workers.
 
-    python -m benchmarks.bench_web [--staff 50] [--seconds 60] [--workers 4] [--tiny]
+The staffer's pause: before each answer a staffer reads the question, asks the caller
+and picks or types the answer. Modelled as a pause drawn evenly from 0.5 to 1.5 times
+``--pause`` seconds (3 s by default: a mean of 3 s, from 1.5 to 4.5 s), the same
+draws for the reference; the pause is not part of the page time. ``--pause 0`` sends
+the answers flat out (a saturated server's queue, not what a staffer waits for).
+
+    python -m benchmarks.bench_web [--staff 50] [--seconds 60] [--workers 4]
+                                   [--pause 3] [--tiny]
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -94,32 +102,40 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """A server process on a free loopback port, until the block ends."""
+def servers(commands: list[tuple[list[str], str, Path]], env: dict[str, str]
+            ) -> Iterator[list[str]]:
+    """Server processes on free loopback ports, all started at once (each command with
+    the page that answers once it is up, and its log), until the block ends."""
     import httpx
 
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
+    with contextlib.ExitStack() as stack:
+        started = []
+        for command, ready, log in commands:
+            port = free_port()
+            out = stack.enter_context(open(log, "w"))
+            proc = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=ROOT,
+                                    stdout=out, stderr=subprocess.STDOUT)
+            stack.callback(stop, proc)
+            started.append((proc, f"http://127.0.0.1:{port}", ready, log))
+        deadline = time.monotonic() + 120
+        for proc, url, ready, log in started:
             while True:
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/login" if "wizard" in command else
-                                 f"{url}/calls/0").status_code == 200:
+                    if httpx.get(url + ready).status_code == 200:
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                time.sleep(0.05)
+        yield [url for _proc, url, _ready, _log in started]
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 async def sign_in(http: Any, name: str, tally: Tally) -> None:
@@ -141,9 +157,10 @@ async def sign_in(http: Any, name: str, tally: Tally) -> None:
 
 
 async def staffer(http: Any, name: str, route_list: list[list[str]], until: float,
-                  tally: Tally, desk: bool) -> None:
+                  tally: Tally, desk: bool, pause: float) -> None:
     """One member of staff: whole calls, one after another, until time is up (the
-    last one is finished)."""
+    last one is finished), pausing before each answer (see the module's docstring)."""
+    draws = random.Random(name)  # the same pauses for the desk and the reference
     turn = 0
     while time.monotonic() < until:
         answers = route_list[turn % len(route_list)]
@@ -160,6 +177,8 @@ async def staffer(http: Any, name: str, route_list: list[list[str]], until: floa
                 tally.errors.append(f"{name}: no question where one was expected")
                 break
             action = form[1]
+            if pause:
+                await asyncio.sleep(pause * draws.uniform(0.5, 1.5))
             start = time.perf_counter()
             r = await http.post(action, data={"csrf": CSRF.search(page)[1],
                                               "step": STEP.search(page)[1], "value": value})
@@ -183,7 +202,7 @@ async def staffer(http: Any, name: str, route_list: list[list[str]], until: floa
 
 
 async def load(url: str, staff: int, seconds: float, route_list: list[list[str]],
-               desk: bool) -> Tally:
+               desk: bool, pause: float) -> Tally:
     import httpx
 
     tally = Tally()
@@ -197,7 +216,7 @@ async def load(url: str, staff: int, seconds: float, route_list: list[list[str]]
         began = time.monotonic()
         until = began + seconds
         jobs = [staffer(c, f"staff{i:02d}", route_list[i % len(route_list):] +
-                        route_list[:i % len(route_list)], until, tally, desk)
+                        route_list[:i % len(route_list)], until, tally, desk, pause)
                 for i, c in enumerate(clients)]
         for result in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(result, BaseException):
@@ -254,11 +273,14 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--reference-seconds", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--pause", type=float, default=3.0,
+                   help="mean seconds a staffer takes before each answer (0: flat out)")
     p.add_argument("--pg", default=os.environ.get("IPSEC_TRIAGE_TEST_PG_URL"),
                    help="PostgreSQL server URL (default $IPSEC_TRIAGE_TEST_PG_URL)")
     args = p.parse_args()
     if args.tiny:
-        args.staff, args.seconds, args.reference_seconds, args.workers = 2, 2.0, 1.0, 1
+        args.staff, args.seconds, args.reference_seconds, args.workers = 2, 0.5, 0.5, 1
+        args.pause = min(args.pause, 0.01)
     route_list = routes(20)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         data = Path(tmp) / "data"
@@ -274,17 +296,20 @@ def main() -> None:
         ref_cmd = [sys.executable, "-m", "uvicorn", "--factory",
                    "benchmarks.bench_web:reference", "--workers", str(args.workers),
                    "--log-level", "warning"]
-        with server(ref_cmd, env, Path(tmp) / "reference.log") as url:
-            ref = asyncio.run(load(url, args.staff, args.reference_seconds, route_list,
-                                   desk=False))
         desk_cmd = [sys.executable, "-m", "wizard", "serve", "--no-checks", "--workers",
                     str(args.workers)]
-        with server(desk_cmd, env, Path(tmp) / "serve.log") as url:
-            ours = asyncio.run(load(url, args.staff, args.seconds, route_list, desk=True))
+        with servers([(ref_cmd, "/calls/0", Path(tmp) / "reference.log"),
+                      (desk_cmd, "/login", Path(tmp) / "serve.log")], env) as (ref_url, url):
+            ref = asyncio.run(load(ref_url, args.staff, args.reference_seconds, route_list,
+                                   desk=False, pause=args.pause))
+            ours = asyncio.run(load(url, args.staff, args.seconds, route_list, desk=True,
+                                    pause=args.pause))
         lost, unstored = lost_answers(data, ours, store_url)
     store = "PostgreSQL" if store_url.startswith("postgresql") else "SQLite"
     answers = sum(ours.sent.values())
-    print(f"{args.staff} staff, {args.workers} workers, {args.seconds:.0f} s, store "
+    paced = (f"a pause of {args.pause * 0.5:g}-{args.pause * 1.5:g} s before each answer"
+             if args.pause else "no pause (flat out)")
+    print(f"{args.staff} staff, {args.workers} workers, {args.seconds:g} s, {paced}, store "
           f"{store}: {answers} answers sent, {len(ours.ended)} calls ended, answers lost "
           f"{lost}, ended calls missing from the store {unstored}, errors "
           f"{len(ours.errors) + len(ref.errors)}")
