@@ -26,7 +26,7 @@ def arguments(name: str, runs: int | None, tiny: bool) -> list[str]:
     if name == "questions":
         return []
     if name == "report":
-        return ["--sizes", "200", "--runs", "1"] if tiny else (
+        return ["--sizes", "100,200", "--generate", "100", "--runs", "1"] if tiny else (
             ["--runs", str(runs)] if runs else [])
     return (["--tiny"] if tiny else []) + (["--runs", str(runs)] if runs else [])
 

@@ -17,7 +17,12 @@ tables' SQL alone, and the raw tables' SQL, each run directly. Peak memory is ea
 process's maximum resident size. The summary tables' row counts are printed too.
 
     python benchmarks/bench_report.py [--sizes 100000,1000000] [--runs 3] [--pg URL]
-        [--backends sqlite,postgresql] [--screenshot FILE] [--store URL]
+        [--backends sqlite,postgresql] [--generate 100000] [--screenshot FILE]
+        [--store URL]
+
+A size above ``--generate`` is that many generated calls repeated in the database (see
+``desk.py``: each copy the same half-year again, later): 1,000,000 calls are 100,000
+generated ones ten times over, five years of the desk, filled in minutes.
 
 ``--store URL``: measure an existing store (filled before, e.g. by ``desk.py``) instead
 of generating one. ``--screenshot FILE``: the HTML report of the first size, as a manager
@@ -160,10 +165,13 @@ def libpq(url: str) -> str:
 
 
 def one(kind: str, url: str, n: int, runs: int, tmp: Path,
-        screenshot: Path | None, fill_it: bool = True) -> dict[str, Any]:
+        screenshot: Path | None, fill_it: bool = True, generate: int = 100_000
+        ) -> dict[str, Any]:
     began = time.perf_counter()
     if fill_it:
-        fill(url, n)
+        if n > generate and n % generate:
+            raise SystemExit(f"--sizes: {n} is not a multiple of --generate {generate}")
+        fill(url, min(n, generate), repeat=max(1, n // generate))
     filled = time.perf_counter() - began
     store = DatabaseStore(url)
     summary_sql, calls_sql = statements(store), statements(store, "calls")
@@ -212,6 +220,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg", default=os.environ.get("IPSEC_TRIAGE_TEST_PG_URL"),
                         help="PostgreSQL server URL (default $IPSEC_TRIAGE_TEST_PG_URL)")
+    parser.add_argument("--generate", type=int, default=100_000, metavar="N",
+                        help="calls generated at most; bigger sizes repeat them (default "
+                        "100000)")
     parser.add_argument("--screenshot", metavar="FILE", type=Path, default=None)
     parser.add_argument("--store", metavar="URL", default=None,
                         help="measure this existing store (no desk is generated)")
@@ -239,10 +250,10 @@ def main() -> None:
                                            kind == backends[0]) else None
                 if kind == "sqlite":
                     r = one(kind, f"sqlite:///{tmp / 'calls.sqlite3'}", n, args.runs, tmp,
-                            shot)
+                            shot, generate=args.generate)
                 else:
                     with pg_schema(args.pg) as (url, _schema):
-                        r = one(kind, url, n, args.runs, tmp, shot)
+                        r = one(kind, url, n, args.runs, tmp, shot, generate=args.generate)
             show(kind, n, r)
             if first is None:
                 first = {"n": n, **r}

@@ -6,8 +6,11 @@ practice calls, known issues matched and social-engineering attempts logged.
 
 Used by the report benchmark (100k and 1M calls, SQLite and PostgreSQL) and by the test
 that looks at the HTML report in a real browser. Rows go in the way the wizard stores
-them (same tables, same columns), in bulk: sqlite3 ``executemany``, PostgreSQL ``COPY``;
-the report's summary tables are then counted from them in the database, as the
+them (same tables, same columns), in bulk: sqlite3 ``executemany``, PostgreSQL ``COPY``.
+A bigger desk can be the generated one repeated (``repeat``): its calls, steps and known
+issues copied in the database (``INSERT ... SELECT``), each copy with new call ids and
+its times moved on by the desk's weeks, as if the same half-year came again. The
+report's summary tables are then counted from the stored rows in the database, as the
 migration that made them does.
 """
 
@@ -21,6 +24,8 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from wizard.calls.engine import Engine, StepKind
 from wizard.flows.flowset import load_flowset
@@ -153,8 +158,52 @@ def _handoff(i: int, escalated: bool, at: datetime) -> dict[str, Any]:
             "handoff_digest": f"{i:032x}"}
 
 
-def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_000) -> None:
-    """Store N generated calls in the store at ``url`` (created at the newest revision)."""
+RAW_TABLES = (calls, call_steps, call_known_issues)
+TIME_COLUMNS = ("started", "ended", "stored_at", "handoff_at")
+"""The columns of ``calls`` holding times (ISO 8601 with the desk's UTC offset, or "")."""
+
+
+def copy_id(k: int) -> str:
+    """What the call ids of the k-th copy of the desk end with."""
+    return f"-r{k}"
+
+
+def _later(dialect: str, column: sa.ColumnElement[Any], days: int) -> sa.ColumnElement[Any]:
+    """A time column's ISO 8601 text ``days`` later, its UTC offset kept ("" stays "")."""
+    local = sa.func.substr(column, 1, 19)
+    if dialect == "postgresql":
+        later = sa.cast(local, sa.DateTime) + sa.literal_column(f"interval '{days} days'",
+                                                                sa.Interval)
+        moved = sa.func.to_char(later, 'YYYY-MM-DD"T"HH24:MI:SS', type_=sa.String)
+    else:
+        moved = sa.func.strftime("%Y-%m-%dT%H:%M:%S", local, f"+{days} days",
+                                 type_=sa.String)
+    return sa.case((sa.func.coalesce(column, "") == "", column),
+                   else_=moved + sa.func.substr(column, 20))
+
+
+def repeat_desk(conn: sa.Connection, dialect: str, repeat: int, weeks: int) -> None:
+    """Copy the stored calls (with their steps and known issues) ``repeat - 1`` times in
+    the database, the k-th copy's call ids ending with :func:`copy_id` and its times
+    ``k * weeks`` weeks later."""
+    for k in range(1, repeat):
+        for table in RAW_TABLES:
+            days = 7 * weeks * k
+            values = [
+                (col + copy_id(k)).label(col.name) if col.name == "call_id"
+                else _later(dialect, col, days).label(col.name) if table is calls and
+                col.name in TIME_COLUMNS else col
+                for col in table.columns]
+            conn.execute(table.insert().from_select([c.name for c in table.columns],
+                                                    sa.select(*values)
+                                                    .where(~table.c.call_id.like("%-r%"))))
+
+
+def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_000,
+         repeat: int = 1) -> None:
+    """Store N generated calls over ``weeks`` in the store at ``url`` (created at the
+    newest revision), ``repeat`` times (:func:`repeat_desk`: N x ``repeat`` calls over
+    ``weeks`` x ``repeat`` weeks)."""
     store = DatabaseStore(url)
     store.check()
     tables = ((calls, [c.name for c in calls.columns]),
@@ -188,6 +237,7 @@ def fill(url: str, n: int, *, weeks: int = 26, seed: int = 7, batch: int = 20_00
                 flush()
         flush()
         with store.engine.begin() as conn:  # as the calls would have counted when stored
+            repeat_desk(conn, store.dialect, repeat, weeks)
             backfill_summaries(conn)
         if store.dialect == "postgresql":
             raw.cursor().execute("ANALYZE")

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.desk import fill, generate
+from benchmarks.desk import TIME_COLUMNS, copy_id, fill, generate
 from wizard.records import store as st
 from wizard.records.report import Report, build_report
 
@@ -156,4 +156,36 @@ def test_filters_the_summaries_cannot_answer_count_from_the_calls(
     report = build_report(store, filters)
     assert 0 < report.calls == whole.group(dim)[key].calls < whole.calls
     assert report.group(dim)[key].statuses == whole.group(dim)[key].statuses
+    store.close()
+
+
+def test_a_desk_repeated_in_the_database_is_the_desk_generated_again_weeks_later(
+        store_url: str) -> None:  # noqa: F811
+    """The benchmark's bigger desk (the generated one copied in SQL): every copy's calls
+    are the generated calls with their times the desk's weeks later (offset kept), their
+    steps and known issues with them, and the summary tables count them all."""
+    fill(store_url, 150, weeks=3, repeat=3)
+    expected_calls, expected_steps, expected_issues = set(), [], []
+    for k in range(3):
+        for row, steps, issues in generate(150, weeks=3):
+            cid = row["call_id"] + (copy_id(k) if k else "")
+            expected_calls.add((cid, *(
+                (datetime.fromisoformat(row[c]) + timedelta(weeks=3 * k)).isoformat()
+                if row[c] else row[c] for c in TIME_COLUMNS), row["status"]))
+            expected_steps += [(cid, s["seq"], s["step"], s["seconds"]) for s in steps]
+            expected_issues += [(cid, x["issue"]) for x in issues]
+    store = st.DatabaseStore(store_url)
+    with store.engine.connect() as conn:
+        c, s, k = st.calls.c, st.call_steps.c, st.call_known_issues.c
+        assert set(conn.execute(sa.select(c.call_id, *(c[n] for n in TIME_COLUMNS),
+                                          c.status))) == expected_calls
+        assert sorted(conn.execute(sa.select(s.call_id, s.seq, s.step, s.seconds))
+                      ) == sorted(expected_steps)
+        assert sorted(conn.execute(sa.select(k.call_id, k.issue))) == sorted(expected_issues)
+    assert_summaries_match_calls(store)
+    report = build_report(store, labels=labels())
+    assert report.calls + report.practice_left_out == 450
+    assert same(report) == same(build_report(store, labels=labels(), source="calls"))
+    first = build_report(store, st.CallFilter(until=date(2026, 5, 24)), labels=labels())
+    assert (report.calls, len(report.days)) == (3 * first.calls, 3 * len(first.days))
     store.close()
