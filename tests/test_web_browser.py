@@ -277,7 +277,10 @@ def test_keyboard_shortcuts_on_a_question_page(server: tuple[str, Path],
         page.keyboard.press("b")
     assert page.locator("h1").inner_text() == "Change an earlier answer"
     page.go_back()
+    page.wait_for_load_state()
+    page.focus("[name=value]")  # back in the field, whatever focus the browser restored
     page.keyboard.press("Escape")
+    page.wait_for_function("document.activeElement.name !== 'value'")
     with page.expect_navigation():
         page.keyboard.press("q")
     assert f"Call {call_id} saved" in page.locator(".flash").inner_text()

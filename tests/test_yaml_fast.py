@@ -62,6 +62,7 @@ def test_every_shipped_flowchart_takes_the_fast_path_and_reads_the_same(path: Pa
     "a: 017", "a: 0o17", "a: 1_000", "a: 1:30", "a: -.5", "a: 1e3", "a: .inf",  # numbers
     "a: 2001-01-01", "a: 2001-12-14 21:59:43.10 -5",  # dates
     "a: =", "1: x", "true: x", "null: x", "'1': x\n1: y", "? [a]\n: b",  # odd keys
+    "id: a\nnodes:\n  : \n",  # an empty (null) key: PyYAML refuses it
     "a: !!str 1", "a: !!float x", "a: &x [1]\nb: *x", "a: {<<: {b: 1}}",  # tags, aliases
     "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\na: 1", "\ufeffa: 1", "a: b\u2028c", "a: \x07",
     "a:\n\tb: 1", "a: b\na: c", "a: " + "[" * 70 + "]" * 70, "- a\n- b", "x", "",

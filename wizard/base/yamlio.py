@@ -316,6 +316,10 @@ def _unsure_string(value: str, text: str) -> bool:
     return bare.search(text) is not None
 
 
+_ITEM = object()
+"""The key of a list's item in :func:`parse_plain`'s walk (a mapping's key may be None)."""
+
+
 def parse_plain(text: str) -> dict[str, Any] | None:
     """``text`` as plain data, exactly as :func:`parse_yaml` reads it but without
     lines; None when the fast parser is not installed, the text is empty or not a
@@ -343,11 +347,11 @@ def parse_plain(text: str) -> dict[str, Any] | None:
             pairs: Any = value.items()
         else:
             count += 1 + len(value)
-            pairs = ((None, item) for item in value)
+            pairs = ((_ITEM, item) for item in value)
         for key, item in pairs:
-            if key is not None and (type(key) is not str or (
-                    key and key[0] in _TRIGGERS and _unsure_string(key, text))):
-                return None
+            if key is not _ITEM and (type(key) is not str or not key or (
+                    key[0] in _TRIGGERS and _unsure_string(key, text))):
+                return None  # an empty or null key too: PyYAML refuses a bare ': ' line
             kind = type(item)
             if kind is str:
                 if item and item[0] in _TRIGGERS and _unsure_string(item, text):
