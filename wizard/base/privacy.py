@@ -19,6 +19,20 @@ FILE_MODE = 0o600
 _POSIX = os.name == "posix"
 
 
+Stamp = tuple[int, int, int]
+"""A file's identity, modification time and size: equal stamps, the same contents."""
+
+
+def file_stamp(path: Path) -> Stamp | None:
+    """The stamp of ``path`` (None if there is no such file; another failure to read
+    it is raised): a file kept in memory is read again only when its stamp changes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def private_dir(path: Path) -> None:
     """Create ``path`` (and missing parents) readable by its owner only."""
     missing = [p for p in (path, *path.parents) if not p.exists()]

@@ -8,7 +8,6 @@ Roles: ``staffer`` (their own calls), ``lead`` (every call, the report), ``admin
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, replace
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.base.privacy import private_dir
+from wizard.base.privacy import Stamp, file_stamp, private_dir
 from wizard.calls.journal import atomic_write
 
 USERS_FILE = "users.json"
@@ -78,20 +77,19 @@ class Accounts:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / USERS_FILE
-        self._cache: tuple[tuple[int, int, int], dict[str, User]] | None = None
+        self._cache: tuple[Stamp, dict[str, User]] | None = None
 
     def _read(self) -> dict[str, User]:
         """The users as the file holds them now. The file is only ever replaced whole
         (a new inode), so it is parsed again only when its identity, size or time
         changes: a server asking on every page reads it once per change."""
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return {}
+            stamp = file_stamp(self.path)
         except OSError as exc:
             raise TriageError(f"{self.path}: unreadable users file: {exc}",
                               ExitStatus.CONFIG) from None
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp is None:
+            return {}
         if self._cache is not None and self._cache[0] == stamp:
             return self._cache[1]
         try:

@@ -33,6 +33,7 @@ from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.privacy import Stamp, file_stamp
 from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network, trusted
 from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location, end_label
@@ -308,12 +309,11 @@ class WebDesk:
         return fs, org
 
     def _setting_stamp(self, charts: Path) -> tuple[Any, ...]:
-        def stamp(path: Path) -> tuple[int, int, int] | None:
+        def stamp(path: Path) -> Stamp | None:
             try:
-                st = os.stat(path)
-            except OSError:
+                return file_stamp(path)
+            except OSError:  # unreadable: counted as missing, as before
                 return None
-            return (st.st_ino, st.st_mtime_ns, st.st_size)
 
         files = []
         with contextlib.suppress(OSError):
