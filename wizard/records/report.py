@@ -430,15 +430,24 @@ def summary_queries(filters: CallFilter, dims: Sequence[str]) -> dict[str, sa.Se
 
     from wizard.records.store import (
         NO_SECONDS,
+        TOTAL_DAY,
         report_calls,
         report_known_issues,
         report_steps,
         report_times,
     )
 
-    def where(table: sa.Table, practice: bool = filters.practice
+    every_day = filters.since is None and filters.until is None
+
+    def where(table: sa.Table, practice: bool = filters.practice, *, per_day: bool = True
               ) -> list[sa.ColumnElement[bool]]:
+        """Rows of the filters' days: per day (``per_day``), else those of every day at
+        once when no date range is asked for."""
         out = []
+        if not per_day and every_day:
+            out.append(table.c.day == TOTAL_DAY)
+        else:
+            out.append(table.c.day != TOTAL_DAY)
         if filters.since is not None:
             out.append(table.c.day >= filters.since.isoformat())
         if filters.until is not None:
@@ -448,12 +457,13 @@ def summary_queries(filters: CallFilter, dims: Sequence[str]) -> dict[str, sa.Se
         return out
 
     def summed(*cols: sa.ColumnElement[Any], table: sa.Table = report_calls,
-               dim: Sequence[str] | str | None = None) -> sa.Select[Any]:
+               dim: Sequence[str] | str | None = None, per_day: bool = True
+               ) -> sa.Select[Any]:
         n = sa.func.sum(table.c.calls)
         measures = [n, sa.func.sum(table.c.sensitive)] if table is report_calls else [n]
         chosen = [] if dim is None else [table.c.dim == dim] if isinstance(dim, str) \
             else [table.c.dim.in_(dim)]
-        return (sa.select(*cols, *measures).where(*where(table), *chosen)
+        return (sa.select(*cols, *measures).where(*where(table, per_day=per_day), *chosen)
                 .group_by(*cols).having(n != 0))
 
     r, t, s, k = report_calls.c, report_times.c, report_steps.c, report_known_issues.c
@@ -461,15 +471,17 @@ def summary_queries(filters: CallFilter, dims: Sequence[str]) -> dict[str, sa.Se
         "days": summed(r.day, r.status, r.tier2, dim=""),
         "versions": summed(r.day, r.key, dim="flowchart_version"),
         "summary": summed(r.dim, r.key, r.status, r.tier2,
-                          dim=[*(d for d in dims if d != "status"), "handoff"]),
+                          dim=[*(d for d in dims if d != "status"), "handoff"],
+                          per_day=False),
         "known_issues": summed(k.day, k.issue, table=report_known_issues),
         "times": summed(t.dim, t.key, t.seconds, table=report_times,
-                        dim=["", *(d for d in TIMED if d in dims)]),
+                        dim=["", *(d for d in TIMED if d in dims)], per_day=False),
         "steps": summed(s.step, sa.func.nullif(s.seconds, NO_SECONDS), s.ended_here,
-                        table=report_steps)}
+                        table=report_steps, per_day=False)}
     if not filters.practice:
         q["practice"] = (sa.select(sa.func.coalesce(sa.func.sum(r.calls), 0))
-                         .where(*where(report_calls, practice=True), r.dim == "",
+                         .where(*where(report_calls, practice=True, per_day=False),
+                                r.dim == "",
                                 r.practice.is_(True)))
     return q
 

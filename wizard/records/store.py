@@ -80,7 +80,7 @@ DEFAULT_FILE = "calls.sqlite3"
 """The default store: this file in the data folder."""
 ROW_FORMAT = 4
 """Version of what a row holds; rows of an older format are stored again by ``sync``."""
-REVISION = "0004"
+REVISION = "0005"
 """The schema revision this version needs (the newest migration)."""
 LEGACY = "none (release 0.1.0 or older)"
 OPEN = "open"
@@ -209,6 +209,7 @@ report_steps = _summary_table(
 there (``ended_here``: abandoned, open or "")."""
 report_known_issues = _summary_table("report_known_issues", ("issue", sa.String(200)))
 """Known issues matched per day, practice or not."""
+sa.Index("ix_report_calls_dim_day", report_calls.c.dim, report_calls.c.day)
 SUMMARY_TABLES = (report_calls, report_times, report_steps, report_known_issues)
 """In the order a save updates them (every writer locks their rows in the same order)."""
 
@@ -253,52 +254,73 @@ def grouped_by(dim: str, key: sa.ColumnElement[Any]) -> list[sa.ColumnElement[An
     return [key] if dim else []
 
 
-def summary_selects(ids: Sequence[str] | None = None) -> dict[sa.Table, sa.Select[Any]]:
+TOTAL_DAY = ""
+"""The ``day`` of a summary row that counts every day at once (the report without a
+date range reads these: a handful of rows instead of one per day)."""
+
+
+def summary_selects(ids: Sequence[str] | None = None, *, days: bool = True,
+                    totals: bool = True) -> dict[sa.Table, sa.Select[Any]]:
     """Each summary table's rows counted from the stored calls (only the calls ``ids``
-    when given): the backfill of a migration, and the before and after of a save."""
+    when given): the backfill of a migration, and the before and after of a save.
+    ``days``: the rows per day; ``totals``: the rows of every day at once
+    (:data:`TOTAL_DAY`)."""
+    spans = [*([call_day()] if days else []), *([None] if totals else [])]
     c = calls.c
     only = [] if ids is None else [c.call_id.in_(ids)]
-    day, count = call_day(), sa.func.count()
+    count = sa.func.count()
     tier2 = sa.func.coalesce(c.tier2, sa.false())
-    parts = []
-    for dim in SUMMARY_DIMS:
-        key = dimension_key(dim)
-        extra = [handed_off()] if dim == "handoff" else []
-        parts.append(sa.select(day, c.practice, c.status, tier2, sa.literal(dim), key, count,
-                               sa.func.coalesce(sa.func.sum(c.sensitive_requests), 0))
-                     .where(*only, *extra)
-                     .group_by(day, c.practice, c.status, tier2, *grouped_by(dim, key)))
-    out: dict[sa.Table, sa.Select[Any]] = {report_calls: sa.union_all(*parts)}  # type: ignore[dict-item]
-    times = []
-    timed = [*only, c.duration_s.is_not(None), c.status.in_(SUMMARY_OUTCOMES)]
-    for dim in TIMED_DIMS:
-        key, bucket = dimension_key(dim), time_bucket(c.duration_s)
-        times.append(sa.select(day, c.practice, sa.literal(dim), key, bucket, count)
-                     .where(*timed).group_by(day, c.practice, *grouped_by(dim, key), bucket))
-    out[report_times] = sa.union_all(*times)  # type: ignore[assignment]
-    s = call_steps.c
+
+    def day_of(span: sa.ColumnElement[Any] | None) -> tuple[sa.ColumnElement[Any],
+                                                              list[sa.ColumnElement[Any]]]:
+        """The day column selected and what it adds to the grouping."""
+        return (sa.literal(TOTAL_DAY), []) if span is None else (span, [span])
+
+    parts, times, steps_parts, issue_parts = [], [], [], []
+    s, k = call_steps.c, call_known_issues.c
     seconds = sa.func.coalesce(time_bucket(s.seconds), NO_SECONDS)
     ended_here = sa.case((sa.and_(s.final.is_(True), c.status.in_(("abandoned", "open"))),
                           c.status), else_="")
     steps = call_steps.join(calls, c.call_id == s.call_id)
-    out[report_steps] = (sa.select(day, c.practice, s.step, seconds, ended_here, count)
-                         .select_from(steps).where(*only)
-                         .group_by(day, c.practice, s.step, seconds, ended_here))
-    k = call_known_issues.c
     issues = call_known_issues.join(calls, c.call_id == k.call_id)
-    out[report_known_issues] = (sa.select(day, c.practice, k.issue, count)
-                                .select_from(issues).where(*only)
-                                .group_by(day, c.practice, k.issue))
-    return out
+    timed = [*only, c.duration_s.is_not(None), c.status.in_(SUMMARY_OUTCOMES)]
+    for span in spans:
+        day, by_day = day_of(span)
+        for dim in SUMMARY_DIMS:
+            key = dimension_key(dim)
+            extra = [handed_off()] if dim == "handoff" else []
+            parts.append(sa.select(day, c.practice, c.status, tier2, sa.literal(dim), key,
+                                   count, sa.func.coalesce(sa.func.sum(c.sensitive_requests),
+                                                           0))
+                         .where(*only, *extra)
+                         .group_by(*by_day, c.practice, c.status, tier2,
+                                   *grouped_by(dim, key)))
+        for dim in TIMED_DIMS:
+            key, bucket = dimension_key(dim), time_bucket(c.duration_s)
+            times.append(sa.select(day, c.practice, sa.literal(dim), key, bucket, count)
+                         .where(*timed)
+                         .group_by(*by_day, c.practice, *grouped_by(dim, key), bucket))
+        steps_parts.append(sa.select(day, c.practice, s.step, seconds, ended_here, count)
+                           .select_from(steps).where(*only)
+                           .group_by(*by_day, c.practice, s.step, seconds, ended_here))
+        issue_parts.append(sa.select(day, c.practice, k.issue, count)
+                           .select_from(issues).where(*only)
+                           .group_by(*by_day, c.practice, k.issue))
+    return {table: sa.union_all(*chosen) if len(chosen) > 1 else chosen[0]  # type: ignore[misc]
+            for table, chosen in ((report_calls, parts), (report_times, times),
+                                  (report_steps, steps_parts),
+                                  (report_known_issues, issue_parts))}
 
 
 def _measures(table: sa.Table) -> list[str]:
     return [col.name for col in table.columns if not col.primary_key]
 
 
-def backfill_summaries(conn: Connection) -> None:
-    """Fill the (empty) summary tables from every stored call, in the database."""
-    for table, select in summary_selects().items():
+def backfill_summaries(conn: Connection, *, days: bool = True, totals: bool = True
+                       ) -> None:
+    """Fill the summary tables' rows per day (``days``) and of every day at once
+    (``totals``), which must be empty, from every stored call, in the database."""
+    for table, select in summary_selects(days=days, totals=totals).items():
         conn.execute(table.insert().from_select([col.name for col in table.columns], select))
 
 

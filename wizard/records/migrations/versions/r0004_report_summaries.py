@@ -31,4 +31,4 @@ def upgrade() -> None:
             sa.Column(col.name, col.type, primary_key=col.primary_key,
                       nullable=not col.primary_key and col.nullable)
             for col in table.columns])
-    backfill_summaries(bind)
+    backfill_summaries(bind, totals=False)  # the rows of every day at once: 0005
