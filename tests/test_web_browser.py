@@ -268,8 +268,10 @@ def test_keyboard_shortcuts_on_a_question_page(server: tuple[str, Path],
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert len(JournalFolder(data).load(call_id).answers) == 1
-    # the next question is typed: its field has the cursor, Escape leaves it
-    assert page.evaluate("document.activeElement.name") == "value"
+    # the next question is typed: its field has the cursor (autofocus: the browser gives
+    # it once the page is laid out, a moment after the load), Escape leaves it
+    page.wait_for_function("document.activeElement && document.activeElement.name === "
+                           "'value'", timeout=5000)
     page.keyboard.press("b")
     assert page.url.endswith(call_id)
     page.keyboard.press("Escape")
