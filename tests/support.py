@@ -56,9 +56,11 @@ def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = N
                       org=org or OrgConfig(),
                       staffer="tester", mode="answers_file")
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
-    step = run(call, doc, probes=False)
-    paths = end_call(call, step)
-    call.close()
+    try:
+        step = run(call, doc, probes=False)
+        paths = end_call(call, step)
+    finally:  # the call's lock is let go as when a program ends, even on a failure
+        call.close()
     tickets = {fmt: Path(p).read_text(encoding="utf-8") for fmt, p in paths.items()}
     return call, step, tickets
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.base.yamlio import DocumentError
+from wizard.base.documents import DocumentError
 from wizard.calls.engine import Engine
 from wizard.calls.journal import AnswerRecord, CallState
 from wizard.calls.known_issues import matches

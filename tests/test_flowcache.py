@@ -179,3 +179,29 @@ def test_a_terminal_is_a_record_with_its_status() -> None:
     terminals = [n for c in fs.charts.values() for n in c.nodes.values()
                  if isinstance(n, TerminalNode)]
     assert terminals and all(t.status.label for t in terminals)
+
+
+def test_the_code_version_changes_when_a_module_is_written_anew(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "wizard"
+    (package / "flows").mkdir(parents=True)
+    module = package / "flows" / "engine.py"
+    module.write_text("STEP = 1\n")
+    (package / "__pycache__").mkdir()
+    monkeypatch.setattr(flowcache, "PACKAGE", package)
+
+    def version() -> str:
+        flowcache.code_version.cache_clear()
+        return flowcache.code_version()
+
+    first = version()
+    assert version() == first  # nothing written: the same program
+    (package / "__pycache__" / "engine.cpython.pyc").write_bytes(b"compiled")
+    assert version() == first  # compiled files are not the program's code
+    module.write_text("STEP = 2\n")  # same size, other bytes: an upgrade or an edit
+    os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 1_000))
+    assert version() != first
+    second = version()
+    (package / "flows" / "extra.py").write_text("")  # a module added
+    assert version() != second
+    flowcache.code_version.cache_clear()

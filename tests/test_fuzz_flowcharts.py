@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wizard.base.yamlio import DocumentError
+from wizard.base.documents import DocumentError
 from wizard.flows.flowset import FlowchartError, lint, load_flowset
 
 EXAMPLES = 150

@@ -146,7 +146,8 @@ def test_a_small_legitimate_alias_still_works(tmp_path: Path) -> None:
 
 
 def test_huge_document_is_refused_without_reading_it_all(tmp_path: Path) -> None:
-    from wizard.base.yamlio import MAX_DOCUMENT_BYTES, DocumentError, load_document
+    from wizard.base.documents import MAX_DOCUMENT_BYTES, DocumentError
+    from wizard.base.yamlio import load_document
 
     big = tmp_path / "big.yaml"
     big.write_text("a: " + "x" * (MAX_DOCUMENT_BYTES + 1) + "\n")
@@ -289,7 +290,8 @@ def test_template_failures_get_clean_messages(body: str, expected: str, tmp_path
 
 
 def test_empty_tagged_integer_found_by_the_fuzz_is_a_clean_error(tmp_path: Path) -> None:
-    from wizard.base.yamlio import DocumentError, parse_yaml
+    from wizard.base.documents import DocumentError
+    from wizard.base.yamlio import parse_yaml
 
     with pytest.raises(DocumentError, match=r"f.yaml:1: YAML error: '' is not a valid !!int"):
         parse_yaml("kind: !!int \n", tmp_path / "f.yaml")

@@ -83,3 +83,39 @@ def test_a_durable_folder_fsyncs_every_event_and_ticket_a_throwaway_one_none(
     assert json.loads(events[-1])["event"] == "end" and len(events) > 20
     assert "STATUS: Not fixed" in tickets["txt"] and "ESCALATE TO:" in tickets["txt"]
     assert len(synced) == (len(events) + len(tickets) if durable else 0)
+
+
+HOLD = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1], timeout=0)
+lock.acquire()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_call_is_one_writers_whichever_program_holds_its_lock(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = JournalFolder(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    # a second writer, in this program or another, is refused while the call is open
+    with pytest.raises(JournalError, match=f"call {call_id} is already open in another"):
+        store.lock(call_id)
+    journal.close()
+    again = store.lock(call_id)  # let go on close
+    again.release()
+    # the lock is the one the filelock package takes: a program holding it that way
+    # keeps this one out, and the system lets it go when that program is killed
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(store.calls / f"{call_id}.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(JournalError, match="already open in another ipsec-triage"):
+            store.lock(call_id)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    store.lock(call_id).release()

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wizard.base import yamlio
-from wizard.base.yamlio import DocumentError, LineDict, load_document, parse_plain, parse_yaml
+from wizard.base.documents import DocumentError, LineDict
+from wizard.base.yamlio import load_document, parse_plain, parse_yaml
 
 pytest.importorskip("yaml_rs")
 

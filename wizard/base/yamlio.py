@@ -17,14 +17,21 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import reprlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.documents import (
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
+    MAX_NODES,
+    DocumentError,
+    LineDict,
+    preview,
+    shorten,
+)
 
 _fast_yaml: Any
 try:  # optional: the fast parser of the ``fast`` extra
@@ -34,58 +41,6 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
-
-MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
-"""Largest flowchart, answers or organization file read (the shipped ones are < 100 kB;
-a flowchart of 50,000 questions is about 7 MB)."""
-MAX_DEPTH = 64
-"""Deepest nesting of mappings and lists in one document."""
-MAX_NODES = 1_000_000
-"""Most values in one document, counting every use of an alias in full (an alias bomb,
-nine levels of nine-fold anchors, would expand to 387 million)."""
-
-_PREVIEW = reprlib.Repr()
-_PREVIEW.maxstring = 60
-_PREVIEW.maxother = 60
-_PREVIEW.maxlist = _PREVIEW.maxdict = _PREVIEW.maxtuple = _PREVIEW.maxset = 4
-_PREVIEW.maxlevel = 2
-
-
-def preview(value: Any) -> str:
-    """A short repr of user input, whatever its size (error messages never echo a
-    whole document)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        return f"<an integer of {value.bit_length()} bits>"
-    return _PREVIEW.repr(value)
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-class DocumentError(TriageError):
-    """A user file could not be used. ``str()`` is one line: ``file:line: message``."""
-
-    status = ExitStatus.NOT_FOUND
-
-    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
-
-
-class LineDict(dict[str, Any]):
-    """A dict that knows the (1-based) line of itself and of each key."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key_lines = {}
-
 
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -121,7 +76,7 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
             short = "!!" + tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,") else tag
             value = node.value if isinstance(node, yaml.ScalarNode) else "..."
             why = ("an integer with too many digits" if "digits" in str(exc)
-                   else f"not a valid {_short(short, 40)} value")
+                   else f"not a valid {shorten(short, 40)} value")
             raise yaml.constructor.ConstructorError(
                 None, None, f"{preview(value)} is {why}", node.start_mark) from None
 
@@ -212,9 +167,9 @@ def parse_yaml(text: str, path: str | Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise DocumentError(path, line, f"YAML error: {_short(problem)}") from None
+        raise DocumentError(path, line, f"YAML error: {shorten(problem)}") from None
     except yaml.YAMLError as exc:
-        raise DocumentError(path, None, f"YAML error: {_short(str(exc))}") from None
+        raise DocumentError(path, None, f"YAML error: {shorten(str(exc))}") from None
     except RecursionError:  # aliases nested in aliases
         raise DocumentError(path, None, "YAML error: nested too deeply") from None
 
@@ -248,7 +203,7 @@ def load_document(path: str | Path, *, lines: bool = True) -> Any:
         except RecursionError:
             raise DocumentError(p, None, "JSON error: nested too deeply") from None
         except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-            raise DocumentError(p, None, f"JSON error: {_short(str(exc))}") from None
+            raise DocumentError(p, None, f"JSON error: {shorten(str(exc))}") from None
     if not lines:
         plain = parse_plain(text)
         if plain is not None:

@@ -112,27 +112,70 @@ class CallState:
 
 
 class CallLock:
-    """The one-writer lock of a call: an operating-system file lock (``fcntl`` on Unix,
-    ``msvcrt`` on Windows, through the ``filelock`` package) on ``ID.lock`` next to the
-    journal. Held while a program writes the call; the system lets it go when that
-    program ends in any way (even ``kill -9``), so a stale lock never blocks a call."""
+    """The one-writer lock of a call: an operating-system lock on ``ID.lock`` next to
+    the journal, held while a program writes the call. The system lets it go when that
+    program ends in any way (even ``kill -9``), so a stale lock never blocks a call.
+
+    On POSIX systems it is ``flock`` from the standard library's ``fcntl``, the same
+    lock the ``filelock`` package takes there (so programs of either kind exclude each
+    other), without loading that package before the first question; on Windows it is
+    ``filelock`` (``msvcrt`` locking)."""
 
     def __init__(self, path: Path, call_id: str) -> None:
-        from filelock import FileLock, Timeout
-
         self.path = path
-        self._lock = FileLock(str(path), timeout=0, mode=0o600)
+        self._release: Callable[[], None]
         try:
-            self._lock.acquire()
-        except Timeout:
+            if os.name == "posix":
+                self._release = self._flock(path)
+            else:  # pragma: no cover - Windows
+                self._release = self._filelock(path)
+        except _Busy:
             raise JournalError(
                 f"call {call_id} is already open in another ipsec-triage (another window "
                 "or computer); finish or quit it there first") from None
         except OSError as exc:
             raise JournalError(f"{path}: cannot lock the call: {exc.strerror or exc}") from None
 
+    @staticmethod
+    def _flock(path: Path) -> Callable[[], None]:
+        import fcntl
+
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise _Busy() from None
+        except BaseException:
+            os.close(fd)
+            raise
+
+        def release() -> None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+        return release
+
+    @staticmethod
+    def _filelock(path: Path) -> Callable[[], None]:  # pragma: no cover - Windows
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(path), timeout=0, mode=0o600)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise _Busy() from None
+        return lock.release
+
     def release(self) -> None:
-        self._lock.release()
+        release, self._release = self._release, lambda: None
+        release()
+
+
+class _Busy(Exception):
+    """Another program holds the call's lock."""
 
 
 class Journal:

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.base.documents import DocumentError, LineDict
 from wizard.base.textrender import TextError, render
-from wizard.base.yamlio import DocumentError, LineDict, load_document
+from wizard.base.yamlio import load_document
 from wizard.calls.call import Call
 from wizard.calls.engine import Step, StepKind
 from wizard.flows import answers as answer_rules

@@ -17,9 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from wizard.base.documents import DocumentError
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
-from wizard.base.yamlio import DocumentError, format_validation_error, load_document, locate
+from wizard.base.yamlio import format_validation_error, load_document, locate
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
 

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from wizard.base.documents import DocumentError, LineDict
 from wizard.base.textrender import TextError, variables
-from wizard.base.yamlio import DocumentError, LineDict
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Catalogue, Node, from_model
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.base.documents import DocumentError, LineDict
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.base.yamlio import DocumentError, LineDict
 from wizard.flows.nodes import (
     BranchNode,
     Catalogue,

@@ -76,7 +76,7 @@ def store_upgrade(desk: Desk) -> tuple[str, str, str]:
 def labels(desk: Desk) -> tuple[FlowSet | None, Labels]:
     """The flowcharts in use and the labels they and the known-issue catalogue give;
     labels fall back to ids if they cannot be read."""
-    from wizard.base.yamlio import DocumentError
+    from wizard.base.documents import DocumentError
     from wizard.flows.catalogue import catalogue_path, load_catalogue
     from wizard.flows.flowset import FlowchartError, load_flowset
     from wizard.records.report import flowset_labels

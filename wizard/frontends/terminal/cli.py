@@ -359,7 +359,7 @@ def command_line(env: Environment, args: argparse.Namespace, *words: str) -> str
 
 def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
                  resume_cmd: str) -> Step:
-    from wizard.base.yamlio import DocumentError
+    from wizard.base.documents import DocumentError
     from wizard.calls.replay import run
 
     def progress(step: Step, value: str, source: str) -> None:
@@ -455,7 +455,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     answers_path = Path(args.answers) if args.answers else None
     doc = None
     if answers_path:
-        from wizard.base.yamlio import DocumentError
+        from wizard.base.documents import DocumentError
         from wizard.calls.replay import dry_run, load_answers
 
         try:
@@ -502,7 +502,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
     fs, source = desk.flowset(org)
     doc = None
     if args.answers:  # the file is checked whole before the call is touched
-        from wizard.base.yamlio import DocumentError
+        from wizard.base.documents import DocumentError
         from wizard.calls.replay import load_answers
 
         try:
