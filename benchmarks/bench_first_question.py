@@ -83,6 +83,16 @@ def spawn(argv: list[str], env: dict[str, str]) -> Any:
     return child
 
 
+def command() -> list[str]:
+    """The wizard as a staffer starts it: the ``ipsec-triage`` command installed next
+    to this Python (``python -m wizard`` where it is not installed, which also loads
+    runpy)."""
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("ipsec-triage")
+    return [str(script)] if script.is_file() else ["-m", "wizard"]
+
+
 def cpu(child: Any) -> float:
     """Processor seconds the child has used so far (Linux: /proc; elsewhere 0). On a
     shared machine the wall-clock time is mostly waiting for a processor; this is not."""
@@ -109,7 +119,7 @@ def run_ours(steps: list[tuple[str, str]], cache: str, cold: bool) -> Times:
     with tempfile.TemporaryDirectory() as data:
         env = _env(IPSEC_TRIAGE_DATA=data, IPSEC_TRIAGE_CACHE=cache)
         start = time.perf_counter()
-        child = spawn(["-m", "wizard", "start"], env)
+        child = spawn([*command(), "start"], env)
         child.expect_exact(steps[0][0])
         first, first_cpu = time.perf_counter() - start, cpu(child)
         later, later_cpu = [], []

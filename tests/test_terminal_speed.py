@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -199,3 +200,49 @@ def test_the_terminal_puts_an_answer_on_disk_once_the_next_question_is_shown(
     assert "What is the call about?" in screen.getvalue()
     assert disk.synced[-1] == ["start", "answer"]
     call.close()
+
+
+FIRST_QUESTION = """
+import sys
+import questionary
+
+HEAVY = ("rich", "yaml", "yaml_rs", "filelock", "pydantic", "jinja2", "sqlalchemy",
+         "wizard.checks", "wizard.config.organization", "wizard.records.report")
+
+
+def asked(question):
+    # the first question is built and about to be drawn: what is loaded by now
+    print("LOADED", sorted(m for m in HEAVY if m in sys.modules), flush=True)
+    raise KeyboardInterrupt
+
+
+questionary.Question.unsafe_ask = asked
+from wizard.frontends.terminal.cli import main
+
+sys.exit(main(["start"]))
+"""
+
+
+def test_the_first_question_is_asked_before_rich_yaml_and_the_lock_library_load(
+        tmp_path: Path) -> None:
+    # flowchart cache warm (the usual start): no YAML parser, no pydantic; the lines
+    # before the first question are drawn without rich; the call's lock without filelock
+    import pexpect
+
+    from .conftest import cli_env, pty_spawn
+
+    env = cli_env(tmp_path / "data", IPSEC_TRIAGE_CACHE=str(tmp_path / "cache"),
+                  PROMPT_TOOLKIT_NO_CPR="1")
+    for start in ("cache filled", "cache read"):
+        child = pty_spawn(PYTHON, ["-c", FIRST_QUESTION], env=env, cwd=str(ROOT),
+                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+        child.expect(r"LOADED (\[.*\])")
+        before = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # colours off
+        loaded = child.match.group(1)
+        child.expect(pexpect.EOF)
+        child.close()
+        # what the staffer sees above the first question, either way
+        for text in ("ipsec-triage · Call ", "Caution", "Social engineering: do not tell",
+                     "Step 1 · Intake, scope and severity", "resume"):
+            assert text in before, (start, text)
+    assert loaded == "[]"

@@ -3,11 +3,11 @@
 One JSON file per flowchart folder in the user cache folder (``ipsec-triage/
 flowcharts/``; ``$IPSEC_TRIAGE_CACHE`` names another). It is used only when its key
 matches: a hash of this program's version and modules (the name, size and time written
-of each), the folder, and the bytes of every flowchart file and of the catalogue. Any change to any of them (an edit, an
-upgrade, a downgrade) means a miss: the files are read, checked and the cache
-rewritten. The cache is JSON read into the plain records of :mod:`wizard.flows.nodes`, never
-code, and it is read only from a folder and a file that belong to the current user
-and that nobody else can write. Deleting it is always safe.
+of each), the folder, and the bytes of every flowchart file and of the catalogue. Any
+change to any of them (an edit, an upgrade, a downgrade) means a miss: the files are
+read, checked and the cache rewritten. The cache is JSON read into the plain records
+of :mod:`wizard.flows.nodes`, never code, and it is read only from a folder and a file
+that belong to the current user and that nobody else can write. Deleting it is always safe.
 """
 
 from __future__ import annotations

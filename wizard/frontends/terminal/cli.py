@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.base.safetext import plain, spreadsheet_safe
+from wizard.base.safetext import spreadsheet_safe
 from wizard.base.textrender import TextError
 from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import Step, StepKind
@@ -378,17 +378,17 @@ def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
 def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner: str,
                  recap: bool = False) -> Step:
     from wizard.frontends.terminal.prompts import CallAbandoned, Frontend, QuitCall
+    from wizard.frontends.terminal.screen import Screen
 
-    console = env.console()
+    screen = Screen(env.console, env.stdout)  # rich's console made when first needed
     resume_cmd = command_line(env, args, "resume", call.call_id)
-    frontend = Frontend(call, console, resume_command=resume_cmd, banner=banner)
+    frontend = Frontend(call, screen, resume_command=resume_cmd, banner=banner)
     if recap:
         frontend.show_recap()
     changed = call.changed_flowcharts()
     if changed:
-        console.print(plain(f"Note: flowcharts changed since this call started: "
-                            f"{', '.join(changed)}. Answers still on the route are kept.",
-                            style="yellow"))
+        screen.line((f"Note: flowcharts changed since this call started: "
+                     f"{', '.join(changed)}. Answers still on the route are kept.", "yellow"))
     hangup = _on_hangup()
     try:
         return frontend.run()

@@ -22,8 +22,6 @@ from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.styles import Style
 from questionary import Choice, Separator
-from rich.console import Console
-from rich.text import Text
 
 from wizard.base.safetext import markup
 from wizard.calls.call import Call, Suggestion, check_location
@@ -39,6 +37,7 @@ from wizard.flows.nodes import (
     Validator,
     YesNoNode,
 )
+from wizard.frontends.terminal.screen import Screen
 from wizard.service.guidance import (
     SENSITIVE_KINDS,
     SOCIAL_ENGINEERING,
@@ -46,6 +45,8 @@ from wizard.service.guidance import (
 )
 
 if TYPE_CHECKING:  # guided halving is its own command
+    from rich.console import Console
+
     from wizard.halving.search import Verdict
     from wizard.halving.session import Session
 
@@ -128,6 +129,13 @@ def _inquirer(question: questionary.Question) -> Any:
     raise AssertionError("no choice list in this prompt")  # pragma: no cover
 
 
+def Text(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Text
+    """rich's Text, imported when rich first draws something (see :mod:`.screen`)."""
+    from rich.text import Text as RichText
+
+    return RichText(*args, **kwargs)
+
+
 def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Panel
     """rich's Panel, imported when the first panel is drawn (not on the way to the first
     question: the call's header is plain lines)."""
@@ -136,10 +144,17 @@ def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's P
     return RichPanel(*args, **kwargs)
 
 
-LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.panel",
-         "rich.progress")
+LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.console",
+         "rich.panel", "rich.progress")
 """What later steps need and the first question does not: loaded in the background
 while the first question waits for the staffer (see :meth:`Frontend._ask`)."""
+
+
+LATER_AFTER = 0.15
+"""Seconds after the first question is on the screen before that loading starts: the
+first question is drawn and the terminal answers keys at once, and the staffer takes
+longer than this to read it; a staffer quicker than this finds the next question's
+needs loaded on the way, as without the early loading."""
 
 
 def _load_later() -> None:
@@ -156,15 +171,20 @@ def _load_later() -> None:
 
 
 class Frontend:
-    def __init__(self, call: Call, console: Console,
+    def __init__(self, call: Call, console: Console | Screen,
                  ask: Callable[[questionary.Question], Any] | None = None, *,
                  resume_command: str | None = None, banner: str = "") -> None:
         self.call = call
-        self.console = console
+        self.screen = console if isinstance(console, Screen) else Screen.of(console)
         self._user_ask = ask or (lambda q: q.unsafe_ask())
         self._loading_later = False
         self.resume_command = resume_command or f"ipsec-triage resume {call.call_id}"
         self.banner = banner
+
+    @property
+    def console(self) -> Console:
+        """rich's console, made when first used (see :mod:`.screen`)."""
+        return self.screen.console
 
     # -- prompts -----------------------------------------------------------------------
     def _ask(self, question: questionary.Question) -> Any:
@@ -184,7 +204,9 @@ class Frontend:
 
             def drawn(_: object) -> None:
                 app.after_render -= drawn
-                threading.Thread(target=_load_later, name="load-later", daemon=True).start()
+                loader = threading.Timer(LATER_AFTER, _load_later)
+                loader.name, loader.daemon = "load-later", True
+                loader.start()
 
             app.after_render += drawn
         return self._user_ask(question)
@@ -214,27 +236,21 @@ class Frontend:
 
     def _echo(self, message: str, answer: str) -> None:
         """The answered question, as plain text (typed text is never read as markup)."""
-        if self.console.is_terminal:
+        if self.screen.is_terminal:
             # from the start of the row, whatever the erased prompt left on it
-            from rich.control import Control
-            from rich.segment import ControlType
-
-            self.console.control(Control(ControlType.CARRIAGE_RETURN,
-                                         (ControlType.ERASE_IN_LINE, 0)))
-        line = Text("? ", style="bold #5f87ff")
-        line.append(" ".join(message.split()), style="bold")
+            self.screen.erase_line()
+        parts = [("? ", "bold #5f87ff"), (" ".join(message.split()), "bold")]
         if answer:
-            line.append(" ")
-            line.append(" ".join(answer.split()), style="bold #00af87")
-        self.console.print(line)
+            parts += [(" ", ""), (" ".join(answer.split()), "bold #00af87")]
+        self.screen.line(*parts)
 
     def _hint(self, text: str) -> None:
-        self.console.print(Text(text, style="dim"))
+        self.screen.line((text, "dim"))
 
     def _message(self, text: str) -> str:
         """The question, wrapped at word boundaries to the terminal (the prompt library
         would break it anywhere)."""
-        return textwrap.fill(" ".join(text.split()), width=max(self.console.width - 4, 20),
+        return textwrap.fill(" ".join(text.split()), width=max(self.screen.width - 4, 20),
                              break_long_words=False, break_on_hyphens=False)
 
     def _select(self, message: str, choices: list[Any], default: str | None,
@@ -343,11 +359,8 @@ class Frontend:
             node = visit.node
             assert isinstance(node, NoteNode)
             caution = node.level == "caution"
-            self.console.print(Panel(
-                Text(self.call.text(node.text, step)),
-                title="Caution" if caution else "Note",
-                border_style="yellow" if caution else "cyan", expand=False,
-            ))
+            self.screen.box("Caution" if caution else "Note", self.call.text(node.text, step),
+                            "yellow" if caution else "cyan")
 
     def show_known_issues(self, step: Step) -> None:
         for hit in self.call.new_known_issues(step):
@@ -377,13 +390,11 @@ class Frontend:
 
     def show_step_header(self, step: Step) -> None:
         chart = self.call.fs.charts[step.visit.chart]
-        header = Text(style="dim")
-        header.append(f"\nStep {step.number}", style="bold")
-        header.append(f" · {chart.title} · {self.progress_text(step)}")
-        self.console.print(header)
+        self.screen.line(("\n", ""), (f"Step {step.number}", "bold dim"),
+                         (f" · {chart.title} · {self.progress_text(step)}", "dim"))
         node = step.visit.node
         if node.help:
-            self.console.print(Text(f"  {self.call.text(node.help, step)}", style="italic"))
+            self.screen.line((f"  {self.call.text(node.help, step)}", "italic"))
         command = self.call.command(node, step)
         if command:
             self.show_command(command)
@@ -392,7 +403,7 @@ class Frontend:
         """The command the caller types, never wrapped inside: in a box when it fits the
         terminal, else on lines of its own that the terminal may only soft-wrap."""
         lines = command.splitlines() or [command]
-        if max(len(line) for line in lines) + 4 <= self.console.width:
+        if max(len(line) for line in lines) + 4 <= self.screen.width:
             self.console.print(Panel(Text(command, style="bold", no_wrap=True),
                                      title="Have the caller type", border_style="green",
                                      expand=False))
@@ -671,19 +682,17 @@ class Frontend:
     def run(self) -> Step:
         call = self.call
         where = "caller" if call.state.runs_on == "caller" else "help desk"
-        body = Text()
-        body.append(f"Call {call.call_id}", style="bold")
-        body.append(f" · staffer {call.state.staffer} · running on the {where}'s computer")
+        about = f" · staffer {call.state.staffer} · running on the {where}'s computer"
         if not call.checks:
-            body.append(" · automatic checks off")
+            about += " · automatic checks off"
+        parts = [("ipsec-triage", "bold blue"), (" · ", ""), (f"Call {call.call_id}", "bold"),
+                 (about, "")]
         if self.banner:
-            body.append(f"\n{self.banner}", style="dim")
-        body.append("\nEvery answer is saved as you go. Quit at any time; resume with:")
-        header = Text("ipsec-triage", style="bold blue")
-        header.append(" · ", style="")
-        self.console.print(header + body)
+            parts.append((f"\n{self.banner}", "dim"))
+        parts.append(("\nEvery answer is saved as you go. Quit at any time; resume with:", ""))
+        self.screen.line(*parts)
         # the command on a line of its own, never wrapped inside
-        self.console.print(Text(self.resume_command, style="bold"), soft_wrap=True)
+        self.screen.line((self.resume_command, "bold"), soft_wrap=True)
         while True:
             step = call.step()
             self.show_known_issues(step)
