@@ -11,6 +11,7 @@ the YAML parsers.
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ def preview(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"<an integer of {value.bit_length()} bits>"
     return _PREVIEW.repr(value)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to a misspelt one, or ""."""
+    import difflib  # only when something is misspelt
+
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def shorten(text: str, limit: int = 160) -> str:

@@ -14,7 +14,6 @@ with lines only to report a problem. Otherwise it is the same as ``lines=True``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -29,6 +28,7 @@ from wizard.base.documents import (
     MAX_NODES,
     DocumentError,
     LineDict,
+    did_you_mean,
     preview,
     shorten,
 )
@@ -364,9 +364,7 @@ def format_validation_error(
             where = describe_loc(loc[:-1]) if describe_loc else ".".join(map(str, loc[:-1]))
             msg = f"unknown field {preview(loc[-1])}"
             if known_fields is not None:
-                close = difflib.get_close_matches(str(loc[-1]), known_fields(loc), n=1)
-                if close:
-                    msg += f" (did you mean {close[0]!r}?)"
+                msg += did_you_mean(str(loc[-1]), known_fields(loc))
         elif err["type"] == "missing" and loc:
             where = describe_loc(loc[:-1]) if describe_loc else ".".join(map(str, loc[:-1]))
             msg = f"missing required field {loc[-1]!r}"

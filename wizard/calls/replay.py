@@ -17,13 +17,12 @@ Format::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.base.documents import DocumentError, LineDict
+from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.textrender import TextError, render
 from wizard.base.yamlio import load_document
 from wizard.calls.call import Call
@@ -59,8 +58,7 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
     top_lines = data.key_lines if isinstance(data, LineDict) else {}
     for key in data:
         if key not in ALLOWED:
-            close = difflib.get_close_matches(str(key), ALLOWED, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(str(key), ALLOWED)
             raise DocumentError(path, top_lines.get(key), f"unknown field {key!r}{hint}")
     raw_answers = data.get("answers")
     if not isinstance(raw_answers, dict):
@@ -71,8 +69,7 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
     for key, value in raw_answers.items():
         node_key = _node_key(key)
         if not flowset.has(node_key):
-            close = difflib.get_close_matches(node_key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(node_key, known)
             raise DocumentError(path, lines.get(key), f"answers: unknown step {key!r}{hint}")
         node = flowset.node(node_key)
         if node.kind not in ("yesno", "choice", "check", "text", "action"):

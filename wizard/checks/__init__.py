@@ -12,10 +12,10 @@ probe all come back as a :class:`ProbeResult` whose summary says what happened.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from wizard.base.documents import did_you_mean
 from wizard.base.validate import ProbeArgumentError, validate_host, validate_port, validate_service
 from wizard.checks import probes as checks
 from wizard.checks.base import ProbeResult, ProbeSpec, ProbeStatus
@@ -94,8 +94,7 @@ def run_probe(name: str, args: Mapping[str, str], system: System | None = None,
 
     spec = PROBES.get(name)
     if spec is None:
-        close = difflib.get_close_matches(str(name), list(PROBES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(name), list(PROBES))
         return failed(ProbeStatus.ERROR, f"unknown check {name!r}{hint}")
     try:
         if set(args) != set(spec.params):

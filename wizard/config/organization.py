@@ -9,7 +9,6 @@ line and the field.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from wizard.base.documents import DocumentError
+from wizard.base.documents import DocumentError, did_you_mean
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import format_validation_error, load_document, locate
@@ -141,8 +140,7 @@ class Timeouts(_Strict):
 
         for name, seconds in value.items():
             if name not in PROBES:
-                close = difflib.get_close_matches(name, list(PROBES), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(name, list(PROBES))
                 raise _invalid(f"unknown check {name!r}{hint}")
             if not 0 < seconds <= 300:
                 raise _invalid(f"{name}: {seconds:g} is not a timeout (0 < seconds <= 300)")
@@ -267,8 +265,7 @@ def load_org_config(path: Path | str) -> OrgConfig:
     known = org.known_groups()
     for group in org.handoff.destinations:
         if group not in known:
-            close = difflib.get_close_matches(group, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(group, sorted(known))
             line = locate(data, ("handoff", "destinations", group))
             raise OrgConfigError(f"{path}:{line or 1}: handoff.destinations: {group!r} is not "
                                  f"a Tier 2 group of this file{hint}")

@@ -14,12 +14,11 @@ The wizard shows a matching entry as soon as it matches and the ticket names it
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.base.documents import DocumentError, LineDict
+from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.textrender import TextError, variables
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Catalogue, Node, from_model
@@ -92,14 +91,12 @@ def check(cat: Catalogue, data: Any, path: Path, fs: FlowSet | None) -> list[Doc
                     path, line, f"entry '{entry.id}': ticket: no step records {name!r}"))
         for m in entry.match:
             if m.probe is not None and m.probe not in PROBES:
-                close = difflib.get_close_matches(m.probe, list(PROBES), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(m.probe, list(PROBES))
                 out.append(DocumentError(path, line,
                                          f"entry '{entry.id}': unknown probe {m.probe!r}{hint}"))
             if m.step is not None and fs is not None:
                 if not fs.has(m.step):
-                    close = difflib.get_close_matches(m.step, sorted(fs.node_keys()), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    hint = did_you_mean(m.step, sorted(fs.node_keys()))
                     out.append(DocumentError(
                         path, line, f"entry '{entry.id}': unknown step {m.step!r}{hint}"))
                     continue

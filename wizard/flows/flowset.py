@@ -7,7 +7,6 @@ bare id is a node of the same file and ``chart.node`` a node of another file; a
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections import deque
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.base.documents import DocumentError, LineDict
+from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.flows.nodes import (
     BranchNode,
@@ -345,8 +344,7 @@ def lint(fs: FlowSet) -> list[DocumentError]:
     # starts and links
     for cid, chart in fs.charts.items():
         if chart.start not in chart.nodes:
-            close = difflib.get_close_matches(chart.start, list(chart.nodes), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(chart.start, list(chart.nodes))
             data = fs.lined(cid)
             line = data.key_lines.get("start") if isinstance(data, LineDict) else None
             problems.append(
@@ -372,8 +370,7 @@ def lint(fs: FlowSet) -> list[DocumentError]:
                     f" in chart {chart_id!r}" if chart_id != key.split(".", 1)[0] else ""
                 )
                 needle = target.split(".", 1)[1]
-            close = difflib.get_close_matches(needle, pool, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(needle, pool)
             problems.append(fs.problem(key, f"link {link!r}: {what} not found{hint}",
                                        _link_field(node, link)))
     if problems:
@@ -447,8 +444,7 @@ def lint(fs: FlowSet) -> list[DocumentError]:
         if name in all_vars:
             msg = f"{{{{ {name} }}}} may be undefined: not every path here sets it"
         else:
-            close = difflib.get_close_matches(name, sorted(all_vars), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name, sorted(all_vars))
             msg = f"unknown variable {name!r}{hint}"
         problems.append(fs.problem(key, msg, fname))
 
@@ -681,8 +677,7 @@ def _lint_probes(fs: FlowSet) -> list[DocumentError]:
             continue
         spec = PROBES.get(node.probe.name)
         if spec is None:
-            close = difflib.get_close_matches(node.probe.name, list(PROBES), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(node.probe.name, list(PROBES))
             problems.append(fs.problem(key, f"unknown probe {node.probe.name!r}{hint}", "probe"))
             continue
         given, wanted = set(node.probe.args), set(spec.params)
