@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.base.bulk import without_cycle_collection
 from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.flows.nodes import (
@@ -257,6 +258,7 @@ def _from_cache(data: dict[str, Any]) -> FlowSet:
                    dict(data["digests"]), str(data["entry"]), catalogue)
 
 
+@without_cycle_collection
 def _load_files(directory: Path, files: list[Path], check: bool) -> FlowSet:
     from wizard.flows.catalogue import catalogue_path, load_catalogue
 
@@ -335,6 +337,7 @@ def _defined_by(node: Node) -> set[str]:
     return {var} if var else set()
 
 
+@without_cycle_collection
 def lint(fs: FlowSet) -> list[DocumentError]:
     """Graph and content checks beyond the schema. Returns problems, never raises."""
     from wizard.base.textrender import TextError, variables
@@ -636,6 +639,7 @@ def _must_define_given(fs: FlowSet, order: list[str], preds: dict[str, set[str]]
     return result
 
 
+@without_cycle_collection
 def route_count(fs: FlowSet) -> tuple[int, bool]:
     """How many distinct routes lead from the start to an end, and whether the charts
     loop. Answers that lead to the same node make one route; with loops, routes that
