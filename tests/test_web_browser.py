@@ -182,6 +182,16 @@ A11Y = """() => {
   if (!root.lang) problems.push("no lang on <html>");
   const h1 = document.querySelectorAll("h1").length;
   if (h1 !== 1) problems.push(h1 + " h1 headings");
+  // the page's h1 first in it: no other heading and no form control before it (the
+  // sign-out button of the banner, above the page, aside)
+  const main = document.querySelector("main");
+  const title = main && main.querySelector("h1");
+  if (!title) problems.push("no h1 in <main>");
+  else for (const el of main.querySelectorAll(
+      "h2, h3, h4, h5, h6, input:not([type=hidden]), textarea, select, button")) {
+    if (el.compareDocumentPosition(title) & Node.DOCUMENT_POSITION_FOLLOWING)
+      problems.push("before the h1: " + el.outerHTML.slice(0, 120));
+  }
   for (const el of document.querySelectorAll("input:not([type=hidden]), textarea, select")) {
     if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")
         && !el.getAttribute("aria-labelledby")) problems.push("no label: " + el.outerHTML);
@@ -233,6 +243,12 @@ def test_a_lead_sees_every_section_of_the_report_and_a_staffer_is_refused(
     lead.fill("#until", "2000-01-31")
     lead.click("button:has-text('Show the report')")
     assert "No stored calls match." in lead.locator("main").inner_text()
+    # days the wrong way round: the page says so, under its h1, and keeps the form
+    response = lead.goto("/report?since=2000-02-01&until=2000-01-01")
+    assert response is not None and response.status == 400
+    assert lead.locator("[role=alert]").inner_text() == "From 2000-02-01 is after To 2000-01-01"
+    assert lead.locator("#since").input_value() == "2000-02-01"
+    accessible(lead)
     staffer = signed_in(browser, url, "sam")
     assert staffer.locator("nav >> text=Report").count() == 0
     response = staffer.goto("/report")

@@ -151,10 +151,14 @@ def test_single_sign_on_trusts_the_header_only_from_the_proxy(
     r = forged.get("/")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert forged.get(f"/calls/{call_id}").status_code == 303
-    # a user not in the users file, or disabled, is not let in
+    # a user not in the users file, or disabled, is not let in: told why, on any page,
+    # with no sign-in form (while the proxy names them, a password would not help)
     for name in ("nobody", "dana"):
         refused = client(one, **{"X-Remote-User": name})
-        assert refused.get("/").status_code == 303
+        for path in ("/", "/login", f"/calls/{call_id}"):
+            r = refused.get(path)
+            assert r.status_code == 403 and "No access to the help desk" in r.text, path
+            assert 'name="password"' not in r.text and call_id not in r.text
     # the session lasts only as long as the proxy vouches for it
     proxied.headers.pop("X-Remote-User")
     assert proxied.get("/").status_code == 303

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import html
+import os
 import re
+import signal
 import subprocess
 import time
 import urllib.request
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 with warnings.catch_warnings():  # the test client's note about its HTTP library
@@ -79,14 +81,19 @@ def answer(client: TestClient, call_id: str, page: str, value: str):  # type: ig
 class Server:
     """``ipsec-triage serve`` on a free loopback port, started as a user would."""
 
-    def __init__(self, data_dir: Path, *args: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, env: Mapping[str, str] | None = None,
+                 own_group: bool = False) -> None:
+        """``env``: more of the server's environment; ``own_group``: in a process group
+        of its own (as a terminal's foreground job: Ctrl-C signals the whole group)."""
+        self.own_group = own_group
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "wizard", "serve", "--port", str(self.port), *args],
-            env=cli_env(data_dir), stdout=self._log, stderr=subprocess.STDOUT)
+            env=cli_env(data_dir, **(env or {})), stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=own_group)
 
     def wait(self, timeout: float = 60.0) -> str:
         """The server's address once it answers."""
@@ -103,18 +110,24 @@ class Server:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            if self.own_group:  # the workers too (the group is the server's own)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
             self.proc.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, *args: str) -> Iterator[Server]:
-    server = Server(data_dir, *args)
+def serve(data_dir: Path, *args: str, env: Mapping[str, str] | None = None,
+          own_group: bool = False) -> Iterator[Server]:
+    server = Server(data_dir, *args, env=env, own_group=own_group)
     try:
         yield server
     finally:

@@ -210,9 +210,9 @@ class WebDesk:
         return HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
 
     def message(self, request: Request, title: str, text: str, status: int,
-                user: User | None = None) -> Response:
+                user: User | None = None, back: bool = True) -> Response:
         return self.page(request, "message.html.j2", code=status, title=title, text=text,
-                         user=user)
+                         user=user, back=back)
 
     def not_found(self, request: Request, user: User | None) -> Response:
         return self.message(request, "No such call",
@@ -253,6 +253,7 @@ class WebDesk:
                 self.audit.write("sso_refused", user=name[:64], address=_address(request))
             session.clear()
             session["sso_refused"] = name
+            request.state.sso_refused = name
             return None
         if session.get("user") != user.name or session.get("via") != "sso":
             session.clear()
@@ -261,6 +262,19 @@ class WebDesk:
             self.audit.write("login", user=user.name, address=_address(request),
                              via="sso")
         return user
+
+    def sso_refusal(self, request: Request) -> Response | None:
+        """The page for a name the single-sign-on proxy sent that has no enabled account
+        here (None: this request was not refused so). No sign-in form: while the proxy
+        names that user, a password would not let anyone in either."""
+        name = getattr(request.state, "sso_refused", None)
+        if name is None:
+            return None
+        return self.message(
+            request, "No access to the help desk",
+            f"Your organization's sign-on names you {name[:64]}, and the help desk has no "
+            "enabled account of that name. Ask the help desk's administrator to add or "
+            "enable it, then open this page again.", 403, back=False)
 
     def user(self, request: Request) -> User | None:
         sso = self.sso_name(request)
@@ -344,6 +358,9 @@ def create_app(settings: Settings) -> Starlette:
         async def endpoint(request: Request) -> Response:
             user = web.user(request)
             if user is None:
+                refused = web.sso_refusal(request)
+                if refused is not None:
+                    return refused
                 if post:
                     return web.message(request, "Signed out",
                                        "Your session has ended: sign in again.", 403)
@@ -416,6 +433,9 @@ async def login_page(request: Request) -> Response:
     web = _web(request)
     if web.user(request) is not None:
         return web.redirect("/")
+    refused = web.sso_refusal(request)
+    if refused is not None:
+        return refused
     return web.page(request, "login.html.j2", next=request.query_params.get("next", "/"),
                     name="", error="")
 
