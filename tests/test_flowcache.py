@@ -82,7 +82,7 @@ def test_a_cache_of_another_program_version_is_not_used(charts: Path,
     load_flowset(charts)
     [path] = cache_files(charts)
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["flowset"]["charts"]["intake"]["title"] = "from another version"
+    data["payload"]["charts"]["intake"]["title"] = "from another version"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert load_flowset(charts).charts["intake"].title == "from another version"  # same key
     monkeypatch.setattr(flowcache, "code_version", lambda: "another version")
@@ -94,7 +94,7 @@ def test_a_cache_others_can_write_is_never_read(charts: Path) -> None:
     load_flowset(charts)
     [path] = cache_files(charts)
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["flowset"]["charts"]["intake"]["title"] = "planted"
+    data["payload"]["charts"]["intake"]["title"] = "planted"
     path.write_text(json.dumps(data), encoding="utf-8")
     path.chmod(0o666)
     assert load_flowset(charts).charts["intake"].title != "planted"
@@ -116,7 +116,7 @@ def test_a_planted_record_name_is_refused(charts: Path) -> None:
     load_flowset(charts)
     [path] = cache_files(charts)
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["flowset"]["charts"]["intake"]["@"] = "os.system"
+    data["payload"]["charts"]["intake"]["@"] = "os.system"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert load_flowset(charts).charts["intake"].title  # read from the files again
 

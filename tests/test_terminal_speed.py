@@ -223,16 +223,20 @@ sys.exit(main(["start"]))
 """
 
 
+@pytest.mark.parametrize("org", [None, "examples/org.yaml"])
 def test_the_first_question_is_asked_before_rich_yaml_and_the_lock_library_load(
-        tmp_path: Path) -> None:
-    # flowchart cache warm (the usual start): no YAML parser, no pydantic; the lines
-    # before the first question are drawn without rich; the call's lock without filelock
+        tmp_path: Path, org: str | None) -> None:
+    # flowchart cache warm (the usual start), the organization file (if any) read right
+    # before: no YAML parser, no pydantic; the lines before the first question are drawn
+    # without rich; the call's lock is taken without filelock
     import pexpect
 
     from .conftest import cli_env, pty_spawn
 
     env = cli_env(tmp_path / "data", IPSEC_TRIAGE_CACHE=str(tmp_path / "cache"),
                   PROMPT_TOOLKIT_NO_CPR="1")
+    if org:
+        env["IPSEC_TRIAGE_ORG"] = str(ROOT / org)
     for start in ("cache filled", "cache read"):
         child = pty_spawn(PYTHON, ["-c", FIRST_QUESTION], env=env, cwd=str(ROOT),
                           encoding="utf-8", timeout=60, dimensions=(24, 100))

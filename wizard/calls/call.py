@@ -37,6 +37,7 @@ from wizard.flows.nodes import (
 if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
     from wizard.checks import System
     from wizard.checks.base import ProbeResult
+    from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
 
@@ -80,7 +81,7 @@ def check_location(runs_on: str) -> str:
 
 class Call:
     def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
-                 journal: Journal | None, org: OrgConfig | None,
+                 journal: Journal | None, org: OrgConfig | KnownOrg | None,
                  system: System | None = None, checks: bool = True) -> None:
         self.fs = flowset
         self.engine = Engine(flowset)
@@ -100,6 +101,10 @@ class Call:
             from wizard.config.organization import OrgConfig
 
             self._org = OrgConfig()
+        from wizard.config.known import KnownOrg
+
+        if isinstance(self._org, KnownOrg):  # the file read right before: built now
+            return self._org.config
         return self._org
 
     @property
@@ -112,7 +117,8 @@ class Call:
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
-    def start(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | None, staffer: str,
+    def start(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | KnownOrg | None,
+              staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
               practice: bool = False, system: System | None = None,
               checks: bool = True) -> Call:
@@ -130,7 +136,8 @@ class Call:
                    system=system, checks=checks)
 
     @classmethod
-    def resume(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | None, call_id: str,
+    def resume(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | KnownOrg | None,
+               call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
         full_id = store.resolve_id(call_id)
@@ -164,8 +171,13 @@ class Call:
 
     # -- steps -------------------------------------------------------------------------
     def base_context(self) -> dict[str, Any]:
+        from wizard.config.known import KnownOrg
+
         org = self._org  # no organization file: no test servers
-        servers = ", ".join(s.name for s in org.test_servers) if org else ""
+        if isinstance(org, KnownOrg):
+            servers = ", ".join(org.test_server_names)
+        else:
+            servers = ", ".join(s.name for s in org.test_servers) if org else ""
         return {"staffer": self.state.staffer, "call_id": self.call_id,
                 "test_servers": servers}
 

@@ -248,11 +248,28 @@ def _known(loc: tuple[int | str, ...]) -> list[str]:
 
 
 def load_org_config(path: Path | str) -> OrgConfig:
+    """The organization file, read and checked (OrgConfigError: one line naming the file,
+    the line and the field)."""
     path = Path(path)
+    return org_from_data(path, read_org_file(path)[1])
+
+
+def read_org_file(path: Path) -> tuple[bytes | None, Any]:
+    """The file's bytes (None if they could not be read) and the data read from them,
+    not yet checked; OrgConfigError if it is not a readable YAML document."""
     try:
-        data: Any = load_document(path)
+        content: bytes | None = path.read_bytes()
+    except OSError:
+        content = None  # reading it below says why, naming the file
+    try:
+        return content, load_document(path)
     except DocumentError as exc:
         raise OrgConfigError(str(exc)) from None
+
+
+def org_from_data(path: Path, data: Any) -> OrgConfig:
+    """The settings of the file at ``path`` as read (``data``), checked; relative
+    folders are taken from the file's folder."""
     if data is None:
         return OrgConfig()
     if not isinstance(data, dict):

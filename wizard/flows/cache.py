@@ -24,7 +24,7 @@ from typing import Any
 
 from wizard import __version__
 
-FORMAT = 1
+FORMAT = 2
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -76,13 +76,15 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022 and not path.is_symlink()
 
 
-def _file(cache_key: str) -> Path:
-    return folder() / "flowcharts" / f"{cache_key[:40]}.json"
+def _file(cache_key: str, kind: str) -> Path:
+    return folder() / kind / f"{cache_key[:40]}.json"
 
 
-def read(cache_key: str) -> dict[str, Any] | None:
-    """The cached set for this key, or None (missing, unsafe, unreadable, other key)."""
-    path = _file(cache_key)
+def read(cache_key: str, kind: str = "flowcharts") -> dict[str, Any] | None:
+    """The cached set for this key, or None (missing, unsafe, unreadable, other key).
+    ``kind``: what is kept (a folder of its own, one entry each: "flowcharts", the
+    checked flowchart set; "organization", the checked organization file)."""
+    path = _file(cache_key, kind)
     if not (_private(path.parent) and _private(path)):
         return None
     try:
@@ -91,13 +93,13 @@ def read(cache_key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("key") != cache_key:
         return None
-    payload = data.get("flowset")
+    payload = data.get("payload")
     return payload if isinstance(payload, dict) else None
 
 
-def write(cache_key: str, payload: dict[str, Any]) -> None:
+def write(cache_key: str, payload: dict[str, Any], kind: str = "flowcharts") -> None:
     """Store a checked set; a cache that cannot be written is simply not used."""
-    path = _file(cache_key)
+    path = _file(cache_key, kind)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(path.parent):
@@ -108,7 +110,7 @@ def write(cache_key: str, payload: dict[str, Any]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".flowset.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": cache_key, "flowset": payload}, fh, ensure_ascii=False)
+                json.dump({"key": cache_key, "payload": payload}, fh, ensure_ascii=False)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -26,6 +26,7 @@ from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
     from wizard.checks import System
+    from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
     from wizard.handoff.outbox import Outcome
 
@@ -45,7 +46,7 @@ def check_staffer(staffer: str) -> str:
     return staffer
 
 
-def start_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, *, staffer: str,
+def start_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None, *, staffer: str,
                runs_on: str, mode: str, practice: bool = False,
                system: System | None = None, checks: bool = True) -> Call:
     """A new call, its journal opened (and locked) in the desk's data folder."""
@@ -72,7 +73,8 @@ def resumable_call(desk: Desk, ref: str | None) -> str:
     return state.call_id
 
 
-def resume_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
+def resume_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+                call_id: str, *,
                 staffer: str | None = None, system: System | None = None,
                 checks: bool = True) -> Call:
     """Reopen an open call (its journal locked: a second writer is refused)."""
@@ -212,11 +214,15 @@ def retry_outbox(desk: Desk) -> tuple[list[Outcome], int]:
 
 
 def retry_outbox_in_background(desk: Desk, journals: JournalFolder,
-                               org: OrgConfig | None) -> Callable[[float], None]:
+                               org: OrgConfig | KnownOrg | None) -> Callable[[float], None]:
     """Retry waiting hand-offs while a new call goes on (results go to the journals of
     their calls; nothing is printed over the questions). Returns a function that waits
     up to the seconds given for the retry to finish."""
-    if org is None or not (journals.root / "outbox").is_dir() or not org.handoff.destinations:
+    from wizard.config.known import KnownOrg
+
+    if org is None or not (journals.root / "outbox").is_dir():
+        return lambda seconds: None
+    if not (org.has_destinations if isinstance(org, KnownOrg) else org.handoff.destinations):
         return lambda seconds: None
     import threading
 
@@ -225,7 +231,8 @@ def retry_outbox_in_background(desk: Desk, journals: JournalFolder,
     def run() -> None:
         # a retry problem must never stop a call: it stays in the outbox
         with contextlib.suppress(Exception):
-            drain(journals, org, environ=desk.environ)
+            drain(journals, org.config if isinstance(org, KnownOrg) else org,
+                  environ=desk.environ)
 
     thread = threading.Thread(target=run, name="outbox", daemon=True)
     thread.start()

@@ -19,6 +19,7 @@ from wizard.calls.journal import CallState, JournalError, JournalFolder
 from wizard.flows.flowset import FlowchartError, FlowSet, load_flowset
 
 if TYPE_CHECKING:
+    from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
     from wizard.records.store import DatabaseStore
 
@@ -50,6 +51,11 @@ class FlowchartProblems(TriageError):
                          f"({source.why}); nothing was started (run 'ipsec-triage lint' "
                          "after fixing)")
         self.problems = problems
+
+
+def _templates_found(folder: str | None) -> None:
+    if folder and not Path(folder).is_dir():
+        raise TriageError(f"{folder}: template folder not found", ExitStatus.CONFIG)
 
 
 def describe_flowset(fs: FlowSet, source: FlowchartSource) -> str:
@@ -108,26 +114,41 @@ class Desk:
     def org(self) -> OrgConfig:
         """The organization's settings (the defaults without a file), with the template
         folder the front end names."""
-        from wizard.config.organization import OrgConfig, load_org_config
+        from wizard.config.organization import OrgConfig, org_from_data, read_org_file
 
-        org = load_org_config(self.org_file) if self.org_file else OrgConfig()
+        if self.org_file is None:
+            org = OrgConfig()
+        else:
+            content, data = read_org_file(self.org_file)
+            org = org_from_data(self.org_file, data)
+            if content is not None:  # found right: a call need not check it again
+                from wizard.config.known import remember
+
+                remember(self.org_file, content, data, org)
         if self.templates:
             org = org.model_copy(update={"templates_dir": str(self.templates)})
-        if org.templates_dir and not Path(org.templates_dir).is_dir():
-            raise TriageError(f"{org.templates_dir}: template folder not found",
-                              ExitStatus.CONFIG)
+        _templates_found(org.templates_dir)
         return org
 
-    def call_org(self) -> OrgConfig | None:
+    def call_org(self) -> OrgConfig | KnownOrg | None:
         """The organization file for a call; None without one (the call then builds the
-        defaults when it first needs them, not before its first question)."""
+        defaults when it first needs them, not before its first question). A file read
+        right before and unchanged since is not read and checked again before the
+        first question (:mod:`wizard.config.known`)."""
         if not self.templates and self.org_file is None:
             return None
+        if self.org_file is not None and not self.templates:
+            from wizard.config.known import recall
+
+            known = recall(self.org_file)
+            if known is not None:
+                _templates_found(known.templates_dir)
+                return known
         return self.org()
 
     # -- flowcharts -------------------------------------------------------------------
     def flowchart_source(self, directory: str | None = None,
-                         org: OrgConfig | None = None) -> FlowchartSource:
+                         org: OrgConfig | KnownOrg | None = None) -> FlowchartSource:
         if directory:
             return FlowchartSource(Path(directory).expanduser(), "given on the command line")
         if self.flowcharts:
@@ -142,7 +163,8 @@ class Desk:
                                    "flowcharts_dir in the organization file")
         return FlowchartSource(builtin_dir("flowcharts"), "the shipped set")
 
-    def flowset(self, org: OrgConfig | None = None) -> tuple[FlowSet, FlowchartSource]:
+    def flowset(self, org: OrgConfig | KnownOrg | None = None
+                ) -> tuple[FlowSet, FlowchartSource]:
         """The checked flowchart set in use; FlowchartProblems when it has problems."""
         source = self.flowchart_source(org=org)
         try:

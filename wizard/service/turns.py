@@ -22,6 +22,7 @@ from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
     from wizard.checks import System
+    from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
 LOCK_WAIT = 10.0
@@ -43,7 +44,8 @@ def step_token(state: CallState, step: Step) -> str:
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
-def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
+def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+              call_id: str, *,
               system: System | None = None, checks: bool = True) -> Call:
     """The call as recorded, read-only (no lock: a page that only shows it)."""
     journals = desk.journals()
@@ -55,7 +57,8 @@ def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
                 system=system, checks=checks)
 
 
-def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | None, call_id: str, *,
+def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+              call_id: str, *,
               system: System | None = None, checks: bool = True,
               wait: float = LOCK_WAIT) -> Call:
     """The call, locked for this request and read under the lock (the latest answers);
