@@ -101,6 +101,20 @@ ROUTE = next(a for a, s in Engine(shipped()).paths()
              if s.visit.node_key == "fig7_2.escalate_caller")
 
 
+def answer_in_both_tabs(tabs: list[httpx.Client], pages: list[str], call_id: str,
+                        key: str) -> list[httpx.Response]:
+    """Both tabs post the route's answer to the step their page shows, at the same
+    moment: one answer is taken, the other form refused with the current question."""
+    assert field(pages[0], "step") == field(pages[1], "step")
+    shown = at_once([lambda http=http, page=page, value=ROUTE[key]: http.post(
+        f"/calls/{call_id}/answer", follow_redirects=True, data={
+            "csrf": field(page, "csrf"), "step": field(page, "step"), "value": value})
+        for http, page in zip(tabs, pages, strict=True)])
+    assert [r.status_code for r in shown] == [200, 200]
+    assert sum(stale(r.text) for r in shown) == 1, key
+    return shown
+
+
 def test_two_workers_answering_one_call_at_once_lose_and_double_nothing(
         team: tuple[list[str], Path]) -> None:
     (one, two), data = team
@@ -113,15 +127,7 @@ def test_two_workers_answering_one_call_at_once_lose_and_double_nothing(
     steps = 0
     pages = [started.text, tabs[1].get(f"/calls/{call_id}").text]
     while (key := current_key(data, call_id)) is not None:
-        assert field(pages[0], "step") == field(pages[1], "step")
-        shown = at_once([lambda http=http, page=page, value=ROUTE[key]: http.post(
-            f"/calls/{call_id}/answer", follow_redirects=True, data={
-                "csrf": field(page, "csrf"), "step": field(page, "step"), "value": value})
-            for http, page in zip(tabs, pages, strict=True)])
-        assert [r.status_code for r in shown] == [200, 200]
-        pages = [r.text for r in shown]
-        # one answer taken, the other form refused with the current question shown
-        assert sum(stale(r.text) for r in shown) == 1, key
+        pages = [r.text for r in answer_in_both_tabs(tabs, pages, call_id, key)]
         steps += 1
     events = [json.loads(line) for line in
               (data / "calls" / f"{call_id}.jsonl").read_text().splitlines()]

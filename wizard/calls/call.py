@@ -171,13 +171,8 @@ class Call:
 
     # -- steps -------------------------------------------------------------------------
     def base_context(self) -> dict[str, Any]:
-        from wizard.config.known import KnownOrg
-
         org = self._org  # no organization file: no test servers
-        if isinstance(org, KnownOrg):
-            servers = ", ".join(org.test_server_names)
-        else:
-            servers = ", ".join(s.name for s in org.test_servers) if org else ""
+        servers = ", ".join(org.test_server_names) if org else ""
         return {"staffer": self.state.staffer, "call_id": self.call_id,
                 "test_servers": servers}
 

@@ -60,8 +60,8 @@ def _key(path: Path, content: bytes) -> str:
 
 def _facts(org: OrgConfig) -> dict[str, Any]:
     return {"flowcharts_dir": org.flowcharts_dir, "templates_dir": org.templates_dir,
-            "test_servers": [s.name for s in org.test_servers],
-            "destinations": bool(org.handoff.destinations)}
+            "test_servers": list(org.test_server_names),
+            "destinations": org.has_destinations}
 
 
 def recall(path: Path) -> KnownOrg | None:

@@ -198,6 +198,15 @@ class OrgConfig(_Strict):
             return group
         return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
 
+    @property
+    def test_server_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.test_servers)
+
+    @property
+    def has_destinations(self) -> bool:
+        """Whether escalations of some group are handed off (``handoff.destinations``)."""
+        return bool(self.handoff.destinations)
+
     def known_groups(self) -> set[str]:
         """Every Tier 2 group an escalation can go to with this file."""
         groups = set(DEFAULT_GROUPS.values()) | set(self.tier2.groups.values())

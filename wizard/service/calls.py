@@ -218,17 +218,15 @@ def retry_outbox_in_background(desk: Desk, journals: JournalFolder,
     """Retry waiting hand-offs while a new call goes on (results go to the journals of
     their calls; nothing is printed over the questions). Returns a function that waits
     up to the seconds given for the retry to finish."""
-    from wizard.config.known import KnownOrg
-
-    if org is None or not (journals.root / "outbox").is_dir():
-        return lambda seconds: None
-    if not (org.has_destinations if isinstance(org, KnownOrg) else org.handoff.destinations):
+    if org is None or not (journals.root / "outbox").is_dir() or not org.has_destinations:
         return lambda seconds: None
     import threading
 
     from wizard.handoff.outbox import drain
 
     def run() -> None:
+        from wizard.config.known import KnownOrg
+
         # a retry problem must never stop a call: it stays in the outbox
         with contextlib.suppress(Exception):
             drain(journals, org.config if isinstance(org, KnownOrg) else org,

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from wizard.checks import System
 
 
-def _isatty(stream: IO[str]) -> bool:
+def isatty(stream: IO[str]) -> bool:
+    """Whether the stream is a terminal (a closed or odd stream is not)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -39,7 +40,7 @@ class Environment:
 
     @property
     def interactive(self) -> bool:
-        return _isatty(self.stdin) and _isatty(self.stdout)
+        return isatty(self.stdin) and isatty(self.stdout)
 
     def desk(self, args: object) -> Desk:
         """The help desk this run works for, from the global options of the command line

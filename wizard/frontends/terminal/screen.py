@@ -18,6 +18,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
+from wizard.frontends.terminal.environment import isatty
+
 if TYPE_CHECKING:
     from prompt_toolkit.output import Output
     from prompt_toolkit.styles import BaseStyle
@@ -138,7 +140,7 @@ class Screen:
     def is_terminal(self) -> bool:
         if self._console is not None:
             return self._console.is_terminal
-        return _isatty(self._stdout)
+        return isatty(self._stdout)
 
     def line(self, *parts: Part, soft_wrap: bool = False) -> None:
         """One line of styled text (several if it has line breaks or is wider than the
@@ -202,9 +204,3 @@ class Screen:
         print_formatted_text(self.output, FormattedText(fragments), self._style)
         self.output.flush()
 
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
