@@ -17,6 +17,7 @@ from typing import Any
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.privacy import Stamp, file_stamp, private_dir
 from wizard.calls.journal import atomic_write
+from wizard.service.sessions import SessionStore
 
 USERS_FILE = "users.json"
 ROLES = ("staffer", "lead", "admin")
@@ -37,7 +38,8 @@ class User:
     hash: str
     disabled: bool = False
     changed: float = 0.0
-    """When the password was last set: sessions from before it are no longer valid."""
+    """When the password was last set: sessions from before it are no longer valid (and
+    :meth:`Accounts.passwd` and :meth:`Accounts.disable` end them on the server too)."""
 
     @property
     def sees_every_call(self) -> bool:
@@ -77,6 +79,7 @@ class Accounts:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / USERS_FILE
+        self.sessions = SessionStore(data_dir)
         self._cache: tuple[Stamp, dict[str, User]] | None = None
 
     def _read(self) -> dict[str, User]:
@@ -145,6 +148,7 @@ class Accounts:
         user.changed = time.time()
         user.disabled = False
         self._save(users)
+        self.sessions.revoke_user(user.name)
         return user
 
     def disable(self, name: str) -> User:
@@ -155,6 +159,7 @@ class Accounts:
         user.disabled = True
         user.changed = time.time()
         self._save(users)
+        self.sessions.revoke_user(user.name)
         return user
 
 

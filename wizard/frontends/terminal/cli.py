@@ -227,6 +227,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         srv.add_argument("--sso-from", metavar="ADDRESSES",
                          help="addresses or networks (comma-separated) the --sso-header is "
                               "trusted from: the proxy's own (ignored from any other)")
+        srv.add_argument("--idle-timeout", metavar="MINUTES", default="30",
+                         help="a session ends after this many minutes without a page "
+                              "(default: 30)")
         srv.add_argument("--no-checks", action="store_true",
                          help="do not run automatic checks: every check is asked")
     if wanted("users"):
@@ -862,6 +865,10 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
             networks(value or "")
         except ValueError as exc:
             raise TriageError(f"serve {option}: {exc}", ExitStatus.USAGE) from None
+    from wizard.service.sessions import idle_minutes
+
+    idle_minutes(args.idle_timeout, "serve --idle-timeout", ExitStatus.USAGE)
+    os.environ["IPSEC_TRIAGE_WEB_IDLE_TIMEOUT"] = args.idle_timeout
     for name, value in (("IPSEC_TRIAGE_WEB_PROXY", args.proxy),
                         ("IPSEC_TRIAGE_WEB_SSO_HEADER", args.sso_header),
                         ("IPSEC_TRIAGE_WEB_SSO_FROM", args.sso_from)):

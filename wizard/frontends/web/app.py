@@ -26,11 +26,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.privacy import Stamp, file_stamp
@@ -52,14 +50,21 @@ from wizard.flows.nodes import (
     Validator,
     YesNoNode,
 )
+from wizard.frontends.web.guards import (
+    BodyLimit,
+    Forwarded,
+    OneHeader,
+    SecurityHeaders,
+    ServerSessions,
+)
 from wizard.frontends.web.security import (
     PEER,
+    SECURITY_HEADERS,
     AuditLog,
     LoginLimiter,
     RecordPeer,
     csrf_ok,
     csrf_token,
-    session_secret,
 )
 from wizard.records.report import html_context
 from wizard.records.store import CallFilter
@@ -71,10 +76,12 @@ from wizard.service.guidance import (
     SOCIAL_ENGINEERING,
     SOCIAL_ENGINEERING_SOURCE,
 )
+from wizard.service.sessions import IDLE_TIMEOUT, SessionStore
 
 SESSION_COOKIE = "ipsec_triage_session"
 SESSION_MAX_AGE = 10 * 60 * 60
-"""A login lasts a working day."""
+"""A login lasts a working day at most (and ends after :attr:`Settings.idle_timeout`
+without a page)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ class Settings:
     checks: bool = True
     """False: no automatic check runs; every check is asked (``--no-checks``)."""
     max_age: int = SESSION_MAX_AGE
+    idle_timeout: float = IDLE_TIMEOUT
+    """Seconds without a request after which a session has ended (``serve
+    --idle-timeout``, in minutes)."""
     proxy: tuple[Network, ...] = ()
     """The reverse proxy's addresses: their ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` name the browser's address and the scheme."""
@@ -110,17 +120,6 @@ def _templates() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True)
     return env
-
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self'; form-action 'self'; "
-                                "frame-ancestors 'none'; base-uri 'none'"),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -408,17 +407,26 @@ def create_app(settings: Settings) -> Starlette:
         Route("/report", signed_in(report), methods=["GET"]),
         Route("/static/{name}", static_file, methods=["GET"]),
     ]
-    forwarded = [Middleware(ProxyHeadersMiddleware,
-                            trusted_hosts=[str(n) for n in settings.proxy])
-                 ] if settings.proxy else []
+    forwarded = [Middleware(Forwarded, proxies=settings.proxy)] if settings.proxy else []
+    one_user = [Middleware(OneHeader, header=settings.sso_header, audit=web.audit)
+                ] if settings.sso_header else []
+    store = SessionStore(settings.desk.data_dir, idle=settings.idle_timeout,
+                         max_age=settings.max_age)
     app = Starlette(routes=routes, middleware=[
-        Middleware(RecordPeer), *forwarded,
-        Middleware(SessionMiddleware, secret_key=session_secret(settings.desk.data_dir),
-                   session_cookie=SESSION_COOKIE, max_age=settings.max_age,
-                   same_site="lax", https_only=settings.https),
-    ])
+        Middleware(SecurityHeaders), Middleware(BodyLimit), Middleware(RecordPeer),
+        *forwarded, *one_user,
+        Middleware(ServerSessions, store=store, cookie=SESSION_COOKIE,
+                   https=settings.https, max_age=settings.max_age),
+    ], exception_handlers={Exception: internal_error})
     app.state.web = web
     return app
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A fault of the server's own (its traceback goes to the server's log only)."""
+    return Response("The help desk met an internal error: nothing more was done. Try "
+                    "again; if it happens again, tell the help desk's administrator.\n",
+                    status_code=500, media_type="text/plain", headers=SECURITY_HEADERS)
 
 
 def _web(request: Request) -> WebDesk:
@@ -449,7 +457,7 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request.session, _field(form, "csrf")):
         return web.message(request, "Form refused", "The sign-in form had expired: open "
                            "the sign-in page again.", 403)
-    wait = web.limiter.attempt(name, address)
+    wait = await run_in_threadpool(web.limiter.attempt, name, address)
     if wait:
         web.audit.write("login_limited", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=429, next=target, name=name,
@@ -461,7 +469,7 @@ async def login(request: Request) -> Response:
         web.audit.write("login_failed", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=401, next=target, name=name,
                         error="Wrong user name or password.")
-    web.limiter.succeeded(name, address)
+    await run_in_threadpool(web.limiter.succeeded, name, address)
     request.session.clear()
     request.session.update({"user": user.name, "since": time.time()})
     csrf_token(request.session)

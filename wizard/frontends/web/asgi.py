@@ -8,8 +8,9 @@ Settings come from the environment: ``IPSEC_TRIAGE_DATA``, ``IPSEC_TRIAGE_ORG``,
 ``IPSEC_TRIAGE_WEB_PROXY`` (the reverse proxy's addresses, comma-separated: its
 ``X-Forwarded-For`` is trusted), ``IPSEC_TRIAGE_WEB_SSO_HEADER`` and
 ``IPSEC_TRIAGE_WEB_SSO_FROM`` (the single-sign-on proxy's header naming the user, and
-the addresses it is trusted from). The application reads the forwarded headers itself:
-run uvicorn with ``--no-proxy-headers`` so that it sees the proxy's own address.
+the addresses it is trusted from), ``IPSEC_TRIAGE_WEB_IDLE_TIMEOUT`` (minutes without a
+page after which a session has ended; default 30). The application reads the forwarded
+headers itself: run uvicorn with ``--no-proxy-headers`` so that it sees the proxy's own address.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import Network, networks
 from wizard.frontends.web.app import Settings, create_app
 from wizard.service.desk import Desk
+from wizard.service.sessions import IDLE_TIMEOUT, idle_minutes
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -47,7 +49,10 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     if header and not sso_from:
         raise TriageError("IPSEC_TRIAGE_WEB_SSO_HEADER needs IPSEC_TRIAGE_WEB_SSO_FROM: "
                           "the single-sign-on proxy's addresses", ExitStatus.CONFIG)
+    idle = environ.get("IPSEC_TRIAGE_WEB_IDLE_TIMEOUT", "").strip()
     return Settings(desk=desk, https=_flag(environ, "IPSEC_TRIAGE_WEB_HTTPS", False),
+                    idle_timeout=idle_minutes(idle, "IPSEC_TRIAGE_WEB_IDLE_TIMEOUT")
+                    if idle else IDLE_TIMEOUT,
                     checks=_flag(environ, "IPSEC_TRIAGE_WEB_CHECKS", True),
                     proxy=_networks(environ, "IPSEC_TRIAGE_WEB_PROXY"),
                     sso_header=header, sso_from=sso_from)
