@@ -54,7 +54,8 @@ def csrf_token(session: dict[str, Any]) -> str:
 
 def csrf_ok(session: Mapping[str, Any], sent: str) -> bool:
     token = session.get("csrf")
-    return isinstance(token, str) and bool(token) and hmac.compare_digest(token, sent)
+    return isinstance(token, str) and bool(token) and hmac.compare_digest(
+        token.encode("utf-8"), sent.encode("utf-8", "surrogatepass"))
 
 
 class LoginLimiter:
