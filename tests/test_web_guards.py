@@ -191,3 +191,21 @@ def test_fuzz_the_call_pages(fuzz_desk: tuple[TestClient, str], path: str,
     for page in (f"/calls/{call_id}", f"/calls/{call_id}/change", "/report", "/"):
         shown = client.get(page, params=query)
         assert shown.status_code < 500, shown.text
+
+
+def test_every_sign_in_gives_a_new_session_id(data_dir: Path) -> None:
+    add_users(data_dir)
+    client = make_client(data_dir)
+    client.get("/login")
+    before = client.cookies["ipsec_triage_session"]  # known before: e.g. planted
+    login(client, "sam")
+    first = client.cookies["ipsec_triage_session"]
+    assert first != before
+    page = client.post("/login", data={"csrf": field(client.get("/").text, "csrf"),
+                                       "name": "sam", "password": "sam-password-1"})
+    assert "sam · staffer" in page.text
+    assert client.cookies["ipsec_triage_session"] not in (before, first)
+    for old in (before, first):
+        planted = TestClient(client.app, cookies={"ipsec_triage_session": old},
+                             follow_redirects=False)
+        assert planted.get("/").status_code == 303

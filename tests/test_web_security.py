@@ -28,7 +28,7 @@ import pytest
 from wizard.service.accounts import Accounts
 
 from .conftest import PYTHON, cli_env
-from .web_support import PASSWORDS, ROLES, Server, field, serve
+from .web_support import PASSWORDS, Server, add_users, field, serve
 
 PROXY = "127.0.0.1"
 """The reverse proxy's address the servers trust (``--proxy``)."""
@@ -48,9 +48,8 @@ class Team:
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
     data = tmp_path_factory.mktemp("websec") / "data"
+    add_users(data)
     accounts = Accounts(data)
-    for name, password in PASSWORDS.items():
-        accounts.add(name, ROLES[name], password)
     for name, password in OTHERS.items():
         accounts.add(name, "staffer", password)
     args = ["--no-checks", "--proxy", PROXY, "--sso-header", "X-Remote-User",

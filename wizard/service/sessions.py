@@ -103,14 +103,16 @@ class SessionStore:
 
     def save(self, old: Session | None, data: dict[str, Any]) -> str | None:
         """Keep the session's new data; returns the id the browser is to hold from now
-        on (a new one whenever the session's user changes: no id from before a sign-in
-        is worth anything after it), or None when the session is empty (ended)."""
+        on (a new one at every sign-in, i.e. when the session's user or its ``since``
+        changes: no id from before a sign-in is worth anything after it), or None when
+        the session is empty (ended)."""
         user = data.get("user") if isinstance(data.get("user"), str) else None
         now = time.time()
         db = self.file.connect()
         try:
             db.execute("BEGIN IMMEDIATE")
-            if old is not None and (not data or old.user != user):
+            if old is not None and (not data or old.user != user
+                                    or old.data.get("since") != data.get("since")):
                 db.execute("DELETE FROM sessions WHERE id = ?", (_digest(old.sid),))
                 old = None
             if not data:
