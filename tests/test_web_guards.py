@@ -5,6 +5,7 @@ bounds, and a fuzz of the forms (arbitrary fields and values never make a 500)."
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import warnings
 from pathlib import Path
@@ -209,3 +210,28 @@ def test_every_sign_in_gives_a_new_session_id(data_dir: Path) -> None:
         planted = TestClient(client.app, cookies={"ipsec_triage_session": old},
                              follow_redirects=False)
         assert planted.get("/").status_code == 303
+
+
+@pytest.mark.parametrize("broken", ["the session store", "the login limit"])
+def test_a_full_disk_answers_503_and_signs_nobody_in(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, broken: str) -> None:
+    add_users(data_dir)
+    client = make_client(data_dir)
+    page = client.get("/login").text
+
+    def full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    if broken == "the session store":
+        monkeypatch.setattr(SessionStore, "save", full)
+        told = "could not keep your session (database or disk is full)"
+    else:
+        monkeypatch.setattr(LoginLimiter, "attempt", full)
+        told = "cannot count sign-in attempts (database or disk is full)"
+    r = client.post("/login", data={"csrf": field(page, "csrf"), "name": "sam",
+                                    "password": "sam-password-1"}, follow_redirects=False)
+    assert r.status_code == 503 and told in r.text
+    assert "location" not in r.headers and "set-cookie" not in r.headers
+    assert has_headers(r.headers)
+    monkeypatch.undo()
+    assert client.get("/", follow_redirects=False).status_code == 303  # not signed in

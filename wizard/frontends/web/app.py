@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -457,7 +458,12 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request.session, _field(form, "csrf")):
         return web.message(request, "Form refused", "The sign-in form had expired: open "
                            "the sign-in page again.", 403)
-    wait = await run_in_threadpool(web.limiter.attempt, name, address)
+    try:
+        wait = await run_in_threadpool(web.limiter.attempt, name, address)
+    except sqlite3.Error as exc:  # the limit cannot be counted: nobody is let in
+        return web.message(request, "Sign-in not possible just now",
+                           f"The help desk cannot count sign-in attempts ({exc}): try "
+                           "again in a moment.", 503, back=False)
     if wait:
         web.audit.write("login_limited", user=name[:64], address=address)
         return web.page(request, "login.html.j2", code=429, next=target, name=name,

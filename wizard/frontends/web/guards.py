@@ -205,8 +205,10 @@ class OneHeader:
 class ServerSessions:
     """``request.session`` from the session store: the cookie holds only the session's
     random id; the data, and whether the session still goes on, are the server's. The
-    session is saved (and its id renewed when its user changes) as the answer starts;
-    one emptied (``session.clear()``) has ended, its cookie is removed."""
+    session is saved (and its id renewed at a sign-in) as the answer starts; one emptied
+    (``session.clear()``) has ended, its cookie is removed. When the store cannot be
+    read or written (a full disk), the answer is a 503 saying so, never the page: a
+    sign-in or sign-out is not told done unless it is."""
 
     def __init__(self, app: ASGIApp, store: SessionStore, cookie: str, *, https: bool,
                  max_age: int) -> None:
@@ -235,10 +237,19 @@ class ServerSessions:
         before = _dump(data)
         scope["session"] = data
 
+        failed = False
+
         async def saving_send(message: Message) -> None:
+            nonlocal failed
             if message["type"] == "http.response.start":
-                await self._save(scope, message, sid, loaded, before)
-            await send(message)
+                try:
+                    await self._save(scope, message, sid, loaded, before)
+                except (sqlite3.Error, OSError) as exc:  # e.g. the disk is full
+                    failed = True
+                    await _answer(send, 503, "The help desk could not keep your session "
+                                             f"({exc}): try again in a moment.\n")
+            if not failed:
+                await send(message)
 
         await self.app(scope, receive, saving_send)
 
