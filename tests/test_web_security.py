@@ -1,5 +1,6 @@
 """Attacks on the web desk, made against real ``ipsec-triage serve`` processes over
-loopback HTTP: two servers on one data folder, as the workers of one server are
+loopback HTTP: two servers on one data folder, as the workers of one server are, and one
+serve --workers 2
 (sessions, the login limit and the audit log are the data folder's). A cookie copied
 before sign-out, a new password or a disabled account opens nothing on either; a
 session idle too long has ended; switching source address or forging
@@ -17,6 +18,7 @@ import select
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +30,8 @@ import pytest
 from wizard.service.accounts import Accounts
 
 from .conftest import PYTHON, cli_env
+from .test_web_workers import Desk, answered_by, tab_on
+from .test_web_workers import desk as desk  # the fixture: one serve --workers 2
 from .web_support import PASSWORDS, Server, add_users, field, serve
 
 PROXY = "127.0.0.1"
@@ -110,6 +114,31 @@ def test_a_cookie_copied_before_sign_out_opens_nothing_on_either_worker(team: Te
         signed_out(url, cookie, csrf)
     assert calls_of(team.data) == before
     assert ("logout", "sam") in {(e["event"], e["user"]) for e in audit(team.data)}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="which worker answered: Linux's /proc")
+def test_sign_out_on_one_worker_ends_the_session_on_the_other(desk: Desk) -> None:
+    one, two = desk.workers
+    http, page = tab_on(desk, one)
+    home = http.post("/login", follow_redirects=True, data={
+        "csrf": field(page, "csrf"), "name": "lee", "password": PASSWORDS["lee"], "next": "/"})
+    assert "lee · lead" in home.text and answered_by(home, desk.server, desk.workers) == one
+    copied = {"Cookie": f"ipsec_triage_session={http.cookies['ipsec_triage_session']}"}
+    csrf = field(home.text, "csrf")
+    other, _ = tab_on(desk, two)
+    other.cookies.clear()
+    shown = other.get("/", headers=copied)
+    assert "lee · lead" in shown.text and answered_by(shown, desk.server, desk.workers) == two
+    out = other.post("/logout", headers=copied, data={"csrf": csrf})
+    assert out.status_code == 303 and answered_by(out, desk.server, desk.workers) == two
+    for worker in (one, two, one, two):  # the copy opens nothing on either worker
+        tab, _ = tab_on(desk, worker)
+        tab.cookies.clear()
+        r = tab.get("/", headers=copied)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        started = tab.post("/calls", headers=copied, data={"csrf": csrf})
+        assert started.status_code == 403 and "Your session has ended" in started.text
+        assert answered_by(started, desk.server, desk.workers) == worker
 
 
 @pytest.mark.parametrize("how", ["passwd", "disable"])
