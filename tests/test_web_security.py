@@ -1,7 +1,7 @@
 """Attacks on the web desk, made against real ``ipsec-triage serve`` processes over
 loopback HTTP: two servers on one data folder, as the workers of one server are, and one
-serve --workers 2
-(sessions, the login limit and the audit log are the data folder's). A cookie copied
+``serve --workers 2`` (sessions, the login limit and the audit log are the data
+folder's). A cookie copied
 before sign-out, a new password or a disabled account opens nothing on either; a
 session idle too long has ended; switching source address or forging
 ``X-Forwarded-For`` gives no more login tries; a doubled single-sign-on header is
