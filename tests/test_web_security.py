@@ -1,11 +1,10 @@
 """Attacks on the web desk, made against real ``ipsec-triage serve`` processes over
 loopback HTTP: two servers on one data folder, as the workers of one server are, and one
 ``serve --workers 2`` (sessions, the login limit and the audit log are the data
-folder's). A cookie copied
-before sign-out, a new password or a disabled account opens nothing on either; a
-session idle too long has ended; switching source address or forging
-``X-Forwarded-For`` gives no more login tries; a doubled single-sign-on header is
-refused; a huge request body is refused before it is read (the server's memory stays
+folder's). A cookie copied before sign-out, a new password or a disabled account opens
+nothing on either; a session idle too long has ended; switching source address or
+forging ``X-Forwarded-For`` gives no more login tries; a doubled single-sign-on header
+is refused; a huge request body is refused before it is read (the server's memory stays
 put)."""
 
 from __future__ import annotations
