@@ -235,3 +235,17 @@ def test_a_full_disk_answers_503_and_signs_nobody_in(
     assert has_headers(r.headers)
     monkeypatch.undo()
     assert client.get("/", follow_redirects=False).status_code == 303  # not signed in
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(path=st.sampled_from(["/login", *PATHS]), body=st.binary(max_size=2000),
+       kind=st.sampled_from(["application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=xyz", "multipart/form-data",
+                             "text/plain", "application/x-www-form-urlencoded; charset=latin-1"]))
+def test_fuzz_raw_bodies(fuzz_desk: tuple[TestClient, str], path: str, body: bytes,
+                         kind: str) -> None:
+    client, call_id = fuzz_desk
+    r = client.post(path.replace("{id}", call_id), content=body,
+                    headers={"Content-Type": kind})
+    assert r.status_code < 500, r.text
