@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
@@ -193,7 +193,7 @@ class OneHeader:
             values = [v for k, v in scope["headers"] if k == self.header]
             if len(values) > 1:
                 client = scope.get("client")
-                await anyio.to_thread.run_sync(lambda: self.audit.write(
+                await run_in_threadpool(lambda: self.audit.write(
                     "sso_duplicate", user="", address=client[0] if client else "",
                     peer=peer_of(scope), header=self.header.decode("latin-1")))
                 await _answer(send, 400, f"The request names its user twice "
@@ -228,7 +228,7 @@ class ServerSessions:
             return
         sid = HTTPConnection(scope).cookies.get(self.cookie, "")
         try:
-            loaded = await anyio.to_thread.run_sync(self.store.load, sid) if sid else None
+            loaded = await run_in_threadpool(self.store.load, sid) if sid else None
         except (sqlite3.Error, OSError, ValueError):
             await _answer(send, 503, "The help desk cannot read its sessions just now: "
                                      "try again in a moment.\n")
@@ -258,7 +258,7 @@ class ServerSessions:
         data = scope["session"]
         headers = MutableHeaders(scope=message)
         if _dump(data) != before or (loaded is None and data):
-            new = await anyio.to_thread.run_sync(self.store.save, loaded, data)
+            new = await run_in_threadpool(self.store.save, loaded, data)
             if new is None:
                 if sid:
                     headers.append("Set-Cookie", self._cookie("", 0))
@@ -267,7 +267,7 @@ class ServerSessions:
         elif loaded is not None:
             if message.get("status", 200) < 500 and \
                     _seconds_since(loaded) >= self.touch_every:
-                await anyio.to_thread.run_sync(self.store.touch, loaded)
+                await run_in_threadpool(self.store.touch, loaded)
         elif sid:  # a session that has ended: the browser forgets its id
             headers.append("Set-Cookie", self._cookie("", 0))
         headers.setdefault("Vary", "Cookie")
