@@ -34,6 +34,11 @@ class JournalError(TriageError):
     status = ExitStatus.NOT_FOUND
 
 
+class CallBusy(JournalError):
+    """Another program (a terminal, another request of the web desk) holds the call's
+    one-writer lock: the call is being answered elsewhere right now."""
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -130,7 +135,7 @@ class CallLock:
             else:  # pragma: no cover - Windows
                 self._release = self._filelock(path)
         except _Busy:
-            raise JournalError(
+            raise CallBusy(
                 f"call {call_id} is already open in another ipsec-triage (another window "
                 "or computer); finish or quit it there first") from None
         except OSError as exc:

@@ -38,7 +38,7 @@ from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network, trusted
 from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location, end_label
 from wizard.calls.engine import Step, StepKind, Visit
-from wizard.calls.journal import CallState, JournalError
+from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows import answers as answer_rules
 from wizard.flows import mermaid
 from wizard.flows.catalogue import catalogue_path
@@ -96,6 +96,11 @@ class Settings:
     empty: no single sign-on."""
     sso_from: tuple[Network, ...] = ()
     """The addresses the single-sign-on header is trusted from (the proxy's own)."""
+
+
+BUSY = ("This call is being answered elsewhere (another tab, window or computer) right "
+        "now: nothing was changed. Try again in a moment.")
+"""The answer to a request for a call whose lock another program holds (409)."""
 
 
 class NotFound(Exception):
@@ -218,6 +223,9 @@ class WebDesk:
         return self.message(request, "No such call",
                             "There is no call with that number that you can open.", 404,
                             user)
+
+    def busy(self, request: Request, user: User) -> Response:
+        return self.message(request, "Call busy", BUSY, 409, user)
 
     @staticmethod
     def flash(request: Request, text: str, kind: str = "info") -> None:
@@ -346,7 +354,11 @@ class WebDesk:
         return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks)
 
 
-Handler = Callable[[WebDesk, Request, User], Awaitable[Response]]
+Handler = Callable[[WebDesk, Request, User, FormData], Response]
+"""A page or form of a signed-in user (the form already read: empty for a page). It
+reads journals, may wait for a call's lock and renders: the endpoint runs it in a worker
+thread, as Starlette runs a plain endpoint, so the event loop answers everyone else
+meanwhile."""
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -365,6 +377,7 @@ def create_app(settings: Settings) -> Starlette:
                     return web.message(request, "Signed out",
                                        "Your session has ended: sign in again.", 403)
                 return web.redirect(f"/login?next={quote(request.url.path)}")
+            form = FormData()
             if post:
                 form = await request.form()
                 if not csrf_ok(request.session, _field(form, "csrf")):
@@ -375,7 +388,9 @@ def create_app(settings: Settings) -> Starlette:
                                        "(or it has expired): nothing was changed. Open the "
                                        "page again and repeat.", 403, user)
             try:
-                return await handler(web, request, user)
+                return await run_in_threadpool(handler, web, request, user, form)
+            except CallBusy:
+                return web.busy(request, user)
             except NotFound:
                 web.audit.write("call_refused", user=user.name, address=_address(request),
                                 path=request.url.path)
@@ -469,7 +484,7 @@ async def login(request: Request) -> Response:
     return web.redirect(target)
 
 
-async def logout(web: WebDesk, request: Request, user: User) -> Response:
+def logout(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     web.audit.write("logout", user=user.name, address=_address(request))
     request.session.clear()
     return web.redirect("/login")
@@ -478,7 +493,7 @@ async def logout(web: WebDesk, request: Request, user: User) -> Response:
 # -- the desk's home ----------------------------------------------------------------------
 
 
-async def home(web: WebDesk, request: Request, user: User) -> Response:
+def home(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     rows = []
     for s in web.desk.journals().all():
         if not web.permitted(user, s):
@@ -494,8 +509,7 @@ async def home(web: WebDesk, request: Request, user: User) -> Response:
     return web.page(request, "home.html.j2", user=user, open_calls=open_calls, ended=ended)
 
 
-async def start(web: WebDesk, request: Request, user: User) -> Response:
-    form = await request.form()
+def start(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     fs, org = web.flowset_org()
     call = calls.start_call(web.desk, fs, org, staffer=user.name, runs_on="helpdesk",
                             mode="web", practice=_field(form, "practice") == "yes",
@@ -536,7 +550,7 @@ def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Cal
     return web.read(call_id)
 
 
-async def call_page(web: WebDesk, request: Request, user: User) -> Response:
+def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
     if request.session.get("opened") != call_id:
@@ -621,7 +635,7 @@ def _run_checks(web: WebDesk, call_id: str, out: queue.Queue[tuple[str, Any]]) -
     try:
         writer = web.open(call_id)
     except Exception as exc:  # the call busy or gone: the page says so, asks the question
-        out.put(("error", str(exc)))
+        out.put(("error", BUSY if isinstance(exc, CallBusy) else str(exc)))
         out.put(("done", None))
         return
     try:
@@ -743,12 +757,11 @@ def _ticket_text(web: WebDesk, state: CallState, fmt: str) -> str:
     return calls.ticket_text(web.desk, state.call_id, fmt)
 
 
-async def send(web: WebDesk, request: Request, user: User) -> Response:
+def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     """Hand the ended call to its Tier 2 group, as the terminal offers at the end (a
     destination that is down: the outbox keeps it and retries)."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    form = await request.form()
     call = web.open(call_id)
     try:
         if call.state.ended is None:
@@ -776,13 +789,12 @@ def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -
     return web.redirect(f"/calls/{call_id}")
 
 
-async def _writing(web: WebDesk, request: Request, user: User,
-                   act: Callable[[Call, Step, FormData], str | None]) -> Response:
+def _writing(web: WebDesk, request: Request, user: User, form: FormData,
+             act: Callable[[Call, Step, FormData], str | None]) -> Response:
     """Open the call for this request, check the form's step, do ``act`` (it returns
     where to go, None: the call's page), close the call."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    form = await request.form()
     call = web.open(call_id)
     try:
         try:
@@ -795,7 +807,7 @@ async def _writing(web: WebDesk, request: Request, user: User,
     return web.redirect(target or f"/calls/{call_id}")
 
 
-async def answer(web: WebDesk, request: Request, user: User) -> Response:
+def answer(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         node = step.visit.node
         raw = _field(form, "value") if not isinstance(node, ActionNode) else "done"
@@ -822,10 +834,10 @@ async def answer(web: WebDesk, request: Request, user: User) -> Response:
                 web.flash(request, ending.store_warning, "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def note(web: WebDesk, request: Request, user: User) -> Response:
+def note(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         text = _field(form, "text")
         try:
@@ -837,10 +849,10 @@ async def note(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, "Note saved.")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def sensitive(web: WebDesk, request: Request, user: User) -> Response:
+def sensitive(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     labels = dict(SENSITIVE_KINDS)
 
     def act(call: Call, step: Step, form: FormData) -> str | None:
@@ -859,10 +871,10 @@ async def sensitive(web: WebDesk, request: Request, user: User) -> Response:
                   "it out.", "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
+def quit_call(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         if call.is_empty and not call.state.resumed and call.discard():
             web.flash(request, f"Call {call.call_id} discarded: nothing was answered yet.")
@@ -871,7 +883,7 @@ async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, f"Call {call.call_id} saved. Continue it from \"Open calls\".")
         return "/"
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
 def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] | Response:
@@ -885,7 +897,7 @@ def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] 
     return call, call.step()
 
 
-async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
+def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     opened = _open_call(web, request, user)
     if isinstance(opened, Response):
         return opened
@@ -894,7 +906,7 @@ async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
                     token=turns.step_token(call.state, step), reasons=ABANDON_REASONS)
 
 
-async def abandon(web: WebDesk, request: Request, user: User) -> Response:
+def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         reason = _field(form, "reason")
         duplicate_of = None
@@ -924,10 +936,10 @@ async def abandon(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, warning, "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def change_page(web: WebDesk, request: Request, user: User) -> Response:
+def change_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     opened = _open_call(web, request, user)
     if isinstance(opened, Response):
         return opened
@@ -943,7 +955,7 @@ async def change_page(web: WebDesk, request: Request, user: User) -> Response:
                     question=question_view(call, picked, step) if picked else None)
 
 
-async def change(web: WebDesk, request: Request, user: User) -> Response:
+def change(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         key = _field(form, "key")
         visit = next((v for v in step.answered_route if v.key == key), None)
@@ -967,13 +979,13 @@ async def change(web: WebDesk, request: Request, user: User) -> Response:
             calls.finish_call(web.desk, call, after)
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
 # -- the record -----------------------------------------------------------------------------
 
 
-async def history(web: WebDesk, request: Request, user: User) -> Response:
+def history(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     state = web.state_for(user, call_id)
     web.audit.write("call_history", user=user.name, address=_address(request), call=call_id)
@@ -998,7 +1010,7 @@ async def history(web: WebDesk, request: Request, user: User) -> Response:
                     open=state.ended is None)
 
 
-async def ticket(web: WebDesk, request: Request, user: User) -> Response:
+def ticket(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     fmt = request.path_params["fmt"]
     state = web.state_for(user, call_id)
@@ -1011,7 +1023,7 @@ async def ticket(web: WebDesk, request: Request, user: User) -> Response:
         "Content-Disposition": f'attachment; filename="{call_id}.ticket.{fmt}"'})
 
 
-async def route_map(web: WebDesk, request: Request, user: User) -> Response:
+def route_map(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     """The call's route: every step it went through, chart by chart, with the answers
     given, and where it ended (or the step it is at)."""
     call_id = request.path_params["call_id"]
@@ -1056,30 +1068,30 @@ def _day(text: str, name: str) -> date | None:
                           ExitStatus.USAGE) from None
 
 
-async def report(web: WebDesk, request: Request, user: User) -> Response:
+def report(web: WebDesk, request: Request, user: User, _form: FormData) -> Response:
     """The call classification report (as ``ipsec-triage report``), for leads and
     admins; anyone else is answered as for a page that does not exist."""
     if not user.sees_every_call:
         web.audit.write("report_refused", user=user.name, address=_address(request))
         return web.message(request, "No such page", "There is no such page.", 404, user)
     q = request.query_params
-    form: dict[str, Any] = {"since": q.get("since", ""), "until": q.get("until", ""),
-                            "practice": q.get("practice") == "yes"}
+    asked: dict[str, Any] = {"since": q.get("since", ""), "until": q.get("until", ""),
+                             "practice": q.get("practice") == "yes"}
     try:
-        since, until = _day(str(form["since"]), "From"), _day(str(form["until"]), "To")
+        since, until = _day(str(asked["since"]), "From"), _day(str(asked["until"]), "To")
         if since and until and since > until:
             raise TriageError(f"From {since} is after To {until}", ExitStatus.USAGE)
     except TriageError as exc:
         return web.page(request, "report_page.html.j2", code=400, user=user, nav="report",
-                        form=form, error=str(exc), r=None, warning="")
+                        form=asked, error=str(exc), r=None, warning="")
     made = reports.make_report(web.desk, CallFilter(since=since, until=until,
-                                                    practice=bool(form["practice"])))
+                                                    practice=bool(asked["practice"])))
     web.audit.write("report", user=user.name, address=_address(request))
-    return web.page(request, "report_page.html.j2", user=user, nav="report", form=form,
+    return web.page(request, "report_page.html.j2", user=user, nav="report", form=asked,
                     error="", r=html_context(made.report), warning=made.warning or "")
 
 
-async def static_file(request: Request) -> Response:
+def static_file(request: Request) -> Response:  # a plain endpoint: run in a thread
     name = request.path_params["name"]
     if name not in STATIC_TYPES:
         return Response("Not found", status_code=404, media_type="text/plain",

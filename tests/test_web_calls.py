@@ -1,0 +1,171 @@
+"""The web desk's call pages on a real ``ipsec-triage serve`` (one worker), reached over
+loopback HTTP: a call whose lock another program holds is answered 409 "being
+answered elsewhere" while everyone else's pages go on; a check being run does not stop
+the server either.
+
+The other program is a child Python process taking the call's lock with the product's
+own lock code (what a terminal ``resume`` of the call holds). The check's ``ping`` is
+held by the test as in ``test_web_browser_live``: a ``ping`` first on the server's
+``PATH`` waits while a file exists, then runs the system's own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import PYTHON, cli_env
+from .test_web_browser_live import ANSWERS, Desk, wait_for_file
+from .web_support import PASSWORDS, ROLES, add_users, current_key, field, held_ping, serve
+
+HOLD_LOCK = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from wizard.calls.journal import JournalFolder\n"
+    "lock = JournalFolder(Path(sys.argv[1])).lock(sys.argv[2])\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "lock.release()\n"
+)
+"""A program that takes a call's one-writer lock and holds it until told."""
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    root = tmp_path_factory.mktemp("webcalls")
+    ping = held_ping(root)
+    data = root / "data"
+    add_users(data)
+    assert ROLES["lee"] == "lead"
+    with serve(data, "--org", str(ping.org), env=ping.env) as server:
+        yield Desk(server.wait(), data, ping.hold, ping.pinging)
+
+
+def client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=60, follow_redirects=True)
+
+
+def signed_in(url: str, name: str) -> httpx.Client:
+    http = client(url)
+    page = http.get("/login").text
+    r = http.post("/login", data={"csrf": field(page, "csrf"), "name": name,
+                                  "password": PASSWORDS[name], "next": "/"})
+    assert r.status_code == 200 and f"{name} · " in r.text, r.text
+    return http
+
+
+def start(http: httpx.Client) -> tuple[str, str]:
+    r = http.post("/calls", data={"csrf": field(http.get("/").text, "csrf")})
+    assert r.status_code == 200
+    return r.url.path.rsplit("/", 1)[-1], r.text
+
+
+def give(http: httpx.Client, call_id: str, page: str, value: str) -> httpx.Response:
+    return http.post(f"/calls/{call_id}/answer", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"), "value": value})
+
+
+def events(data: Path, call_id: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in
+            (data / "calls" / f"{call_id}.jsonl").read_text().splitlines()]
+
+
+class Pending:
+    """A request sent in a thread: ``done`` tells whether its answer has come."""
+
+    def __init__(self, send: object) -> None:
+        self.response: httpx.Response | None = None
+        self._finished = threading.Event()
+
+        def run() -> None:
+            try:
+                self.response = send()  # type: ignore[operator]
+            finally:
+                self._finished.set()
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    def result(self) -> httpx.Response:
+        self._thread.join(timeout=120)
+        assert self.response is not None, "the request failed"
+        return self.response
+
+
+def others_answered(desk: Desk, lead: httpx.Client, call_id: str) -> None:
+    """Another browser's sign-in page, and a lead's home and view of the call, answer."""
+    assert client(desk.url).get("/login").status_code == 200
+    home = lead.get("/")
+    assert home.status_code == 200 and call_id in home.text
+    assert lead.get(f"/calls/{call_id}/history").status_code == 200
+
+
+def test_a_call_locked_elsewhere_is_answered_409_and_other_pages_go_on(desk: Desk) -> None:
+    sam, lee = signed_in(desk.url, "sam"), signed_in(desk.url, "lee")
+    call_id, page = start(sam)
+    holder = subprocess.Popen([PYTHON, "-c", HOLD_LOCK, str(desk.data), call_id],
+                              env=cli_env(desk.data), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        key = current_key(desk.data, call_id)
+        assert key is not None
+        waiting = Pending(lambda: give(sam, call_id, page, ANSWERS[key]))
+        threading.Event().wait(0.5)  # the answer is at the server, waiting for the lock
+        others_answered(desk, lee, call_id)
+        assert not waiting.done, "the other pages were answered only after the wait"
+        busy = waiting.result()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert busy.status_code == 409
+    assert "being answered elsewhere" in busy.text and "Try again" in busy.text
+    assert "No such call" not in busy.text
+    assert not [e for e in events(desk.data, call_id) if e["event"] == "answer"]
+    # let go: the same form is taken
+    again = give(sam, call_id, page, ANSWERS[key])
+    assert again.status_code == 200
+    assert current_key(desk.data, call_id) != key
+    assert [e["value"] for e in events(desk.data, call_id) if e["event"] == "answer"] == [
+        ANSWERS[key]]
+
+
+def test_a_check_being_run_keeps_its_call_busy_and_the_server_answering(desk: Desk) -> None:
+    sam, lee = signed_in(desk.url, "sam"), signed_in(desk.url, "lee")
+    call_id, page = start(sam)
+    while (key := current_key(desk.data, call_id)) != "fig7_1.net_tracert":
+        assert key is not None and key in ANSWERS, key
+        r = give(sam, call_id, page, ANSWERS[key])
+        assert r.status_code == 200, r.text
+        page = r.text
+    desk.hold.touch()
+    desk.pinging.unlink(missing_ok=True)
+    try:
+        checking = Pending(lambda: give(sam, call_id, page, ANSWERS["fig7_1.net_tracert"]))
+        wait_for_file(desk.pinging)  # the check runs (under the call's lock), held
+        others_answered(desk, lee, call_id)
+        # a second tab's note while the check holds the call: busy, not lost silently
+        tab = signed_in(desk.url, "sam")
+        shown = tab.get(f"/calls/{call_id}")  # its own run of the checks: busy, said so
+        assert shown.status_code == 200 and "being answered elsewhere" in shown.text
+        note = tab.post(f"/calls/{call_id}/note", data={
+            "csrf": field(tab.get("/").text, "csrf"), "step": "x", "text": "rebooted"})
+        assert note.status_code == 409 and "being answered elsewhere" in note.text
+        assert not checking.done, "the check page finished before the hold was let go"
+    finally:
+        desk.hold.unlink(missing_ok=True)
+    done = checking.result()
+    assert done.status_code == 200 and "Automatic check:" in done.text
+    assert "rebooted" not in json.dumps(events(desk.data, call_id))
