@@ -169,3 +169,54 @@ def test_a_check_being_run_keeps_its_call_busy_and_the_server_answering(desk: De
     done = checking.result()
     assert done.status_code == 200 and "Automatic check:" in done.text
     assert "rebooted" not in json.dumps(events(desk.data, call_id))
+
+
+def copied_in(data: Path, call_id: str, new_id: str, tickets: dict[str, str]) -> None:
+    """The journal of ``call_id`` copied into the calls folder as ``new_id`` (as the
+    README lets an administrator do), its end event naming ``tickets`` as its files."""
+    lines = []
+    for event in events(data, call_id):
+        if event["event"] == "start":
+            event["call_id"] = new_id
+        if event["event"] == "end":
+            event["tickets"] = tickets
+        lines.append(json.dumps(event))
+    path = data / "calls" / f"{new_id}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+
+
+def test_a_ticket_is_served_from_the_calls_own_file_never_a_path_its_journal_names(
+        desk: Desk) -> None:
+    from .support import replay, route_to
+
+    call, _end, tickets = replay(route_to("fig7_2.escalate_caller"), desk.data)
+    secret = (desk.data / "web-secret").read_text().strip()
+    users = (desk.data / "users.json").read_text()
+    new_id = "20250101-000000-beef"
+    copied_in(desk.data, call.call_id, new_id, {"md": str(desk.data / "web-secret"),
+                                                "txt": str(desk.data / "users.json")})
+    # and a link in the place of the copy's text ticket
+    (desk.data / "calls" / f"{new_id}.ticket.txt").symlink_to(desk.data / "users.json")
+    lee = signed_in(desk.url, "lee")
+    served = {fmt: lee.get(f"/calls/{new_id}/ticket.{fmt}") for fmt in ("md", "txt")}
+    end_page = lee.get(f"/calls/{new_id}")
+    for r in (*served.values(), end_page):
+        assert r.status_code == 200
+        assert secret not in r.text and "argon2" not in r.text and users not in r.text
+    # the tickets rendered again from the record: the same as the original's, for the copy
+    for fmt, r in served.items():
+        assert new_id in r.text
+        assert r.text == tickets[fmt].replace(call.call_id, new_id)
+    # the original's own files are served as written
+    own = lee.get(f"/calls/{call.call_id}/ticket.md")
+    assert own.text == tickets["md"]
+    log = [json.loads(line) for line in (desk.data / "audit.log").read_text().splitlines()]
+    reads = [(e["event"], e["call"], e["format"]) for e in log
+             if e["event"].startswith("ticket_") and e["user"] == "lee"]
+    assert reads == [("ticket_downloaded", new_id, "md"), ("ticket_downloaded", new_id, "txt"),
+                     ("ticket_shown", new_id, "md"), ("ticket_downloaded", call.call_id, "md")]
+    assert lee.get(f"/calls/{new_id}/route").status_code == 200
+    assert any(e["event"] == "call_route" and e["call"] == new_id and e["user"] == "lee"
+               for e in (json.loads(line) for line in
+                         (desk.data / "audit.log").read_text().splitlines()))

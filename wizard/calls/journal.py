@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
 
 CALLS_DIR = "calls"
+MAX_TICKET = 4 * 1024 * 1024
+"""The largest ticket file read back (a ticket is a few kilobytes)."""
 
 
 class JournalError(TriageError):
@@ -490,4 +493,31 @@ class JournalFolder:
 
     def ticket_path(self, call_id: str, fmt: str) -> Path:
         return self.calls / f"{call_id}.ticket.{fmt}"
+
+    def read_ticket(self, call_id: str, fmt: str) -> str | None:
+        """The ticket written at a call's end, from its own file in this folder (None:
+        there is none). The file is found by the call's id, never by a path a journal
+        names (a journal copied in could name any file); a link in its place, or
+        anything but a plain file, is refused, and so is one larger than a ticket."""
+        name = f"{call_id}.ticket.{fmt}"
+        if Path(name).name != name or name.startswith("."):
+            raise JournalError(f"{call_id!r}: not a call id")
+        path = self.calls / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise JournalError(f"{path}: not a ticket file of this call: "
+                               f"{exc.strerror or exc}") from None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise JournalError(f"{path}: not a ticket file of this call (not a plain "
+                                   "file)")
+            data = fh.read(MAX_TICKET + 1)
+        if len(data) > MAX_TICKET:
+            raise JournalError(f"{path}: larger than a ticket ({MAX_TICKET} bytes): left "
+                               "out")
+        return data.decode("utf-8", errors="replace")
 

@@ -59,9 +59,9 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
         people = [state.staffer, values.get("intake.caller_name", ""),
                   values.get("intake.caller_contact", "")]
         for fmt in ("md", "txt"):
-            path = journals.ticket_path(state.call_id, fmt)
-            if path.is_file():
-                tickets[fmt] = path.read_text(encoding="utf-8")
+            text = journals.read_ticket(state.call_id, fmt)  # its own file, never a link
+            if text is not None:
+                tickets[fmt] = text
     call_machine = values.get("intake.caller_machine", "")
     comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None

@@ -567,7 +567,7 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from rich.text import Text
 
     desk = env.desk(args)
-    _journals, state = desk.load_call(args.call_id)
+    journals, state = desk.load_call(args.call_id)
     if args.json:
         payload = calls.call_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
@@ -649,8 +649,10 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for note in state.notes.get(waiting, []):  # taken at it before the call stopped
             console.print(Text(f"  note: {note}"))
     if state.ended:
-        for fmt, path in (state.ended.get("tickets") or {}).items():
-            console.print(Text(f"Ticket ({fmt}): {path}"))
+        for fmt in ("md", "txt"):  # the call's own files (never a path the journal names)
+            path = journals.ticket_path(state.call_id, fmt)
+            if (state.ended.get("tickets") or {}).get(fmt) and path.is_file():
+                console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
     return ExitStatus.OK

@@ -737,7 +737,7 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
     text = ""
     if tickets:
         with contextlib.suppress(TriageError):  # the downloads say why
-            text = _ticket_text(web, call.state, tickets[0])
+            text = _ticket_text(web, request, user, call.state, tickets[0], "shown")
     return web.page(request, "ended.html.j2", user=user, call=call.state,
                     status=end_label(ended), category=Category.label_of(ended.get("category")),
                     tier2=tier2, group=ended.get("tier2_group") or "",
@@ -748,12 +748,17 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
                     destination={"group": where[0], "kind": where[1]} if where else None)
 
 
-def _ticket_text(web: WebDesk, state: CallState, fmt: str) -> str:
-    """The ticket written at the call's end (rendered again if its file is gone)."""
-    path = ((state.ended or {}).get("tickets") or {}).get(fmt)
-    if path:
-        with contextlib.suppress(OSError):
-            return Path(path).read_text(encoding="utf-8")
+def _ticket_text(web: WebDesk, request: Request, user: User, state: CallState,
+                 fmt: str, how: str) -> str:
+    """The ticket written at the call's end, from the call's own ticket file in the
+    calls folder (rendered again if it is gone or is not a plain file there); never a
+    file the journal names. Every read is audited (``how``: shown or downloaded)."""
+    web.audit.write(f"ticket_{how}", user=user.name, address=_address(request),
+                    call=state.call_id, format=fmt)
+    with contextlib.suppress(JournalError):
+        text = web.desk.journals().read_ticket(state.call_id, fmt)
+        if text is not None:
+            return text
     return calls.ticket_text(web.desk, state.call_id, fmt)
 
 
@@ -1016,7 +1021,7 @@ def ticket(web: WebDesk, request: Request, user: User, form: FormData) -> Respon
     state = web.state_for(user, call_id)
     if fmt not in ("md", "txt") or state.ended is None:
         raise NotFound()
-    text = _ticket_text(web, state, fmt)
+    text = _ticket_text(web, request, user, state, fmt, "downloaded")
     media = "text/markdown" if fmt == "md" else "text/plain"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={
         **SECURITY_HEADERS,
@@ -1028,6 +1033,7 @@ def route_map(web: WebDesk, request: Request, user: User, form: FormData) -> Res
     given, and where it ended (or the step it is at)."""
     call_id = request.path_params["call_id"]
     state = web.state_for(user, call_id)
+    web.audit.write("call_route", user=user.name, address=_address(request), call=call_id)
     call = web.read(call_id)
     step = call.step()
     rows: list[dict[str, str]] = []
