@@ -220,3 +220,53 @@ def test_a_ticket_is_served_from_the_calls_own_file_never_a_path_its_journal_nam
     assert any(e["event"] == "call_route" and e["call"] == new_id and e["user"] == "lee"
                for e in (json.loads(line) for line in
                          (desk.data / "audit.log").read_text().splitlines()))
+
+
+def test_a_leads_answers_and_notes_in_a_staffers_call_name_the_lead_and_are_audited(
+        desk: Desk) -> None:
+    sam, lee = signed_in(desk.url, "sam"), signed_in(desk.url, "lee")
+    call_id, page = start(sam)
+    first = current_key(desk.data, call_id)
+    assert first is not None
+    r = give(sam, call_id, page, ANSWERS[first])
+    second = current_key(desk.data, call_id)
+    assert second is not None
+    assert second == "intake.caller_machine"
+    page = lee.get(f"/calls/{call_id}").text  # the lead takes over the call
+    note = lee.post(f"/calls/{call_id}/note", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"),
+        "text": "lead <b>checked</b>"})
+    assert note.status_code == 200 and "Note saved." in note.text
+    r = give(lee, call_id, page, ANSWERS[second])
+    assert r.status_code == 200 and current_key(desk.data, call_id) != second
+    form = lee.get(f"/calls/{call_id}/change", params={"key": second}).text
+    changed = lee.post(f"/calls/{call_id}/change", data={
+        "csrf": field(form, "csrf"), "step": field(form, "step"), "key": second,
+        "value": "ws-bea"})
+    assert changed.status_code == 200 and "Changed to:" in changed.text
+    page = lee.get(f"/calls/{call_id}/abandon").text
+    ended = lee.post(f"/calls/{call_id}/abandon", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"), "reason": "hung_up"})
+    assert ended.status_code == 200
+    written = [(e["event"], e.get("key"), e.get("by")) for e in events(desk.data, call_id)
+               if e["event"] in ("answer", "note", "end")]
+    assert written == [("answer", first, "sam"), ("note", second, "lee"),
+                       ("answer", second, "lee"), ("answer", second, "lee"),
+                       ("end", None, "lee")]
+    # the staffer's history says who else answered; the staffer's own answers say nothing
+    history = sam.get(f"/calls/{call_id}/history").text
+    assert history.count("by lee") == 3  # the answer, the note, the change
+    assert "Started " in history and history.count("by sam") == 1  # the start only
+    assert "Note by lee: lead &lt;b&gt;checked&lt;/b&gt;" in history
+    shown = subprocess.run([PYTHON, "-m", "wizard", "show", call_id], capture_output=True,
+                           text=True, env=cli_env(desk.data), timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "(by lee)" in shown.stdout and "note by lee: lead <b>checked</b>" in shown.stdout
+    assert "(by sam)" not in shown.stdout
+    log = [json.loads(line) for line in (desk.data / "audit.log").read_text().splitlines()]
+    audited = [(e["user"], e["form"], e["events"]) for e in log
+               if e["event"] == "call_written" and e["call"] == call_id]
+    assert audited == [("lee", "note", ["note"]), ("lee", "answer", ["answer"]),
+                       ("lee", "change", ["answer"]), ("lee", "abandon", ["end"])]
+    assert all(e["staffer"] == "sam" for e in log
+               if e["event"] == "call_written" and e["call"] == call_id)

@@ -73,6 +73,9 @@ class AnswerRecord:
     source: str = "staffer"
     """staffer | answers_file | probe (a probe suggestion accepted as it was)."""
     suggested: str | None = None
+    by: str = ""
+    """Who gave it (the event's ``by``; in a journal written before it was recorded:
+    the staffer at the keyboard, the call's starter or whoever resumed it)."""
 
 
 @dataclass
@@ -89,6 +92,8 @@ class CallState:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    note_by: dict[str, list[str]] = field(default_factory=dict)
+    """Who wrote each of ``notes`` (the same positions)."""
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Answers that replaced an earlier one (the "back" edits), oldest first."""
     ended: dict[str, Any] | None = None
@@ -265,7 +270,7 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "t": _TEXT, "staffer": _TEXT, "runs_on": _TEXT, "mode": _TEXT, "flowcharts": (dict,),
     "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
     "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
-    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)),
+    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)), "by": _TEXT,
 }
 
 
@@ -346,10 +351,11 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             key = str(ev["key"])
             old = state.answers.get(key)
             rec = AnswerRecord(key, str(ev["value"]), str(ev.get("t", "")),
-                               str(ev.get("source", "staffer")), ev.get("suggested"))
+                               str(ev.get("source", "staffer")), ev.get("suggested"),
+                               str(ev.get("by") or by))
             if old is not None and old.value != rec.value:
                 state.changes.append({"key": key, "from": old.value, "to": rec.value,
-                                      "at": rec.at, "by": by})
+                                      "at": rec.at, "by": rec.by})
             state.answers[key] = rec
             if state.ended is not None:
                 state.ended = None  # an answer after the end reopens the call
@@ -361,6 +367,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
                 state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})
         elif kind == "note":
             state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
+            state.note_by.setdefault(str(ev["key"]), []).append(str(ev.get("by") or by))
         elif kind == "known_issue":
             state.known_issues[str(ev.get("id"))] = str(ev.get("why", ""))
         elif kind == "sensitive_request":

@@ -57,7 +57,9 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
         record = calls.call_record(state)
         values = state.values()
         people = [state.staffer, values.get("intake.caller_name", ""),
-                  values.get("intake.caller_contact", "")]
+                  values.get("intake.caller_contact", ""),  # and whoever else answered
+                  *dict.fromkeys([a.by for a in state.answers.values()]
+                                 + [b for by in state.note_by.values() for b in by])]
         for fmt in ("md", "txt"):
             text = journals.read_ticket(state.call_id, fmt)  # its own file, never a link
             if text is not None:

@@ -63,12 +63,13 @@ def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
 def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
               call_id: str, *,
               system: System | None = None, checks: bool = True,
-              wait: float = LOCK_WAIT) -> Call:
+              wait: float = LOCK_WAIT, by: str | None = None) -> Call:
     """The call, locked for this request and read under the lock (the latest answers);
     waits up to ``wait`` seconds for another request writing it, then raises
     :class:`~wizard.calls.journal.CallBusy`. Close it at the end of the request.
     Nothing is written to the journal by opening it. It blocks: a server calls it in a
-    worker thread."""
+    worker thread. ``by``: who answers in this request (the signed-in user), named in
+    every event it writes; default the call's staffer."""
     journals = desk.journals()
     try:
         full_id = journals.resolve_id(call_id)
@@ -90,7 +91,7 @@ def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
         lock.release()
         raise
     return Call(flowset=fs, store=journals, state=state, journal=journal, org=org,
-                system=system, checks=checks)
+                system=system, checks=checks, by=by)
 
 
 def check_token(call: Call, token: str) -> Step:

@@ -597,11 +597,15 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         questions[v.key] = question
         probe = state.probes.get(v.key)
         where = f" (ran on the {check_location(state.runs_on)})" if probe else ""
+        rec = state.answers.get(v.key)
+        by = calls.other_author(state, rec.by) if rec else ""
         table.add_row(str(n), v.key, Text(question),
-                      Text(answer_rules.label(v.node, v.value or "")),
+                      Text(answer_rules.label(v.node, v.value or "")
+                           + (f" (by {by})" if by else "")),
                       Text(f"{probe.status.value}: {probe.summary}{where}") if probe else "")
-        for note in state.notes.get(v.key, []):
-            table.add_row("", "", Text(f"note: {note}"), "", "")
+        for note, note_by in calls.notes_with_authors(state, v.key):
+            table.add_row("", "", Text(f"note{f' by {note_by}' if note_by else ''}: {note}"),
+                          "", "")
     console.print(table)
     waiting = step.visit.key if step.kind is StepKind.ASK and state.ended is None else None
 

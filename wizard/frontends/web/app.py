@@ -349,9 +349,11 @@ class WebDesk:
         fs, org = self.flowset_org()
         return turns.read_call(self.desk, fs, org, call_id, checks=self.settings.checks)
 
-    def open(self, call_id: str) -> Call:
+    def open(self, call_id: str, user: User) -> Call:
+        """The call locked for this request; what is written names ``user`` (``by``)."""
         fs, org = self.flowset_org()
-        return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks)
+        return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks,
+                               by=user.name)
 
 
 Handler = Callable[[WebDesk, Request, User, FormData], Response]
@@ -524,7 +526,8 @@ def start(web: WebDesk, request: Request, user: User, form: FormData) -> Respons
 # -- one question per page ------------------------------------------------------------------
 
 
-def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Call) -> Call:
+def _prepare(web: WebDesk, request: Request, user: User, call_id: str, step: Step,
+             call: Call) -> Call:
     """What a page needs written before it is shown: the check of this step run (and
     those ahead of it in the chart), new known issues recorded, an end reached by the
     answers recorded. Done under the call's lock, only when there is something to do."""
@@ -533,7 +536,7 @@ def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Cal
     ends = step.kind is StepKind.END and call.state.ended is None
     if not (needs_check or fresh or ends):
         return call
-    writer = web.open(call_id)
+    writer = web.open(call_id, user)
     try:
         step = writer.step()
         writer.new_known_issues(step)
@@ -561,7 +564,7 @@ def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Res
     step = call.step()
     if _needs_check(call, step):
         return _checking_page(web, request, user, call, step)
-    call = _prepare(web, request, call_id, step, call)
+    call = _prepare(web, request, user, call_id, step, call)
     if call.state.ended is not None:
         return _ended_page(web, request, user, call)
     return web.page(request, "question.html.j2", **_question_ctx(web, request, user, call))
@@ -628,12 +631,13 @@ CHECKS_WAIT = 120.0
 """Seconds a check page waits for the next result (each probe has its own timeout)."""
 
 
-def _run_checks(web: WebDesk, call_id: str, out: queue.Queue[tuple[str, Any]]) -> None:
+def _run_checks(web: WebDesk, user: User, call_id: str,
+                out: queue.Queue[tuple[str, Any]]) -> None:
     """Run the checks of the call's step under its lock (in a thread of its own, so the
     lock is let go when they end even if the browser has gone): each result is put on
     ``out`` as it arrives, then ("done", None)."""
     try:
-        writer = web.open(call_id)
+        writer = web.open(call_id, user)
     except Exception as exc:  # the call busy or gone: the page says so, asks the question
         out.put(("error", BUSY if isinstance(exc, CallBusy) else str(exc)))
         out.put(("done", None))
@@ -666,7 +670,7 @@ def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
                 "about": ", ".join(v for v in args.values() if v)}
                for key, node, args in call.pending_checks(step)]
     results: queue.Queue[tuple[str, Any]] = queue.Queue()
-    threading.Thread(target=_run_checks, args=(web, call_id, results),
+    threading.Thread(target=_run_checks, args=(web, user, call_id, results),
                      name=f"checks-{call_id}", daemon=True).start()
 
     def arriving() -> Iterator[dict[str, str]]:
@@ -767,7 +771,7 @@ def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response
     destination that is down: the outbox keeps it and retries)."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    call = web.open(call_id)
+    call = web.open(call_id, user)
     try:
         if call.state.ended is None:
             web.flash(request, "The call has not ended yet: nothing was sent.", "warn")
@@ -797,10 +801,11 @@ def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -
 def _writing(web: WebDesk, request: Request, user: User, form: FormData,
              act: Callable[[Call, Step, FormData], str | None]) -> Response:
     """Open the call for this request, check the form's step, do ``act`` (it returns
-    where to go, None: the call's page), close the call."""
+    where to go, None: the call's page), close the call. What a user writes in a call
+    of someone else (a lead's answer in a staffer's call) is audited too."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    call = web.open(call_id)
+    call = web.open(call_id, user)
     try:
         try:
             step = turns.check_token(call, _field(form, "step"))
@@ -809,6 +814,11 @@ def _writing(web: WebDesk, request: Request, user: User, form: FormData,
         target = act(call, step, form)
     finally:
         call.close()
+    if call.written and user.name != call.state.staffer:
+        web.audit.write("call_written", user=user.name, address=_address(request),
+                        call=call_id, staffer=call.state.staffer,
+                        form=request.url.path.rsplit("/", 1)[-1],
+                        events=list(dict.fromkeys(call.written)))
     return web.redirect(target or f"/calls/{call_id}")
 
 
@@ -1006,11 +1016,15 @@ def history(web: WebDesk, request: Request, user: User, form: FormData) -> Respo
             verdict = "confirmed" if rec.suggested == rec.value else "overridden"
         rows.append({"text": call.text(v.node.text, step),
                      "answer": answer_rules.label(v.node, v.value or ""),
-                     "at": rec.at[11:19] if rec else "", "notes": state.notes.get(v.key, []),
+                     "by": calls.other_author(state, rec.by) if rec else "",
+                     "at": rec.at[11:19] if rec else "",
+                     "notes": calls.notes_with_authors(state, v.key),
                      "probe": probe, "suggested": suggested, "verdict": verdict,
                      "where": check_location(state.runs_on)})
     return web.page(request, "history.html.j2", user=user, call=state, rows=rows,
-                    status=end_label(state.ended), changes=state.changes,
+                    status=end_label(state.ended),
+                    changes=[{**c, "by": calls.other_author(state, str(c.get("by") or ""))}
+                             for c in state.changes],
                     sensitive=state.sensitive_requests, known=state.known_issues,
                     open=state.ended is None)
 
