@@ -3,7 +3,9 @@
 Every page works without JavaScript: a form posts, the server answers with a redirect
 to the page to show next (post-redirect-get). Every form carries the session's CSRF
 token and the step it answers; the call is opened (locked) for the one request that
-writes it and closed before the answer goes out.
+writes it and closed before the answer goes out. A page's work (journals, the call's
+lock, the checks, rendering) is done in a worker thread, never on the event loop; a
+call another program is writing is answered 409 ("being answered elsewhere").
 """
 
 from __future__ import annotations
@@ -757,13 +759,14 @@ def _ticket_text(web: WebDesk, request: Request, user: User, state: CallState,
     """The ticket written at the call's end, from the call's own ticket file in the
     calls folder (rendered again if it is gone or is not a plain file there); never a
     file the journal names. Every read is audited (``how``: shown or downloaded)."""
-    web.audit.write(f"ticket_{how}", user=user.name, address=_address(request),
-                    call=state.call_id, format=fmt)
+    text = None
     with contextlib.suppress(JournalError):
         text = web.desk.journals().read_ticket(state.call_id, fmt)
-        if text is not None:
-            return text
-    return calls.ticket_text(web.desk, state.call_id, fmt)
+    if text is None:
+        text = calls.ticket_text(web.desk, state.call_id, fmt)
+    web.audit.write(f"ticket_{how}", user=user.name, address=_address(request),
+                    call=state.call_id, format=fmt)
+    return text
 
 
 def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
