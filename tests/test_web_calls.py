@@ -113,6 +113,8 @@ def others_answered(desk: Desk, lead: httpx.Client, call_id: str) -> None:
 def test_a_call_locked_elsewhere_is_answered_409_and_other_pages_go_on(desk: Desk) -> None:
     sam, lee = signed_in(desk.url, "sam"), signed_in(desk.url, "lee")
     call_id, page = start(sam)
+    tabs = [signed_in(desk.url, "sam") for _ in range(2)]  # two more tabs on the call
+    forms = [tab.get(f"/calls/{call_id}").text for tab in tabs]
     holder = subprocess.Popen([PYTHON, "-c", HOLD_LOCK, str(desk.data), call_id],
                               env=cli_env(desk.data), stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
@@ -124,7 +126,14 @@ def test_a_call_locked_elsewhere_is_answered_409_and_other_pages_go_on(desk: Des
         threading.Event().wait(0.5)  # the answer is at the server, waiting for the lock
         others_answered(desk, lee, call_id)
         assert not waiting.done, "the other pages were answered only after the wait"
+        # a second tab waits too; a third is answered busy at once, not a thread more
+        second = Pending(lambda: give(tabs[0], call_id, forms[0], ANSWERS[key]))
+        threading.Event().wait(0.5)
+        third = give(tabs[1], call_id, forms[1], ANSWERS[key])
+        assert third.status_code == 409 and "being answered elsewhere" in third.text
+        assert not waiting.done and not second.done, "the third was answered after the wait"
         busy = waiting.result()
+        assert second.result().status_code == 409
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")

@@ -105,6 +105,10 @@ BUSY = ("This call is being answered elsewhere (another tab, window or computer)
 """The answer to a request for a call whose lock another program holds (409)."""
 
 
+LOCK_WAITERS = 2
+"""Requests of one worker that may wait together for one call's lock (two tabs)."""
+
+
 class NotFound(Exception):
     """No such call for this user: answered 404 whether it exists or not."""
 
@@ -206,6 +210,8 @@ class WebDesk:
         self.audit = AuditLog(self.desk.data_dir)
         self.templates = _templates()
         self._setting: tuple[tuple[Any, ...], Path, Any, Any] | None = None
+        self._waiting: dict[str, int] = {}
+        self._waiting_lock = threading.Lock()
 
     # -- pages -------------------------------------------------------------------------
     def page(self, request: Request, template: str, code: int = 200, **ctx: Any) -> Response:
@@ -352,10 +358,23 @@ class WebDesk:
         return turns.read_call(self.desk, fs, org, call_id, checks=self.settings.checks)
 
     def open(self, call_id: str, user: User) -> Call:
-        """The call locked for this request; what is written names ``user`` (``by``)."""
+        """The call locked for this request; what is written names ``user`` (``by``).
+        At most :data:`LOCK_WAITERS` requests of this worker wait for one call's lock
+        (each holds a worker thread meanwhile); any more are answered busy at once, so
+        requests to one busy call never take the threads every other page needs."""
         fs, org = self.flowset_org()
-        return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks,
-                               by=user.name)
+        with self._waiting_lock:
+            waiting = self._waiting.get(call_id, 0)
+            self._waiting[call_id] = waiting + 1
+        try:
+            return turns.open_call(self.desk, fs, org, call_id,
+                                   checks=self.settings.checks, by=user.name,
+                                   wait=turns.LOCK_WAIT if waiting < LOCK_WAITERS else 0)
+        finally:
+            with self._waiting_lock:
+                self._waiting[call_id] -= 1
+                if not self._waiting[call_id]:
+                    del self._waiting[call_id]
 
 
 Handler = Callable[[WebDesk, Request, User, FormData], Response]
