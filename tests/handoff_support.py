@@ -39,8 +39,10 @@ def escalated_call(data_dir: Path, org: OrgConfig | None = None,
     return call.call_id
 
 
-def make_packet(folder: Path, data_dir: Path, call_id: str, *, redacted: bool) -> Path:
-    """A real escalation packet (the zip ``collect`` writes), recorded for the call."""
+def make_packet(folder: Path, data_dir: Path, call_id: str, *, redacted: bool,
+                of_call: bool = True) -> Path:
+    """A real escalation packet (the zip ``collect`` writes), recorded for the call;
+    ``of_call=False``: one made without ``--call`` (its manifest names no call)."""
     store = JournalFolder(data_dir)
     tickets = {fmt: store.ticket_path(call_id, fmt).read_text(encoding="utf-8")
                for fmt in ("md", "txt")}
@@ -51,8 +53,8 @@ def make_packet(folder: Path, data_dir: Path, call_id: str, *, redacted: bool) -
                   platform="linux")
     redactor = Redactor(hosts=["ws-ann", "fs01.corp.example"], users=["ann", "Ann Caller"],
                         keywords=[], dns_suffix="corp.example") if redacted else None
-    path = build_packet(folder, ctx, ev, tickets=tickets, record=None, call_id=call_id,
-                        redactor=redactor)
+    path = build_packet(folder, ctx, ev, tickets=tickets, record=None,
+                        call_id=call_id if of_call else None, redactor=redactor)
     journal = Journal(store.path(call_id))
     journal.append("packet", path=str(path), redacted=redacted)
     journal.close()

@@ -115,6 +115,28 @@ def test_unanswered_check_left_open_and_finished_by_resume(tmp_path: Path,
     assert again.returncode in (5, 6)
 
 
+def test_each_answer_names_the_staffer_who_gave_it_and_show_says_who_else_did(
+        tmp_path: Path, data_dir: Path) -> None:
+    answers = route_to("fig7_1.fixed_network")
+    partial = {k: v for k, v in answers.items() if k != "fig7_1.ping_ip"}
+    r = run(["start", "--staffer", "ana", "--answers", str(write_answers(tmp_path, partial)),
+             "--no-checks"], data_dir)
+    assert r.returncode == 4, r.stderr
+    rest = {"fig7_1.ping_ip": "no", **{k: v for k, v in answers.items()
+                                       if k.startswith("fig7_1.")}}
+    done = run(["resume", "--staffer", "bo", "--answers",
+                str(write_answers(tmp_path, rest)), "--no-checks"], data_dir)
+    assert done.returncode == 0, done.stderr
+    [journal] = (data_dir / "calls").glob("*.jsonl")
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    by = {e["key"]: e["by"] for e in events if e["event"] == "answer"}
+    assert by["intake.caller_name"] == "ana" and by["fig7_1.ping_ip"] == "bo"
+    assert [e["by"] for e in events if e["event"] == "end"] == ["bo"]
+    shown = run(["show", "last"], data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert "(by bo)" in shown.stdout and "(by ana)" not in shown.stdout
+
+
 def test_unknown_call_and_bad_usage(data_dir: Path) -> None:
     r = run(["show", "nope"], data_dir)
     assert r.returncode == 5 and "no call 'nope'" in r.stderr

@@ -225,6 +225,35 @@ def test_collect_command_builds_a_packet_for_a_call(tmp_path: Path, data_dir: Pa
     assert bad.returncode == 2 and "looks like a command option" in bad.stderr
 
 
+def test_a_redacted_packet_names_no_one_who_answered_the_call(tmp_path: Path,
+                                                             data_dir: Path) -> None:
+    """The call record in a redacted packet names who gave each answer (``by``): every
+    one of them is redacted, not only the staffer who started the call."""
+    import yaml
+
+    answers = next(a for a, s in Engine(shipped()).paths()
+                   if s.visit.node_key == "fig7_2.escalate_caller")
+    first = {k: v for k, v in answers.items() if k.startswith("intake.")}
+    env = cli_env(data_dir)
+    for staffer, part in (("anabelle", first), ("bolivar", answers)):
+        (tmp_path / "a.yaml").write_text(yaml.safe_dump({"answers": part}))
+        command = "start" if staffer == "anabelle" else "resume"
+        subprocess.run([PYTHON, "-m", "wizard", command, "--staffer", staffer, "--answers",
+                        str(tmp_path / "a.yaml"), "--no-checks"], env=env,
+                       capture_output=True, timeout=60)
+    record = subprocess.run([PYTHON, "-m", "wizard", "show", "last", "--json"], env=env,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert '"by": "bolivar"' in record and '"by": "anabelle"' in record
+    out = tmp_path / "packets"
+    r = subprocess.run([PYTHON, "-m", "wizard", "collect", "--call", "last", "--redact",
+                        "-o", str(out)], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    (packet,) = out.glob("*.zip")
+    text = "\n".join(read_zip(packet).values()).lower()
+    assert "bolivar" not in text and "anabelle" not in text
+
+
 def test_every_collector_declares_itself() -> None:
     for col in COLLECTORS:
         assert col.name and col.description and col.platforms

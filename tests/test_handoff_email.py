@@ -89,6 +89,39 @@ def test_escalation_mailed_over_starttls_with_login_body_and_attachments(
     assert f"Hand-off to {GROUP} (email)" in show.stdout and ": sent" in show.stdout
 
 
+def test_a_journal_copied_in_cannot_make_the_hand_off_send_other_files(
+        data_dir: Path, tmp_path: Path, smtp: tuple[int, Mailbox],
+        cert: tuple[Path, Path]) -> None:
+    """The hand-off attaches the call's own ticket files and a packet made for this call
+    only: not a packet the journal names that was made for no call, nor a file linked in
+    the place of a ticket."""
+    port, box = smtp
+    org = email_org(port, cert[0])
+    env = {"TRIAGE_SMTP_PASSWORD": PASSWORD}
+    call_id = escalated_call(data_dir, org)
+    store = JournalFolder(data_dir)
+    own = make_packet(tmp_path / "own", data_dir, call_id, redacted=False)
+    # the journal names, after it, a packet collected with no call (another computer's)
+    other = make_packet(tmp_path / "other", data_dir, call_id, redacted=False,
+                        of_call=False)
+    assert store.load(call_id).packets[-1]["path"] == str(other)
+    assert send_call(store, org, call_id, environ=env, settings=FAST).status == "sent"
+    files = {a.get_filename(): a.get_content() for a in box.messages[-1].iter_attachments()}
+    assert set(files) == {f"{call_id}.ticket.txt", f"{call_id}.ticket.md", own.name}
+    assert files[own.name] == own.read_bytes() != other.read_bytes()
+    # a link in the place of a ticket file: refused, nothing sent
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not-for-tier-2\n", encoding="utf-8")
+    ticket = store.ticket_path(call_id, "txt")
+    ticket.unlink()
+    ticket.symlink_to(secret)
+    outcome = send_call(store, org, call_id, environ=env, settings=FAST, again=True)
+    assert outcome.status == "failed"
+    assert f"{ticket}: not a ticket file of this call" in str(outcome.error)
+    assert len(box.messages) == 1
+    assert all("not-for-tier-2" not in m.as_string() for m in box.messages)
+
+
 def test_second_send_is_refused_unless_again(data_dir: Path, smtp: tuple[int, Mailbox],
                                              cert: tuple[Path, Path]) -> None:
     from wizard.handoff.outbox import NotSent

@@ -119,3 +119,26 @@ def test_a_call_is_one_writers_whichever_program_holds_its_lock(tmp_path: Path) 
         holder.kill()
         holder.wait(10)
     store.lock(call_id).release()
+
+
+def test_a_ticket_is_read_back_only_from_the_calls_own_plain_file(tmp_path: Path) -> None:
+    import os
+
+    from wizard.calls.journal import MAX_TICKET
+
+    store = JournalFolder(tmp_path)
+    call_id, journal, _ = store.new_call(staffer="sam")
+    journal.close()
+    assert store.read_ticket(call_id, "md") is None  # none written: the caller renders it
+    store.ticket_path(call_id, "md").write_text("# IPsec call\n", encoding="utf-8")
+    assert store.read_ticket(call_id, "md") == "# IPsec call\n"
+    # a pipe in its place is refused at once (a read would wait for a writer forever)
+    os.mkfifo(store.ticket_path(call_id, "txt"))
+    with pytest.raises(JournalError, match="not a ticket file of this call"):
+        store.read_ticket(call_id, "txt")
+    store.ticket_path(call_id, "txt").unlink()
+    store.ticket_path(call_id, "txt").write_bytes(b"x" * (MAX_TICKET + 1))
+    with pytest.raises(JournalError, match="larger than a ticket"):
+        store.read_ticket(call_id, "txt")
+    with pytest.raises(JournalError, match="not a call id"):
+        store.read_ticket("../web-secret", "md")

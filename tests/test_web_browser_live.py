@@ -13,10 +13,7 @@ while the check runs and again when its result has come, whatever the machine's 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +26,7 @@ from wizard.service.accounts import Accounts
 
 from .test_checks_in_calls import INTAKE
 from .test_web_browser import accessible, give, signed_in, start
-from .web_support import PASSWORDS, ROLES, current_key, serve
+from .web_support import PASSWORDS, ROLES, current_key, held_ping, serve
 
 CHECK = "fig7_1.net_from_helpdesk"
 """A check run on the help desk's computer: does the target answer a ping from there."""
@@ -50,33 +47,17 @@ class Desk(NamedTuple):
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    system_ping = shutil.which("ping")
-    if system_ping is None:
-        pytest.skip("no ping program on this computer")
     root = tmp_path_factory.mktemp("live")
+    ping = held_ping(root)
     data = root / "data"
     accounts = Accounts(data)
     for name, password in PASSWORDS.items():
         accounts.add(name, ROLES[name], password)
     accounts.add("dana", "staffer", "dana-password-1")
     accounts.disable("dana")
-    hold, pinging, bin_dir = root / "hold", root / "pinging", root / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "ping").write_text(
-        "#!/bin/sh\n"
-        f": > {shlex.quote(str(pinging))}\n"
-        "n=0\n"  # held at most a minute, so that a failed test never leaves it waiting
-        f'while [ -e {shlex.quote(str(hold))} ] && [ "$n" -lt 600 ]; do\n'
-        '  sleep 0.1; n=$((n + 1))\ndone\n'
-        f'exec {shlex.quote(system_ping)} "$@"\n', encoding="utf-8")
-    (bin_dir / "ping").chmod(0o755)
-    org = root / "org.yaml"  # the check's own time limit well above the hold
-    org.write_text("organization: Test desk\ntimeouts:\n  probes: {ping: 60}\n",
-                   encoding="utf-8")
-    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    with serve(data, "--org", str(org), "--sso-header", SSO_HEADER, "--sso-from",
-               "127.0.0.1", env={"PATH": path}) as server:
-        yield Desk(server.wait(), data, hold, pinging)
+    with serve(data, "--org", str(ping.org), "--sso-header", SSO_HEADER, "--sso-from",
+               "127.0.0.1", env=ping.env) as server:
+        yield Desk(server.wait(), data, ping.hold, ping.pinging)
 
 
 def wait_for_file(path: Path, timeout: float = 30.0) -> None:

@@ -6,6 +6,8 @@ import contextlib
 import html
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -13,6 +15,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 with warnings.catch_warnings():  # the test client's note about its HTTP library
     warnings.simplefilter("ignore")
@@ -133,3 +136,41 @@ def serve(data_dir: Path, *args: str, env: Mapping[str, str] | None = None,
     finally:
         server.stop()
 
+
+
+class HeldPing(NamedTuple):
+    """A ``ping`` first on a server's ``PATH`` that waits while ``hold`` exists, then runs
+    the system's own: a check is seen while it runs, whatever the machine's speed."""
+
+    hold: Path
+    """While this file exists, a ping the server starts waits (a minute at most, so
+    that a failed test never leaves it waiting)."""
+    pinging: Path
+    """Made by each ping the server starts."""
+    org: Path
+    """An organization file whose ping time limit is well above the hold."""
+    env: dict[str, str]
+    """The server's ``PATH``."""
+
+
+def held_ping(root: Path) -> HeldPing:
+    system_ping = shutil.which("ping")
+    if system_ping is None:
+        import pytest
+
+        pytest.skip("no ping program on this computer")
+    hold, pinging, bin_dir = root / "hold", root / "pinging", root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ping").write_text(
+        "#!/bin/sh\n"
+        f": > {shlex.quote(str(pinging))}\n"
+        "n=0\n"
+        f'while [ -e {shlex.quote(str(hold))} ] && [ "$n" -lt 600 ]; do\n'
+        '  sleep 0.1; n=$((n + 1))\ndone\n'
+        f'exec {shlex.quote(system_ping)} "$@"\n', encoding="utf-8")
+    (bin_dir / "ping").chmod(0o755)
+    org = root / "org.yaml"
+    org.write_text("organization: Test desk\ntimeouts:\n  probes: {ping: 60}\n",
+                   encoding="utf-8")
+    return HeldPing(hold, pinging, org,
+                    {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"})

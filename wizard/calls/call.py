@@ -82,7 +82,8 @@ def check_location(runs_on: str) -> str:
 class Call:
     def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
-                 system: System | None = None, checks: bool = True) -> None:
+                 system: System | None = None, checks: bool = True,
+                 by: str | None = None) -> None:
         self.fs = flowset
         self.engine = Engine(flowset)
         self.store = store
@@ -92,6 +93,12 @@ class Call:
         self._system = system
         self.checks = checks
         """False: no automatic check runs (``--no-checks``); every check is asked."""
+        self.by = by or state.staffer
+        """Who gives this call's answers now, recorded in every event a person makes
+        (``by``): the terminal's staffer, the web desk's signed-in user (a lead may
+        answer a staffer's call)."""
+        self.written: list[str] = []
+        """The events a person made through this object, in order (``answer``, ...)."""
 
     @property
     def org(self) -> OrgConfig:
@@ -133,7 +140,7 @@ class Call:
         )
         state = replay(call_id, [event])
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
-                   system=system, checks=checks)
+                   system=system, checks=checks, by=staffer)
 
     @classmethod
     def resume(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | KnownOrg | None,
@@ -158,7 +165,7 @@ class Call:
                        flowcharts=flowset.versions(), **extra)
         state.resumed.append("now")
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
-                   system=system, checks=checks)
+                   system=system, checks=checks, by=staffer)
 
     @property
     def call_id(self) -> str:
@@ -329,13 +336,13 @@ class Call:
         """Validate and record an answer for a step (the current one or an earlier one)."""
         value = answer_rules.validate(visit.node, raw, visit.key)
         key = visit.key
-        event = self._journal.append("answer", key=key, value=value, source=source,
-                                    suggested=suggested)
-        record = AnswerRecord(key, value, event["t"], source, suggested)
+        event = self._write("answer", key=key, value=value, source=source,
+                            suggested=suggested)
+        record = AnswerRecord(key, value, event["t"], source, suggested, self.by)
         old = self.state.answers.get(key)
         if old is not None and old.value != value:
             self.state.changes.append({"key": key, "from": old.value, "to": value,
-                                       "at": record.at})
+                                       "at": record.at, "by": self.by})
         self.state.answers[key] = record
         return value
 
@@ -344,8 +351,9 @@ class Call:
         text = answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
         if not text:
             return
-        self._journal.append("note", key=key, text=text)
+        self._write("note", key=key, text=text)
         self.state.notes.setdefault(key, []).append(text)
+        self.state.note_by.setdefault(key, []).append(self.by)
 
     def known_issues(self, step: Step) -> list[Hit]:
         """Catalogue entries matching what the call has shown on its current route."""
@@ -363,13 +371,13 @@ class Call:
         return fresh
 
     def interrupted(self) -> None:
-        self._journal.append("interrupted")
+        self._write("interrupted")
 
     def record_sensitive_request(self, key: str, what: str) -> None:
         """The caller asked for something the chapter says not to give out or do."""
         what = answer_rules.check_free_text(what.strip(), answer_rules.MAX_ANSWER,
                                             "what the caller asked for")
-        event = self._journal.append("sensitive_request", step=key, what=what)
+        event = self._write("sensitive_request", step=key, what=what)
         self.state.sensitive_requests.append({"step": key, "what": what, "t": event["t"]})
 
     @property
@@ -411,7 +419,7 @@ class Call:
             if not duplicate_of:
                 raise ValueError("a duplicate call names the ticket it duplicates")
             fields["duplicate_of"] = duplicate_of
-        end = self._journal.append("end", **fields)
+        end = self._write("end", **fields)
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
         return self.state.ended
 
@@ -434,7 +442,7 @@ class Call:
         assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
         node = step.visit.node
         group = self.escalation_group(step)
-        end = self._journal.append(
+        end = self._write(
             "end", terminal=step.visit.node_key, status=node.status.value,
             status_label=node.status.label, category=node.category.value,
             tier2=node.tier2, tier2_group=group, team=node.team.value if node.team else None,
@@ -443,6 +451,12 @@ class Call:
         )
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
         return self.state.ended
+
+    def _write(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Journal an event a person made (an answer, a note, the end...), naming who."""
+        record = self._journal.append(event, by=self.by, **fields)
+        self.written.append(event)
+        return record
 
     @property
     def _journal(self) -> Journal:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,12 +27,19 @@ if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
 
 CALLS_DIR = "calls"
+MAX_TICKET = 4 * 1024 * 1024
+"""The largest ticket file read back (a ticket is a few kilobytes)."""
 
 
 class JournalError(TriageError):
     """A call record is missing or unusable. ``str()`` is one line."""
 
     status = ExitStatus.NOT_FOUND
+
+
+class CallBusy(JournalError):
+    """Another program (a terminal, another request of the web desk) holds the call's
+    one-writer lock: the call is being answered elsewhere right now."""
 
 
 def now_iso() -> str:
@@ -65,6 +73,9 @@ class AnswerRecord:
     source: str = "staffer"
     """staffer | answers_file | probe (a probe suggestion accepted as it was)."""
     suggested: str | None = None
+    by: str = ""
+    """Who gave it (the event's ``by``; in a journal written before it was recorded:
+    the staffer at the keyboard, the call's starter or whoever resumed it)."""
 
 
 @dataclass
@@ -81,6 +92,8 @@ class CallState:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    note_by: dict[str, list[str]] = field(default_factory=dict)
+    """Who wrote each of ``notes`` (the same positions)."""
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Answers that replaced an earlier one (the "back" edits), oldest first."""
     ended: dict[str, Any] | None = None
@@ -130,7 +143,7 @@ class CallLock:
             else:  # pragma: no cover - Windows
                 self._release = self._filelock(path)
         except _Busy:
-            raise JournalError(
+            raise CallBusy(
                 f"call {call_id} is already open in another ipsec-triage (another window "
                 "or computer); finish or quit it there first") from None
         except OSError as exc:
@@ -257,7 +270,7 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "t": _TEXT, "staffer": _TEXT, "runs_on": _TEXT, "mode": _TEXT, "flowcharts": (dict,),
     "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
     "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
-    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)),
+    "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)), "by": _TEXT,
 }
 
 
@@ -338,10 +351,11 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             key = str(ev["key"])
             old = state.answers.get(key)
             rec = AnswerRecord(key, str(ev["value"]), str(ev.get("t", "")),
-                               str(ev.get("source", "staffer")), ev.get("suggested"))
+                               str(ev.get("source", "staffer")), ev.get("suggested"),
+                               str(ev.get("by") or by))
             if old is not None and old.value != rec.value:
                 state.changes.append({"key": key, "from": old.value, "to": rec.value,
-                                      "at": rec.at, "by": by})
+                                      "at": rec.at, "by": rec.by})
             state.answers[key] = rec
             if state.ended is not None:
                 state.ended = None  # an answer after the end reopens the call
@@ -353,6 +367,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
                 state.probe_args[str(ev["key"])] = dict(ev.get("args") or {})
         elif kind == "note":
             state.notes.setdefault(str(ev["key"]), []).append(str(ev["text"]))
+            state.note_by.setdefault(str(ev["key"]), []).append(str(ev.get("by") or by))
         elif kind == "known_issue":
             state.known_issues[str(ev.get("id"))] = str(ev.get("why", ""))
         elif kind == "sensitive_request":
@@ -485,4 +500,31 @@ class JournalFolder:
 
     def ticket_path(self, call_id: str, fmt: str) -> Path:
         return self.calls / f"{call_id}.ticket.{fmt}"
+
+    def read_ticket(self, call_id: str, fmt: str) -> str | None:
+        """The ticket written at a call's end, from its own file in this folder (None:
+        there is none). The file is found by the call's id, never by a path a journal
+        names (a journal copied in could name any file); a link in its place, or
+        anything but a plain file, is refused, and so is one larger than a ticket."""
+        name = f"{call_id}.ticket.{fmt}"
+        if Path(name).name != name or name.startswith("."):
+            raise JournalError(f"{call_id!r}: not a call id")
+        path = self.calls / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise JournalError(f"{path}: not a ticket file of this call: "
+                               f"{exc.strerror or exc}") from None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise JournalError(f"{path}: not a ticket file of this call (not a plain "
+                                   "file)")
+            data = fh.read(MAX_TICKET + 1)
+        if len(data) > MAX_TICKET:
+            raise JournalError(f"{path}: larger than a ticket ({MAX_TICKET} bytes): left "
+                               "out")
+        return data.decode("utf-8", errors="replace")
 

@@ -8,11 +8,15 @@ import json
 import zipfile
 from pathlib import Path
 
-from wizard.calls.journal import CallState, JournalFolder
+from wizard.calls.journal import CallState, JournalError, JournalFolder
 from wizard.handoff.base import Attachment, HandoffError, Parcel
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "txt": "text/plain; charset=utf-8",
                  "zip": "application/zip"}
+
+
+MAX_MANIFEST = 1024 * 1024
+"""The largest packet manifest read (``collect`` writes a few kilobytes)."""
 
 
 class PacketError(HandoffError):
@@ -24,6 +28,8 @@ def read_manifest(path: Path) -> dict[str, object]:
     """The manifest of an escalation packet (a zip made by ``collect``)."""
     try:
         with zipfile.ZipFile(path) as zf:
+            if zf.getinfo("manifest.json").file_size > MAX_MANIFEST:
+                raise ValueError(f"manifest.json over {MAX_MANIFEST} bytes")
             manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
     except FileNotFoundError:
         raise PacketError(f"{path}: packet not found") from None
@@ -54,8 +60,17 @@ def choose_packet(state: CallState, given: Path | None, redacted_only: bool) -> 
             if p.is_file():
                 candidates.append(p)
     for path in candidates:
-        manifest = read_manifest(path)
+        try:
+            manifest = read_manifest(path)
+        except PacketError:
+            if given is not None:
+                raise
+            continue  # a path the journal names that is no packet
         owner = manifest.get("call_id")
+        if given is None and owner != state.call_id:
+            # a path from the journal (one copied in could name any file): only a packet
+            # made for this very call is taken
+            continue
         if owner not in (None, state.call_id):
             raise PacketError(f"{path}: this packet belongs to call {owner}, not "
                               f"{state.call_id}")
@@ -98,9 +113,12 @@ def build_parcel(state: CallState, store: JournalFolder, group: str, *,
                       severity=severity, redacted=True)
     tickets: dict[str, str] = {}
     for fmt in ("txt", "md"):
-        path = store.ticket_path(state.call_id, fmt)
-        if path.is_file():
-            tickets[fmt] = path.read_text(encoding="utf-8")
+        try:  # the call's own file, never a link nor a path the journal names
+            text = store.read_ticket(state.call_id, fmt)
+        except JournalError as exc:
+            raise HandoffError(str(exc), retry=False) from None
+        if text is not None:
+            tickets[fmt] = text
     if not tickets:
         raise HandoffError(f"call {state.call_id} has no ticket file: write it with "
                            f"'ipsec-triage ticket {state.call_id} -o FILE' after fixing the "

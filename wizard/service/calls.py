@@ -292,6 +292,19 @@ def route_step(fs: FlowSet, state: CallState) -> Step:
                                         "test_servers": ""})
 
 
+def other_author(state: CallState, by: str) -> str:
+    """Who made an answer or a note, when it was not the call's staffer ("": the
+    staffer): ``show`` and the history say so."""
+    return by if by and by != state.staffer else ""
+
+
+def notes_with_authors(state: CallState, key: str) -> list[tuple[str, str]]:
+    """The notes of a step, each with :func:`other_author` of who wrote it."""
+    authors = state.note_by.get(key, [])
+    return [(text, other_author(state, authors[i] if i < len(authors) else ""))
+            for i, text in enumerate(state.notes.get(key, []))]
+
+
 def call_record(state: CallState) -> dict[str, Any]:
     """The whole record of a call as plain data (``show --json``, the packet)."""
     return {
@@ -299,7 +312,8 @@ def call_record(state: CallState) -> dict[str, Any]:
         "runs_on": state.runs_on, "mode": state.mode, "flowcharts": state.flowcharts,
         "answers": {k: vars(a) for k, a in state.answers.items()},
         "probes": {k: p.to_dict() for k, p in state.probes.items()},
-        "notes": state.notes, "changes": state.changes, "ended": state.ended,
+        "notes": state.notes, "note_by": state.note_by, "changes": state.changes,
+        "ended": state.ended,
         "known_issues": state.known_issues, "handoffs": state.handoffs,
     }
 

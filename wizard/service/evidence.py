@@ -57,11 +57,13 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
         record = calls.call_record(state)
         values = state.values()
         people = [state.staffer, values.get("intake.caller_name", ""),
-                  values.get("intake.caller_contact", "")]
+                  values.get("intake.caller_contact", ""),  # and whoever else answered
+                  *dict.fromkeys([a.by for a in state.answers.values()]
+                                 + [b for by in state.note_by.values() for b in by])]
         for fmt in ("md", "txt"):
-            path = journals.ticket_path(state.call_id, fmt)
-            if path.is_file():
-                tickets[fmt] = path.read_text(encoding="utf-8")
+            text = journals.read_ticket(state.call_id, fmt)  # its own file, never a link
+            if text is not None:
+                tickets[fmt] = text
     call_machine = values.get("intake.caller_machine", "")
     comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.calls.call import Call
 from wizard.calls.engine import Step
-from wizard.calls.journal import CallState, JournalError
+from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows.flowset import FlowSet
 from wizard.service.desk import Desk
 
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
-LOCK_WAIT = 10.0
-"""Seconds a request waits for a call another request is writing."""
+LOCK_WAIT = 3.0
+"""Seconds a request waits for a call another request is writing (a write takes a few
+milliseconds; a call held longer is being answered elsewhere: a terminal, a check run,
+and the request is answered so, :class:`~wizard.calls.journal.CallBusy`). Wait it in a
+worker thread, never on a server's event loop."""
 
 
 class StaleForm(TriageError):
@@ -60,10 +63,13 @@ def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
 def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
               call_id: str, *,
               system: System | None = None, checks: bool = True,
-              wait: float = LOCK_WAIT) -> Call:
+              wait: float = LOCK_WAIT, by: str | None = None) -> Call:
     """The call, locked for this request and read under the lock (the latest answers);
-    waits up to ``wait`` seconds for another request writing it. Close it at the end
-    of the request. Nothing is written to the journal by opening it."""
+    waits up to ``wait`` seconds for another request writing it, then raises
+    :class:`~wizard.calls.journal.CallBusy`. Close it at the end of the request.
+    Nothing is written to the journal by opening it. It blocks: a server calls it in a
+    worker thread. ``by``: who answers in this request (the signed-in user), named in
+    every event it writes; default the call's staffer."""
     journals = desk.journals()
     try:
         full_id = journals.resolve_id(call_id)
@@ -74,7 +80,7 @@ def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
         try:
             lock = journals.lock(full_id)
             break
-        except JournalError:
+        except CallBusy:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.05)
@@ -85,7 +91,7 @@ def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
         lock.release()
         raise
     return Call(flowset=fs, store=journals, state=state, journal=journal, org=org,
-                system=system, checks=checks)
+                system=system, checks=checks, by=by)
 
 
 def check_token(call: Call, token: str) -> Step:

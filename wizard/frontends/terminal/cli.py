@@ -570,7 +570,7 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from rich.text import Text
 
     desk = env.desk(args)
-    _journals, state = desk.load_call(args.call_id)
+    journals, state = desk.load_call(args.call_id)
     if args.json:
         payload = calls.call_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
@@ -600,11 +600,15 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         questions[v.key] = question
         probe = state.probes.get(v.key)
         where = f" (ran on the {check_location(state.runs_on)})" if probe else ""
+        rec = state.answers.get(v.key)
+        by = calls.other_author(state, rec.by) if rec else ""
         table.add_row(str(n), v.key, Text(question),
-                      Text(answer_rules.label(v.node, v.value or "")),
+                      Text(answer_rules.label(v.node, v.value or "")
+                           + (f" (by {by})" if by else "")),
                       Text(f"{probe.status.value}: {probe.summary}{where}") if probe else "")
-        for note in state.notes.get(v.key, []):
-            table.add_row("", "", Text(f"note: {note}"), "", "")
+        for note, note_by in calls.notes_with_authors(state, v.key):
+            table.add_row("", "", Text(f"note{f' by {note_by}' if note_by else ''}: {note}"),
+                          "", "")
     console.print(table)
     waiting = step.visit.key if step.kind is StepKind.ASK and state.ended is None else None
 
@@ -652,8 +656,10 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for note in state.notes.get(waiting, []):  # taken at it before the call stopped
             console.print(Text(f"  note: {note}"))
     if state.ended:
-        for fmt, path in (state.ended.get("tickets") or {}).items():
-            console.print(Text(f"Ticket ({fmt}): {path}"))
+        for fmt in ("md", "txt"):  # the call's own files (never a path the journal names)
+            path = journals.ticket_path(state.call_id, fmt)
+            if (state.ended.get("tickets") or {}).get(fmt) and path.is_file():
+                console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
     return ExitStatus.OK

@@ -3,7 +3,9 @@
 Every page works without JavaScript: a form posts, the server answers with a redirect
 to the page to show next (post-redirect-get). Every form carries the session's CSRF
 token and the step it answers; the call is opened (locked) for the one request that
-writes it and closed before the answer goes out.
+writes it and closed before the answer goes out. A page's work (journals, the call's
+lock, the checks, rendering) is done in a worker thread, never on the event loop; a
+call another program is writing is answered 409 ("being answered elsewhere").
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network, trusted
 from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location, end_label
 from wizard.calls.engine import Step, StepKind, Visit
-from wizard.calls.journal import CallState, JournalError
+from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows import answers as answer_rules
 from wizard.flows import mermaid
 from wizard.flows.catalogue import catalogue_path
@@ -107,6 +109,15 @@ class Settings:
     empty: no single sign-on."""
     sso_from: tuple[Network, ...] = ()
     """The addresses the single-sign-on header is trusted from (the proxy's own)."""
+
+
+BUSY = ("This call is being answered elsewhere (another tab, window or computer) right "
+        "now: nothing was changed. Try again in a moment.")
+"""The answer to a request for a call whose lock another program holds (409)."""
+
+
+LOCK_WAITERS = 2
+"""Requests of one worker that may wait together for one call's lock (two tabs)."""
 
 
 class NotFound(Exception):
@@ -199,6 +210,8 @@ class WebDesk:
         self.audit = AuditLog(self.desk.data_dir)
         self.templates = _templates()
         self._setting: tuple[tuple[Any, ...], Path, Any, Any] | None = None
+        self._waiting: dict[str, int] = {}
+        self._waiting_lock = threading.Lock()
 
     # -- pages -------------------------------------------------------------------------
     def page(self, request: Request, template: str, code: int = 200, **ctx: Any) -> Response:
@@ -218,6 +231,9 @@ class WebDesk:
         return self.message(request, "No such call",
                             "There is no call with that number that you can open.", 404,
                             user)
+
+    def busy(self, request: Request, user: User) -> Response:
+        return self.message(request, "Call busy", BUSY, 409, user)
 
     @staticmethod
     def flash(request: Request, text: str, kind: str = "info") -> None:
@@ -341,12 +357,31 @@ class WebDesk:
         fs, org = self.flowset_org()
         return turns.read_call(self.desk, fs, org, call_id, checks=self.settings.checks)
 
-    def open(self, call_id: str) -> Call:
+    def open(self, call_id: str, user: User) -> Call:
+        """The call locked for this request; what is written names ``user`` (``by``).
+        At most :data:`LOCK_WAITERS` requests of this worker wait for one call's lock
+        (each holds a worker thread meanwhile); any more are answered busy at once, so
+        requests to one busy call never take the threads every other page needs."""
         fs, org = self.flowset_org()
-        return turns.open_call(self.desk, fs, org, call_id, checks=self.settings.checks)
+        with self._waiting_lock:
+            waiting = self._waiting.get(call_id, 0)
+            self._waiting[call_id] = waiting + 1
+        try:
+            return turns.open_call(self.desk, fs, org, call_id,
+                                   checks=self.settings.checks, by=user.name,
+                                   wait=turns.LOCK_WAIT if waiting < LOCK_WAITERS else 0)
+        finally:
+            with self._waiting_lock:
+                self._waiting[call_id] -= 1
+                if not self._waiting[call_id]:
+                    del self._waiting[call_id]
 
 
-Handler = Callable[[WebDesk, Request, User], Awaitable[Response]]
+Handler = Callable[[WebDesk, Request, User, FormData], Response]
+"""A page or form of a signed-in user (the form already read: empty for a page). It
+reads journals, may wait for a call's lock and renders: the endpoint runs it in a worker
+thread, as Starlette runs a plain endpoint, so the event loop answers everyone else
+meanwhile."""
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -365,6 +400,7 @@ def create_app(settings: Settings) -> Starlette:
                     return web.message(request, "Signed out",
                                        "Your session has ended: sign in again.", 403)
                 return web.redirect(f"/login?next={quote(request.url.path)}")
+            form = FormData()
             if post:
                 form = await request.form()
                 if not csrf_ok(request.session, _field(form, "csrf")):
@@ -375,7 +411,9 @@ def create_app(settings: Settings) -> Starlette:
                                        "(or it has expired): nothing was changed. Open the "
                                        "page again and repeat.", 403, user)
             try:
-                return await handler(web, request, user)
+                return await run_in_threadpool(handler, web, request, user, form)
+            except CallBusy:
+                return web.busy(request, user)
             except NotFound:
                 web.audit.write("call_refused", user=user.name, address=_address(request),
                                 path=request.url.path)
@@ -483,7 +521,7 @@ async def login(request: Request) -> Response:
     return web.redirect(target)
 
 
-async def logout(web: WebDesk, request: Request, user: User) -> Response:
+def logout(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     web.audit.write("logout", user=user.name, address=_address(request))
     request.session.clear()
     return web.redirect("/login")
@@ -492,7 +530,7 @@ async def logout(web: WebDesk, request: Request, user: User) -> Response:
 # -- the desk's home ----------------------------------------------------------------------
 
 
-async def home(web: WebDesk, request: Request, user: User) -> Response:
+def home(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     rows = []
     for s in web.desk.journals().all():
         if not web.permitted(user, s):
@@ -508,8 +546,7 @@ async def home(web: WebDesk, request: Request, user: User) -> Response:
     return web.page(request, "home.html.j2", user=user, open_calls=open_calls, ended=ended)
 
 
-async def start(web: WebDesk, request: Request, user: User) -> Response:
-    form = await request.form()
+def start(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     fs, org = web.flowset_org()
     call = calls.start_call(web.desk, fs, org, staffer=user.name, runs_on="helpdesk",
                             mode="web", practice=_field(form, "practice") == "yes",
@@ -524,7 +561,8 @@ async def start(web: WebDesk, request: Request, user: User) -> Response:
 # -- one question per page ------------------------------------------------------------------
 
 
-def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Call) -> Call:
+def _prepare(web: WebDesk, request: Request, user: User, call_id: str, step: Step,
+             call: Call) -> Call:
     """What a page needs written before it is shown: the check of this step run (and
     those ahead of it in the chart), new known issues recorded, an end reached by the
     answers recorded. Done under the call's lock, only when there is something to do."""
@@ -533,7 +571,7 @@ def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Cal
     ends = step.kind is StepKind.END and call.state.ended is None
     if not (needs_check or fresh or ends):
         return call
-    writer = web.open(call_id)
+    writer = web.open(call_id, user)
     try:
         step = writer.step()
         writer.new_known_issues(step)
@@ -550,7 +588,7 @@ def _prepare(web: WebDesk, request: Request, call_id: str, step: Step, call: Cal
     return web.read(call_id)
 
 
-async def call_page(web: WebDesk, request: Request, user: User) -> Response:
+def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
     if request.session.get("opened") != call_id:
@@ -561,7 +599,7 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
     step = call.step()
     if _needs_check(call, step):
         return _checking_page(web, request, user, call, step)
-    call = _prepare(web, request, call_id, step, call)
+    call = _prepare(web, request, user, call_id, step, call)
     if call.state.ended is not None:
         return _ended_page(web, request, user, call)
     return web.page(request, "question.html.j2", **_question_ctx(web, request, user, call))
@@ -628,14 +666,15 @@ CHECKS_WAIT = 120.0
 """Seconds a check page waits for the next result (each probe has its own timeout)."""
 
 
-def _run_checks(web: WebDesk, call_id: str, out: queue.Queue[tuple[str, Any]]) -> None:
+def _run_checks(web: WebDesk, user: User, call_id: str,
+                out: queue.Queue[tuple[str, Any]]) -> None:
     """Run the checks of the call's step under its lock (in a thread of its own, so the
     lock is let go when they end even if the browser has gone): each result is put on
     ``out`` as it arrives, then ("done", None)."""
     try:
-        writer = web.open(call_id)
+        writer = web.open(call_id, user)
     except Exception as exc:  # the call busy or gone: the page says so, asks the question
-        out.put(("error", str(exc)))
+        out.put(("error", BUSY if isinstance(exc, CallBusy) else str(exc)))
         out.put(("done", None))
         return
     try:
@@ -666,7 +705,7 @@ def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
                 "about": ", ".join(v for v in args.values() if v)}
                for key, node, args in call.pending_checks(step)]
     results: queue.Queue[tuple[str, Any]] = queue.Queue()
-    threading.Thread(target=_run_checks, args=(web, call_id, results),
+    threading.Thread(target=_run_checks, args=(web, user, call_id, results),
                      name=f"checks-{call_id}", daemon=True).start()
 
     def arriving() -> Iterator[dict[str, str]]:
@@ -737,7 +776,7 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
     text = ""
     if tickets:
         with contextlib.suppress(TriageError):  # the downloads say why
-            text = _ticket_text(web, call.state, tickets[0])
+            text = _ticket_text(web, request, user, call.state, tickets[0], "shown")
     return web.page(request, "ended.html.j2", user=user, call=call.state,
                     status=end_label(ended), category=Category.label_of(ended.get("category")),
                     tier2=tier2, group=ended.get("tier2_group") or "",
@@ -748,22 +787,27 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
                     destination={"group": where[0], "kind": where[1]} if where else None)
 
 
-def _ticket_text(web: WebDesk, state: CallState, fmt: str) -> str:
-    """The ticket written at the call's end (rendered again if its file is gone)."""
-    path = ((state.ended or {}).get("tickets") or {}).get(fmt)
-    if path:
-        with contextlib.suppress(OSError):
-            return Path(path).read_text(encoding="utf-8")
-    return calls.ticket_text(web.desk, state.call_id, fmt)
+def _ticket_text(web: WebDesk, request: Request, user: User, state: CallState,
+                 fmt: str, how: str) -> str:
+    """The ticket written at the call's end, from the call's own ticket file in the
+    calls folder (rendered again if it is gone or is not a plain file there); never a
+    file the journal names. Every read is audited (``how``: shown or downloaded)."""
+    text = None
+    with contextlib.suppress(JournalError):
+        text = web.desk.journals().read_ticket(state.call_id, fmt)
+    if text is None:
+        text = calls.ticket_text(web.desk, state.call_id, fmt)
+    web.audit.write(f"ticket_{how}", user=user.name, address=_address(request),
+                    call=state.call_id, format=fmt)
+    return text
 
 
-async def send(web: WebDesk, request: Request, user: User) -> Response:
+def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     """Hand the ended call to its Tier 2 group, as the terminal offers at the end (a
     destination that is down: the outbox keeps it and retries)."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    form = await request.form()
-    call = web.open(call_id)
+    call = web.open(call_id, user)
     try:
         if call.state.ended is None:
             web.flash(request, "The call has not ended yet: nothing was sent.", "warn")
@@ -790,14 +834,14 @@ def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -
     return web.redirect(f"/calls/{call_id}")
 
 
-async def _writing(web: WebDesk, request: Request, user: User,
-                   act: Callable[[Call, Step, FormData], str | None]) -> Response:
+def _writing(web: WebDesk, request: Request, user: User, form: FormData,
+             act: Callable[[Call, Step, FormData], str | None]) -> Response:
     """Open the call for this request, check the form's step, do ``act`` (it returns
-    where to go, None: the call's page), close the call."""
+    where to go, None: the call's page), close the call. What a user writes in a call
+    of someone else (a lead's answer in a staffer's call) is audited too."""
     call_id = request.path_params["call_id"]
     web.state_for(user, call_id)
-    form = await request.form()
-    call = web.open(call_id)
+    call = web.open(call_id, user)
     try:
         try:
             step = turns.check_token(call, _field(form, "step"))
@@ -806,10 +850,15 @@ async def _writing(web: WebDesk, request: Request, user: User,
         target = act(call, step, form)
     finally:
         call.close()
+    if call.written and user.name != call.state.staffer:
+        web.audit.write("call_written", user=user.name, address=_address(request),
+                        call=call_id, staffer=call.state.staffer,
+                        form=request.url.path.rsplit("/", 1)[-1],
+                        events=list(dict.fromkeys(call.written)))
     return web.redirect(target or f"/calls/{call_id}")
 
 
-async def answer(web: WebDesk, request: Request, user: User) -> Response:
+def answer(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         node = step.visit.node
         raw = _field(form, "value") if not isinstance(node, ActionNode) else "done"
@@ -836,10 +885,10 @@ async def answer(web: WebDesk, request: Request, user: User) -> Response:
                 web.flash(request, ending.store_warning, "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def note(web: WebDesk, request: Request, user: User) -> Response:
+def note(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         text = _field(form, "text")
         try:
@@ -851,10 +900,10 @@ async def note(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, "Note saved.")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def sensitive(web: WebDesk, request: Request, user: User) -> Response:
+def sensitive(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     labels = dict(SENSITIVE_KINDS)
 
     def act(call: Call, step: Step, form: FormData) -> str | None:
@@ -873,10 +922,10 @@ async def sensitive(web: WebDesk, request: Request, user: User) -> Response:
                   "it out.", "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
+def quit_call(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         if call.is_empty and not call.state.resumed and call.discard():
             web.flash(request, f"Call {call.call_id} discarded: nothing was answered yet.")
@@ -885,7 +934,7 @@ async def quit_call(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, f"Call {call.call_id} saved. Continue it from \"Open calls\".")
         return "/"
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
 def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] | Response:
@@ -899,7 +948,7 @@ def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] 
     return call, call.step()
 
 
-async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
+def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     opened = _open_call(web, request, user)
     if isinstance(opened, Response):
         return opened
@@ -908,7 +957,7 @@ async def abandon_page(web: WebDesk, request: Request, user: User) -> Response:
                     token=turns.step_token(call.state, step), reasons=ABANDON_REASONS)
 
 
-async def abandon(web: WebDesk, request: Request, user: User) -> Response:
+def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         reason = _field(form, "reason")
         duplicate_of = None
@@ -938,10 +987,10 @@ async def abandon(web: WebDesk, request: Request, user: User) -> Response:
             web.flash(request, warning, "warn")
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
-async def change_page(web: WebDesk, request: Request, user: User) -> Response:
+def change_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     opened = _open_call(web, request, user)
     if isinstance(opened, Response):
         return opened
@@ -957,7 +1006,7 @@ async def change_page(web: WebDesk, request: Request, user: User) -> Response:
                     question=question_view(call, picked, step) if picked else None)
 
 
-async def change(web: WebDesk, request: Request, user: User) -> Response:
+def change(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
         key = _field(form, "key")
         visit = next((v for v in step.answered_route if v.key == key), None)
@@ -981,13 +1030,13 @@ async def change(web: WebDesk, request: Request, user: User) -> Response:
             calls.finish_call(web.desk, call, after)
         return None
 
-    return await _writing(web, request, user, act)
+    return _writing(web, request, user, form, act)
 
 
 # -- the record -----------------------------------------------------------------------------
 
 
-async def history(web: WebDesk, request: Request, user: User) -> Response:
+def history(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     state = web.state_for(user, call_id)
     web.audit.write("call_history", user=user.name, address=_address(request), call=call_id)
@@ -1003,33 +1052,38 @@ async def history(web: WebDesk, request: Request, user: User) -> Response:
             verdict = "confirmed" if rec.suggested == rec.value else "overridden"
         rows.append({"text": call.text(v.node.text, step),
                      "answer": answer_rules.label(v.node, v.value or ""),
-                     "at": rec.at[11:19] if rec else "", "notes": state.notes.get(v.key, []),
+                     "by": calls.other_author(state, rec.by) if rec else "",
+                     "at": rec.at[11:19] if rec else "",
+                     "notes": calls.notes_with_authors(state, v.key),
                      "probe": probe, "suggested": suggested, "verdict": verdict,
                      "where": check_location(state.runs_on)})
     return web.page(request, "history.html.j2", user=user, call=state, rows=rows,
-                    status=end_label(state.ended), changes=state.changes,
+                    status=end_label(state.ended),
+                    changes=[{**c, "by": calls.other_author(state, str(c.get("by") or ""))}
+                             for c in state.changes],
                     sensitive=state.sensitive_requests, known=state.known_issues,
                     open=state.ended is None)
 
 
-async def ticket(web: WebDesk, request: Request, user: User) -> Response:
+def ticket(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
     fmt = request.path_params["fmt"]
     state = web.state_for(user, call_id)
     if fmt not in ("md", "txt") or state.ended is None:
         raise NotFound()
-    text = _ticket_text(web, state, fmt)
+    text = _ticket_text(web, request, user, state, fmt, "downloaded")
     media = "text/markdown" if fmt == "md" else "text/plain"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="{call_id}.ticket.{fmt}"'})
 
 
-async def route_map(web: WebDesk, request: Request, user: User) -> Response:
+def route_map(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     """The call's route: every step it went through, chart by chart, with the answers
     given, and where it ended (or the step it is at)."""
     call_id = request.path_params["call_id"]
     state = web.state_for(user, call_id)
+    web.audit.write("call_route", user=user.name, address=_address(request), call=call_id)
     call = web.read(call_id)
     step = call.step()
     rows: list[dict[str, str]] = []
@@ -1070,30 +1124,30 @@ def _day(text: str, name: str) -> date | None:
                           ExitStatus.USAGE) from None
 
 
-async def report(web: WebDesk, request: Request, user: User) -> Response:
+def report(web: WebDesk, request: Request, user: User, _form: FormData) -> Response:
     """The call classification report (as ``ipsec-triage report``), for leads and
     admins; anyone else is answered as for a page that does not exist."""
     if not user.sees_every_call:
         web.audit.write("report_refused", user=user.name, address=_address(request))
         return web.message(request, "No such page", "There is no such page.", 404, user)
     q = request.query_params
-    form: dict[str, Any] = {"since": q.get("since", ""), "until": q.get("until", ""),
-                            "practice": q.get("practice") == "yes"}
+    asked: dict[str, Any] = {"since": q.get("since", ""), "until": q.get("until", ""),
+                             "practice": q.get("practice") == "yes"}
     try:
-        since, until = _day(str(form["since"]), "From"), _day(str(form["until"]), "To")
+        since, until = _day(str(asked["since"]), "From"), _day(str(asked["until"]), "To")
         if since and until and since > until:
             raise TriageError(f"From {since} is after To {until}", ExitStatus.USAGE)
     except TriageError as exc:
         return web.page(request, "report_page.html.j2", code=400, user=user, nav="report",
-                        form=form, error=str(exc), r=None, warning="")
+                        form=asked, error=str(exc), r=None, warning="")
     made = reports.make_report(web.desk, CallFilter(since=since, until=until,
-                                                    practice=bool(form["practice"])))
+                                                    practice=bool(asked["practice"])))
     web.audit.write("report", user=user.name, address=_address(request))
-    return web.page(request, "report_page.html.j2", user=user, nav="report", form=form,
+    return web.page(request, "report_page.html.j2", user=user, nav="report", form=asked,
                     error="", r=html_context(made.report), warning=made.warning or "")
 
 
-async def static_file(request: Request) -> Response:
+def static_file(request: Request) -> Response:  # a plain endpoint: run in a thread
     name = request.path_params["name"]
     if name not in STATIC_TYPES:
         return Response("Not found", status_code=404, media_type="text/plain",
