@@ -141,4 +141,4 @@ def test_a_ticket_is_read_back_only_from_the_calls_own_plain_file(tmp_path: Path
     with pytest.raises(JournalError, match="larger than a ticket"):
         store.read_ticket(call_id, "txt")
     with pytest.raises(JournalError, match="not a call id"):
-        store.read_ticket("../web-secret", "md")
+        store.read_ticket("../users.json", "md")

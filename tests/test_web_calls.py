@@ -200,10 +200,13 @@ def test_a_ticket_is_served_from_the_calls_own_file_never_a_path_its_journal_nam
     from .support import replay, route_to
 
     call, _end, tickets = replay(route_to("fig7_2.escalate_caller"), desk.data)
-    secret = (desk.data / "web-secret").read_text().strip()
+    # any private file of the data folder (here a hand-off token an admin keeps there)
+    private = desk.data / "servicenow-token"
+    private.write_text("snow-token-5f2c9e\n", encoding="utf-8")
+    secret = private.read_text().strip()
     users = (desk.data / "users.json").read_text()
     new_id = "20250101-000000-beef"
-    copied_in(desk.data, call.call_id, new_id, {"md": str(desk.data / "web-secret"),
+    copied_in(desk.data, call.call_id, new_id, {"md": str(private),
                                                 "txt": str(desk.data / "users.json")})
     # and a link in the place of the copy's text ticket
     (desk.data / "calls" / f"{new_id}.ticket.txt").symlink_to(desk.data / "users.json")
