@@ -201,3 +201,31 @@ def test_loops_of_an_ordinary_ticket_are_not_stopped(tmp_path: Path) -> None:
         _, _, tickets = replay(route_to("fig7_2.escalate_caller"), tmp_path / f"d{n}",
                                org=OrgConfig(templates_dir=str(custom)))
         assert tickets["md"].startswith("1" * 50 + "2" * 50) and tickets["md"].endswith("123")
+
+
+def test_the_web_desk_says_which_template_was_stopped(tmp_path: Path) -> None:
+    import html
+
+    from wizard.frontends.web.app import Settings, create_app
+    from wizard.service.desk import Desk
+
+    from .web_support import TestClient, add_users, answer, current_key, login, start_call
+
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "ticket.md.j2").write_text(
+        "{% for i in range(999) %}{% for j in range(999) %}{% for k in range(999) %}"
+        "{% endfor %}{% endfor %}{% endfor %}")
+    data = tmp_path / "data"
+    add_users(data)
+    app = create_app(Settings(desk=Desk(data_dir=data, templates=custom), checks=False))
+    client = TestClient(app, base_url="http://testserver", follow_redirects=True)
+    login(client, "sam")
+    call_id, page = start_call(client)
+    answers = route_to("fig7_2.escalate_caller")
+    while (key := current_key(data, call_id)) is not None:
+        r = answer(client, call_id, page, answers[key])
+        page = r.text
+    assert r.status_code == 409
+    assert "ticket.md.j2: the template was stopped: it makes more than 200,000 loop turns" \
+        in html.unescape(page)
