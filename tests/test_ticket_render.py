@@ -43,6 +43,14 @@ def assert_inert(html: str) -> None:
         assert bad not in html.lower(), (bad, html)
 
 
+def template_dir(tmp_path: Path, markdown: str) -> Path:
+    """An organization's template folder with ``markdown`` as its ticket.md.j2."""
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "ticket.md.j2").write_text(markdown)
+    return custom
+
+
 def answers_with(name: str, tried: str = "open a share") -> dict[str, str]:
     """An escalated call whose contact details were taken (the contact question names the
     caller), with ``name`` as the caller's name and ``tried`` as what they tried."""
@@ -96,9 +104,7 @@ ORG_TEMPLATE = """\
                                      "vbscript: msgbox(1)"])
 def test_filters_in_an_organization_template_keep_the_escaping(
         name: str, tried: str, tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text(ORG_TEMPLATE)
+    custom = template_dir(tmp_path, ORG_TEMPLATE)
     _, _, tickets = replay(answers_with(name, tried), tmp_path / "data",
                            org=OrgConfig(templates_dir=str(custom)))
     html = html_of(tickets["md"])
@@ -116,9 +122,7 @@ def test_filters_in_an_organization_template_keep_the_escaping(
 
 
 def test_a_code_span_shows_backquotes_and_bars_exactly(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text(
+    custom = template_dir(tmp_path,
         "{{ caller.name | code }}\n\n| x | {{ caller.name | code(cell=true) }} |\n|---|---|\n")
     _, _, tickets = replay(answers_with("a``b | `c`"), tmp_path / "data",
                            org=OrgConfig(templates_dir=str(custom)))
@@ -171,9 +175,7 @@ def test_template_work_is_bounded(body: str, expected: str, tmp_path: Path,
 def test_a_slow_template_is_stopped_at_its_time_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ticket, "MAX_SECONDS", 0.05)
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text(
+    custom = template_dir(tmp_path,
         "{% for i in range(999) %}{% set _ = range(999) | list | sort | join(',') %}"
         "{% endfor %}done")
     with pytest.raises(TicketError, match=r"^ticket.md.j2: the template was stopped: it "
@@ -183,18 +185,14 @@ def test_a_slow_template_is_stopped_at_its_time_limit(
 
 
 def test_a_huge_template_file_is_refused(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text("x" * (ticket.MAX_TEMPLATE + 1))
+    custom = template_dir(tmp_path, "x" * (ticket.MAX_TEMPLATE + 1))
     with pytest.raises(TicketError, match=r"ticket.md.j2:1: the template has 262,145"):
         replay(route_to("fig7_2.escalate_caller"), tmp_path / "data",
                org=OrgConfig(templates_dir=str(custom)))
 
 
 def test_loops_of_an_ordinary_ticket_are_not_stopped(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text(
+    custom = template_dir(tmp_path,
         "{% for r in route %}{% for n in range(50) %}{{ r.number }}{% endfor %}"
         "{% endfor %}\n{% for i in [1, 2, 3] %}{{ i }}{% endfor %}")
     for n in range(2):  # a loop over a constant list is counted afresh at every ticket
@@ -211,9 +209,7 @@ def test_the_web_desk_says_which_template_was_stopped(tmp_path: Path) -> None:
 
     from .web_support import TestClient, add_users, answer, current_key, login, start_call
 
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "ticket.md.j2").write_text(
+    custom = template_dir(tmp_path,
         "{% for i in range(999) %}{% for j in range(999) %}{% for k in range(999) %}"
         "{% endfor %}{% endfor %}{% endfor %}")
     data = tmp_path / "data"
