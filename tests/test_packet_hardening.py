@@ -27,6 +27,7 @@ from wizard.evidence import (
     Text,
     make_packet,
 )
+from wizard.evidence.redact import Redactor
 
 from .test_cli import route_to, write_answers
 from .test_hostile_input import cli
@@ -96,13 +97,29 @@ def test_mac_addresses_are_redacted(mac: str, tmp_path: Path) -> None:
 
 
 def test_paths_and_registry_keys_are_not_taken_for_accounts() -> None:
-    from wizard.evidence.redact import Redactor
-
     r = Redactor()
     for text in (r"C:\Windows\debug\oakley.log", r"HKLM\SYSTEM\CurrentControlSet",
                  r"NT AUTHORITY\SYSTEM", r"BUILTIN\Administrators"):
         assert r.text(text) == text
     assert r.text(r"WOODGROVE\ann") == "user-0001"
+
+
+def test_the_forms_found_left_in_notes_and_hosts_files_are_redacted(tmp_path: Path) -> None:
+    note = ("db02.corp.example is down for user@CORP and annc@corp; NIC 001A2B3C4D5E at "
+            "010.001.002.003; Ann says fs01.corp.example too")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.9.8.7  filesrv9  # the file server\n")
+    col = Collector("hosts", "hosts", ("linux",),
+                    lambda ctx: [Copy("ws-ann_hosts.txt", hosts), Text("notes.txt", lambda: note)])
+    req = request(tmp_path, record={"notes": [note, "copy from filesrv9"]},
+                  people=("Ann Caller",), target="fs01.corp.example",
+                  tickets={"txt": f"{note}\nasked filesrv9"})
+    path, _ = make_packet(req, Quiet(), OrgConfig(), (col,))
+    text = haystack(path)
+    for original in ("db02", "corp", "user@", "annc", "001a2b3c4d5e", "010.001.002.003",
+                     "ann", "fs01", "filesrv9", "10.9.8.7", "caller"):
+        assert original not in text, original
+    assert "ipsec_debug.vbs" in Redactor().text("IPsec_Debug.vbs debug\\x.log").lower()
 
 
 def test_the_calls_own_target_is_redacted_when_another_is_named(

@@ -150,8 +150,9 @@ class Redactor:
         for match in _ADDRESS.finditer(text):
             self.add("domain", match.group(0).partition("@")[2])
         for match in _DOMAIN_USER.finditer(text):
-            self.add("domain", match.group(1))
-            self.add("user", match.group(2))
+            if match.group(1).isupper():  # CORP\ann, as Windows writes it (not debug\x.log)
+                self.add("domain", match.group(1))
+                self.add("user", match.group(2))
         for match in _HOSTS_LINE.finditer(text):
             names = match.group(2).split()
             if _is_address(match.group(1)) and names and all(
