@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -331,27 +331,52 @@ def _sized(value: Any) -> Any:
     return value
 
 
-def _bounded_replace(original: Any) -> Any:
-    def replace(eval_ctx: Any, value: Any, old: Any, new: Any, count: Any = None) -> Any:
-        text, old_s, new_s = str(value), str(old), str(new)
-        times = text.count(old_s) if old_s else len(text) + 1
-        if count is not None and isinstance(count, int) and count >= 0:
-            times = min(times, count)
-        if len(text) + times * (len(new_s) - len(old_s)) > MAX_SIZE:
-            _refuse(f"|replace would make over {MAX_SIZE:,} characters")
-        return original(eval_ctx, value, old, new, count)
-    replace.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
-    return replace
+def _replaced_size(text: str, old: str, new: str, count: Any = None) -> int:
+    times = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    return len(text) + times * (len(new) - len(old))
 
 
-def _bounded_join(original: Any) -> Any:
-    def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
-        items = list(value)
-        if len(items) * len(str(d)) + sum(len(i) for i in items if isinstance(i, str)) > MAX_SIZE:
-            _refuse(f"|join would make over {MAX_SIZE:,} characters")
-        return original(eval_ctx, items, d, attribute)
-    join.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
-    return join
+def _text_size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, tuple)) else len(str(value))
+
+
+#: How long a filter's result would be, from its arguments, worked out before it runs.
+_FILTER_SIZES: dict[str, Callable[..., int]] = {
+    "replace": lambda value, old, new, count=None: _replaced_size(
+        str(value), str(old), str(new), count),
+    "join": lambda value, d="", attribute=None: len(value) * len(str(d)) + sum(
+        _text_size(i) for i in value),
+    "indent": lambda value, width=4, first=False, blank=False: len(str(value)) + (
+        str(value).count("\n") + 1) * (width if isinstance(width, int) else len(str(width))),
+    "wordwrap": lambda value, width=79, break_long_words=True, wrapstring=None, *_, **__: len(
+        str(value)) * (1 + len(wrapstring or "\n")),
+    "slice": lambda value, slices, fill_with=None: slices if isinstance(slices, int) else 0,
+    "sum": lambda value, attribute=None, start=0: _text_size(start) + sum(
+        _text_size(i) for i in value) if isinstance(start, (str, list, tuple)) else 0,
+    "tojson": lambda value, indent=None: len(str(value)) * (
+        1 + (indent if isinstance(indent, int) else len(str(indent or "")))),
+}
+
+
+def _bounded_filter(name: str, original: Any) -> Any:
+    """A filter that refuses, before it runs, a result over :data:`MAX_SIZE` (as
+    :data:`_FILTER_SIZES` works it out); its iterable is listed first to be measured."""
+    size = _FILTER_SIZES[name]
+    skip = 0 if getattr(original, "jinja_pass_arg", None) is None else 1
+
+    @functools.wraps(original)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        value = args[skip] if len(args) > skip else None
+        if isinstance(value, Iterator):
+            value = list(value)  # a generator (|map, |select) is measured, then used
+            args = (*args[:skip], value, *args[skip + 1:])
+        made = size(*args[skip:], **kwargs)
+        if made > MAX_SIZE:
+            _refuse(f"|{name} would make {made:,} characters or items")
+        return original(*args, **kwargs)
+    return bounded
 
 
 def _check_str_method(func: Any, args: tuple[Any, ...]) -> None:
@@ -362,9 +387,7 @@ def _check_str_method(func: Any, args: tuple[Any, ...]) -> None:
     name = getattr(func, "__name__", "")
     size = None
     if name == "replace" and len(args) >= 2:
-        old, new = str(args[0]), str(args[1])
-        times = owner.count(old) if old else len(owner) + 1
-        size = len(owner) + times * (len(new) - len(old))
+        size = _replaced_size(owner, str(args[0]), str(args[1]), *args[2:3])
     elif name in ("ljust", "rjust", "center", "zfill") and args and isinstance(args[0], int):
         size = args[0]
     elif name == "expandtabs":
@@ -634,8 +657,8 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
     env.globals["lipsum"] = _bounded_lipsum
     for name in ("center", "indent", "format"):
         env.filters[name] = _bounded_width(name, env.filters[name])
-    env.filters["replace"] = _bounded_replace(env.filters["replace"])
-    env.filters["join"] = _bounded_join(env.filters["join"])
+    for name in _FILTER_SIZES:
+        env.filters[name] = _bounded_filter(name, env.filters[name])
     # with the context passed, Jinja never runs them once at compile time
     env.filters["_ticket_loop"] = pass_context(lambda _, items, weight: _loop(items, weight))
     env.filters["_ticket_sized"] = pass_context(lambda _, value: _sized(value))
