@@ -4,6 +4,12 @@ Templates are rendered sandboxed and strict (an unknown name is an error, never 
 empty string). An organization can put its own ``ticket.md.j2`` / ``ticket.txt.j2``
 in a folder (``templates_dir`` in the organization file, or ``--templates``); any
 template not found there comes from the shipped ones.
+
+In the Markdown ticket every ``{{ ... }}`` is escaped as its last step (``finalize``),
+whatever filter touched it, unless it is :class:`MarkdownSafe`. Every rendering is
+bounded: no expression makes more than :data:`MAX_SIZE`, and a whole ticket no more than
+:data:`MAX_OUTPUT` characters, :data:`MAX_STEPS` loop turns and calls, and
+:data:`MAX_SECONDS` (parsed templates are rewritten so that loops and joins count).
 """
 
 from __future__ import annotations
