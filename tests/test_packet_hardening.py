@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from wizard.base.errors import TriageError
 from wizard.checks import RunOutput, System
 from wizard.config.organization import OrgConfig
-from wizard.evidence import Collector, PacketRequest, Text, make_packet
+from wizard.evidence import (
+    COLLECTORS,
+    Collector,
+    Context,
+    Copy,
+    PacketRequest,
+    Text,
+    make_packet,
+)
+from wizard.evidence.redact import Redactor
 
 from .test_cli import route_to, write_answers
 from .test_hostile_input import cli
@@ -88,13 +97,29 @@ def test_mac_addresses_are_redacted(mac: str, tmp_path: Path) -> None:
 
 
 def test_paths_and_registry_keys_are_not_taken_for_accounts() -> None:
-    from wizard.evidence.redact import Redactor
-
     r = Redactor()
     for text in (r"C:\Windows\debug\oakley.log", r"HKLM\SYSTEM\CurrentControlSet",
                  r"NT AUTHORITY\SYSTEM", r"BUILTIN\Administrators"):
         assert r.text(text) == text
     assert r.text(r"WOODGROVE\ann") == "user-0001"
+
+
+def test_the_forms_found_left_in_notes_and_hosts_files_are_redacted(tmp_path: Path) -> None:
+    note = ("db02.corp.example is down for user@CORP and annc@corp; NIC 001A2B3C4D5E at "
+            "010.001.002.003; Ann says fs01.corp.example too")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.9.8.7  filesrv9  # the file server\n")
+    col = Collector("hosts", "hosts", ("linux",),
+                    lambda ctx: [Copy("ws-ann_hosts.txt", hosts), Text("notes.txt", lambda: note)])
+    req = request(tmp_path, record={"notes": [note, "copy from filesrv9"]},
+                  people=("Ann Caller",), target="fs01.corp.example",
+                  tickets={"txt": f"{note}\nasked filesrv9"})
+    path, _ = make_packet(req, Quiet(), OrgConfig(), (col,))
+    text = haystack(path)
+    for original in ("db02", "corp", "user@", "annc", "001a2b3c4d5e", "010.001.002.003",
+                     "ann", "fs01", "filesrv9", "10.9.8.7", "caller"):
+        assert original not in text, original
+    assert "ipsec_debug.vbs" in Redactor().text("IPsec_Debug.vbs debug\\x.log").lower()
 
 
 def test_the_calls_own_target_is_redacted_when_another_is_named(
@@ -178,7 +203,13 @@ def test_a_packet_that_cannot_be_written_fails_before_collecting(tmp_path: Path)
 
 _WORD = st.text("bcdfghjkmnpqrstvwxz", min_size=5, max_size=10).map(lambda s: "zq" + s)
 _OCTET = st.integers(1, 254)
-_IP = st.tuples(_OCTET, _OCTET, _OCTET, _OCTET).map(lambda t: ".".join(map(str, t)))
+
+
+def _ip(octets: tuple[int, int, int, int], padded: bool) -> str:
+    return ".".join(f"{o:03d}" if padded else str(o) for o in octets)
+
+
+_IP = st.builds(_ip, st.tuples(_OCTET, _OCTET, _OCTET, _OCTET), st.booleans())
 
 
 def _mac(raw: bytes, sep: str) -> str:
@@ -188,34 +219,88 @@ def _mac(raw: bytes, sep: str) -> str:
     return sep.join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
-_MAC = st.builds(_mac, st.binary(min_size=6, max_size=6), st.sampled_from([":", "-", "."]))
+_MAC = st.builds(_mac, st.binary(min_size=6, max_size=6),
+                 st.sampled_from([":", "-", ".", ""]))
+
+
+def _hosts_file(tmp: Path, text: str) -> Collector:
+    """A hosts file as /etc/hosts and drivers\\etc\\hosts write it, copied last."""
+    path = tmp / "hosts"
+    path.write_text(f"127.0.0.1 localhost\n{text}  # file server\n")
+    return Collector("hosts", "hosts file", ("linux",),
+                     lambda ctx: [Copy(f"{ctx.comp}_hosts.txt", path)])
 
 
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
-@given(host=_WORD, target=_WORD, user=_WORD, domain=_WORD, caller=_WORD, keyword=_WORD,
-       ip=_IP, mac=_MAC, upper=st.booleans())
+@given(host=_WORD, target=_WORD, other=_WORD, listed=_WORD, user=_WORD, domain=_WORD,
+       first=_WORD, last=_WORD, keyword=_WORD, suffix=_WORD, ip=_IP, ip2=_IP, mac=_MAC,
+       upper=st.booleans(), suffix_known=st.booleans())
 def test_a_redacted_packet_contains_none_of_the_originals(
-        tmp_path_factory: pytest.TempPathFactory, host: str, target: str, user: str,
-        domain: str, caller: str, keyword: str, ip: str, mac: str, upper: bool) -> None:
+        tmp_path_factory: pytest.TempPathFactory, host: str, target: str, other: str,
+        listed: str, user: str, domain: str, first: str, last: str, keyword: str,
+        suffix: str, ip: str, ip2: str, mac: str, upper: bool, suffix_known: bool) -> None:
+    """Every form an identifier takes in notes, command output and files: an account
+    (``DOMAIN\\user``), a UPN with a bare domain (``user@DOMAIN``), an e-mail address,
+    a fully qualified name, another host under the same DNS suffix, the suffix alone, a
+    short host name with the suffix after it, the caller's first name alone, an IP
+    address zero-padded or not, a MAC with or without separators, a host named only in
+    a hosts file; with and without the organization's DNS suffix configured."""
     tmp = tmp_path_factory.mktemp("packet")
+    dns = f"{suffix}.example"
     account = f"{domain.upper() if upper else domain}\\{user}"
-    fqdn = f"{target}.{keyword}.example"
-    email = f"{caller}@{keyword}.example"
+    fqdn = f"{target}.{dns}"
+    email = f"{first}.{last}@{dns}"
+    upn = f"{user}@{domain.upper()}"
     mixed = mac.upper() if upper else mac
+    caller = f"{first} {last}"
     line = (f"{host} {account} {fqdn} {ip} {mixed} {email} {keyword.upper()} "
-            f'"{account}" {host}\\{user}$')
+            f'"{account}" {host}\\{user}$ {upn} {other}.{dns} {host}.{dns} ({dns}) '
+            f"{first} said {listed} is down")
     record = {"staffer": account, "caller": caller, "answers": {
         "intake.caller_machine": host, "intake.target": fqdn, "intake.target_ip": ip,
-        "intake.details": line}, "notes": [line]}
+        "intake.caller_contact": email, "intake.details": line}, "notes": [line]}
     req = request(tmp, comp=host, target=fqdn, tickets={"md": line, "txt": line},
                   record=record, people=(account, caller))
-    org = OrgConfig(redact_keywords=[keyword], dns_suffix=f"{keyword}.example")
-    path, _ = make_packet(req, Quiet(line), org)
-    text = haystack(path)
-    for original in (host, target, fqdn, user, domain, account, caller, keyword, ip,
-                     mac, email):
+    org = OrgConfig(redact_keywords=[keyword], dns_suffix=dns if suffix_known else "")
+    collectors = (*COLLECTORS, _hosts_file(tmp, f"{ip2} {listed} {listed}.{dns}"))
+    path, _ = make_packet(req, Quiet(line), org, collectors)
+    files = members(path)
+    (hosts,) = [n for n in files if n.endswith("_hosts.txt")]
+    assert "ip-" in files[hosts] and "host-" in files[hosts]  # copied, then redacted
+    text = haystack(path)  # the packet's name, its members' names and contents, manifest
+    for original in (host, target, other, listed, fqdn, user, domain, account, upn, first,
+                     last, caller, keyword, suffix, dns, ip, ip2, mac, email):
         assert original.lower() not in text, (original, text[:2000])
     mapping = path.with_name(path.name + ".redaction-map.json").read_text().lower()
-    assert host in mapping and ip in mapping
+    assert host in mapping and ip in mapping and listed in mapping
+
+
+def test_two_calls_packets_of_the_same_minute_are_both_kept(tmp_path: Path) -> None:
+    """Same computer, same target, same minute, one folder: the call's token makes the
+    names differ, and a packet never replaces another (the same call collected twice)."""
+    from datetime import datetime
+
+    from wizard.evidence import Evidence
+    from wizard.evidence.packet import build_packet
+    from wizard.evidence.redact import Redactor
+
+    ctx = Context(system=Quiet(), comp="ws-ann", target="fs01", platform="linux",
+                  timeout=1.0, hostname="ws-ann")
+    when = datetime(2026, 12, 7, 23, 5, 10)
+    made = []
+    for call_id in ("20261207-230501-1a2b", "20261207-230502-3c4d", "20261207-230501-1a2b"):
+        ev = Evidence(files={"ws-ann_OSInfo.txt": f"call {call_id}\n".encode()})
+        made.append(build_packet(tmp_path, ctx, ev, tickets={"txt": call_id}, record=None,
+                                 call_id=call_id, redactor=Redactor(hosts=["ws-ann", "fs01"]),
+                                 when=when))
+    names = [p.name for p in made]
+    assert names == ["ipsec_host-0001_host-0002_20261207-2305-1a2b.zip",
+                     "ipsec_host-0001_host-0002_20261207-2305-3c4d.zip",
+                     "ipsec_host-0001_host-0002_20261207-2305-1a2b-2.zip"]
+    for path, call_id in zip(made, ("1a2b", "3c4d", "1a2b"), strict=True):
+        manifest = json.loads(members(path)["manifest.json"])
+        assert manifest["packet"] == path.name and manifest["call_id"].endswith(call_id)
+        assert path.with_name(path.name + ".redaction-map.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".zip") == sorted(names)

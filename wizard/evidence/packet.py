@@ -208,10 +208,49 @@ def safe_name(name: str, limit: int = MAX_NAME) -> str:
     return safe
 
 
-def packet_name(comp: str, target: str | None, when: datetime) -> str:
+def packet_name(comp: str, target: str | None, when: datetime,
+                call_id: str | None = None) -> str:
+    """``ipsec_<computer>_<target>_<date>-<time>[-<call>].zip``: ``<call>`` is the last
+    part of the call's id (``20261207-224500-3fa9`` gives ``3fa9``), so that two calls'
+    packets made in the same minute for the same computers have different names."""
     parts = [comp] + ([target] if target else [])
-    return "_".join(["ipsec", *(safe_name(p, MAX_PART) for p in parts),
-                     when.strftime("%Y%m%d-%H%M")]) + ".zip"
+    stamp = when.strftime("%Y%m%d-%H%M")
+    if call_id:
+        stamp += "-" + safe_name(call_id.rsplit("-", 1)[-1], 16)
+    return "_".join(["ipsec", *(safe_name(p, MAX_PART) for p in parts), stamp]) + ".zip"
+
+
+def _names(target: Path) -> Iterator[Path]:
+    """``target``, then ``<stem>-2.zip``, ``-3``, ..."""
+    yield target
+    for n in range(2, 1000):
+        yield target.with_name(f"{target.stem}-{n}{target.suffix}")
+
+
+def _free_name(target: Path) -> Path:
+    return next((p for p in _names(target) if not os.path.lexists(p)), target)
+
+
+def _place(tmp: str, target: Path) -> Path:
+    """Move the written ``tmp`` to ``target``, or to the next of :func:`_names` when
+    that name is taken: a packet never replaces another (a hard link is made, and fails
+    if the name exists; where links are not supported, the name is reserved with an
+    exclusive create first)."""
+    for candidate in _names(target):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links on this file system
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            os.replace(tmp, candidate)
+            return candidate
+        os.unlink(tmp)
+        return candidate
+    raise FileExistsError(f"{target}: 999 packets of that name already")
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -248,6 +287,16 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
     def name(s: str) -> str:  # redacted first, so that a shortened name cannot leak
         return safe_name(redactor.name(s) if redactor else s)
 
+    if redactor:  # everything is read first: a name found in the last file is in the first
+        for body in tickets.values():
+            redactor.learn(scrub_secrets(body))
+        redactor.learn_value(scrub_value(record))
+        for fname, data in ev.files.items():
+            redactor.learn(fname)
+            redactor.learn(scrub_secrets(data.decode("utf-8", "replace")))
+        redactor.learn_value(scrub_value([ev.entries, ev.collectors, ev.changes,
+                                          ctx.comp, ctx.hostname, ctx.target]))
+
     members: dict[str, bytes] = {}
     for fmt, body in tickets.items():
         members[f"ticket.{fmt}"] = text(body).encode()
@@ -274,7 +323,7 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
     comp, dest = ctx.comp, ctx.target
     if redactor:
         comp, dest = redactor.name(comp), redactor.name(dest) if dest else None
-    packet = packet_name(comp, dest, when)
+    packet = _free_name(out_dir / packet_name(comp, dest, when, call_id)).name
     manifest = {
         "packet": packet,
         "created": when.astimezone().isoformat(timespec="seconds"),
@@ -298,7 +347,7 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for member, data in members.items():
                 zf.writestr(member, data)
-        os.replace(tmp, target)
+        target = _place(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

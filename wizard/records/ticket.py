@@ -4,14 +4,26 @@ Templates are rendered sandboxed and strict (an unknown name is an error, never 
 empty string). An organization can put its own ``ticket.md.j2`` / ``ticket.txt.j2``
 in a folder (``templates_dir`` in the organization file, or ``--templates``); any
 template not found there comes from the shipped ones.
+
+In the Markdown ticket every ``{{ ... }}`` is escaped as its last step (``finalize``),
+whatever filter touched it, unless it is :class:`MarkdownSafe`. Every rendering is
+bounded: no expression makes more than :data:`MAX_SIZE`, and a whole ticket no more than
+:data:`MAX_OUTPUT` characters, :data:`MAX_STEPS` loop turns and calls, and
+:data:`MAX_SECONDS` (parsed templates are rewritten so that loops and joins count).
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import functools
 import re
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.resources import builtin_dir
@@ -115,14 +127,14 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "chart_title": call.fs.charts[v.chart].title,
             "question": call.text(v.node.text, step),
             "command": call.command(v.node, step, sep="; "),
-            "answer": typed(answer_rules.label(v.node, v.value or "")),
+            "answer": answer_rules.label(v.node, v.value or ""),
             "answered_by": rec.source if rec else "staffer",
             "answered_at": rec.at if rec else "",
             "suggested": (answer_rules.label(v.node, rec.suggested)
                           if rec and rec.suggested else ""),
             "probe": probe.to_dict() if probe else None,
             "ran_on": check_location(state.runs_on),
-            "notes": [typed(n) for n in state.notes.get(v.key, [])],
+            "notes": list(state.notes.get(v.key, [])),
             "changed": v.key in changed_keys,
             "kind": v.node.kind,
         })
@@ -147,7 +159,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     srv = str(ctx.get("target") or "")
     group = call.escalation_group(step) or ""
     all_notes = [
-        {"key": k, "text": typed(t)} for k, texts in state.notes.items() for t in texts
+        {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
     ]
     questions = {r["key"]: r["question"] for r in route}
     sensitive = [{"what": r["what"], "t": r["t"],
@@ -159,7 +171,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     return {
         "call": {
             "id": call.call_id,
-            "staffer": typed(state.staffer),
+            "staffer": state.staffer,
             "started": state.started,
             "runs_on": state.runs_on,
             "mode": state.mode,
@@ -167,20 +179,20 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "flowcharts": call.fs.versions(),
         },
         "caller": {
-            "name": typed(ctx.get("caller_name", "")),
-            "contact": typed(ctx.get("caller_contact", "")),
-            "machine": typed(ctx.get("caller_machine", "")),
+            "name": ctx.get("caller_name", ""),
+            "contact": ctx.get("caller_contact", ""),
+            "machine": ctx.get("caller_machine", ""),
         },
-        "target": typed(ctx.get("target", "")),
-        "target_ip": typed(ctx.get("target_ip", "")),
-        "tried": typed(ctx.get("tried", "")),
-        "since": typed(ctx.get("since", "")),
-        "existing_ticket": typed(ctx.get("existing_ticket", "")),
+        "target": ctx.get("target", ""),
+        "target_ip": ctx.get("target_ip", ""),
+        "tried": ctx.get("tried", ""),
+        "since": ctx.get("since", ""),
+        "existing_ticket": ctx.get("existing_ticket", ""),
         "scope": var_label("scope"),
         "extent": var_label("extent"),
         "address_type": var_label("address_type"),
         "severity": var_label("severity"),
-        "answers": {k: (var_label(k) if k in choice_vars else typed(v)) for k, v in ctx.items()},
+        "answers": {k: (var_label(k) if k in choice_vars else v) for k, v in ctx.items()},
         "status": {"value": node.status.value, "label": node.status.label},
         "category": {"value": node.category.value, "label": node.category.label},
         "outcome": call.text(node.text, step),
@@ -238,8 +250,13 @@ def _length(value: Any) -> int | None:
 
 
 def _check_binop(operator: str, left: Any, right: Any) -> None:
-    """Refuse ``*``, ``**`` and ``%`` whose result would be huge, before computing it."""
-    if operator == "*":
+    """Refuse ``*``, ``**``, ``%`` and ``+`` whose result would be huge, before computing
+    it."""
+    if operator == "+":
+        first, second = _length(left), _length(right)
+        if first is not None and second is not None and first + second > MAX_SIZE:
+            _refuse(f"'+' would make {first + second:,} characters or items")
+    elif operator == "*":
         for seq, times in ((left, right), (right, left)):
             size = _length(seq)
             if size is not None and isinstance(times, int) and size * times > MAX_SIZE:
@@ -253,6 +270,197 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
             _refuse("'**' would make a number too large")
     elif operator == "%" and isinstance(left, str) and _BIG_WIDTH.search(left):
         _refuse("a '%' format with a width over 99,999")
+
+
+MAX_OUTPUT = 1_000_000
+"""Most characters one ticket's rendering may make (a ticket of tens of steps is ~10,000),
+counting what loops and captured blocks make and then leave out."""
+
+MAX_STEPS = 200_000
+"""Most loop turns and calls one ticket's rendering may make."""
+
+MAX_SECONDS = 2.0
+"""Longest one ticket's rendering may take (it runs inside the request that ends a call)."""
+
+MAX_TEMPLATE = 256 * 1024
+"""Largest template file (characters)."""
+
+
+class TemplateBudgetError(Exception):
+    """A template went over :data:`MAX_OUTPUT`, :data:`MAX_STEPS` or :data:`MAX_SECONDS`."""
+
+
+@dataclasses.dataclass
+class _Budget:
+    deadline: float
+    chars: int = 0
+    steps: int = 0
+
+    def step(self, chars: int = 0) -> None:
+        self.steps += 1
+        self.chars += chars
+        if self.chars > MAX_OUTPUT:
+            raise TemplateBudgetError(f"it makes more than {MAX_OUTPUT:,} characters")
+        if self.steps > MAX_STEPS:
+            raise TemplateBudgetError(f"it makes more than {MAX_STEPS:,} loop turns and calls")
+        if time.monotonic() > self.deadline:
+            raise TemplateBudgetError(f"it ran longer than {MAX_SECONDS:g} s")
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
+    "ticket_budget", default=None)
+
+
+def _charge(chars: int = 0) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.step(chars)
+
+
+def _charge_output(value: Any) -> Any:
+    """Every ``{{ ... }}`` of a ticket (also inside ``{% set %}`` blocks and macros)."""
+    _charge(len(value) if isinstance(value, str) else 0)
+    return value
+
+
+def _loop(items: Any, weight: int) -> Iterator[Any]:
+    """A ``{% for %}`` loop's items, each turn counted with the template text it writes."""
+    for item in items:
+        _charge(weight)
+        yield item
+
+
+def _sized(value: Any) -> Any:
+    """A ``~`` join no longer than :data:`MAX_SIZE`."""
+    if isinstance(value, str) and len(value) > MAX_SIZE:
+        _refuse(f"'~' would make {len(value):,} characters")
+    return value
+
+
+def _replaced_size(text: str, old: str, new: str, count: Any = None) -> int:
+    times = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    return len(text) + times * (len(new) - len(old))
+
+
+def _text_size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, tuple)) else len(str(value))
+
+
+#: How long a filter's result would be, from its arguments, worked out before it runs.
+_FILTER_SIZES: dict[str, Callable[..., int]] = {
+    "replace": lambda value, old, new, count=None: _replaced_size(
+        str(value), str(old), str(new), count),
+    "join": lambda value, d="", attribute=None: len(value) * len(str(d)) + sum(
+        _text_size(i) for i in value),
+    "indent": lambda value, width=4, first=False, blank=False: len(str(value)) + (
+        str(value).count("\n") + 1) * (width if isinstance(width, int) else len(str(width))),
+    "wordwrap": lambda value, width=79, break_long_words=True, wrapstring=None, *_, **__: len(
+        str(value)) * (1 + len(wrapstring or "\n")),
+    "slice": lambda value, slices, fill_with=None: slices if isinstance(slices, int) else 0,
+    "sum": lambda value, attribute=None, start=0: _text_size(start) + sum(
+        _text_size(i) for i in value) if isinstance(start, (str, list, tuple)) else 0,
+    "tojson": lambda value, indent=None: len(str(value)) * (
+        1 + (indent if isinstance(indent, int) else len(str(indent or "")))),
+}
+
+
+def _bounded_filter(name: str, original: Any) -> Any:
+    """A filter that refuses, before it runs, a result over :data:`MAX_SIZE` (as
+    :data:`_FILTER_SIZES` works it out); its iterable is listed first to be measured."""
+    size = _FILTER_SIZES[name]
+    skip = 0 if getattr(original, "jinja_pass_arg", None) is None else 1
+
+    @functools.wraps(original)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        value = args[skip] if len(args) > skip else None
+        if isinstance(value, Iterator):
+            value = list(value)  # a generator (|map, |select) is measured, then used
+            args = (*args[:skip], value, *args[skip + 1:])
+        made = size(*args[skip:], **kwargs)
+        if made > MAX_SIZE:
+            _refuse(f"|{name} would make {made:,} characters or items")
+        return original(*args, **kwargs)
+    return bounded
+
+
+def _check_str_method(func: Any, args: tuple[Any, ...]) -> None:
+    """Refuse a ``str`` method called in a template whose result would be huge."""
+    owner = getattr(func, "__self__", None)
+    if not isinstance(owner, str):
+        return
+    name = getattr(func, "__name__", "")
+    size = None
+    if name == "replace" and len(args) >= 2:
+        size = _replaced_size(owner, str(args[0]), str(args[1]), *args[2:3])
+    elif name in ("ljust", "rjust", "center", "zfill") and args and isinstance(args[0], int):
+        size = args[0]
+    elif name == "expandtabs":
+        size = len(owner) + owner.count("\t") * (args[0] if args and isinstance(args[0], int)
+                                                  else 8)
+    elif name == "join" and args:
+        items = list(args[0]) if isinstance(args[0], (list, tuple)) else []
+        size = len(items) * len(owner) + sum(len(i) for i in items if isinstance(i, str))
+    if size is not None and size > MAX_SIZE:
+        _refuse(f"str.{name}() would make {size:,} characters")
+
+
+class _BoundLoops:
+    """Rewrites a parsed template so that its work is counted: each ``{% for %}``
+    iterates through :func:`_loop` (charged with the literal text of its body, and of
+    templates it includes by name), and each ``~`` goes through :func:`_sized`."""
+
+    def __init__(self, env: Any) -> None:
+        from jinja2 import nodes
+        from jinja2.visitor import NodeTransformer
+
+        outer = self
+
+        class Transformer(NodeTransformer):
+            def visit_For(self, node: Any) -> Any:
+                node = self.generic_visit(node)
+                weight = outer.weight(node)
+                node.iter = nodes.Filter(node.iter, "_ticket_loop", [nodes.Const(weight)],
+                                         [], None, None, lineno=node.lineno)
+                return node
+
+            def visit_Concat(self, node: Any) -> Any:
+                node = self.generic_visit(node)
+                return nodes.Filter(node, "_ticket_sized", [], [], None, None,
+                                    lineno=node.lineno)
+
+        self.nodes = nodes
+        self.env = env
+        self.transformer = Transformer()
+
+    def weight(self, node: Any) -> int:
+        nodes = self.nodes
+        weight = 1
+        for part in node.body:
+            for found in part.find_all((nodes.TemplateData, nodes.Const, nodes.Include)):
+                if isinstance(found, nodes.Include):
+                    weight += self.include_size(found.template)
+                elif isinstance(found.data if isinstance(found, nodes.TemplateData)
+                                else found.value, str):
+                    weight += len(found.data if isinstance(found, nodes.TemplateData)
+                                  else found.value)
+        return weight
+
+    def include_size(self, template: Any) -> int:
+        from jinja2 import TemplateNotFound
+
+        if isinstance(template, self.nodes.Const) and isinstance(template.value, str):
+            try:
+                return len(self.env.loader.get_source(self.env, template.value)[0])
+            except TemplateNotFound:
+                return 0  # said when it is included
+        return MAX_TEMPLATE
+
+    def __call__(self, tree: Any) -> Any:
+        tree = self.transformer.visit(tree)
+        tree.set_environment(self.env)
+        return tree
 
 
 def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
@@ -274,31 +482,85 @@ def _bounded_width(name: str, original: Any) -> Any:
     return bounded
 
 
-_MD_SPECIAL = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "`": "\\`"})
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]|~<>&]")
+_MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
-class Typed(str):
-    """Text a person typed (caller's answers, notes, names), as given to the templates.
-    The plain-text ticket prints it as it is; the Markdown ticket escapes it."""
+def _escape_special(match: re.Match[str]) -> str:
+    char, at, text = match.group(0), match.start(), match.string
+    if char in _MD_ENTITY:
+        return _MD_ENTITY[char]
+    after = text[at + 1:at + 2]
+    if char == "\\" and after and after not in _PUNCTUATION:
+        return char  # only a backslash before punctuation (or at the end) escapes
+    if char == "_" and text[at - 1:at].isalnum() and after.isalnum():
+        return char  # inside a word (fig7_1) it never starts emphasis
+    return "\\" + char
 
 
-def typed(value: Any) -> Any:
-    return Typed(value) if isinstance(value, str) else value
+_MD_BLOCK = re.compile(r"[ \t]*(?:(#)#{0,5}(?=[ \t]|$)|([+-])(?=[ \t]|$)|(=)=*[ \t]*$"
+                       r"|(-)[ \t-]*$|\d{1,9}([.)])(?=[ \t]|$))")
+"""What would start a heading, quote, list, rule or setext underline at a line's start."""
+_SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.-]*)(:)(\s?)")
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_RUNNABLE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file"})
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
-def markdown_text(value: Any) -> Any:
-    """A typed value printed into the Markdown ticket, escaped so that caller-provided text
-    cannot make table cells, raw HTML, headings or extra lines: ``|``, ``<``, ``>`` and
-    backquotes are escaped, line breaks become spaces, and a leading ``#``, ``>`` or
-    list marker cannot start a heading, quote or list. A Jinja ``finalize`` of the
-    Markdown templates, so custom templates get it too."""
-    if not isinstance(value, Typed):
-        return value
-    text = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
-    text = text.translate(_MD_SPECIAL)
-    if text.lstrip().startswith(("#", ">", "- ", "+ ", "* ")):
-        text = "\\" + text.lstrip()
+def markdown_escape(value: object) -> str:
+    """``value`` as Markdown text that shows exactly what it says: on one line, with every
+    character Markdown or HTML would act on escaped (``\\ ` * _ [ ] | ~ < > &``), nothing
+    at its start that could open a heading, quote or list, and no link target of a
+    scheme other than http(s) and mailto (a zero-width space before the colon of
+    ``javascript:``, ``data:``, ... makes it a relative link that does nothing)."""
+    text = _LINE_BREAKS.sub(" ", str(value))
+    scheme = _SCHEME.match(text)
+    if scheme and scheme.group(1).lower() not in _LINK_SCHEMES and (
+            not scheme.group(3) or scheme.group(1).lower() in _RUNNABLE_SCHEMES):
+        text = text[:scheme.start(2)] + "\u200b" + text[scheme.start(2):]
+    text = _MD_SPECIAL.sub(_escape_special, text)
+    block = _MD_BLOCK.match(text)
+    if block:
+        at = next(block.start(g) for g in range(1, 6) if block.group(g))
+        text = text[:at] + "\\" + text[at:]
     return text
+
+
+class MarkdownSafe(Markup):
+    """Markdown that is printed as it is: what ``|safe``, ``|e`` and ``|code`` make. Like
+    MarkupSafe's ``Markup`` (which it is, with Markdown's escaping in place of HTML's),
+    whatever is joined to it, put into it or formatted into it is escaped first."""
+
+    __slots__ = ()
+
+    @classmethod
+    def escape(cls, s: Any, /) -> MarkdownSafe:
+        return s if isinstance(s, MarkdownSafe) else cls(markdown_escape(s))
+
+
+def _markdown_output(value: Any) -> Any:
+    """The Markdown ticket's ``finalize``: every ``{{ ... }}`` is escaped as its last step,
+    after whatever filter (``|upper``, ``|replace``, ``~``) touched it, unless it is
+    :class:`MarkdownSafe`; numbers are printed as they are."""
+    _charge_output(value)
+    if isinstance(value, MarkdownSafe) or type(value) in (int, float, bool):
+        return value
+    return markdown_escape(value)
+
+
+def _markdown_code(value: Any, cell: bool = False) -> MarkdownSafe:
+    """``|code``: ``value`` as a Markdown code span (shown exactly, whatever backquotes it
+    holds); ``cell=True`` inside a table, where a ``|`` must still be escaped."""
+    text = _LINE_BREAKS.sub(" ", str(value))
+    if not text:
+        return MarkdownSafe("")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    if text[0] in "` " or text[-1] in "` ":
+        text = f" {text} "
+    if cell:
+        text = text.replace("|", "\\|")
+    return MarkdownSafe(f"{fence}{text}{fence}")
 
 
 _COMPILED: dict[str, Any] = {}
@@ -343,7 +605,8 @@ def environment(call: Call, fmt: str = "txt") -> SandboxedEnvironment:
 
 @functools.lru_cache(maxsize=16)
 def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
+    from jinja2.runtime import LoopContext
     from jinja2.sandbox import SandboxedEnvironment
 
     dirs: list[Path] = []
@@ -352,13 +615,24 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
     dirs.append(builtin_dir("templates"))
     loaders = [FileSystemLoader(str(d)) for d in dirs]
     class BoundedEnvironment(SandboxedEnvironment):
-        """Sandboxed, and no expression makes a huge string, list or number."""
+        """Sandboxed; no expression makes a huge string, list or number, and a whole
+        rendering is bounded in size, loop turns and time (see :class:`_Budget`)."""
 
-        intercepted_binops = frozenset({"*", "**", "%"})
+        intercepted_binops = frozenset({"*", "**", "%", "+"})
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             _check_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            _charge()  # a macro, loop(...) of a recursive loop, or a method
+            if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
+                args = (_loop(args[0], 1), *args[1:])
+            _check_str_method(__obj, args)
+            result = super().call(__context, __obj, *args, **kwargs)
+            if isinstance(result, str):
+                _charge(len(result))
+            return result
 
         def wrap_str_format(self, value: Any) -> Any:
             # "{:>999999999}".format(x) called as a method: refuse a huge width first
@@ -368,17 +642,58 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
                 _refuse("a format with a width over 99,999")
             return wrapped
 
+        def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
+            if len(source) > MAX_TEMPLATE:
+                from jinja2 import TemplateSyntaxError
+
+                raise TemplateSyntaxError(
+                    f"the template has {len(source):,} characters; at most "
+                    f"{MAX_TEMPLATE:,}", 1, name, filename)
+            return bound(super()._parse(source, name, filename))
+
     env = BoundedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        finalize=markdown_text if fmt == "md" else None, bytecode_cache=_compiled(fmt),
+        finalize=_markdown_output if fmt == "md" else _charge_output,
+        bytecode_cache=_compiled(fmt),
         cache_size=0,  # which file a name resolves to is decided at every ticket
     )
+    bound = _BoundLoops(env)
     env.globals["range"] = _bounded_range
     env.globals["lipsum"] = _bounded_lipsum
     for name in ("center", "indent", "format"):
         env.filters[name] = _bounded_width(name, env.filters[name])
+    for name in _FILTER_SIZES:
+        env.filters[name] = _bounded_filter(name, env.filters[name])
+    # with the context passed, Jinja never runs them once at compile time
+    env.filters["_ticket_loop"] = pass_context(lambda _, items, weight: _loop(items, weight))
+    env.filters["_ticket_sized"] = pass_context(lambda _, value: _sized(value))
+    if fmt == "md":
+        env.filters["safe"] = MarkdownSafe
+        env.filters["e"] = env.filters["escape"] = env.filters["forceescape"] = (
+            MarkdownSafe.escape)
+        env.filters["code"] = _markdown_code
+    else:  # the plain-text ticket shows text as typed: code is the text itself
+        env.filters["code"] = lambda value, cell=False: value
     return env
+
+
+def _render(template: Any, context: dict[str, Any]) -> str:
+    """One ticket, stopped as soon as it goes over its budget."""
+    budget = _Budget(deadline=time.monotonic() + MAX_SECONDS)
+    token = _BUDGET.set(budget)
+    try:
+        out: list[str] = []
+        size = 0
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateBudgetError(f"it makes more than {MAX_OUTPUT:,} characters")
+            budget.step()
+            out.append(chunk)
+        return "".join(out)
+    finally:
+        _BUDGET.reset(token)
 
 
 def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
@@ -391,7 +706,11 @@ def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "tx
         name = FORMATS[fmt]
         env = environment(call, fmt)
         try:
-            out[fmt] = env.get_template(name).render(**context)
+            out[fmt] = _render(env.get_template(name), context)
+        except TemplateBudgetError as exc:
+            raise TicketError(f"{name}: the template was stopped: {exc}; a ticket may make "
+                              f"at most {MAX_OUTPUT:,} characters, {MAX_STEPS:,} loop turns "
+                              f"and calls, in {MAX_SECONDS:g} s") from None
         except TemplateNotFound as exc:
             missing = exc.name if isinstance(exc.name, str) else name
             if missing == name:
