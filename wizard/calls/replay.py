@@ -50,6 +50,19 @@ def _node_key(key: str) -> str:
     return key.split("@", 1)[0]
 
 
+def _scalar(value: Any, path: Path, line: int | None, where: str, what: str) -> str:
+    """A text value of the file as text: ``{a: 1}``, a list, ``true`` or a date is
+    refused, not written down as Python shows it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kind = ("a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list)
+            else "true/false" if isinstance(value, bool) else "empty" if value is None
+            else f"a {type(value).__name__}")
+    raise DocumentError(path, line, f"{where}: expected {what} as text, not {kind}")
+
+
 def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
     """Read and check an answers file; raise DocumentError (one line) on the first problem."""
     data = load_document(path)
@@ -87,7 +100,9 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
     for key, value in raw_notes.items():
         if not flowset.has(_node_key(key)):
             raise DocumentError(path, note_lines.get(key), f"notes: unknown step {key!r}")
-        notes[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        items = value if isinstance(value, list) else [value]
+        notes[key] = [_scalar(v, path, note_lines.get(key), f"notes: {key}", "a note")
+                      for v in items]
         for text in notes[key]:
             try:
                 answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
@@ -99,6 +114,8 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
                             f"field 'on': {on!r} is not 'helpdesk' or 'caller'")
     staffer = data.get("staffer")
     if staffer is not None:
+        staffer = _scalar(staffer, path, top_lines.get("staffer"), "staffer",
+                          "the staffer's name")
         try:
             answer_rules.check_free_text(str(staffer), answer_rules.MAX_STAFFER,
                                          "the staffer name")

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from wizard.config.fields import Flag, Name, Port, Seconds, Whole
+
 SECRET_FIELDS = ("password", "passwd", "token", "api_token", "api_key", "apikey",
                  "client_secret", "pass")
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
@@ -27,10 +29,10 @@ def _invalid(message: str) -> PydanticCustomError:
 class _Dest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    redacted_only: bool = Field(
+    redacted_only: Flag = Field(
         default=False, description="Send only a redacted packet (and the redacted ticket "
         "inside it); nothing is sent until one exists")
-    timeout: float = Field(default=20.0, gt=0, le=300,
+    timeout: Seconds = Field(default=20.0, gt=0, le=300,
                            description="Seconds for each request to the destination")
     secret: str | None = Field(
         default=None, description="Name of the environment variable (or OS keyring entry, "
@@ -72,8 +74,8 @@ class EmailDest(_Dest):
     cc: list[str] = Field(default_factory=list)
     sender: str = Field(alias="from", description="From address")
     smtp_host: str | None = Field(default=None, description="Unset: write an .eml file")
-    smtp_port: int | None = Field(default=None, ge=1, le=65535,
-                                  description="Default 587 (starttls), 465 (ssl), 25 (none)")
+    smtp_port: Port | None = Field(default=None,
+                                   description="Default 587 (starttls), 465 (ssl), 25 (none)")
     security: Literal["starttls", "ssl", "none"] = "starttls"
     user: str | None = Field(default=None, description="SMTP login (password: 'secret')")
     ca_file: str | None = Field(default=None, description="CA certificates for the "
@@ -133,7 +135,7 @@ class ZendeskDest(_Dest):
     url: str = Field(description="e.g. https://corp.zendesk.com")
     user: str | None = Field(default=None, description="Agent e-mail: API token auth "
                              "(email/token); unset: the secret is an OAuth bearer token")
-    group_id: int | None = None
+    group_id: Whole | None = None
     tags: list[str] = Field(default_factory=lambda: ["ipsec-triage"])
 
     _url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
@@ -171,12 +173,12 @@ DEST_MODELS: dict[str, type[BaseModel]] = {
 class HandoffConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    destinations: dict[str, Destination] = Field(
+    destinations: dict[Name, Destination] = Field(
         default_factory=dict, description="Tier 2 group -> where its escalations go")
-    retry_base: float = Field(default=60.0, gt=0, le=3600,
+    retry_base: Seconds = Field(default=60.0, gt=0, le=3600,
                               description="Seconds before the first retry of a failed "
                               "hand-off; doubled each time")
-    retry_max: float = Field(default=3600.0, gt=0, le=86400,
+    retry_max: Seconds = Field(default=3600.0, gt=0, le=86400,
                              description="Longest wait between retries")
 
     def destination(self, group: str | None) -> EmailDest | ServiceNowDest | JiraDest | \
