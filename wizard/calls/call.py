@@ -31,6 +31,8 @@ from wizard.flows.nodes import (
     ChoiceNode,
     Node,
     TerminalNode,
+    TextNode,
+    Validator,
     windows_family,
 )
 
@@ -324,10 +326,27 @@ class Call:
         return Suggestion(result, value)
 
     # -- answers -----------------------------------------------------------------------
+    def check_answer(self, node: Node, key: str, raw: Any, *, what: str | None = None
+                     ) -> str:
+        """``raw`` as the answer of ``node`` (AnswerError naming ``key``, or ``what``: see
+        :func:`answer_rules.validate`), with what this organization adds: an earlier
+        ticket number must be one its ticket systems take (it goes into their URLs)."""
+        value = answer_rules.validate(node, raw, key, what=what)
+        if value and isinstance(node, TextNode) and node.validate_as is Validator.TICKET \
+                and self._org is not None and self._org.has_destinations:
+            problem = self.org.handoff.ticket_problem(value)
+            if problem:
+                reason = f"{answer_rules.quoted(value)} is not {problem}"
+                name = what if what is not None else f"'{key}'"
+                raise answer_rules.AnswerError(
+                    f"Invalid answer for {name}: {reason}" if name
+                    else reason[:1].upper() + reason[1:])
+        return value
+
     def answer(self, visit: Visit, raw: Any, *, source: str = "staffer",
                suggested: str | None = None) -> str:
         """Validate and record an answer for a step (the current one or an earlier one)."""
-        value = answer_rules.validate(visit.node, raw, visit.key)
+        value = self.check_answer(visit.node, visit.key, raw)
         key = visit.key
         event = self._journal.append("answer", key=key, value=value, source=source,
                                     suggested=suggested)

@@ -21,6 +21,26 @@ SECRET_FIELDS = ("password", "passwd", "token", "api_token", "api_key", "apikey"
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 KINDS = ("email", "servicenow", "jira", "zendesk", "webhook")
 
+#: The earlier ticket number a destination takes (it goes into the request's path):
+#: what the vendor's documentation gives as the form of an issue key or number.
+TICKET_NUMBERS: dict[str, tuple[re.Pattern[str], str]] = {
+    "jira": (re.compile(r"[A-Za-z][A-Za-z0-9_]{0,49}-[1-9][0-9]{0,17}"),
+             "a Jira issue key (e.g. SEC-123)"),
+    "servicenow": (re.compile(r"[A-Za-z]{2,12}[0-9]{4,15}"),
+                   "a ServiceNow number (e.g. INC0012345)"),
+    "zendesk": (re.compile(r"#?[1-9][0-9]{0,17}"),
+                "a Zendesk ticket number (digits, e.g. 4567)"),
+}
+
+
+def ticket_problem(kind: str, number: str) -> str | None:
+    """None when ``number`` is an earlier ticket a destination of ``kind`` takes (any
+    for e-mail and the webhook, which put it in no path); else what it should be."""
+    form = TICKET_NUMBERS.get(kind)
+    if form is None or form[0].fullmatch(number):
+        return None
+    return form[1]
+
 
 def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("org_value", message)
@@ -180,6 +200,18 @@ class HandoffConfig(BaseModel):
                               "hand-off; doubled each time")
     retry_max: Seconds = Field(default=3600.0, gt=0, le=86400,
                              description="Longest wait between retries")
+
+    def ticket_problem(self, number: str) -> str | None:
+        """What an earlier ticket number typed at the intake should be for the ticket
+        systems of this file (the group, and so the destination, is known only at the
+        end): None when it fits one of them, or when a destination takes any number."""
+        kinds = {d.kind for d in self.destinations.values()}
+        if not kinds or kinds - set(TICKET_NUMBERS):
+            return None
+        problems = [ticket_problem(kind, number) for kind in sorted(kinds)]
+        if None in problems:
+            return None
+        return " or ".join(p for p in problems if p)
 
     def destination(self, group: str | None) -> EmailDest | ServiceNowDest | JiraDest | \
             ZendeskDest | WebhookDest | None:

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
+from wizard.config.handoff import ticket_problem
+from wizard.flows.answers import quoted
 from wizard.handoff.secrets import remember, scrub
 
 USER_AGENT = f"ipsec-triage/{__version__}"
@@ -75,6 +78,27 @@ class HandoffError(TriageError):
         self.retry_after = retry_after
         self.http_status = http_status
         """The HTTP status the server answered, if any (``status`` is the exit code)."""
+
+
+def segment(value: str) -> str:
+    """A value put into a URL path as one segment: every ``/``, ``?``, ``#``, ``%``
+    quoted, so ``a/../../x`` stays a name and never walks to another path."""
+    return quote(value, safe="")
+
+
+def earlier_ticket(kind: str, parcel: Parcel, what: str) -> str | None:
+    """The earlier ticket number given at intake, as a ``kind`` destination takes it,
+    checked before any request (the intake checks it too, against the destinations the
+    organization file had then): HandoffError naming the field if it is not one."""
+    number = (parcel.existing_ticket or "").strip()
+    if not number:
+        return None
+    problem = ticket_problem(kind, number)
+    if problem:
+        raise HandoffError(f"{what}: the earlier ticket number {quoted(number)} "
+                           f"(intake.existing_ticket) is not {problem}; nothing was sent",
+                           retry=False)
+    return number.lstrip("#") if kind == "zendesk" else number.upper()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -336,7 +336,7 @@ class Frontend:
                     and answer_rules.host_from_unc(value):
                 return True  # the computer in it is offered next
             try:
-                answer_rules.validate(node, value, what="")
+                self.call.check_answer(node, key, value, what="")
             except answer_rules.AnswerError as exc:
                 return str(exc)
             return True

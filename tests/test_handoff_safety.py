@@ -1,0 +1,87 @@
+"""Hand-off safety: an earlier ticket number never walks the request to another path,
+a password written into a destination URL is refused and never shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wizard.calls.journal import JournalFolder
+from wizard.config.organization import OrgConfig
+from wizard.handoff.outbox import send_call
+
+from .handoff_servers import serve
+from .handoff_support import GROUP, escalated_call
+from .test_handoff_tickets import SECRET_ENV, SYSTEMS, Rig
+
+ATTACK = "a/../../../../../evil/path"
+TICKET_SYSTEMS = ["servicenow", "jira2", "jira3", "zendesk"]
+
+
+@pytest.fixture(params=TICKET_SYSTEMS)
+def rig(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Rig]:
+    system = SYSTEMS[request.param]
+    fake = system.make()
+    with serve(fake) as url:
+        yield Rig(system, fake, url, data_dir, JournalFolder(data_dir), [])
+
+
+def test_a_path_in_the_earlier_ticket_number_is_refused_before_any_request(rig: Rig) -> None:
+    # typed where no ticket system was set up yet (any number is taken then) ...
+    call_id = escalated_call(rig.data_dir, OrgConfig(), existing_ticket=ATTACK)
+    # ... and sent once one is: nothing leaves, the refusal names the field
+    org = rig.org()
+    outcome = send_call(rig.store, org, call_id, environ=SECRET_ENV, settings=rig.settings())
+    assert outcome.status == "failed"
+    error = outcome.error or ""
+    assert "intake.existing_ticket" in error and ATTACK in error and "\n" not in error
+    assert "nothing was sent" in error
+    assert rig.fake.requests == []
+    assert rig.tickets() == []
+
+
+@pytest.mark.parametrize("system", ["jira2", "jira3"])
+def test_a_key_from_the_server_is_quoted_in_every_path(data_dir: Path, system: str) -> None:
+    """Even a key the server itself answers with stays one path segment."""
+    spec = SYSTEMS[system]
+    fake = spec.make()
+    with serve(fake) as url:
+        rig = Rig(spec, fake, url, data_dir, JournalFolder(data_dir), [])
+        org = rig.org()
+        call_id = escalated_call(data_dir, org)
+        fake.issues[ATTACK] = {"id": "666", "key": ATTACK,
+                               "fields": {"labels": [f"ipsec-triage-{call_id}"]}}
+        outcome = send_call(rig.store, org, call_id, environ=SECRET_ENV,
+                            settings=rig.settings())
+    assert outcome.status == "failed"
+    paths = [r.path for r in fake.requests]
+    assert not any(p.startswith("/evil") for p in paths), paths
+    assert any("..%2F..%2F" in p for p in paths), paths
+
+
+WRONG = {"servicenow": ("SEC-12", "a ServiceNow number (e.g. INC0012345)"),
+         "jira2": ("INC0012345", "a Jira issue key (e.g. SEC-123)"),
+         "jira3": ("12345", "a Jira issue key (e.g. SEC-123)"),
+         "zendesk": ("SEC-12", "a Zendesk ticket number (digits, e.g. 4567)")}
+
+
+def test_the_intake_refuses_a_number_the_ticket_system_does_not_take(rig: Rig) -> None:
+    from wizard.base.documents import DocumentError
+
+    number, expected = WRONG[rig.system.name]
+    with pytest.raises(DocumentError) as info:
+        escalated_call(rig.data_dir, rig.org(), existing_ticket=number)
+    message = str(info.value)
+    assert f"Invalid answer for 'intake.existing_ticket': \"{number}\" is not {expected}" \
+        in message
+    assert rig.fake.requests == []
+
+
+def test_the_intake_takes_any_number_when_a_group_gets_e_mail(data_dir: Path) -> None:
+    org = OrgConfig.model_validate({"handoff": {"destinations": {
+        GROUP: {"kind": "jira", "url": "http://127.0.0.1:9", "project": "SEC"},
+        "Data center operations": {"kind": "email", "to": ["dc@corp.example"],
+                                   "from": "hd@corp.example"}}}})
+    escalated_call(data_dir, org, existing_ticket="CHG-2024.17")
