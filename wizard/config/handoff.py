@@ -81,6 +81,12 @@ class _Dest(BaseModel):
 
 def _http_url(value: str) -> str:
     value = value.strip().rstrip("/")
+    if re.match(r"^[a-z][a-z0-9+.-]*://[^/?#\s]*@", value, re.IGNORECASE):
+        # the URL itself is not repeated: what is before the @ may be the password
+        raise _invalid("a user name or password in the URL is never read (it would be "
+                       "shown wherever the URL is): name the user with 'user:' and put the "
+                       "password or token in an environment variable or the OS keyring, "
+                       "named with 'secret: NAME'")
     if not re.match(r"^https?://[^\s/]+", value):
         raise _invalid(f"{value!r} is not an http(s) URL")
     return value

@@ -261,6 +261,8 @@ def send_call(store: JournalFolder, org: OrgConfig, call_id: str, *, group: str 
                            next_at=next_at, record=rec)
         rec = _journal(store, call_id, status="failed", error=error, **base)
         return Outcome(call_id, group, dest.kind, "failed", error=error, record=rec)
+    if delivery.url:  # a link the server answered with may carry a password
+        delivery.url = scrub(delivery.url)
     with contextlib.suppress(OSError):
         entry_path(data_dir, call_id, group).unlink()
     rec = _journal(store, call_id, status="sent", number=delivery.number, url=delivery.url,
