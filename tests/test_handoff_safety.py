@@ -3,7 +3,9 @@ a password written into a destination URL is refused and never shown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,18 +16,25 @@ from wizard.handoff.outbox import send_call
 
 from .handoff_servers import serve
 from .handoff_support import GROUP, escalated_call
-from .test_handoff_tickets import SECRET_ENV, SYSTEMS, Rig
+from .test_handoff_tickets import SECRET_ENV, SYSTEMS, Rig, sent_once_after
 
 ATTACK = "a/../../../../../evil/path"
 TICKET_SYSTEMS = ["servicenow", "jira2", "jira3", "zendesk"]
 
 
-@pytest.fixture(params=TICKET_SYSTEMS)
-def rig(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Rig]:
-    system = SYSTEMS[request.param]
+@contextmanager
+def running(name: str, data_dir: Path) -> Iterator[Rig]:
+    """The ticket system ``name`` on loopback, with a rig to send to it."""
+    system = SYSTEMS[name]
     fake = system.make()
     with serve(fake) as url:
         yield Rig(system, fake, url, data_dir, JournalFolder(data_dir), [])
+
+
+@pytest.fixture(params=TICKET_SYSTEMS)
+def rig(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Rig]:
+    with running(request.param, data_dir) as made:
+        yield made
 
 
 def test_a_path_in_the_earlier_ticket_number_is_refused_before_any_request(rig: Rig) -> None:
@@ -45,10 +54,8 @@ def test_a_path_in_the_earlier_ticket_number_is_refused_before_any_request(rig: 
 @pytest.mark.parametrize("system", ["jira2", "jira3"])
 def test_a_key_from_the_server_is_quoted_in_every_path(data_dir: Path, system: str) -> None:
     """Even a key the server itself answers with stays one path segment."""
-    spec = SYSTEMS[system]
-    fake = spec.make()
-    with serve(fake) as url:
-        rig = Rig(spec, fake, url, data_dir, JournalFolder(data_dir), [])
+    with running(system, data_dir) as rig:
+        fake = rig.fake
         org = rig.org()
         call_id = escalated_call(data_dir, org)
         fake.issues[ATTACK] = {"id": "666", "key": ATTACK,
@@ -127,10 +134,8 @@ def test_a_password_that_slips_into_a_url_is_masked_everywhere_it_is_shown(
         data_dir: Path) -> None:
     from .handoff_support import closed_port
 
-    spec = SYSTEMS["webhook"]
-    fake = spec.make()
-    with serve(fake) as url:
-        rig = Rig(spec, fake, url, data_dir, JournalFolder(data_dir), [])
+    with running("webhook", data_dir) as rig:
+        fake = rig.fake
         call_id = escalated_call(data_dir, rig.org())
         # down, with the password in the URL: the line, the journal, the outbox
         down = _with_url(rig.org(), f"http://svc:{PASSWORD}@127.0.0.1:{closed_port()}/x")
@@ -156,3 +161,44 @@ def test_a_password_that_slips_into_a_url_is_masked_everywhere_it_is_shown(
     # a record an older version wrote, shown by 'show': masked as it is printed
     assert PASSWORD not in handoff_line({"group": GROUP, "kind": "jira", "status": "failed",
                                          "error": f"Jira https://svc:{PASSWORD}@j: down"})
+
+
+# -- an unknown outcome is not sent again at once -------------------------------------------
+
+@pytest.fixture(params=[*TICKET_SYSTEMS, "webhook"])
+def any_rig(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Rig]:
+    with running(request.param, data_dir) as made:
+        yield made
+
+
+def test_no_answer_in_time_after_a_create_was_sent_is_unknown_and_not_repeated_now(
+        any_rig: Rig) -> None:
+    from wizard.handoff.outbox import drain, entries
+
+    rig = any_rig
+    rig.fake.plan("POST", rig.system.create_path, status=201, after=True, delay=2.5,
+                  times=1)  # done, answered after the client's 1 s
+    org = rig.org()
+    call_id = escalated_call(rig.data_dir, org)
+    outcome = send_call(rig.store, org, call_id, environ=SECRET_ENV, settings=rig.settings())
+    assert outcome.status == "queued" and outcome.unknown
+    assert "after the request was sent" in (outcome.error or "")
+    assert "outcome unknown" in outcome.line() and "same idempotency key" in outcome.line()
+    assert rig.sleeps == []  # not tried again at once
+    creates = [r for r in rig.fake.requests if r.method == "POST"
+               and re.search(rig.system.create_path, r.path)]
+    assert len(creates) == 1
+    [entry] = entries(rig.data_dir)
+    assert entry["outcome"] == "unknown"
+    # later, from the outbox: the receiver knows it by the call id, one ticket
+    [result] = drain(rig.store, org, environ=SECRET_ENV, settings=rig.settings(),
+                     force=True)
+    assert result.status == "sent", result.error
+    assert len(rig.tickets()) == 1
+
+
+def test_a_lookup_that_times_out_made_nothing_and_is_retried_at_once(rig: Rig) -> None:
+    search = {"servicenow": r"^/api/now/table/incident$", "jira2": r"/search",
+              "jira3": r"/search", "zendesk": r"^/api/v2/tickets\.json$"}[rig.system.name]
+    rig.fake.plan("GET", search, status=0, delay=2.5, times=1)
+    sent_once_after(rig, [0.01])
