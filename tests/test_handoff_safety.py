@@ -202,3 +202,50 @@ def test_a_lookup_that_times_out_made_nothing_and_is_retried_at_once(rig: Rig) -
               "jira3": r"/search", "zendesk": r"^/api/v2/tickets\.json$"}[rig.system.name]
     rig.fake.plan("GET", search, status=0, delay=2.5, times=1)
     sent_once_after(rig, [0.01])
+
+
+def test_an_answers_file_with_such_a_number_is_refused_before_the_call_starts(
+        tmp_path: Path, data_dir: Path) -> None:
+    import yaml
+
+    from .handoff_support import route_to
+    from .test_hostile_input import cli
+
+    org = tmp_path / "org.yaml"
+    org.write_text(yaml.safe_dump({"handoff": {"destinations": {GROUP: {
+        "kind": "jira", "url": "http://127.0.0.1:9", "project": "SEC"}}}}))
+    answers = {**route_to("fig7_2.escalate_caller"), "intake.details": "now",
+               "intake.caller_contact": "", "intake.since": "",
+               "intake.existing_ticket": ATTACK}
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump({"answers": answers}, sort_keys=False))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1)
+                if "intake.existing_ticket" in text)
+    code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
+                       IPSEC_TRIAGE_DATA=str(data_dir), IPSEC_TRIAGE_ORG=str(org))
+    assert code == 4 and err.count("\n") == 1, err
+    assert (f"{path}:{line}: Invalid answer for 'intake.existing_ticket': \"{ATTACK}\" is "
+            "not a Jira issue key (e.g. SEC-123); nothing was started") in err
+    assert not (data_dir / "calls").exists() or not list((data_dir / "calls").iterdir())
+
+
+def test_the_prompt_refuses_it_in_its_own_words(data_dir: Path) -> None:
+    """What the terminal's text prompt shows under the field (it asks the call)."""
+    from wizard.calls.call import Call
+    from wizard.flows.answers import AnswerError
+
+    from .support import shipped
+
+    org = OrgConfig.model_validate({"handoff": {"destinations": {GROUP: {
+        "kind": "zendesk", "url": "http://127.0.0.1:9"}}}})
+    call = Call.start(flowset=shipped(), store=JournalFolder(data_dir), org=org,
+                      staffer="sam", mode="interactive")
+    try:
+        node = shipped().node("intake.existing_ticket")
+        with pytest.raises(AnswerError) as info:
+            call.check_answer(node, "intake.existing_ticket", "SEC-12", what="")
+        assert str(info.value) == ('"SEC-12" is not a Zendesk ticket number (digits, '
+                                   'e.g. 4567)')
+        assert call.check_answer(node, "intake.existing_ticket", "4567", what="") == "4567"
+    finally:
+        call.close()

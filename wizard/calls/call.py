@@ -81,6 +81,20 @@ def check_location(runs_on: str) -> str:
     return "caller's computer" if runs_on == "caller" else "help-desk computer"
 
 
+def org_refusal(org: OrgConfig | KnownOrg | None, node: Node, value: str) -> str | None:
+    """Why this organization refuses an answer that is right on its own (None: it does
+    not): an earlier ticket number must be one its ticket systems take, as it goes into
+    their URLs (the group, and so the destination, is known only at the end)."""
+    if not value or not isinstance(node, TextNode) or node.validate_as is not \
+            Validator.TICKET or org is None or not org.has_destinations:
+        return None
+    from wizard.config.known import KnownOrg
+
+    config = org.config if isinstance(org, KnownOrg) else org
+    problem = config.handoff.ticket_problem(value)
+    return f"{answer_rules.quoted(value)} is not {problem}" if problem else None
+
+
 class Call:
     def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
@@ -332,15 +346,11 @@ class Call:
         :func:`answer_rules.validate`), with what this organization adds: an earlier
         ticket number must be one its ticket systems take (it goes into their URLs)."""
         value = answer_rules.validate(node, raw, key, what=what)
-        if value and isinstance(node, TextNode) and node.validate_as is Validator.TICKET \
-                and self._org is not None and self._org.has_destinations:
-            problem = self.org.handoff.ticket_problem(value)
-            if problem:
-                reason = f"{answer_rules.quoted(value)} is not {problem}"
-                name = what if what is not None else f"'{key}'"
-                raise answer_rules.AnswerError(
-                    f"Invalid answer for {name}: {reason}" if name
-                    else reason[:1].upper() + reason[1:])
+        problem = org_refusal(self._org, node, value)
+        if problem:
+            name = what if what is not None else f"'{key}'"
+            raise answer_rules.AnswerError(f"Invalid answer for {name}: {problem}" if name
+                                           else problem[:1].upper() + problem[1:])
         return value
 
     def answer(self, visit: Visit, raw: Any, *, source: str = "staffer",

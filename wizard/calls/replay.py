@@ -20,15 +20,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.textrender import TextError, render
 from wizard.base.yamlio import load_document
-from wizard.calls.call import Call
+from wizard.calls.call import Call, org_refusal
 from wizard.calls.engine import Step, StepKind
 from wizard.flows import answers as answer_rules
 from wizard.flows.flowset import FlowSet
+
+if TYPE_CHECKING:
+    from wizard.config.known import KnownOrg
+    from wizard.config.organization import OrgConfig
 
 ALLOWED = ("staffer", "on", "answers", "notes")
 
@@ -63,8 +67,10 @@ def _scalar(value: Any, path: Path, line: int | None, where: str, what: str) -> 
     raise DocumentError(path, line, f"{where}: expected {what} as text, not {kind}")
 
 
-def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
-    """Read and check an answers file; raise DocumentError (one line) on the first problem."""
+def load_answers(path: Path, flowset: FlowSet, org: OrgConfig | KnownOrg | None = None
+                 ) -> AnswersFile:
+    """Read and check an answers file; raise DocumentError (one line) on the first problem.
+    With ``org``, answers are checked against what it adds too (:func:`org_refusal`)."""
     data = load_document(path)
     if not isinstance(data, dict):
         raise DocumentError(path, 1, "an answers file must be a mapping with 'answers:'")
@@ -89,9 +95,12 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
             raise DocumentError(path, lines.get(key),
                                 f"answers: step {key!r} is a {node.kind} and takes no answer")
         try:
-            answer_rules.validate(node, value, key)
+            checked = answer_rules.validate(node, value, key)
         except answer_rules.AnswerError as exc:
             raise DocumentError(path, lines.get(key), str(exc)) from None
+        problem = org_refusal(org, node, checked)
+        if problem:
+            raise DocumentError(path, lines.get(key), f"Invalid answer for '{key}': {problem}")
     notes: dict[str, list[str]] = {}
     raw_notes = data.get("notes") or {}
     if not isinstance(raw_notes, dict):
