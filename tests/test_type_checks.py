@@ -70,8 +70,10 @@ def test_right_types_still_load(tmp_path: Path) -> None:
     ({"staffer": {"a": 1}}, "staffer: expected the staffer's name as text, not a mapping"),
     ({"staffer": ["sam"]}, "staffer: expected the staffer's name as text, not a list"),
     ({"staffer": True}, "staffer: expected the staffer's name as text, not true/false"),
+    ({"on": {"a": 1}}, "field 'on': expected helpdesk or caller as text, not a mapping"),
+    ({"on": "desk"}, "field 'on': \"desk\" is not 'helpdesk' or 'caller'"),
 ])
-def test_answers_file_staffer_of_the_wrong_type_is_refused(
+def test_answers_file_staffer_or_on_of_the_wrong_type_is_refused(
         tmp_path: Path, data_dir: Path, top: dict[str, object], expected: str) -> None:
     path = write_answers(tmp_path, route_to("fig7_2.escalate_caller"), **top)
     code, out, err = cli(["start", "--answers", str(path), "--no-checks"],

@@ -118,9 +118,12 @@ def load_answers(path: Path, flowset: FlowSet, org: OrgConfig | KnownOrg | None 
             except answer_rules.AnswerError as exc:
                 raise DocumentError(path, note_lines.get(key), f"notes: {key}: {exc}") from None
     on = data.get("on")
-    if on is not None and on not in ("helpdesk", "caller"):
-        raise DocumentError(path, top_lines.get("on"),
-                            f"field 'on': {on!r} is not 'helpdesk' or 'caller'")
+    if on is not None:
+        on = _scalar(on, path, top_lines.get("on"), "field 'on'", "helpdesk or caller")
+        if on not in ("helpdesk", "caller"):
+            raise DocumentError(path, top_lines.get("on"),
+                                f"field 'on': {answer_rules.quoted(on)} is not 'helpdesk' "
+                                "or 'caller'")
     staffer = data.get("staffer")
     if staffer is not None:
         staffer = _scalar(staffer, path, top_lines.get("staffer"), "staffer",
