@@ -249,3 +249,36 @@ def test_the_prompt_refuses_it_in_its_own_words(data_dir: Path) -> None:
         assert call.check_answer(node, "intake.existing_ticket", "4567", what="") == "4567"
     finally:
         call.close()
+
+
+def test_the_web_desk_refuses_it_where_it_is_typed(data_dir: Path) -> None:
+    import html
+
+    import yaml
+
+    from wizard.frontends.web.app import Settings, create_app
+    from wizard.service.desk import Desk
+
+    from .handoff_support import route_to
+    from .web_support import TestClient, add_users, answer, current_key, login, start_call
+
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    org = data_dir / "org.yaml"
+    org.write_text(yaml.safe_dump({"handoff": {"destinations": {GROUP: {
+        "kind": "jira", "url": "http://127.0.0.1:9", "project": "SEC"}}}}))
+    add_users(data_dir)
+    app = create_app(Settings(desk=Desk(data_dir=data_dir, org_file=org)))
+    client = TestClient(app, base_url="http://testserver", follow_redirects=True)
+    login(client, "sam")
+    call_id, page = start_call(client)
+    answers = {**route_to("fig7_2.escalate_caller"), "intake.details": "now",
+               "intake.caller_contact": "", "intake.since": ""}
+    while (key := current_key(data_dir, call_id)) != "intake.existing_ticket":
+        assert key is not None
+        page = answer(client, call_id, page, answers[key]).text
+    page = answer(client, call_id, page, ATTACK).text
+    assert f'"{ATTACK}" is not a Jira issue key (e.g. SEC-123)' in html.unescape(page)
+    assert current_key(data_dir, call_id) == "intake.existing_ticket"
+    page = answer(client, call_id, page, "SEC-12").text
+    assert current_key(data_dir, call_id) != "intake.existing_ticket"
+    assert JournalFolder(data_dir).load(call_id).values()["intake.existing_ticket"] == "SEC-12"
