@@ -89,13 +89,20 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[Any] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    late: list[float] = field(default_factory=list)
+    """Seconds to wait before answering the DATA of the first messages, one each: the
+    server has the message, its 250 comes after the client's timeout."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        import asyncio
+
         self.envelopes.append(envelope)
         msg = message_from_bytes(envelope.original_content or envelope.content,
                                  policy=policy.default)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
+        if self.late:
+            await asyncio.sleep(self.late.pop(0))
         return "250 OK"
 
 

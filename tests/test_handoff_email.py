@@ -383,3 +383,72 @@ def test_secret_from_the_os_keyring(data_dir: Path, monkeypatch: pytest.MonkeyPa
         assert box.logins == [("helpdesk", PASSWORD)]
     finally:
         keyring.set_keyring(previous)
+
+
+def _plain_smtp_org(port: int, tmp_path: Path | None = None) -> OrgConfig:
+    dest = {"kind": "email", "to": ["tier2@corp.example"], "from": "helpdesk@corp.example",
+            "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none",
+            "timeout": 1.0}
+    doc = {"handoff": {"destinations": {GROUP: dest}}}
+    if tmp_path is not None:
+        (tmp_path / "org.yaml").write_text(yaml.safe_dump(doc))
+    return OrgConfig.model_validate(doc)
+
+
+def test_a_late_answer_to_data_is_an_unknown_outcome_sent_once_then_at_sync(
+        data_dir: Path, tmp_path: Path) -> None:
+    """The server has the message and answers DATA after the client's timeout: no
+    copy is sent again at once; the outbox says "unknown"; sync sends it again with the
+    same Message-ID (a mail system that drops duplicates keeps one)."""
+    import time
+
+    for port, box in smtp_server(None, None, users={}):
+        box.late.append(2.5)  # the client waits 1 s
+        org = _plain_smtp_org(port, tmp_path)
+        call_id = escalated_call(data_dir, org)
+        store = JournalFolder(data_dir)
+        sleeps: list[float] = []
+        outcome = send_call(store, org, call_id, environ={},
+                            settings=Settings(attempts=3, pause=0.01, sleep=sleeps.append))
+        assert outcome.status == "queued" and outcome.unknown
+        line = outcome.line()
+        assert "outcome unknown, it may have arrived" in line
+        assert "after the message was sent" in line
+        assert "kept in the outbox as unknown" in line and "same Message-ID" in line
+        time.sleep(3.0)  # the server's late answer has come and gone
+        assert sleeps == [] and len(box.messages) == 1  # exactly one copy before sync
+        [entry] = entries(data_dir)
+        assert entry["outcome"] == "unknown" and entry["attempts"] == 1
+        [record] = store.load(call_id).handoffs
+        assert record["status"] == "queued" and record["outcome"] == "unknown"
+        show = subprocess.run([PYTHON, "-m", "wizard", "show", call_id],
+                              capture_output=True, text=True, env=cli_env(data_dir),
+                              timeout=60)
+        assert "outcome unknown (it may have arrived), waiting in the outbox" in show.stdout
+        # sync, once the entry is due
+        path = Path(entry.pop("_path"))
+        path.write_text(json.dumps({**entry, "next_at": 0}))
+        env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(tmp_path / "org.yaml"))
+        sync = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert f"Hand-off to {GROUP} (e-mail): sent" in sync.stdout, sync.stdout + sync.stderr
+        assert len(box.messages) == 2
+        first, second = box.messages
+        assert first["Message-ID"] == second["Message-ID"]
+        assert str(first["Message-ID"]).startswith(f"<{call_id}.")
+    assert entries(data_dir) == []
+    statuses = [h["status"] for h in JournalFolder(data_dir).load(call_id).handoffs]
+    assert statuses == ["queued", "sent"]
+
+
+def test_a_refused_connection_sent_nothing_and_is_retried_at_once(data_dir: Path) -> None:
+    org = _plain_smtp_org(closed_port())
+    call_id = escalated_call(data_dir, org)
+    sleeps: list[float] = []
+    outcome = send_call(JournalFolder(data_dir), org, call_id, environ={},
+                        settings=Settings(attempts=3, pause=0.01, sleep=sleeps.append))
+    assert outcome.status == "queued" and not outcome.unknown
+    assert sleeps == [0.01, 0.02]
+    assert "cannot connect" in outcome.line() and "unknown" not in outcome.line()
+    [entry] = entries(data_dir)
+    assert entry["outcome"] == "failed"

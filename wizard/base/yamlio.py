@@ -168,8 +168,13 @@ def parse_yaml(text: str, path: str | Path) -> Any:
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise DocumentError(path, line, f"YAML error: {shorten(problem)}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: name it and its line
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise DocumentError(path, line, f"YAML error: character #x{exc.character:02x} is a "
+                            "control character, not allowed in the file") from None
     except yaml.YAMLError as exc:
-        raise DocumentError(path, None, f"YAML error: {shorten(str(exc))}") from None
+        raise DocumentError(path, None,
+                            f"YAML error: {shorten(' '.join(str(exc).split()))}") from None
     except RecursionError:  # aliases nested in aliases
         raise DocumentError(path, None, "YAML error: nested too deeply") from None
 

@@ -31,6 +31,8 @@ from wizard.flows.nodes import (
     ChoiceNode,
     Node,
     TerminalNode,
+    TextNode,
+    Validator,
     windows_family,
 )
 
@@ -77,6 +79,20 @@ def check_location(runs_on: str) -> str:
     """Where the automatic checks of a call ran: the wizard runs them on its own
     computer, the help desk's or (``--on caller``) the caller's."""
     return "caller's computer" if runs_on == "caller" else "help-desk computer"
+
+
+def org_refusal(org: OrgConfig | KnownOrg | None, node: Node, value: str) -> str | None:
+    """Why this organization refuses an answer that is right on its own (None: it does
+    not): an earlier ticket number must be one its ticket systems take, as it goes into
+    their URLs (the group, and so the destination, is known only at the end)."""
+    if not value or not isinstance(node, TextNode) or node.validate_as is not \
+            Validator.TICKET or org is None or not org.has_destinations:
+        return None
+    from wizard.config.known import KnownOrg
+
+    config = org.config if isinstance(org, KnownOrg) else org
+    problem = config.handoff.ticket_problem(value)
+    return f"{answer_rules.quoted(value)} is not {problem}" if problem else None
 
 
 class Call:
@@ -331,10 +347,23 @@ class Call:
         return Suggestion(result, value)
 
     # -- answers -----------------------------------------------------------------------
+    def check_answer(self, node: Node, key: str, raw: Any, *, what: str | None = None
+                     ) -> str:
+        """``raw`` as the answer of ``node`` (AnswerError naming ``key``, or ``what``: see
+        :func:`answer_rules.validate`), with what this organization adds: an earlier
+        ticket number must be one its ticket systems take (it goes into their URLs)."""
+        value = answer_rules.validate(node, raw, key, what=what)
+        problem = org_refusal(self._org, node, value)
+        if problem:
+            name = what if what is not None else f"'{key}'"
+            raise answer_rules.AnswerError(f"Invalid answer for {name}: {problem}" if name
+                                           else problem[:1].upper() + problem[1:])
+        return value
+
     def answer(self, visit: Visit, raw: Any, *, source: str = "staffer",
                suggested: str | None = None) -> str:
         """Validate and record an answer for a step (the current one or an earlier one)."""
-        value = answer_rules.validate(visit.node, raw, visit.key)
+        value = self.check_answer(visit.node, visit.key, raw)
         key = visit.key
         event = self._write("answer", key=key, value=value, source=source,
                             suggested=suggested)

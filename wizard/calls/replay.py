@@ -20,15 +20,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.textrender import TextError, render
 from wizard.base.yamlio import load_document
-from wizard.calls.call import Call
+from wizard.calls.call import Call, org_refusal
 from wizard.calls.engine import Step, StepKind
 from wizard.flows import answers as answer_rules
 from wizard.flows.flowset import FlowSet
+
+if TYPE_CHECKING:
+    from wizard.config.known import KnownOrg
+    from wizard.config.organization import OrgConfig
 
 ALLOWED = ("staffer", "on", "answers", "notes")
 
@@ -50,8 +54,23 @@ def _node_key(key: str) -> str:
     return key.split("@", 1)[0]
 
 
-def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
-    """Read and check an answers file; raise DocumentError (one line) on the first problem."""
+def _scalar(value: Any, path: Path, line: int | None, where: str, what: str) -> str:
+    """A text value of the file as text: ``{a: 1}``, a list, ``true`` or a date is
+    refused, not written down as Python shows it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kind = ("a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list)
+            else "true/false" if isinstance(value, bool) else "empty" if value is None
+            else f"a {type(value).__name__}")
+    raise DocumentError(path, line, f"{where}: expected {what} as text, not {kind}")
+
+
+def load_answers(path: Path, flowset: FlowSet, org: OrgConfig | KnownOrg | None = None
+                 ) -> AnswersFile:
+    """Read and check an answers file; raise DocumentError (one line) on the first problem.
+    With ``org``, answers are checked against what it adds too (:func:`org_refusal`)."""
     data = load_document(path)
     if not isinstance(data, dict):
         raise DocumentError(path, 1, "an answers file must be a mapping with 'answers:'")
@@ -76,9 +95,12 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
             raise DocumentError(path, lines.get(key),
                                 f"answers: step {key!r} is a {node.kind} and takes no answer")
         try:
-            answer_rules.validate(node, value, key)
+            checked = answer_rules.validate(node, value, key)
         except answer_rules.AnswerError as exc:
             raise DocumentError(path, lines.get(key), str(exc)) from None
+        problem = org_refusal(org, node, checked)
+        if problem:
+            raise DocumentError(path, lines.get(key), f"Invalid answer for '{key}': {problem}")
     notes: dict[str, list[str]] = {}
     raw_notes = data.get("notes") or {}
     if not isinstance(raw_notes, dict):
@@ -87,18 +109,25 @@ def load_answers(path: Path, flowset: FlowSet) -> AnswersFile:
     for key, value in raw_notes.items():
         if not flowset.has(_node_key(key)):
             raise DocumentError(path, note_lines.get(key), f"notes: unknown step {key!r}")
-        notes[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        items = value if isinstance(value, list) else [value]
+        notes[key] = [_scalar(v, path, note_lines.get(key), f"notes: {key}", "a note")
+                      for v in items]
         for text in notes[key]:
             try:
                 answer_rules.check_free_text(text.strip(), answer_rules.MAX_NOTE, "the note")
             except answer_rules.AnswerError as exc:
                 raise DocumentError(path, note_lines.get(key), f"notes: {key}: {exc}") from None
     on = data.get("on")
-    if on is not None and on not in ("helpdesk", "caller"):
-        raise DocumentError(path, top_lines.get("on"),
-                            f"field 'on': {on!r} is not 'helpdesk' or 'caller'")
+    if on is not None:
+        on = _scalar(on, path, top_lines.get("on"), "field 'on'", "helpdesk or caller")
+        if on not in ("helpdesk", "caller"):
+            raise DocumentError(path, top_lines.get("on"),
+                                f"field 'on': {answer_rules.quoted(on)} is not 'helpdesk' "
+                                "or 'caller'")
     staffer = data.get("staffer")
     if staffer is not None:
+        staffer = _scalar(staffer, path, top_lines.get("staffer"), "staffer",
+                          "the staffer's name")
         try:
             answer_rules.check_free_text(str(staffer), answer_rules.MAX_STAFFER,
                                          "the staffer name")

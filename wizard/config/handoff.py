@@ -14,10 +14,32 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from wizard.config.fields import Flag, Name, Port, Seconds, Whole
+
 SECRET_FIELDS = ("password", "passwd", "token", "api_token", "api_key", "apikey",
                  "client_secret", "pass")
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 KINDS = ("email", "servicenow", "jira", "zendesk", "webhook")
+
+#: The earlier ticket number a destination takes (it goes into the request's path):
+#: what the vendor's documentation gives as the form of an issue key or number.
+TICKET_NUMBERS: dict[str, tuple[re.Pattern[str], str]] = {
+    "jira": (re.compile(r"[A-Za-z][A-Za-z0-9_]{0,49}-[1-9][0-9]{0,17}"),
+             "a Jira issue key (e.g. SEC-123)"),
+    "servicenow": (re.compile(r"[A-Za-z]{2,12}[0-9]{4,15}"),
+                   "a ServiceNow number (e.g. INC0012345)"),
+    "zendesk": (re.compile(r"#?[1-9][0-9]{0,17}"),
+                "a Zendesk ticket number (digits, e.g. 4567)"),
+}
+
+
+def ticket_problem(kind: str, number: str) -> str | None:
+    """None when ``number`` is an earlier ticket a destination of ``kind`` takes (any
+    for e-mail and the webhook, which put it in no path); else what it should be."""
+    form = TICKET_NUMBERS.get(kind)
+    if form is None or form[0].fullmatch(number):
+        return None
+    return form[1]
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -27,10 +49,10 @@ def _invalid(message: str) -> PydanticCustomError:
 class _Dest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    redacted_only: bool = Field(
+    redacted_only: Flag = Field(
         default=False, description="Send only a redacted packet (and the redacted ticket "
         "inside it); nothing is sent until one exists")
-    timeout: float = Field(default=20.0, gt=0, le=300,
+    timeout: Seconds = Field(default=20.0, gt=0, le=300,
                            description="Seconds for each request to the destination")
     secret: str | None = Field(
         default=None, description="Name of the environment variable (or OS keyring entry, "
@@ -59,6 +81,12 @@ class _Dest(BaseModel):
 
 def _http_url(value: str) -> str:
     value = value.strip().rstrip("/")
+    if re.match(r"^[a-z][a-z0-9+.-]*://[^/?#\s]*@", value, re.IGNORECASE):
+        # the URL itself is not repeated: what is before the @ may be the password
+        raise _invalid("a user name or password in the URL is never read (it would be "
+                       "shown wherever the URL is): name the user with 'user:' and put the "
+                       "password or token in an environment variable or the OS keyring, "
+                       "named with 'secret: NAME'")
     if not re.match(r"^https?://[^\s/]+", value):
         raise _invalid(f"{value!r} is not an http(s) URL")
     return value
@@ -72,8 +100,8 @@ class EmailDest(_Dest):
     cc: list[str] = Field(default_factory=list)
     sender: str = Field(alias="from", description="From address")
     smtp_host: str | None = Field(default=None, description="Unset: write an .eml file")
-    smtp_port: int | None = Field(default=None, ge=1, le=65535,
-                                  description="Default 587 (starttls), 465 (ssl), 25 (none)")
+    smtp_port: Port | None = Field(default=None,
+                                   description="Default 587 (starttls), 465 (ssl), 25 (none)")
     security: Literal["starttls", "ssl", "none"] = "starttls"
     user: str | None = Field(default=None, description="SMTP login (password: 'secret')")
     ca_file: str | None = Field(default=None, description="CA certificates for the "
@@ -133,7 +161,7 @@ class ZendeskDest(_Dest):
     url: str = Field(description="e.g. https://corp.zendesk.com")
     user: str | None = Field(default=None, description="Agent e-mail: API token auth "
                              "(email/token); unset: the secret is an OAuth bearer token")
-    group_id: int | None = None
+    group_id: Whole | None = None
     tags: list[str] = Field(default_factory=lambda: ["ipsec-triage"])
 
     _url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
@@ -171,13 +199,25 @@ DEST_MODELS: dict[str, type[BaseModel]] = {
 class HandoffConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    destinations: dict[str, Destination] = Field(
+    destinations: dict[Name, Destination] = Field(
         default_factory=dict, description="Tier 2 group -> where its escalations go")
-    retry_base: float = Field(default=60.0, gt=0, le=3600,
+    retry_base: Seconds = Field(default=60.0, gt=0, le=3600,
                               description="Seconds before the first retry of a failed "
                               "hand-off; doubled each time")
-    retry_max: float = Field(default=3600.0, gt=0, le=86400,
+    retry_max: Seconds = Field(default=3600.0, gt=0, le=86400,
                              description="Longest wait between retries")
+
+    def ticket_problem(self, number: str) -> str | None:
+        """What an earlier ticket number typed at the intake should be for the ticket
+        systems of this file (the group, and so the destination, is known only at the
+        end): None when it fits one of them, or when a destination takes any number."""
+        kinds = {d.kind for d in self.destinations.values()}
+        if not kinds or kinds - set(TICKET_NUMBERS):
+            return None
+        problems = [ticket_problem(kind, number) for kind in sorted(kinds)]
+        if None in problems:
+            return None
+        return " or ".join(p for p in problems if p)
 
     def destination(self, group: str | None) -> EmailDest | ServiceNowDest | JiraDest | \
             ZendeskDest | WebhookDest | None:

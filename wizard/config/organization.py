@@ -20,6 +20,7 @@ from wizard.base.documents import DocumentError, did_you_mean
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import format_validation_error, load_document, locate
+from wizard.config.fields import Name, Port, Seconds
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
 
@@ -73,12 +74,12 @@ class TestServer(_Strict):
 
     __test__ = False  # not a pytest test class
 
-    name: str = Field(min_length=1, description="Name to read out and show")
+    name: Name = Field(description="Name to read out and show")
     address: str = Field(description="Host name or IP address to test")
-    port: int | None = Field(default=None, ge=1, le=65535,
-                             description="TCP port to test (unset: 445, SMB, as net view). "
-                             "Never ping: ICMP is exempt from IPsec, so a ping proves "
-                             "nothing about the caller's IPsec")
+    port: Port | None = Field(default=None,
+                              description="TCP port to test (unset: 445, SMB, as net view). "
+                              "Never ping: ICMP is exempt from IPsec, so a ping proves "
+                              "nothing about the caller's IPsec")
 
     @property
     def tested_port(self) -> int:
@@ -88,7 +89,7 @@ class TestServer(_Strict):
 
 
 class DomainController(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     address: str
 
     _check_address = field_validator("address")(classmethod(lambda cls, v: _host(v)))
@@ -97,9 +98,8 @@ class DomainController(_Strict):
 class RouteRule(_Strict):
     """Send escalations for matching targets to a group (first match wins)."""
 
-    target: str = Field(min_length=1,
-                        description="Target name or address pattern, e.g. 'fin-*'")
-    group: str = Field(min_length=1)
+    target: Name = Field(description="Target name or address pattern, e.g. 'fin-*'")
+    group: Name
     category: str | None = Field(default=None, description="Only for this problem category")
 
     @field_validator("category")
@@ -115,22 +115,22 @@ Category = Literal["network", "name_resolution", "application", "caller_ipsec",
 
 
 class Tier2(_Strict):
-    teams: dict[Team, str] = Field(
+    teams: dict[Team, Name] = Field(
         default_factory=dict, description="Team key named by a flowchart exit -> this "
         "organization's group name (unset: the chapter's name for the team)")
-    groups: dict[Category, str] = Field(
+    groups: dict[Category, Name] = Field(
         default_factory=dict, description="Problem category -> Tier 2 group, only for "
         "exits that name no team (flowcharts of your own)")
-    default: str | None = Field(default=None, description="Group for categories not in groups "
+    default: Name | None = Field(default=None, description="Group for categories not in groups "
                                 "(unset: the built-in group of each category)")
     rules: list[RouteRule] = Field(default_factory=list)
 
 
 class Timeouts(_Strict):
-    default: float = Field(default=3.0, gt=0, le=120,
+    default: Seconds = Field(default=3.0, gt=0, le=120,
                            description="Seconds for every check without its own entry "
                            "(unset: each check's built-in timeout)")
-    probes: dict[str, float] = Field(default_factory=dict,
+    probes: dict[str, Seconds] = Field(default_factory=dict,
                                      description="Probe name -> seconds")
 
     @field_validator("probes")

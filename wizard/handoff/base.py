@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
+from wizard.config.handoff import ticket_problem
+from wizard.flows.answers import quoted
 from wizard.handoff.secrets import remember, scrub
 
 USER_AGENT = f"ipsec-triage/{__version__}"
@@ -63,18 +66,43 @@ class Delivery:
 
 class HandoffError(TriageError):
     """A hand-off failed. ``retry``: worth trying again later (server down, 5xx, 429,
-    timeout); ``retry_after``: seconds the server asked to wait. ``str()`` is one line
+    timeout); ``retry_after``: seconds the server asked to wait. ``unknown``: it is not
+    known whether it arrived (the message or the request was sent, then no answer came in
+    time, or the connection broke before one): never tried again at once, only later,
+    from the outbox, with the same Message-ID or idempotency key. ``str()`` is one line
     with no secret in it."""
 
     status = ExitStatus.HANDOFF
 
     def __init__(self, message: str, *, retry: bool, retry_after: float | None = None,
-                 http_status: int | None = None) -> None:
+                 http_status: int | None = None, unknown: bool = False) -> None:
         super().__init__(scrub(" ".join(message.split())))
-        self.retry = retry
+        self.retry = retry or unknown
         self.retry_after = retry_after
         self.http_status = http_status
         """The HTTP status the server answered, if any (``status`` is the exit code)."""
+        self.unknown = unknown
+
+
+def segment(value: str) -> str:
+    """A value put into a URL path as one segment: every ``/``, ``?``, ``#``, ``%``
+    quoted, so ``a/../../x`` stays a name and never walks to another path."""
+    return quote(value, safe="")
+
+
+def earlier_ticket(kind: str, parcel: Parcel, what: str) -> str | None:
+    """The earlier ticket number given at intake, as a ``kind`` destination takes it,
+    checked before any request (the intake checks it too, against the destinations the
+    organization file had then): HandoffError naming the field if it is not one."""
+    number = (parcel.existing_ticket or "").strip()
+    if not number:
+        return None
+    problem = ticket_problem(kind, number)
+    if problem:
+        raise HandoffError(f"{what}: the earlier ticket number {quoted(number)} "
+                           f"(intake.existing_ticket) is not {problem}; nothing was sent",
+                           retry=False)
+    return number.lstrip("#") if kind == "zendesk" else number.upper()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -173,15 +201,31 @@ def client(base_url: str, timeout: float, headers: Mapping[str, str]) -> httpx.C
                                  **headers}, follow_redirects=False)
 
 
+#: Failures after a request went out, before its answer came: the server may have done it.
+_AFTER_SENDING = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
+                  httpx.RemoteProtocolError)
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def transport_error(exc: httpx.HTTPError, what: str) -> HandoffError:
-    """A network failure (refused, timeout, TLS) as a retryable HandoffError."""
+    """A network failure (refused, timeout, TLS) as a retryable HandoffError; one after
+    a request that makes or changes something was sent (a timeout waiting for its
+    answer, a connection closed before it) has an unknown outcome."""
     if isinstance(exc, httpx.TimeoutException):
         why = "no answer in time"
     elif isinstance(exc, httpx.ConnectError):
         why = f"cannot connect ({exc})"
     else:
         why = f"{type(exc).__name__}: {exc}"
-    return HandoffError(f"{what}: {why}", retry=True)
+    unknown = False
+    if isinstance(exc, _AFTER_SENDING):
+        try:
+            unknown = exc.request.method.upper() not in _SAFE_METHODS
+        except RuntimeError:  # no request attached: nothing is known to be sent
+            unknown = False
+    if unknown:
+        why += " after the request was sent"
+    return HandoffError(f"{what}: {why}", retry=True, unknown=unknown)
 
 
 def json_body(response: httpx.Response, what: str) -> Any:

@@ -25,7 +25,9 @@ from wizard.handoff.base import (
     auth_header,
     check,
     client,
+    earlier_ticket,
     json_body,
+    segment,
     transport_error,
 )
 
@@ -68,11 +70,12 @@ def deliver(dest: JiraDest, parcel: Parcel, secret: str | None, *, data_dir: Pat
     what = f"Jira {dest.url}"
     auth = auth_header(what, dest.user, secret)
     api = f"/rest/api/{dest.api_version}"
+    earlier = earlier_ticket(dest.kind, parcel, what)
     try:
         with client(dest.url, dest.timeout, {"Authorization": auth}) as c:
-            if parcel.existing_ticket:
-                key = parcel.existing_ticket
-                r = c.get(f"{api}/issue/{key}/comment")
+            if earlier:
+                key = earlier
+                r = c.get(f"{api}/issue/{segment(key)}/comment")
                 if r.status_code == 404:
                     raise HandoffError(f"{what}: no issue {key} (the ticket number given "
                                        "at intake)", retry=False, http_status=404)
@@ -81,7 +84,7 @@ def deliver(dest: JiraDest, parcel: Parcel, secret: str | None, *, data_dir: Pat
                 if not any(parcel.marker in json.dumps(cm.get("body"), ensure_ascii=False)
                            for cm in comments if isinstance(cm, dict)):
                     text = f"{parcel.marker} {parcel.subject}\n\n{parcel.body}"
-                    check(c.post(f"{api}/issue/{key}/comment",
+                    check(c.post(f"{api}/issue/{segment(key)}/comment",
                                  json={"body": _text(dest, text)}),
                           f"{what}: commenting on {key}")
                 action = "updated"
@@ -103,7 +106,7 @@ def deliver(dest: JiraDest, parcel: Parcel, secret: str | None, *, data_dir: Pat
                     if not isinstance(created, dict) or not created.get("key"):
                         raise HandoffError(f"{what}: the new issue has no key", retry=False)
                     key, action = str(created["key"]), "created"
-            r = check(c.get(f"{api}/issue/{key}", params={"fields": "attachment"}),
+            r = check(c.get(f"{api}/issue/{segment(key)}", params={"fields": "attachment"}),
                       f"{what}: listing the attachments of {key}")
             issue = json_body(r, what)
             present = {str(a.get("filename")) for a in
@@ -112,12 +115,12 @@ def deliver(dest: JiraDest, parcel: Parcel, secret: str | None, *, data_dir: Pat
             sent: list[str] = []
             for att in parcel.attachments:
                 if att.name not in present:
-                    check(c.post(f"{api}/issue/{key}/attachments",
+                    check(c.post(f"{api}/issue/{segment(key)}/attachments",
                                  files={"file": (att.name, att.data, att.content_type)},
                                  headers={"X-Atlassian-Token": "no-check"}),
                           f"{what}: attaching {att.name} to {key}")
                 sent.append(att.name)
     except httpx.HTTPError as exc:
         raise transport_error(exc, what) from None
-    return Delivery(number=key, url=f"{dest.url}/browse/{key}", action=action,
+    return Delivery(number=key, url=f"{dest.url}/browse/{segment(key)}", action=action,
                     attachments=sent)

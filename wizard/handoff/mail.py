@@ -5,17 +5,46 @@ that removes duplicates sees a retry as the same message."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 from wizard.base.privacy import private_dir
 from wizard.calls.journal import atomic_write
 from wizard.config.handoff import EmailDest
 from wizard.handoff.base import Delivery, HandoffError, Parcel
+
+
+class _Watched(smtplib.SMTP):
+    """An SMTP client that knows whether the message itself went out: after the
+    server's 354 to DATA, the server may deliver it even if its final answer never
+    comes (a timeout, a dropped connection); before that, nothing was delivered."""
+
+    message_sent = False
+    _data_stage = 0  # 1: the DATA command is next; 2: the message is next
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._data_stage = 1
+        try:
+            return super().data(msg)
+        finally:
+            self._data_stage = 0
+
+    def send(self, s: Any) -> None:
+        if self._data_stage == 1:
+            self._data_stage = 2
+        elif self._data_stage == 2:
+            self.message_sent = True
+        super().send(s)
+
+
+class _WatchedSSL(_Watched, smtplib.SMTP_SSL):
+    """The same over TLS from the start (port 465)."""
 
 
 def slug(text: str) -> str:
@@ -68,14 +97,14 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
     except (OSError, ssl.SSLError) as exc:
         raise HandoffError(f"{dest.ca_file}: cannot read the CA file: {exc}",
                            retry=False) from None
+    smtp: _Watched | None = None
     try:
-        smtp: smtplib.SMTP
         if dest.security == "ssl":
-            smtp = smtplib.SMTP_SSL(dest.smtp_host, dest.port(), timeout=dest.timeout,
-                                    context=context)
+            smtp = _WatchedSSL(dest.smtp_host, dest.port(), timeout=dest.timeout,
+                               context=context)
         else:
-            smtp = smtplib.SMTP(dest.smtp_host, dest.port(), timeout=dest.timeout)
-        with smtp:
+            smtp = _Watched(dest.smtp_host, dest.port(), timeout=dest.timeout)
+        try:
             smtp.ehlo()
             if dest.security == "starttls":
                 smtp.starttls(context=context)
@@ -86,6 +115,15 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
                                        retry=False)
                 smtp.login(dest.user, secret)
             smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            if smtp.message_sent and not isinstance(exc, smtplib.SMTPResponseException):
+                # the server has the message and said nothing (yet): it may deliver it
+                why = str(exc) or "no answer in time"
+                raise HandoffError(f"{where}: {why} after the message was sent",
+                                   retry=True, unknown=True) from None
+            raise
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()  # accepted: a QUIT that fails changes nothing
     except smtplib.SMTPNotSupportedError as exc:
         raise HandoffError(f"{where}: the server does not offer it: {exc}",
                            retry=False) from None
@@ -109,5 +147,8 @@ def deliver(dest: EmailDest, parcel: Parcel, secret: str | None, *, data_dir: Pa
     except OSError as exc:
         raise HandoffError(f"{where}: cannot connect ({exc.strerror or exc})",
                            retry=True) from None
+    finally:
+        if smtp is not None:
+            smtp.close()
     return Delivery(number=None, url=None, action="sent", attachments=names,
                     file=None)

@@ -1,11 +1,16 @@
 """Sending a call to its Tier 2 group, and the outbox that keeps what could not be sent.
 
 A hand-off is tried a few times at once (short waits, the server's Retry-After when it
-gives one); if it still fails for a reason that may pass (server down, 5xx, 429,
+gives one) when it failed in a way known to have delivered nothing (connection refused,
+an error answer); if it still fails for a reason that may pass (server down, 5xx, 429,
 timeout), it goes to ``outbox/`` in the data folder and ``drain`` (run by
-``ipsec-triage sync`` and at every start) tries it again with exponential backoff. The
-outbox holds the call id, the group and the packet's path: no ticket text, no secret.
-Every attempt is recorded in the call's journal (event ``handoff``).
+``ipsec-triage sync`` and at every start) tries it again with exponential backoff. One
+whose outcome is unknown (the message or the request went out, then no answer came in
+time) is never tried again at once: it goes to the outbox marked ``"outcome":
+"unknown"`` (it may have arrived) and is tried again later with the same Message-ID or
+idempotency key, so a receiver that drops repeats keeps one. The outbox holds the call
+id, the group and the packet's path: no ticket text, no secret. Every attempt is
+recorded in the call's journal (event ``handoff``; ``outcome: unknown`` when so).
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class Outcome:
     error: str | None = None
     next_at: float | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    unknown: bool = False
+    """Queued after an attempt whose outcome is unknown: it may have arrived."""
 
     def line(self) -> str:
         """One line for the staffer."""
@@ -79,6 +86,12 @@ class Outcome:
             return f"Hand-off to {self.group} ({label}): {what}{': ' + ref if ref else ''}"
         if self.status == "queued":
             when = time.strftime("%H:%M", time.localtime(self.next_at or 0))
+            if self.unknown:
+                same = "Message-ID" if self.kind == "email" else "idempotency key"
+                return (f"Hand-off to {self.group} ({label}): outcome unknown, it may have "
+                        f"arrived ({self.error}); not sent again now: kept in the outbox "
+                        f"as unknown, retried with the same {same} by 'ipsec-triage sync' "
+                        f"(next try after {when}) and at the next start")
             return (f"Hand-off to {self.group} ({label}) failed: {self.error}; kept in the "
                     f"outbox, retried by 'ipsec-triage sync' (next try after {when}) and at "
                     "the next start")
@@ -104,7 +117,7 @@ def deliver(dest: AnyDest, parcel: Parcel, environ: Mapping[str, str], data_dir:
             return result
         except HandoffError as exc:
             last = attempt >= settings.attempts
-            if not exc.retry or last:
+            if not exc.retry or exc.unknown or last:
                 raise
             wait = pause if exc.retry_after is None else exc.retry_after
             if wait > settings.max_wait:
@@ -163,9 +176,10 @@ def _queue(data_dir: Path, org: OrgConfig, call_id: str, group: str, packet: Pat
     if error.retry_after is not None:
         delay = max(delay, error.retry_after)
     next_at = float(now + delay)
+    unknown = error.unknown or old.get("outcome") == "unknown"  # it may have arrived then
     item = {"call_id": call_id, "group": group, "packet": str(packet) if packet else None,
             "attempts": attempts, "first_at": old.get("first_at", now), "next_at": next_at,
-            "last_error": str(error)}
+            "last_error": str(error), "outcome": "unknown" if unknown else "failed"}
     private_dir(path.parent)
     atomic_write(path, json.dumps(item, indent=2, ensure_ascii=False) + "\n")
     return next_at
@@ -255,12 +269,15 @@ def send_call(store: JournalFolder, org: OrgConfig, call_id: str, *, group: str 
         queued_path = entry_path(data_dir, call_id, group)
         if exc.retry or queued_path.exists():
             next_at = _queue(data_dir, org, call_id, group, packet, exc, now)
+            extra = {"outcome": "unknown"} if exc.unknown else {}
             rec = _journal(store, call_id, status="queued", error=error, next_at=next_at,
-                           **base)
+                           **extra, **base)
             return Outcome(call_id, group, dest.kind, "queued", error=error,
-                           next_at=next_at, record=rec)
+                           next_at=next_at, record=rec, unknown=exc.unknown)
         rec = _journal(store, call_id, status="failed", error=error, **base)
         return Outcome(call_id, group, dest.kind, "failed", error=error, record=rec)
+    if delivery.url:  # a link the server answered with may carry a password
+        delivery.url = scrub(delivery.url)
     with contextlib.suppress(OSError):
         entry_path(data_dir, call_id, group).unlink()
     rec = _journal(store, call_id, status="sent", number=delivery.number, url=delivery.url,

@@ -12,6 +12,7 @@ message before it is printed or written to the outbox.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Mapping
 
@@ -61,14 +62,33 @@ def remember(value: str) -> None:
             _seen.add(value)
 
 
+#: The user information of a URL (``scheme://user:password@``): the part after the
+#: colon, or all of it when there is none (a token written as the user name).
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@\s:]*)"
+                           r"(?P<password>:[^/?#@\s]*)?@")
+
+
+def _masked(match: re.Match[str]) -> str:
+    if match.group("password") is None:
+        return f"{match.group('scheme')}***@"
+    return f"{match.group('scheme')}{match.group('user')}:***@"
+
+
+def mask_urls(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``
+    (``http://svc:***@host``; ``http://***@host`` for a token without a password)."""
+    return _URL_USERINFO.sub(_masked, text) if "@" in text else text
+
+
 def scrub(text: str) -> str:
-    """``text`` with every secret handed out so far replaced by ``***``."""
+    """``text`` with every secret handed out so far, and every password written into a
+    URL, replaced by ``***``."""
     with _lock:
         values = sorted(_seen, key=len, reverse=True)
     for value in values:
         if len(value) >= 3:
             text = text.replace(value, "***")
-    return text
+    return mask_urls(text)
 
 
 def forget_all() -> None:

@@ -23,7 +23,9 @@ from wizard.handoff.base import (
     auth_header,
     check,
     client,
+    earlier_ticket,
     json_body,
+    segment,
     transport_error,
 )
 
@@ -50,14 +52,14 @@ def deliver(dest: ServiceNowDest, parcel: Parcel, secret: str | None, *, data_di
     what = f"ServiceNow {dest.url}"
     auth = auth_header(what, dest.user, secret)
     table = dest.table
+    earlier = earlier_ticket(dest.kind, parcel, what)
     try:
         with client(dest.url, dest.timeout, {"Authorization": auth}) as c:
-            if parcel.existing_ticket:
-                row = _first(c, table, f"number={parcel.existing_ticket}",
-                             f"{what}: looking up {parcel.existing_ticket}")
+            if earlier:
+                row = _first(c, table, f"number={earlier}", f"{what}: looking up {earlier}")
                 if row is None:
-                    raise HandoffError(f"{what}: no {table} {parcel.existing_ticket} (the "
-                                       "ticket number given at intake)", retry=False)
+                    raise HandoffError(f"{what}: no {table} {earlier} (the ticket number "
+                                       "given at intake)", retry=False)
                 sys_id, number = str(row["sys_id"]), str(row.get("number") or "")
                 noted = check(c.get("/api/now/table/sys_journal_field", params={
                     "sysparm_query": f"element_id={sys_id}^element=work_notes"
@@ -65,7 +67,7 @@ def deliver(dest: ServiceNowDest, parcel: Parcel, secret: str | None, *, data_di
                     "sysparm_limit": "1", "sysparm_fields": "sys_id"}),
                     f"{what}: reading the work notes")
                 if not _result(noted, what):
-                    check(c.patch(f"/api/now/table/{table}/{sys_id}", json={
+                    check(c.patch(f"/api/now/table/{table}/{segment(sys_id)}", json={
                         "work_notes": f"{parcel.marker} {parcel.subject}\n\n{parcel.body}"}),
                         f"{what}: adding a work note to {number}")
                 action = "updated"
@@ -108,5 +110,5 @@ def deliver(dest: ServiceNowDest, parcel: Parcel, secret: str | None, *, data_di
                 sent.append(att.name)
     except httpx.HTTPError as exc:
         raise transport_error(exc, what) from None
-    url = f"{dest.url}/nav_to.do?uri={table}.do?sys_id={sys_id}"
+    url = f"{dest.url}/nav_to.do?uri={table}.do?sys_id={segment(sys_id)}"
     return Delivery(number=number or sys_id, url=url, action=action, attachments=sent)

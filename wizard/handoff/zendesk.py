@@ -22,7 +22,9 @@ from wizard.handoff.base import (
     auth_header,
     check,
     client,
+    earlier_ticket,
     json_body,
+    segment,
     transport_error,
 )
 
@@ -48,14 +50,12 @@ def deliver(dest: ZendeskDest, parcel: Parcel, secret: str | None, *, data_dir: 
     what = f"Zendesk {dest.url}"
     auth = auth_header(what, f"{dest.user}/token" if dest.user else None, secret)
     names = [a.name for a in parcel.attachments]
+    earlier = earlier_ticket(dest.kind, parcel, what)
     try:
         with client(dest.url, dest.timeout, {"Authorization": auth}) as c:
-            if parcel.existing_ticket:
-                number = parcel.existing_ticket.lstrip("#")
-                if not number.isdigit():
-                    raise HandoffError(f"{what}: {parcel.existing_ticket!r} is not a Zendesk "
-                                       "ticket number", retry=False)
-                r = c.get(f"/api/v2/tickets/{number}/comments.json")
+            if earlier:
+                number = earlier
+                r = c.get(f"/api/v2/tickets/{segment(number)}/comments.json")
                 if r.status_code == 404:
                     raise HandoffError(f"{what}: no ticket {number} (the ticket number "
                                        "given at intake)", retry=False, http_status=404)
@@ -64,7 +64,7 @@ def deliver(dest: ZendeskDest, parcel: Parcel, secret: str | None, *, data_dir: 
                 if not any(parcel.marker in str(cm.get("body", "")) for cm in comments
                            if isinstance(cm, dict)):
                     tokens = _upload(c, parcel, what)
-                    check(c.put(f"/api/v2/tickets/{number}.json", json={"ticket": {
+                    check(c.put(f"/api/v2/tickets/{segment(number)}.json", json={"ticket": {
                         "comment": {"body": f"{parcel.marker} {parcel.subject}\n\n"
                                             f"{parcel.body}",
                                     "public": False, "uploads": tokens}}}),
@@ -102,5 +102,5 @@ def deliver(dest: ZendeskDest, parcel: Parcel, secret: str | None, *, data_dir: 
                     number, action = str(made["id"]), "created"
     except httpx.HTTPError as exc:
         raise transport_error(exc, what) from None
-    return Delivery(number=number, url=f"{dest.url}/agent/tickets/{number}", action=action,
-                    attachments=names)
+    return Delivery(number=number, url=f"{dest.url}/agent/tickets/{segment(number)}",
+                    action=action, attachments=names)

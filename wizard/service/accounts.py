@@ -8,6 +8,7 @@ Roles: ``staffer`` (their own calls), ``lead`` (every call, the report), ``admin
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, replace
@@ -102,12 +103,7 @@ class Accounts:
         except (OSError, ValueError) as exc:
             raise TriageError(f"{self.path}: unreadable users file: {exc}",
                               ExitStatus.CONFIG) from None
-        users = {}
-        for entry in raw.get("users", []):
-            user = User(name=str(entry["name"]), role=str(entry["role"]),
-                        hash=str(entry["hash"]), disabled=bool(entry.get("disabled")),
-                        changed=float(entry.get("changed") or 0.0))
-            users[user.name.lower()] = user
+        users = _parse_users(self.path, raw)
         self._cache = (stamp, users)
         return users
 
@@ -161,6 +157,58 @@ class Accounts:
         self._save(users)
         self.sessions.revoke_user(user.name)
         return user
+
+
+def _parse_users(path: Path, raw: Any) -> dict[str, User]:
+    """The users of a users file as read (``raw``), each entry checked: a file edited by
+    hand with a role missing or a value of the wrong type is one line naming the file
+    and the entry (TriageError, exit status CONFIG), never a crash."""
+    def bad(message: str) -> TriageError:
+        return TriageError(f"{path}: {message}; fix the file or write it again with "
+                           "'ipsec-triage users'", ExitStatus.CONFIG)
+
+    if not isinstance(raw, dict) or not isinstance(raw.get("users", []), list):
+        raise bad("not a users file (expected {\"users\": [...]})")
+    users: dict[str, User] = {}
+    for number, entry in enumerate(raw.get("users", []), start=1):
+        where = f"users entry {number}"
+        if not isinstance(entry, dict):
+            raise bad(f"{where}: expected an object with name, role and hash")
+        name = entry.get("name")
+        if isinstance(name, str) and NAME.match(name):
+            where += f" ({name})"
+        elif "name" not in entry:
+            raise bad(f"{where}: no 'name'")
+        else:
+            raise bad(f"{where}: 'name' is not a user name (letters, digits, '.', '_' "
+                      "or '-', at most 64)")
+        for field in ("role", "hash"):
+            if field not in entry:
+                raise bad(f"{where}: no {field!r}")
+        role, hashed = entry["role"], entry["hash"]
+        if role not in ROLES:
+            raise bad(f"{where}: 'role' is one of {', '.join(ROLES)}, not {_shown(role)}")
+        if not isinstance(hashed, str) or not hashed.startswith("$argon2"):
+            raise bad(f"{where}: 'hash' is not an argon2 password hash")
+        disabled = entry.get("disabled", False)
+        if not isinstance(disabled, bool):
+            raise bad(f"{where}: 'disabled' is true or false, not {_shown(disabled)}")
+        changed = entry.get("changed", 0.0)
+        if changed is None:
+            changed = 0.0
+        if isinstance(changed, bool) or not isinstance(changed, (int, float)) \
+                or not math.isfinite(changed):
+            raise bad(f"{where}: 'changed' is a time in seconds, not {_shown(changed)}")
+        if name.lower() in users:
+            raise bad(f"{where}: a second user {name}")
+        users[name.lower()] = User(name=name, role=role, hash=hashed, disabled=disabled,
+                                   changed=float(changed))
+    return users
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _checked(password: str) -> str:

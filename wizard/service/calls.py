@@ -196,10 +196,14 @@ def handoff_line(h: dict[str, Any]) -> str:
     """One recorded hand-off, in one line (``show``, the end page)."""
     what = {"sent": "sent", "queued": "failed, waiting in the outbox",
             "failed": "failed"}.get(str(h.get("status")), str(h.get("status")))
+    if h.get("status") == "queued" and h.get("outcome") == "unknown":
+        what = "outcome unknown (it may have arrived), waiting in the outbox"
     ref = " ".join(str(h[k]) for k in ("number", "url", "file") if h.get(k))
     error = f": {h['error']}" if h.get("error") else ""
-    return (f"Hand-off to {h.get('group')} ({h.get('kind')}) {str(h.get('t', ''))[:16]}: "
-            f"{what}{' ' + ref if ref else ''}{error}")
+    from wizard.handoff.secrets import mask_urls  # a record of an older version may hold one
+
+    return mask_urls(f"Hand-off to {h.get('group')} ({h.get('kind')}) "
+                     f"{str(h.get('t', ''))[:16]}: {what}{' ' + ref if ref else ''}{error}")
 
 
 def retry_outbox(desk: Desk) -> tuple[list[Outcome], int]:

@@ -462,7 +462,7 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from wizard.calls.replay import dry_run, load_answers
 
         try:
-            doc = load_answers(answers_path, fs)
+            doc = load_answers(answers_path, fs, org)
             dry_run(fs, doc)
         except DocumentError as exc:
             raise TriageError(f"{exc}; nothing was started", ExitStatus.ANSWERS) from None
@@ -509,7 +509,7 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from wizard.calls.replay import load_answers
 
         try:
-            doc = load_answers(Path(args.answers), fs)
+            doc = load_answers(Path(args.answers), fs, org)
         except DocumentError as exc:
             raise TriageError(f"{exc}; call {call_id} is unchanged",
                               ExitStatus.ANSWERS) from None

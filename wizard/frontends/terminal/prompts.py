@@ -85,8 +85,48 @@ def _share_default_bindings() -> None:
 _share_default_bindings()
 
 
+def _typed_sequences() -> KeyBindings:
+    """What a terminal sends for an escape sequence typed or pasted at a prompt
+    (``ESC[31m``, a colour code copied with the text): prompt_toolkit reads it as a mouse
+    report, and its mouse handler fails on it (a traceback, then "Press ENTER to
+    continue"). No prompt here turns mouse reports on, so none is a real click: in a text
+    field the sequence goes into the line as typed, where the field's check refuses it
+    (:func:`control_refusal`) and the staffer sees it to clear; elsewhere it is dropped."""
+    keys = KeyBindings()
+
+    @keys.add(Keys.Vt100MouseEvent, eager=True)
+    def _typed(event: Any) -> None:
+        if event.app.layout.current_buffer is not None:
+            event.app.layout.current_buffer.insert_text(event.data)
+
+    return keys
+
+
+TYPED_SEQUENCES = _typed_sequences()
+
+
+def control_refusal(value: str) -> str | None:
+    """The one-line refusal of a text prompt for a line holding an escape sequence or
+    another control character (what :func:`answer_rules.check_free_text` refuses)."""
+    try:
+        answer_rules.check_free_text(value, len(value) + 1)
+    except answer_rules.AnswerError:
+        return ("Escape sequences and control characters cannot be typed here: clear the "
+                "line (Ctrl-U) and type the answer as plain text")
+    return None
+
+
+def _guarded(question: questionary.Question) -> questionary.Question:
+    """A prompt that takes a typed escape sequence without failing (see
+    :func:`_typed_sequences`)."""
+    if getattr(question, "application", None) is not None:
+        _with_keys(question, TYPED_SEQUENCES)
+    return question
+
+
 def confirm(message: str) -> bool:
-    return bool(questionary.confirm(message, default=False, style=STYLE).unsafe_ask())
+    return bool(_guarded(questionary.confirm(message, default=False, style=STYLE))
+                .unsafe_ask())
 
 
 class QuitCall(Exception):
@@ -209,7 +249,7 @@ class Frontend:
                 loader.start()
 
             app.after_render += drawn
-        return self._user_ask(question)
+        return self._user_ask(_guarded(question))
 
     def _on_disk(self) -> None:
         """The call's journal to the disk itself (fsync). A disk that fails is told at
@@ -289,11 +329,14 @@ class Frontend:
                 return True
             if not value and keep:
                 return True
+            refused = control_refusal(value)
+            if refused:
+                return refused
             if node.validate_as in (Validator.HOST, Validator.HOSTNAME) \
                     and answer_rules.host_from_unc(value):
                 return True  # the computer in it is offered next
             try:
-                answer_rules.validate(node, value, what="")
+                self.call.check_answer(node, key, value, what="")
             except answer_rules.AnswerError as exc:
                 return str(exc)
             return True
@@ -501,6 +544,9 @@ class Frontend:
         duplicate_of = None
         if reason == "duplicate":
             def check(value: str) -> bool | str:
+                refused = control_refusal(value)
+                if refused:
+                    return refused
                 try:
                     answer_rules.check_text(Validator.TICKET, value.strip())
                 except answer_rules.AnswerError as exc:
@@ -571,8 +617,10 @@ class Frontend:
                                 f"{'; '.join(names)}.", style="dim"))
 
     def add_note(self, key: str) -> None:
-        text = self._prompt(questionary.text("Note for this step:", style=STYLE),
-                            "Note for this step:")
+        text = self._prompt(questionary.text(
+            "Note for this step:", style=STYLE,
+            validate=_free_text_check("the note", answer_rules.MAX_NOTE)),
+            "Note for this step:")
         if text and str(text).strip():
             self.call.add_note(key, str(text))
             self.console.print("  Note saved.", style="green")
@@ -722,11 +770,15 @@ class Frontend:
                             suggested=suggestion.value if suggestion else None)
 
 
-def _free_text_check(what: str) -> Callable[[str], bool | str]:
+def _free_text_check(what: str, limit: int = answer_rules.MAX_ANSWER
+                     ) -> Callable[[str], bool | str]:
     """A prompt's validator: the limits of :func:`answer_rules.check_free_text`."""
     def check(value: str) -> bool | str:
+        refused = control_refusal(value)
+        if refused:
+            return refused
         try:
-            answer_rules.check_free_text(value.strip(), answer_rules.MAX_ANSWER, what)
+            answer_rules.check_free_text(value.strip(), limit, what)
         except answer_rules.AnswerError as exc:
             return str(exc)[:1].upper() + str(exc)[1:]
         return True
@@ -765,7 +817,11 @@ def run_halving(session: Session, journal: Journal, console: Console,
     from wizard.halving import session as halve
     from wizard.halving.search import HalvingError, Round, expected_rounds, split_noisy
 
-    asker = ask or (lambda q: q.unsafe_ask())
+    user_ask = ask or (lambda q: q.unsafe_ask())
+
+    def asker(question: questionary.Question) -> Any:
+        return user_ask(_guarded(question))
+
     candidates, apart = split_noisy(session.services, session.noisy)
     console.print(Panel(markup(
         "Halving session [bold]{}[/bold]: {} services, at most {} restarts for one culprit "
