@@ -412,6 +412,7 @@ class Call:
                 raise ValueError("a duplicate call names the ticket it duplicates")
             fields["duplicate_of"] = duplicate_of
         end = self._journal.append("end", **fields)
+        self.store.remove_ticket_leftovers(self.call_id)
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
         return self.state.ended
 
