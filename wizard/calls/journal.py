@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.base.errors import DiskFull, ExitStatus, TriageError, is_disk_full
+from wizard.base.privacy import atomic_write as atomic_write  # re-exported
 
 if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
@@ -36,25 +36,6 @@ class JournalError(TriageError):
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write a whole file so that readers see the old or the new content, never half.
-
-    ``durable=False`` leaves out the fsync (still atomic, but not power-loss safe)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -77,6 +58,9 @@ class CallState:
     runs_on: str = "helpdesk"
     mode: str = "interactive"
     flowcharts: dict[str, str] = field(default_factory=dict)
+    flowset: str = ""
+    """The digest of the flowchart set the call started with (its copy is kept in the
+    data folder, see :mod:`wizard.flows.pinned`); empty for calls from before."""
     answers: dict[str, AnswerRecord] = field(default_factory=dict)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -312,6 +296,7 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
     "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
     "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)),
+    "flowset": _TEXT,
 }
 
 
@@ -386,6 +371,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             state.runs_on = str(ev.get("runs_on", "helpdesk"))
             state.mode = str(ev.get("mode", "interactive"))
             state.flowcharts = dict(ev.get("flowcharts") or {})
+            state.flowset = str(ev.get("flowset") or "")
             state.org = dict(ev.get("org") or {})
             state.practice = bool(ev.get("practice", False))
         elif kind == "answer":

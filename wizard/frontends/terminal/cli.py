@@ -385,10 +385,17 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
     frontend = Frontend(call, screen, resume_command=resume_cmd, banner=banner)
     if recap:
         frontend.show_recap()
+    gone = call.flowcharts_gone_lines()
     changed = call.changed_flowcharts()
-    if changed:
+    if gone:
+        for line in gone:
+            screen.line((line, "yellow"))
+    elif changed:  # a call from before its flowcharts were kept
         screen.line((f"Note: flowcharts changed since this call started: "
                      f"{', '.join(changed)}. Answers still on the route are kept.", "yellow"))
+    elif call.fs is not call.today:
+        screen.line(("Note: the flowcharts changed since this call started; it goes on "
+                     "with the ones it started with until it ends.", "yellow"))
     hangup = _on_hangup()
     try:
         return frontend.run()
@@ -505,8 +512,8 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from wizard.base.documents import DocumentError
         from wizard.calls.replay import load_answers
 
-        try:
-            doc = load_answers(Path(args.answers), fs)
+        try:  # checked against the flowcharts the call goes on with
+            doc = load_answers(Path(args.answers), calls.flowset_of_call(desk, fs, call_id))
         except DocumentError as exc:
             raise TriageError(f"{exc}; call {call_id} is unchanged",
                               ExitStatus.ANSWERS) from None
@@ -517,7 +524,8 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
             step = _run_answers(call, doc, env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
-            step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
+            step = _interactive(call, env, args, describe_flowset(call.fs, source),
+                                recap=True)
         _finish(call, step, desk, env, args.send)
     finally:
         call.close()
@@ -572,8 +580,9 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         payload = calls.call_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return ExitStatus.OK
-    fs = desk.flowset()[0]
-    step = calls.route_step(fs, state)
+    call = calls.recorded_call(desk, state)
+    fs = call.fs
+    step = call.step()
     console = env.console()
     head = Text()
     head.append(f"Call {state.call_id}", style="bold")
@@ -653,6 +662,8 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
             console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
+    for line in call.flowcharts_gone_lines():
+        console.print(Text(line, style="yellow"))
     return ExitStatus.OK
 
 

@@ -548,6 +548,9 @@ async def call_page(web: WebDesk, request: Request, user: User) -> Response:
                         call=call_id)
         request.session["opened"] = call_id
     call = web.read(call_id)
+    gone = call.flowcharts_gone_lines()  # its own flowcharts are no longer kept
+    if gone:
+        web.flash(request, " · ".join(gone), "warn")
     step = call.step()
     if _needs_check(call, step):
         return _checking_page(web, request, user, call, step)
