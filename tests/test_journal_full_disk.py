@@ -115,18 +115,18 @@ def test_the_web_desk_keeps_the_answer_after_a_cut_line(data_dir: Path) -> None:
 
 
 def _disk_full_on(target: Path, real: object, room: int = 40) -> object:
-    """``os.write`` that fails as a full disk does for the file ``target`` once ``room``
-    more bytes are written to it (the line being written is cut, as when a disk fills
-    mid-write)."""
+    """``os.write`` that fails as a full disk does for the file ``target`` (or any file
+    in the folder ``target``) once ``room`` more bytes are written to it (the line being
+    written is cut, as when a disk fills mid-write)."""
     assert callable(real)
     left = [room]
 
     def write(fd: int, data: bytes) -> int:
         try:
-            same = os.path.samefile(f"/proc/self/fd/{fd}", target)
+            name = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
-            same = False
-        if not same:
+            name = ""
+        if not (name == str(target) or name.startswith(f"{target}{os.sep}")):
             return int(real(fd, data))
         if not left[0]:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -359,8 +359,23 @@ def test_on_a_really_full_disk_the_web_desk_says_so_and_loses_nothing_confirmed(
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["codes"][-1] == 507 and set(out["codes"][:-1]) == {200}, out["codes"]
     assert "The disk is full" in out["page"] and "Traceback" not in out["page"]
-    assert out["size"] % 4096 == 0  # cut where the disk's last block ended
+    assert out["size"] % os.sysconf("SC_PAGE_SIZE") == 0  # where the disk's last page ended
     assert out["again"] == 507
     assert out["freed"] == 200 and out["freed_page"]
     assert out["kept"] == "WS-Ann"
     assert out["notes"] == len(out["codes"]) - 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_call_started_on_a_full_disk_is_refused_and_leaves_nothing(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, first, _page = _web_call(data_dir)
+    calls = data_dir / "calls"
+    monkeypatch.setattr(os, "write", _disk_full_on(calls, os.write, room=0))
+    home = client.get("/").text
+    csrf = home.split('name="csrf" value="')[1].split('"')[0]
+    r = client.post("/calls", data={"csrf": csrf})
+    assert r.status_code == 507
+    assert "no call was started" in r.text and "Traceback" not in r.text
+    monkeypatch.undo()
+    assert [p.stem for p in calls.glob("*.jsonl")] == [first]

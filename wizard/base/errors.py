@@ -65,15 +65,21 @@ DISK_FULL_TEXT = ("the disk of the desk is full; the call is kept, nothing you c
                   "is lost; try again when space is freed")
 
 
+NOT_STARTED_TEXT = ("the disk of the desk is full; no call was started; try again when "
+                    "space is freed")
+
+
 class DiskFull(TriageError):
     """The disk (or the user's quota) is full while a call is written: what the call
     had recorded before is kept, the event or ticket being written is not. ``str()``
-    names the file; :data:`DISK_FULL_TEXT` is what a page tells a user."""
+    names the file; ``told`` is what a page tells a user (:data:`DISK_FULL_TEXT`, or
+    :data:`NOT_STARTED_TEXT` when a new call could not be started)."""
 
     status = ExitStatus.DISK_FULL
 
-    def __init__(self, path: object) -> None:
-        super().__init__(f"{path}: {DISK_FULL_TEXT}")
+    def __init__(self, path: object, told: str = DISK_FULL_TEXT) -> None:
+        super().__init__(f"{path}: {told}")
+        self.told = told
 
 
 def is_disk_full(exc: BaseException) -> bool:

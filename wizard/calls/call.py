@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.base.errors import DiskFull, is_disk_full
+from wizard.base.errors import NOT_STARTED_TEXT, DiskFull, is_disk_full
 from wizard.base.textrender import TextError, render
 from wizard.calls.engine import Engine, Step, StepKind, Visit
 from wizard.calls.journal import (
@@ -50,7 +50,7 @@ def keep_flowset(fs: FlowSet, store: JournalFolder) -> str:
         return keep(fs, store.root, durable=store.durable)
     except OSError as exc:
         if is_disk_full(exc):
-            raise DiskFull(store.root) from None
+            raise DiskFull(store.root, NOT_STARTED_TEXT) from None
         raise
 
 

@@ -19,7 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.base.errors import DiskFull, ExitStatus, TriageError, is_disk_full
+from wizard.base.errors import (
+    NOT_STARTED_TEXT,
+    DiskFull,
+    ExitStatus,
+    TriageError,
+    is_disk_full,
+)
 from wizard.base.privacy import atomic_write as atomic_write  # re-exported
 
 if TYPE_CHECKING:  # the checks are imported when a record has a check result
@@ -469,7 +475,10 @@ class JournalFolder:
                     with contextlib.suppress(OSError, TriageError):
                         journal.close()
                     raise
-            except BaseException:  # no start written (a full disk): no call is left
+            except DiskFull:  # no start written: no call is left
+                path.unlink(missing_ok=True)
+                raise DiskFull(path, NOT_STARTED_TEXT) from None
+            except BaseException:
                 path.unlink(missing_ok=True)
                 raise
             return call_id, journal, event

@@ -197,6 +197,10 @@ def store_handed_off(desk: Desk, journals: JournalFolder, org: OrgConfig,
         return str(exc)
     if state.ended is None:
         return None
+    if fs is not None:  # stored with the flowcharts the call had
+        from wizard.flows.pinned import for_call
+
+        fs = for_call(fs, journals.root, state.flowset)[0]
     return save_ended_call(journals.root, state, fs, environ=dict(desk.environ),
                            configured=org.store_url)
 
@@ -322,8 +326,8 @@ def call_record(state: CallState) -> dict[str, Any]:
 
 def ticket_text(desk: Desk, ref: str, fmt: str,
                 resume_hint: Callable[[str], str] | None = None) -> str:
-    """The ticket of an ended call, rendered again with today's flowcharts and templates
-    (``last``: the newest call that has a ticket)."""
+    """The ticket of an ended call, rendered again with the flowcharts it had (see
+    Call) and today's templates (``last``: the newest call that has a ticket)."""
     if ref == "last":
         # the newest call that has a ticket: ended at a flowchart exit (not open, not
         # abandoned)

@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from wizard.base.errors import DISK_FULL_TEXT, ExitStatus, TriageError
+from wizard.base.errors import DiskFull, ExitStatus, TriageError
 from wizard.base.privacy import Stamp, file_stamp
 from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network, trusted
@@ -381,10 +381,9 @@ def create_app(settings: Settings) -> Starlette:
                                 path=request.url.path)
                 return web.not_found(request, user)
             except TriageError as exc:
-                if exc.status == ExitStatus.DISK_FULL:  # 507: the server's disk
+                if isinstance(exc, DiskFull):  # 507: the server's own storage
                     return web.message(request, "The disk is full",
-                                       DISK_FULL_TEXT[0].upper() + DISK_FULL_TEXT[1:] + ".",
-                                       507, user)
+                                       exc.told[0].upper() + exc.told[1:] + ".", 507, user)
                 status = 404 if exc.status == ExitStatus.NOT_FOUND else 409
                 return web.message(request, "Not done", str(exc), status, user)
         return endpoint
