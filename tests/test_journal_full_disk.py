@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from wizard.base.errors import DISK_FULL_TEXT, DiskFull, ExitStatus
@@ -379,3 +380,60 @@ def test_a_call_started_on_a_full_disk_is_refused_and_leaves_nothing(
     assert "no call was started" in r.text and "Traceback" not in r.text
     monkeypatch.undo()
     assert [p.stem for p in calls.glob("*.jsonl")] == [first]
+
+
+TERMINAL_FULL_DISK = r'''
+set -u
+mount -t tmpfs -o size="$SIZE" tmpfs "$DATA" || exit 99
+head -c 4096 /dev/zero > "$DATA/filler"  # the page that is freed later
+"$PY" -m wizard start
+echo "EXIT=$?"
+rm "$DATA/filler"
+echo "FREED"
+"$PY" -m wizard show last
+echo "SHOWN=$?"
+'''
+
+
+@pytest.mark.skipif(not _tmpfs_works(), reason="needs unshare and a tmpfs of its own")
+def test_on_a_really_full_disk_the_terminal_says_so_in_one_line_and_keeps_the_call(
+        tmp_path: Path) -> None:
+    """A live call in a real terminal whose data folder is a tmpfs with room for the
+    kept flowcharts and one page of journal: notes are taken until the page is full;
+    the next is told in one line (exit 10), and every note confirmed before is kept."""
+    from wizard.flows.pinned import keep
+
+    from .conftest import PYTHON, cli_env, pty_spawn
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    kept = Path(keep(shipped(), tmp_path / "probe", durable=False))
+    pin = next((tmp_path / "probe" / "flowsets").glob(f"{kept}.json")).stat().st_size
+    pages = -(-pin // page) + 2  # the kept set, one page of journal, the filler
+    data = tmp_path / "data"
+    data.mkdir()
+    env = cli_env(data, PROMPT_TOOLKIT_NO_CPR="1", SIZE=str(pages * page), DATA=str(data),
+                  PY=PYTHON)
+    child = pty_spawn(UNSHARE or "unshare", ["-rm", "sh", "-c", TERMINAL_FULL_DISK],
+                      env=env, cwd=str(ROOT), encoding="utf-8", timeout=60,
+                      dimensions=(50, 400))
+    child.expect_exact("What is the call about?")
+    saved = 0
+    for n in range(10):
+        child.send("n\r")
+        child.expect_exact("Note for this step:")
+        child.send(f"note {n} " + "x" * 1400 + "\r")
+        if child.expect_exact(["Note saved.", "ipsec-triage: error: "]) == 1:
+            break
+        saved += 1
+    child.expect_exact(f": {DISK_FULL_TEXT}\r\n")
+    child.expect_exact("EXIT=10")
+    child.expect_exact("FREED")
+    child.expect_exact("line skipped: not a complete JSON line")
+    child.expect_exact("SHOWN=0")
+    shown = "".join(child.before.split())  # wrapped at the terminal's width
+    child.expect(pexpect.EOF)
+    assert 1 <= saved < 3
+    for n in range(saved):
+        assert f"note:note{n}{'x' * 1400}" in shown
+    assert f"note{saved}x" not in shown
+    assert "Traceback" not in shown
