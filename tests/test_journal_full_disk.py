@@ -425,7 +425,8 @@ def test_on_a_really_full_disk_the_terminal_says_so_in_one_line_and_keeps_the_ca
         if child.expect_exact(["Note saved.", "ipsec-triage: error: "]) == 1:
             break
         saved += 1
-    child.expect_exact(f": {DISK_FULL_TEXT}\r\n")
+    child.expect_exact(f": {DISK_FULL_TEXT}; resume it with: ")
+    child.expect(r"\A[^\r\n]* resume \d{8}-\d{6}-[0-9a-f]{4}\r\n")  # the rest of the line
     child.expect_exact("EXIT=10")
     child.expect_exact("FREED")
     child.expect_exact("line skipped: not a complete JSON line")

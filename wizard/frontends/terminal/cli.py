@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard import __version__
-from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.errors import DiskFull, ExitStatus, TriageError
 from wizard.base.safetext import spreadsheet_safe
 from wizard.base.textrender import TextError
 from wizard.calls.call import Call, check_location, end_label
@@ -399,6 +399,8 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
     hangup = _on_hangup()
     try:
         return frontend.run()
+    except DiskFull as exc:  # one line still, with the way back to the call
+        raise TriageError(f"{exc}; resume it with: {resume_cmd}", exc.status) from None
     except CallAbandoned:
         env.stdout.write(f"\nCall {call.call_id} ended: {end_label(call.state.ended)}\n"
                          "No ticket: the call is kept for the record and the report.\n")
