@@ -211,3 +211,30 @@ def test_resume_with_an_answers_file_is_checked_against_the_calls_own_flowcharts
     assert main(["resume", call_id, "--answers", str(rest), "--no-checks"], env) == 0, \
         err.getvalue()
     assert f"Call {call_id} ended: Not fixed" in out.getvalue()
+
+
+def test_a_kept_set_is_by_content_and_a_damaged_copy_counts_as_gone(tmp_path: Path) -> None:
+    from wizard.flows import pinned
+
+    charts = _charts(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(charts, elsewhere)
+    fs = load_flowset(charts)
+    digest = pinned.set_digest(fs)
+    assert pinned.set_digest(load_flowset(elsewhere)) == digest  # same bytes, same set
+    _rename_option(elsewhere)
+    edited = load_flowset(elsewhere)
+    assert pinned.set_digest(edited) != digest
+    root = tmp_path / "data"
+    assert pinned.keep(fs, root) == digest
+    again = pinned.for_call(edited, root, digest)
+    assert again[1] is False and pinned.set_digest(again[0]) == digest
+    assert again[0].node("intake.call_type").options[0].value == "reach"  # type: ignore[union-attr]
+    copy = pinned.path(root, digest)
+    for damage in ("{not json", json.dumps({"format": 1, "digest": "0" * 32, "set": {}}),
+                   json.dumps({"format": 99, "digest": digest, "set": {}}), "[" * 100_000):
+        pinned._read.cache_clear()
+        copy.write_text(damage)
+        assert pinned.for_call(edited, root, digest) == (edited, True)
+    assert pinned.for_call(edited, root, "../../etc/passwd") == (edited, True)
+    assert pinned.for_call(edited, root, "") == (edited, False)  # a call from before

@@ -27,6 +27,8 @@ from wizard.flows.nodes import to_json
 
 FOLDER = "flowsets"
 FORMAT = 1
+MAX_BYTES = 256 * 1024 * 1024
+"""A kept set larger than this is not read (the biggest allowed set is far smaller)."""
 
 
 def set_digest(fs: FlowSet) -> str:
@@ -63,12 +65,14 @@ def keep(fs: FlowSet, root: Path, *, durable: bool = True) -> str:
 def _read(file: str, digest: str) -> FlowSet | None:
     """The kept set of that file (contents never change for a digest: read once)."""
     try:
+        if Path(file).stat().st_size > MAX_BYTES:
+            return None
         data: Any = json.loads(Path(file).read_text(encoding="utf-8"))
         if (not isinstance(data, dict) or data.get("format") != FORMAT
                 or data.get("digest") != digest):
             return None
         return from_payload(data["set"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
