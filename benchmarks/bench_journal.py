@@ -15,10 +15,10 @@ from benchmarks.common import best, figure, parser
 
 
 def write_journal(path: Path, events: int) -> None:
-    from wizard.calls.journal import Journal
-
-    with Journal(path) as journal:
-        journal._fh.write(json.dumps({"event": "start", "t": "2026-01-05T09:00:00+01:00",
+    """A journal as the program writes it, one JSON line per event (written directly:
+    the figure is the reading)."""
+    with open(path, "w", encoding="utf-8") as journal:
+        journal.write(json.dumps({"event": "start", "t": "2026-01-05T09:00:00+01:00",
                                       "call_id": path.stem, "staffer": "ann",
                                       "flowcharts": {"intake": "1 (abc)"}}) + "\n")
         for i in range(events - 1):
@@ -36,7 +36,7 @@ def write_journal(path: Path, events: int) -> None:
                 record = {"event": "answer", "key": f"fig7_1.step{i % 97}",
                           "value": "yes" if i % 2 else "no", "source": "staffer"}
             record["t"] = "2026-01-05T09:00:01+01:00"
-            journal._fh.write(json.dumps(record, sort_keys=True) + "\n")
+            journal.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 def main() -> None:

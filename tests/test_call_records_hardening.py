@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from wizard.base.errors import DiskFull
 from wizard.calls.call import Call
 from wizard.calls.journal import JournalError, JournalFolder
 from wizard.config.organization import OrgConfig
@@ -181,7 +182,7 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
         raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(call_module, "atomic_write", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(DiskFull, match="ticket.md: the disk of the desk is full; the call is kept"):
         replay(route_to("fig7_2.escalate_caller"), data_dir)
     state = next(JournalFolder(data_dir).all())
     assert state.ended is None  # still open: resume finishes it and writes the tickets

@@ -13,7 +13,7 @@ import yaml
 
 from wizard.calls.call import Call
 from wizard.calls.engine import Engine
-from wizard.calls.journal import JournalFolder
+from wizard.calls.journal import CallState, JournalFolder
 from wizard.config.organization import OrgConfig, RouteRule, Tier2
 from wizard.flows.nodes import TerminalNode
 from wizard.frontends.terminal.cli import main
@@ -507,7 +507,8 @@ def _commands_for(version: str) -> dict[str, str]:
 
     fs = shipped()
     store = JournalFolder(Path("/nonexistent"))
-    call = Call(flowset=fs, store=store, state=None, journal=None, org=OrgConfig())  # type: ignore[arg-type]
+    call = Call(flowset=fs, store=store, state=CallState(call_id="commands"), journal=None,
+                org=OrgConfig())
     out = {}
     for key in fs.node_keys():
         node = fs.node(key)

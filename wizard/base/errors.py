@@ -11,6 +11,7 @@ escapes is a bug.
 from __future__ import annotations
 
 import enum
+import errno
 
 
 class ExitStatus(enum.IntEnum):
@@ -35,6 +36,9 @@ class ExitStatus(enum.IntEnum):
     the data folder and ``sync`` stores them later."""
     HANDOFF = 9
     """The hand-off to Tier 2 failed (it waits in the outbox when it may pass)."""
+    DISK_FULL = 10
+    """The disk of the data folder is full: the call is kept, with everything recorded
+    before; nothing more is taken until space is freed."""
     INTERRUPTED = 130
     """Ctrl-C or a closed terminal: the call is saved and can be resumed."""
 
@@ -53,3 +57,31 @@ class TriageError(Exception):
         super().__init__(message)
         if status is not None:
             self.status = status
+
+
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+DISK_FULL_TEXT = ("the disk of the desk is full; the call is kept, nothing you confirmed "
+                  "is lost; try again when space is freed")
+
+
+NOT_STARTED_TEXT = ("the disk of the desk is full; no call was started; try again when "
+                    "space is freed")
+
+
+class DiskFull(TriageError):
+    """The disk (or the user's quota) is full while a call is written: what the call
+    had recorded before is kept, the event or ticket being written is not. ``str()``
+    names the file; ``told`` is what a page tells a user (:data:`DISK_FULL_TEXT`, or
+    :data:`NOT_STARTED_TEXT` when a new call could not be started)."""
+
+    status = ExitStatus.DISK_FULL
+
+    def __init__(self, path: object, told: str = DISK_FULL_TEXT) -> None:
+        super().__init__(f"{path}: {told}")
+        self.told = told
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """The error says the disk or the quota is full."""
+    return isinstance(exc, OSError) and exc.errno in _FULL

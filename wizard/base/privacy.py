@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -120,3 +121,22 @@ def tighten(data_dir: Path) -> list[str]:
         if want == DIR_MODE and path != data_dir:
             warnings += _tighten_files(path)
     return warnings
+
+
+def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write a whole file so that readers see the old or the new content, never half.
+
+    ``durable=False`` leaves out the fsync (still atomic, but not power-loss safe)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

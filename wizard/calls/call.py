@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
+from wizard.base.errors import NOT_STARTED_TEXT, DiskFull, is_disk_full
 from wizard.base.textrender import TextError, render
 from wizard.calls.engine import Engine, Step, StepKind, Visit
 from wizard.calls.journal import (
@@ -41,6 +42,18 @@ if TYPE_CHECKING:  # the checks and the organization's defaults load when first 
     from wizard.checks.base import ProbeResult
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
+
+
+def keep_flowset(fs: FlowSet, store: JournalFolder) -> str:
+    """Keep a copy of the set a new call starts with in its data folder; its digest."""
+    from wizard.flows.pinned import keep
+
+    try:
+        return keep(fs, store.root, durable=store.durable)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull(store.root, NOT_STARTED_TEXT) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,15 @@ class Call:
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
                  system: System | None = None, checks: bool = True,
                  by: str | None = None) -> None:
-        self.fs = flowset
-        self.engine = Engine(flowset)
+        """``flowset`` is today's set; the call goes on with the one it started with
+        (kept by digest in the data folder, :mod:`wizard.flows.pinned`), or today's
+        when that copy is gone (:attr:`flowcharts_gone`)."""
+        from wizard.flows.pinned import for_call
+
+        self.fs, self.flowcharts_gone = for_call(flowset, store.root, state.flowset)
+        self.today = flowset
+        """The set in use now: the call's own (:attr:`fs`) differs when it changed."""
+        self.engine = Engine(self.fs)
         self.store = store
         self.state = state
         self.journal = journal
@@ -152,7 +172,8 @@ class Call:
         answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
         call_id, journal, event = store.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
-            tool_version=__version__, practice=practice or mode == "answers_file", **extra,
+            flowset=keep_flowset(flowset, store), tool_version=__version__,
+            practice=practice or mode == "answers_file", **extra,
         )
         state = replay(call_id, [event])
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
@@ -176,21 +197,70 @@ class Call:
         except BaseException:
             lock.release()
             raise
-        extra = {} if checks else {"checks": False}
-        journal.append("resume", staffer=staffer or state.staffer,
-                       flowcharts=flowset.versions(), **extra)
-        state.resumed.append("now")
-        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+        call = cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
                    system=system, checks=checks, by=staffer)
+        extra = {} if checks else {"checks": False}
+        try:
+            journal.append("resume", staffer=staffer or state.staffer,
+                           flowcharts=call.fs.versions(), **extra)
+        except BaseException:
+            journal.close()
+            raise
+        state.resumed.append("now")
+        return call
 
     @property
     def call_id(self) -> str:
         return self.state.call_id
 
     def changed_flowcharts(self) -> list[str]:
-        """Charts whose version differs from the one the call started with."""
+        """Charts whose version differs from the one the call started with, in the set
+        the call goes on with (none while it has its own)."""
         now = self.fs.versions()
         return sorted(c for c, v in self.state.flowcharts.items() if now.get(c) != v)
+
+    def answers_no_longer_apply(self) -> list[tuple[str, str, str]]:
+        """(step, question, answer) of every recorded answer that is not on the call's
+        route with the set it goes on with: its step is gone, its answer is no longer
+        one of the step's, or the route no longer passes there. The list to show when
+        the call's own flowcharts are gone."""
+        step = self.step()
+        on_route = {v.key for v in step.answered_route}
+        nodes = {key: self.fs.node(key.split("@", 1)[0]) for key in self.state.answers
+                 if self.fs.has(key.split("@", 1)[0])}
+        context = dict(step.context)  # what was answered, for the questions' words
+        for key, node in nodes.items():
+            var = getattr(node, "var", None)
+            if var:
+                context.setdefault(var, self.state.answers[key].value)
+        out = []
+        for key, rec in self.state.answers.items():
+            if key in on_route:
+                continue
+            found = nodes.get(key)
+            if found is None:
+                out.append((key, key, rec.value))
+                continue
+            try:
+                question = " ".join(render(found.text, context).split())
+            except TextError:
+                question = " ".join(found.text.split())
+            out.append((key, question, answer_rules.label(found, rec.value)))
+        return out
+
+    def flowcharts_gone_lines(self) -> list[str]:
+        """What to tell when the call's own flowchart set is gone (nothing if it is
+        not): one line, then one line per answer that no longer applies."""
+        if not self.flowcharts_gone:
+            return []
+        changed = ", ".join(self.changed_flowcharts()) or "the set"
+        lost = self.answers_no_longer_apply()
+        return [f"The flowcharts changed since call {self.call_id} started ({changed}) "
+                "and the copy it started with is no longer kept, so it goes on with "
+                "today's. Answers that no longer apply: "
+                f"{len(lost) if lost else 'none, every answer is still on the route'}"
+                f"{':' if lost else '.'}",
+                *(f"{q}: {a}" for _k, q, a in lost)]
 
     # -- steps -------------------------------------------------------------------------
     def base_context(self) -> dict[str, Any]:
@@ -449,6 +519,7 @@ class Call:
                 raise ValueError("a duplicate call names the ticket it duplicates")
             fields["duplicate_of"] = duplicate_of
         end = self._write("end", **fields)
+        self.store.remove_ticket_leftovers(self.call_id)
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
         return self.state.ended
 

@@ -14,14 +14,20 @@ import os
 import secrets
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.errors import (
+    NOT_STARTED_TEXT,
+    DiskFull,
+    ExitStatus,
+    TriageError,
+    is_disk_full,
+)
+from wizard.base.privacy import atomic_write as atomic_write  # re-exported
 
 if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
@@ -44,25 +50,6 @@ class CallBusy(JournalError):
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write a whole file so that readers see the old or the new content, never half.
-
-    ``durable=False`` leaves out the fsync (still atomic, but not power-loss safe)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -88,6 +75,9 @@ class CallState:
     runs_on: str = "helpdesk"
     mode: str = "interactive"
     flowcharts: dict[str, str] = field(default_factory=dict)
+    flowset: str = ""
+    """The digest of the flowchart set the call started with (its copy is kept in the
+    data folder, see :mod:`wizard.flows.pinned`); empty for calls from before."""
     answers: dict[str, AnswerRecord] = field(default_factory=dict)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -199,56 +189,110 @@ class Journal:
     (kept through a power cut), is :meth:`sync`: the terminal calls it once the next
     question is on the screen, so the staffer does not wait for the disk between Enter
     and the next question. The next :meth:`append`, and :meth:`close`, sync first, so
-    an event is on the disk before any later one is accepted."""
+    an event is on the disk before any later one is accepted.
+
+    A journal whose last line was cut (a kill during a write, a full disk) is not
+    glued to: opening it reads its last byte, and the first event appended starts
+    with the line end the cut line lacked (the fragment stays a line of its own,
+    skipped with its warning). A write the disk refuses is :class:`DiskFull`; the
+    line it may have cut is ended the same way before the next event."""
 
     def __init__(self, path: Path, lock: CallLock | None = None, *,
                  durable: bool = True) -> None:
         self.path = path
         self.lock = lock
         self.durable = durable
-        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the call
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        self._fd: int | None = None
+        try:
+            self._fd = fd = os.open(path, flags, 0o600)
+            self._cut = self._ends_cut(fd)
+        except BaseException as exc:
+            if self._fd is not None:
+                os.close(self._fd)
+            if lock is not None:
+                lock.release()
+            if isinstance(exc, OSError):
+                raise _write_error(path, exc) from None
+            raise
         self._unsynced = False
         self._sync_error: OSError | None = None
+
+    @staticmethod
+    def _ends_cut(fd: int) -> bool:
+        """The file is not empty and its last byte is not a line end."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return False
+        os.lseek(fd, size - 1, os.SEEK_SET)
+        return os.read(fd, 1) != b"\n"
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         self.sync()
         record = {"event": event, "t": now_iso(), **fields}
-        self._fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        self._fh.flush()
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        data = (b"\n" if self._cut else b"") + line.encode("utf-8")
+        fd = self._open_fd()
+        self._cut = True  # until the whole line is written
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
+        self._cut = False
         self._unsynced = self.durable
         return record
+
+    def _open_fd(self) -> int:
+        if self._fd is None:
+            raise JournalError(f"{self.path}: the call record is closed")
+        return self._fd
 
     def sync(self) -> None:
         """Put every event appended so far on the disk itself, if not yet. A failed
         fsync is raised here and at every later call: what reached the disk is then
         unknown (the system reports a write error once), so nothing more is taken."""
         if self._sync_error is not None:
-            raise self._sync_error
+            raise _write_error(self.path, self._sync_error)
         if not self._unsynced:
             return
         try:
-            os.fsync(self._fh.fileno())
+            os.fsync(self._open_fd())
         except OSError as exc:
             self._sync_error = exc
-            raise
+            raise _write_error(self.path, exc) from None
         self._unsynced = False
 
     def close(self) -> None:
+        """Sync and close the file, and let go of the call's lock whatever syncing or
+        closing raises (a full disk must not keep the call locked)."""
         try:
-            if not self._fh.closed:
-                self.sync()
+            if self._fd is not None:
+                try:
+                    self.sync()
+                finally:
+                    fd, self._fd = self._fd, None
+                    try:
+                        os.close(fd)  # a network file system may report a full disk here
+                    except OSError as exc:
+                        raise _write_error(self.path, exc) from None
         finally:
-            if not self._fh.closed:
-                self._fh.close()
-            if self.lock is not None:
-                self.lock.release()
-                self.lock = None
+            lock, self.lock = self.lock, None
+            if lock is not None:
+                lock.release()
 
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _write_error(path: Path, exc: OSError) -> Exception:
+    """What a failed write of a call record is raised as: DiskFull when the disk or
+    the quota is full, else the system's error itself."""
+    return DiskFull(path) if is_disk_full(exc) else exc
 
 
 _TEXT = (str,)
@@ -271,6 +315,7 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "org": (dict,), "practice": (bool,), "source": _TEXT, "suggested": (str, type(None)),
     "args": (dict, type(None)), "why": _SCALAR, "step": _SCALAR, "what": _SCALAR,
     "status": _TEXT, "status_label": _TEXT, "tickets": (dict, type(None)), "by": _TEXT,
+    "flowset": _TEXT,
 }
 
 
@@ -345,6 +390,7 @@ def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> Call
             state.runs_on = str(ev.get("runs_on", "helpdesk"))
             state.mode = str(ev.get("mode", "interactive"))
             state.flowcharts = dict(ev.get("flowcharts") or {})
+            state.flowset = str(ev.get("flowset") or "")
             state.org = dict(ev.get("org") or {})
             state.practice = bool(ev.get("practice", False))
         elif kind == "answer":
@@ -436,8 +482,20 @@ class JournalFolder:
             except FileExistsError:
                 continue
             os.close(fd)
-            journal = Journal(path, self.lock(call_id), durable=self.durable)
-            event = journal.append("start", call_id=call_id, **start_fields)
+            try:
+                journal = Journal(path, self.lock(call_id), durable=self.durable)
+                try:
+                    event = journal.append("start", call_id=call_id, **start_fields)
+                except BaseException:
+                    with contextlib.suppress(OSError, TriageError):
+                        journal.close()
+                    raise
+            except DiskFull:  # no start written: no call is left
+                path.unlink(missing_ok=True)
+                raise DiskFull(path, NOT_STARTED_TEXT) from None
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
             return call_id, journal, event
         raise JournalError(f"{self.calls}: could not pick a new call id")  # pragma: no cover
 
@@ -527,4 +585,13 @@ class JournalFolder:
             raise JournalError(f"{path}: larger than a ticket ({MAX_TICKET} bytes): left "
                                "out")
         return data.decode("utf-8", errors="replace")
+
+    def remove_ticket_leftovers(self, call_id: str) -> None:
+        """Remove the temporary ticket files (``.ID.ticket.FMT.*``) a write of this
+        call's tickets left when it was killed; done as the call is ended."""
+        import glob
+
+        for tmp in self.calls.glob(f".{glob.escape(call_id)}.ticket.*"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 

@@ -233,21 +233,24 @@ def load_flowset(directory: Path, *, check: bool = True, cache: bool = True) -> 
     cached = flowcache.read(key)
     if cached is not None:
         try:
-            return _from_cache(cached)
+            return from_payload(cached)
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # a cache from elsewhere or damaged: read the files
     flowset = _load_files(directory, files, check)
-    flowcache.write(key, _to_cache(flowset))
+    flowcache.write(key, to_payload(flowset))
     return flowset
 
 
-def _to_cache(fs: FlowSet) -> dict[str, Any]:
+def to_payload(fs: FlowSet) -> dict[str, Any]:
+    """A checked set as plain JSON data (the cache's and a call's kept copy)."""
     return {"entry": fs.entry, "charts": to_json(fs.charts),
             "paths": {cid: str(path) for cid, path in fs.paths.items()},
             "digests": fs.digests, "catalogue": to_json(fs.catalogue)}
 
 
-def _from_cache(data: dict[str, Any]) -> FlowSet:
+def from_payload(data: dict[str, Any]) -> FlowSet:
+    """The set :func:`to_payload` gave (KeyError, TypeError, ValueError or
+    AttributeError when the data is not one)."""
     charts = from_json(data["charts"])
     if not all(isinstance(c, Flowchart) for c in charts.values()):
         raise TypeError("not a flowchart set")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard.base.errors import DiskFull, is_disk_full
 from wizard.calls.call import Call
 from wizard.calls.engine import Step, StepKind
 from wizard.calls.journal import atomic_write
@@ -19,9 +20,11 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
     open (resume finishes it and writes them again), never ended without tickets. A
     broken ticket template loses nothing either: the end is recorded with the error;
     fix the template and run ``ipsec-triage ticket ID``. TicketError is raised after
-    the end is saved.
+    the end is saved; DiskFull (the call still open) when a ticket cannot be written
+    for want of space. Temporary ticket files a killed write left are removed first.
     """
     assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
+    call.store.remove_ticket_leftovers(call.call_id)
     paths = {fmt: str(call.store.ticket_path(call.call_id, fmt)) for fmt in formats}
     error: TicketError | None = None
     try:
@@ -29,7 +32,12 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
     except TicketError as exc:
         tickets, paths, error = {}, {}, exc
     for fmt, text in tickets.items():
-        atomic_write(Path(paths[fmt]), text, durable=call.store.durable)
+        try:
+            atomic_write(Path(paths[fmt]), text, durable=call.store.durable)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(paths[fmt]) from None
+            raise
     call.record_end(step, paths, str(error) if error else None)
     if error is not None:
         raise error

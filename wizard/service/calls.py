@@ -73,6 +73,15 @@ def resumable_call(desk: Desk, ref: str | None) -> str:
     return state.call_id
 
 
+def flowset_of_call(desk: Desk, fs: FlowSet, call_id: str) -> FlowSet:
+    """The flowchart set an open call goes on with: the one it started with, kept in
+    the data folder, or ``fs`` (today's) when that copy is gone (see Call)."""
+    from wizard.flows.pinned import for_call
+
+    _journals, state = desk.load_call(call_id)
+    return for_call(fs, desk.data_dir, state.flowset)[0]
+
+
 def resume_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
                 call_id: str, *,
                 staffer: str | None = None, system: System | None = None,
@@ -188,6 +197,10 @@ def store_handed_off(desk: Desk, journals: JournalFolder, org: OrgConfig,
         return str(exc)
     if state.ended is None:
         return None
+    if fs is not None:  # stored with the flowcharts the call had
+        from wizard.flows.pinned import for_call
+
+        fs = for_call(fs, journals.root, state.flowset)[0]
     return save_ended_call(journals.root, state, fs, environ=dict(desk.environ),
                            configured=org.store_url)
 
@@ -288,6 +301,13 @@ def list_calls(desk: Desk, *, open_only: bool = False) -> list[dict[str, str]]:
     return rows
 
 
+def recorded_call(desk: Desk, state: CallState) -> Call:
+    """A recorded call, read-only, with the flowcharts it started with (today's when
+    their copy is gone: ``flowcharts_gone_lines()`` says so)."""
+    return Call(flowset=desk.flowset()[0], store=desk.journals(), state=state,
+                journal=None, org=None)
+
+
 def route_step(fs: FlowSet, state: CallState) -> Step:
     """Where a recorded call stands on the flowcharts (its route so far, and the step
     it is at)."""
@@ -324,8 +344,8 @@ def call_record(state: CallState) -> dict[str, Any]:
 
 def ticket_text(desk: Desk, ref: str, fmt: str,
                 resume_hint: Callable[[str], str] | None = None) -> str:
-    """The ticket of an ended call, rendered again with today's flowcharts and templates
-    (``last``: the newest call that has a ticket)."""
+    """The ticket of an ended call, rendered again with the flowcharts it had (see
+    Call) and today's templates (``last``: the newest call that has a ticket)."""
     if ref == "last":
         # the newest call that has a ticket: ended at a flowchart exit (not open, not
         # abandoned)
@@ -347,7 +367,7 @@ def ticket_text(desk: Desk, ref: str, fmt: str,
     fs = desk.flowset()[0]
     org = desk.org()
     call = Call(flowset=fs, store=journals, state=state, journal=None, org=org)
-    step = Engine(fs).step(state.values(), call.base_context())
+    step = call.step()  # with the flowcharts the call had (see Call)
     if step.kind is not StepKind.END:
         raise TriageError(f"call {state.call_id} no longer reaches an end with the current "
                           "flowcharts; use 'ipsec-triage show' for its record",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard import __version__
-from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.errors import DiskFull, ExitStatus, TriageError
 from wizard.base.safetext import spreadsheet_safe
 from wizard.base.textrender import TextError
 from wizard.calls.call import Call, check_location, end_label
@@ -388,13 +388,22 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
     frontend = Frontend(call, screen, resume_command=resume_cmd, banner=banner)
     if recap:
         frontend.show_recap()
+    gone = call.flowcharts_gone_lines()
     changed = call.changed_flowcharts()
-    if changed:
+    if gone:
+        for line in gone:
+            screen.line((line, "yellow"))
+    elif changed:  # a call from before its flowcharts were kept
         screen.line((f"Note: flowcharts changed since this call started: "
                      f"{', '.join(changed)}. Answers still on the route are kept.", "yellow"))
+    elif call.fs is not call.today:
+        screen.line(("Note: the flowcharts changed since this call started; it goes on "
+                     "with the ones it started with until it ends.", "yellow"))
     hangup = _on_hangup()
     try:
         return frontend.run()
+    except DiskFull as exc:  # one line still, with the way back to the call
+        raise TriageError(f"{exc}; resume it with: {resume_cmd}", exc.status) from None
     except CallAbandoned:
         env.stdout.write(f"\nCall {call.call_id} ended: {end_label(call.state.ended)}\n"
                          "No ticket: the call is kept for the record and the report.\n")
@@ -508,8 +517,9 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from wizard.base.documents import DocumentError
         from wizard.calls.replay import load_answers
 
-        try:
-            doc = load_answers(Path(args.answers), fs, org)
+        try:  # checked against the flowcharts the call goes on with
+            doc = load_answers(Path(args.answers), calls.flowset_of_call(desk, fs, call_id),
+                               org)
         except DocumentError as exc:
             raise TriageError(f"{exc}; call {call_id} is unchanged",
                               ExitStatus.ANSWERS) from None
@@ -520,7 +530,8 @@ def cmd_resume(args: argparse.Namespace, env: Environment) -> ExitStatus:
             step = _run_answers(call, doc, env, probes=not args.no_checks,
                                 resume_cmd=command_line(env, args, "resume", call.call_id))
         else:
-            step = _interactive(call, env, args, describe_flowset(fs, source), recap=True)
+            step = _interactive(call, env, args, describe_flowset(call.fs, source),
+                                recap=True)
         _finish(call, step, desk, env, args.send)
     finally:
         call.close()
@@ -575,8 +586,9 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
         payload = calls.call_record(state)
         env.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return ExitStatus.OK
-    fs = desk.flowset()[0]
-    step = calls.route_step(fs, state)
+    call = calls.recorded_call(desk, state)
+    fs = call.fs
+    step = call.step()
     console = env.console()
     head = Text()
     head.append(f"Call {state.call_id}", style="bold")
@@ -662,6 +674,8 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
+    for line in call.flowcharts_gone_lines():
+        console.print(Text(line, style="yellow"))
     return ExitStatus.OK
 
 

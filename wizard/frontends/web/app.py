@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from wizard.base.errors import ExitStatus, TriageError
+from wizard.base.errors import DiskFull, ExitStatus, TriageError
 from wizard.base.privacy import Stamp, file_stamp
 from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network, trusted
@@ -419,6 +419,9 @@ def create_app(settings: Settings) -> Starlette:
                                 path=request.url.path)
                 return web.not_found(request, user)
             except TriageError as exc:
+                if isinstance(exc, DiskFull):  # 507: the server's own storage
+                    return web.message(request, "The disk is full",
+                                       exc.told[0].upper() + exc.told[1:] + ".", 507, user)
                 status = 404 if exc.status == ExitStatus.NOT_FOUND else 409
                 return web.message(request, "Not done", str(exc), status, user)
         return endpoint
@@ -596,6 +599,9 @@ def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Res
                         call=call_id)
         request.session["opened"] = call_id
     call = web.read(call_id)
+    gone = call.flowcharts_gone_lines()  # its own flowcharts are no longer kept
+    if gone:
+        web.flash(request, " · ".join(gone), "warn")
     step = call.step()
     if _needs_check(call, step):
         return _checking_page(web, request, user, call, step)
