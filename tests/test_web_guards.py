@@ -156,6 +156,30 @@ PATHS = ["/calls", "/logout", "/calls/{id}/answer", "/calls/{id}/note",
          "/calls/{id}/change", "/calls/{id}/send"]
 
 
+def test_a_session_that_cannot_be_kept_still_shows_the_page_whose_work_is_done(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk met only by the session store (what the page keeps for the next
+    one) after the call's journal took the answer: the page says what was done (the
+    next question), not "try again", which would have the answer given twice."""
+    add_users(data_dir)
+    client = make_client(data_dir)
+    login(client, "sam")
+    call_id, page = start_call(client)
+
+    def full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SessionStore, "save", full)
+    monkeypatch.setattr(SessionStore, "touch", full)
+    r = client.post(f"/calls/{call_id}/answer", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"), "value": "reach"})
+    assert r.status_code == 200, r.text
+    assert "could not keep your session" not in r.text
+    assert "What is the name of the caller" in r.text
+    from wizard.calls.journal import JournalFolder
+    assert JournalFolder(data_dir).load(call_id).answers["intake.call_type"].value == "reach"
+
+
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(fields=FIELDS, real_csrf=st.booleans())

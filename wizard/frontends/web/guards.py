@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wizard.base.errors import is_disk_full
 from wizard.base.validate import Network, trusted
 from wizard.frontends.web.security import SECURITY_HEADERS, AuditLog, peer_of
 from wizard.service.sessions import TOUCH_EVERY, Session, SessionStore
@@ -245,9 +246,17 @@ class ServerSessions:
                 try:
                     await self._save(scope, message, sid, loaded, before)
                 except (sqlite3.Error, OSError) as exc:  # e.g. the disk is full
-                    failed = True
-                    await _answer(send, 503, "The help desk could not keep your session "
-                                             f"({exc}): try again in a moment.\n")
+                    if _signs_in_or_out(loaded, scope["session"]):
+                        failed = True
+                        full = _disk_full(exc)
+                        await _answer(send, 507 if full else 503, (
+                            "The disk of the help desk is full" if full else
+                            f"The help desk could not keep your session ({exc})")
+                            + ": you are not signed in or out; try again in a moment.\n")
+                    # else the page's own work is done (a call's journal has it): the
+                    # page is shown; only what it kept for the next page (a message, the
+                    # call last opened) is not kept, and a form whose token was not
+                    # kept is refused with nothing changed
             if not failed:
                 await send(message)
 
@@ -271,6 +280,18 @@ class ServerSessions:
         elif sid:  # a session that has ended: the browser forgets its id
             headers.append("Set-Cookie", self._cookie("", 0))
         headers.setdefault("Vary", "Cookie")
+
+
+def _signs_in_or_out(loaded: Session | None, data: dict[str, Any]) -> bool:
+    """Saving ``data`` over ``loaded`` starts, renews or ends a session (a sign-in or a
+    sign-out), which must not be told done unless it was kept."""
+    if loaded is None or not data:
+        return True
+    return loaded.user != data.get("user") or loaded.data.get("since") != data.get("since")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return is_disk_full(exc) or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _dump(data: dict[str, Any]) -> str:
