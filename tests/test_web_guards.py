@@ -159,8 +159,9 @@ PATHS = ["/calls", "/logout", "/calls/{id}/answer", "/calls/{id}/note",
 def test_a_session_that_cannot_be_kept_still_shows_the_page_whose_work_is_done(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk met only by the session store (what the page keeps for the next
-    one) after the call's journal took the answer: the page says what was done (the
-    next question), not "try again", which would have the answer given twice."""
+    one: here the "Note saved." message) after the call's journal took the note: the
+    answer is the page of the work done, not "try again", which would have the note
+    written twice."""
     add_users(data_dir)
     client = make_client(data_dir)
     login(client, "sam")
@@ -171,13 +172,14 @@ def test_a_session_that_cannot_be_kept_still_shows_the_page_whose_work_is_done(
 
     monkeypatch.setattr(SessionStore, "save", full)
     monkeypatch.setattr(SessionStore, "touch", full)
-    r = client.post(f"/calls/{call_id}/answer", data={
-        "csrf": field(page, "csrf"), "step": field(page, "step"), "value": "reach"})
+    r = client.post(f"/calls/{call_id}/note", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step"), "text": "caller on mobile"})
     assert r.status_code == 200, r.text
     assert "could not keep your session" not in r.text
-    assert "What is the name of the caller" in r.text
+    assert "What is the call about?" in r.text  # the same question, the note taken
     from wizard.calls.journal import JournalFolder
-    assert JournalFolder(data_dir).load(call_id).answers["intake.call_type"].value == "reach"
+    assert JournalFolder(data_dir).load(call_id).notes["intake.call_type"] == \
+        ["caller on mobile"]
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,
