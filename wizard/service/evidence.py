@@ -103,3 +103,43 @@ def make_packet(desk: Desk, plan: Plan, *, make_changes: bool,
         finally:
             journal.close()
     return path, ev
+
+
+@dataclass
+class CollectorScript:
+    name: str
+    """File name for the script (named for the call and the computer)."""
+    text: str
+    call_id: str | None
+
+
+RUN_AS_ADMIN = ("Run it on the caller's computer as a local administrator: "
+                "powershell -ExecutionPolicy Bypass -File .\\{name}")
+
+
+def collector_script(desk: Desk, *, call_ref: str | None, computer: str | None = None,
+                     target: str | None = None, ports: tuple[int, ...] = ()
+                     ) -> CollectorScript:
+    """The PowerShell collector for a call (its caller's computer, target and target
+    address), or for the computer and target given; every value checked first."""
+    from wizard.evidence.script import ScriptRequest, generate, script_name
+
+    values: dict[str, str] = {}
+    call_id = None
+    if call_ref:
+        _, state = desk.load_call(call_ref)
+        call_id = state.call_id
+        values = state.values()
+    comp = computer or values.get("intake.caller_machine") or ""
+    if not comp:
+        raise TriageError("the caller's computer is not known: name it with --computer",
+                          ExitStatus.USAGE)
+    target = target or values.get("intake.target") or None
+    address = values.get("intake.target_ip") or None
+    if target and address and target != values.get("intake.target"):
+        address = None  # another target than the call's: its address is not known
+    req = ScriptRequest(comp, target, address, call_id, (445, *ports))
+    text = generate(req)
+    from wizard.evidence.script import checked
+
+    return CollectorScript(script_name(checked(req)), text, call_id)

@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync", "store", "completion", "send", "serve",
-            "users")
+            "halve", "collect", "collector", "report", "sync", "store", "completion", "send",
+            "serve", "users")
 
 
 def _reporting() -> ModuleType:
@@ -187,6 +187,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                          help="change nothing on this computer (less evidence)")
         col.add_argument("-o", "--output", metavar="DIR", default=".",
                          help="folder for the packet (default: the current folder)")
+    if wanted("collector"):
+        ctr = add("collector", "write the PowerShell collector for a caller's Windows 10/11 "
+                               "or Server 2016+ (no Python needed there): it collects the "
+                               "Tier 2 evidence into one zip to send back")
+        ctr.add_argument("--call", metavar="ID", help="the call it is for ('last' for the "
+                                                      "newest): its computer and target")
+        ctr.add_argument("--computer", metavar="NAME", help="the caller's computer (default: "
+                                                            "the call's)")
+        ctr.add_argument("--target", metavar="HOST", help="destination computer to test "
+                                                          "(default: the call's)")
+        ctr.add_argument("--port", metavar="N", type=int, action="append", default=[],
+                         help="the application's TCP port, tested besides 445 (repeatable)")
+        ctr.add_argument("-o", "--output", metavar="FILE",
+                         help="where to write the script (default: its own name in the "
+                              "current folder; '-' for standard output)")
     if wanted("report"):
         _reporting().add_report_arguments(add("report", "call classification report (volume and "
                                                   "nature of the calls)"))
@@ -802,6 +817,28 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_collector(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.service.evidence import RUN_AS_ADMIN, collector_script
+
+    script = collector_script(env.desk(args), call_ref=args.call, computer=args.computer,
+                              target=args.target, ports=tuple(args.port))
+    if args.output == "-":
+        env.stdout.write(script.text)
+        return ExitStatus.OK
+    path = Path(args.output or script.name).expanduser()
+    try:
+        atomic_write(path, script.text)
+    except OSError as exc:
+        raise TriageError(f"cannot write the collector script {path}: "
+                          f"{exc.strerror or exc}", ExitStatus.USAGE) from None
+    env.stdout.write(f"Collector script: {path}\n"
+                     + RUN_AS_ADMIN.format(name=path.name) + "\n"
+                     "It writes one zip and sends nothing: the caller sends it back; take it "
+                     f"into the call with: ipsec-triage attach {script.call_id or 'ID'} "
+                     "PACKET.zip\n")
+    return ExitStatus.OK
+
+
 def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
     # argcomplete: the well-kept completion library for argparse programs (bash and zsh,
     # completes commands, options and choices from this very parser)
@@ -919,6 +956,7 @@ HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
+    "collector": cmd_collector,
     "report": lambda args, env: _reporting().cmd_report(args, env), "sync": cmd_sync,
     "store": lambda args, env: _reporting().cmd_store(args, env),
     "completion": cmd_completion, "send": cmd_send, "serve": cmd_serve, "users": cmd_users,
