@@ -7,7 +7,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import ProbeArgumentError, validate_host
@@ -15,6 +15,7 @@ from wizard.service import calls
 from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
+    from wizard.calls.journal import JournalFolder
     from wizard.checks import System
     from wizard.config.organization import OrgConfig
     from wizard.evidence import Change, Evidence, PacketRequest
@@ -143,3 +144,82 @@ def collector_script(desk: Desk, *, call_ref: str | None, computer: str | None =
     from wizard.evidence.script import checked
 
     return CollectorScript(script_name(checked(req)), text, call_id)
+
+
+@dataclass
+class Attached:
+    path: Path
+    """Where the packet is kept with the call."""
+    members: list[tuple[str, int]]
+    redacted: bool
+    findings: list[dict[str, Any]]
+    tickets: list[Path]
+    """Ticket files written again (they list the packet and its findings)."""
+
+
+def packet_folder(journals: JournalFolder, call_id: str) -> Path:
+    return journals.calls / f"{call_id}.packets"
+
+
+def attach_packet(desk: Desk, call_ref: str, packet: Path, *, redact: bool = False,
+                  by: str = "") -> Attached:
+    """Take a packet (of ``collect`` or the collector script) into a call: checked all
+    through first (:func:`wizard.evidence.attach.check_packet`; a refusal changes
+    nothing), kept with the call (0600), redacted on request or by the organization's
+    setting, analysed, recorded in the journal (``send`` attaches the newest), and the
+    call's ticket written again listing it."""
+    from wizard.evidence import org_redactor
+    from wizard.evidence.analysis import AnalysisRefused, analyze_packet
+    from wizard.evidence.attach import PacketRefused, check_packet, keep
+
+    journals, state = desk.load_call(call_ref)
+    org = desk.org()
+    values = state.values()
+    checked = check_packet(packet, call_id=state.call_id,
+                           computer=values.get("intake.caller_machine") or None)
+    try:
+        report = analyze_packet(checked.path)
+    except AnalysisRefused as exc:
+        raise PacketRefused(f"{packet.name}: packet refused: {exc}; nothing of the call was "
+                            "changed") from None
+    redact = redact or org.redact_attached_packets
+    redactor = None
+    if redact:
+        hosts = [h for h in (values.get("intake.caller_machine", ""),
+                             values.get("intake.target", ""), values.get("intake.target_ip", ""),
+                             str(checked.manifest.get("computer") or ""),
+                             str(checked.manifest.get("collected_on") or "")) if h]
+        users = [u for u in (state.staffer, values.get("intake.caller_name", ""),
+                             values.get("intake.caller_contact", "")) if u]
+        redactor = org_redactor(org, hosts=hosts, users=users)
+    kept = keep(checked, packet_folder(journals, state.call_id), redactor=redactor)
+    findings = report.summary(limit=20)
+    if redactor is not None:
+        findings = redactor.value(findings)
+    journal = journals.open_journal(state.call_id)
+    try:
+        journal.append("packet", path=str(kept.resolve()), redacted=redact,
+                       source="attached", original=packet.name[:200], by=by,
+                       files=[{"name": n, "size": s} for n, s in checked.members][:500],
+                       findings=findings,
+                       collector_version=checked.manifest.get("collector_version"),
+                       windows_build=checked.manifest.get("windows_build"))
+    finally:
+        journal.close()
+    return Attached(kept, checked.members, redact, findings, rewrite_tickets(desk, state.call_id))
+
+
+def rewrite_tickets(desk: Desk, call_id: str) -> list[Path]:
+    """Write an ended call's ticket files again (after a packet was attached)."""
+    from wizard.calls.journal import atomic_write
+
+    journals, state = desk.load_call(call_id)
+    if state.ended is None or not state.ended.get("terminal"):
+        return []
+    written = []
+    for fmt in ("md", "txt"):
+        path = journals.ticket_path(call_id, fmt)
+        if path.is_file():
+            atomic_write(path, calls.ticket_text(desk, call_id, fmt))
+            written.append(path)
+    return written

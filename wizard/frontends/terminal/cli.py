@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "collector", "report", "sync", "store", "completion", "send",
-            "serve", "users")
+            "halve", "collect", "collector", "attach", "analyze", "report", "sync", "store",
+            "completion", "send", "serve", "users")
 
 
 def _reporting() -> ModuleType:
@@ -202,6 +202,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ctr.add_argument("-o", "--output", metavar="FILE",
                          help="where to write the script (default: its own name in the "
                               "current folder; '-' for standard output)")
+    if wanted("attach"):
+        att = add("attach", "take an evidence packet (of 'collect' or the collector script) "
+                            "into a call: checked, kept with the call, analysed for Tier 2")
+        att.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+        att.add_argument("packet", metavar="PACKET.zip", help="the packet the caller sent")
+        att.add_argument("--redact", action="store_true",
+                         help="redact it on import (the map is kept beside it, not inside)")
+    if wanted("analyze"):
+        ana = add("analyze", "read a packet or exported logs for Tier 2: failed IPsec "
+                             "negotiations per peer, their error codes, the likely cause")
+        ana.add_argument("files", nargs="+", metavar="PACKET|FILE",
+                         help="packets (zip), event exports (wevtutil /f:xml, Get-WinEvent "
+                              "ToXml), netsh wfp show netevents, netsh advfirewall monitor "
+                              "show mmsa, <CompName>_ipsec_547_events.txt")
+        ana.add_argument("--format", choices=("text", "json"), default="text",
+                         help="text (default) or the findings as JSON")
     if wanted("report"):
         _reporting().add_report_arguments(add("report", "call classification report (volume and "
                                                   "nature of the calls)"))
@@ -839,6 +855,33 @@ def cmd_collector(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_attach(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.service.evidence import attach_packet
+
+    done = attach_packet(env.desk(args), args.call_id, Path(args.packet).expanduser(),
+                         redact=args.redact, by=env.default_staffer())
+    evidence = [n for n, _ in done.members if n.startswith("evidence/")]
+    env.stdout.write(f"Packet kept with the call: {done.path}\n{len(evidence)} evidence "
+                     f"files{' (redacted; map beside it)' if done.redacted else ''}\n")
+    for f in done.findings:
+        env.stdout.write(f"For Tier 2: {f['peer']}: {f['failure_reason']} ({f['count']}x): "
+                         f"{f['likely_cause']}\n")
+    for path in done.tickets:
+        env.stdout.write(f"Ticket written again: {path}\n")
+    return ExitStatus.OK
+
+
+def cmd_analyze(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.evidence.analysis import analyze
+
+    report = analyze([Path(f).expanduser() for f in args.files])
+    if args.format == "json":
+        env.stdout.write(json.dumps(report.data(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        env.stdout.write(report.text())
+    return ExitStatus.OK
+
+
 def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
     # argcomplete: the well-kept completion library for argparse programs (bash and zsh,
     # completes commands, options and choices from this very parser)
@@ -956,7 +999,7 @@ HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
-    "collector": cmd_collector,
+    "collector": cmd_collector, "attach": cmd_attach, "analyze": cmd_analyze,
     "report": lambda args, env: _reporting().cmd_report(args, env), "sync": cmd_sync,
     "store": lambda args, env: _reporting().cmd_store(args, env),
     "completion": cmd_completion, "send": cmd_send, "serve": cmd_serve, "users": cmd_users,
