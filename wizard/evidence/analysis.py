@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from defusedxml.ElementTree import DefusedXMLParser, iterparse
 
 from wizard.base.errors import ExitStatus, TriageError
 
@@ -411,32 +411,6 @@ def iter_xml(raw: IO[bytes], want: Callable[[str, str], bool], *,
             parent.remove(elem)
 
 
-def _event_fields(elem: Any) -> tuple[int, str, dict[str, str]]:
-    event_id = 0
-    when = ""
-    data: dict[str, str] = {}
-    for part in elem:
-        name = _local(part.tag)
-        if name == "System":
-            for s in part:
-                sname = _local(s.tag)
-                if sname == "EventID":
-                    try:
-                        event_id = int((s.text or "0").strip())
-                    except ValueError:
-                        event_id = 0
-                elif sname == "TimeCreated":
-                    when = s.get("SystemTime", "")[:19]
-        elif name in ("EventData", "UserData"):
-            for i, d in enumerate(part.iter()):
-                if d is part:
-                    continue
-                key = d.get("Name") or _local(d.tag) or f"param{i}"
-                if len(data) < 64:
-                    data[key] = (d.text or "")[:500]
-    return event_id, when, data
-
-
 SERVICE_NAMES = {"base filtering engine": "bfe", "ike and authip ipsec keying modules":
                  "ikeext", "windows firewall": "mpssvc", "windows defender firewall": "mpssvc",
                  "ipsec policy agent": "policyagent"}
@@ -461,22 +435,97 @@ def _peer(data: dict[str, str]) -> str:
     return "unknown peer"
 
 
-def read_events(raw: IO[bytes], report: Report, source: str) -> None:
-    """Events in Microsoft's event schema (rootless or under one root)."""
-    security = False
-    for elem in iter_xml(raw, lambda tag, parent: tag == "Event"):
+class _EventTarget:
+    """Parser target for a stream of events: keeps only what an event's analysis needs
+    (its id, time and named data), builds no tree, so memory is flat whatever the file's
+    size and the work per element is a few comparisons."""
+
+    def __init__(self, report: Report, source: str) -> None:
+        self.report = report
+        self.source = source
+        self.depth = 0
+        self.event_depth = 0
+        self.text: list[str] = []
+        self.key: str | None = None
+        self.event_id = 0
+        self.when = ""
+        self.fields: dict[str, str] = {}
+        self.security = False
+        self.full = False
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.event_depth == 0:
+            if tag.endswith("Event") and (len(tag) == 5 or tag[-6] == "}"):
+                self.event_depth = self.depth
+                self.event_id, self.when, self.fields = 0, "", {}
+            return
+        if tag.endswith("}Data") or tag == "Data" or tag.endswith("Binary"):
+            self.key = attrs.get("Name") or ("Binary" if tag.endswith("Binary")
+                                             else f"param{len(self.fields) + 1}")
+            self.text = []
+        elif tag.endswith("EventID"):
+            self.key = "\0id"
+            self.text = []
+        elif tag.endswith("TimeCreated"):
+            self.when = attrs.get("SystemTime", "")[:19]
+
+    def data(self, text: str) -> None:
+        if self.key is not None:
+            self.text.append(text)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if self.key is not None:
+            value = "".join(self.text)
+            if self.key == "\0id":
+                try:
+                    self.event_id = int(value.strip() or "0")
+                except ValueError:
+                    self.event_id = 0
+            elif len(self.fields) < 64:
+                self.fields[self.key] = value[:500]
+            self.key = None
+        elif self.depth + 1 == self.event_depth:
+            self.event_depth = 0
+            self.done()
+
+    def done(self) -> None:
+        report = self.report
+        if self.full:
+            return
         report.events += 1
         if report.events > MAX_EVENTS:
-            report.notes.append(f"{source}: stopped after {MAX_EVENTS} events")
-            break
-        event_id, when, data = _event_fields(elem)
+            report.notes.append(f"{self.source}: stopped after {MAX_EVENTS} events")
+            self.full = True
+            return
+        event_id = self.event_id
         if event_id in IPSEC_AUDIT_IDS:
             report.ipsec_events += 1
-        if event_id in IPSEC_AUDIT_IDS or event_id in WFP_DROPS or 4600 <= event_id < 6500:
-            security = True
-        _event(report, event_id, when, data, source)
-    if security or "security" in source.lower() or "_events_" in source:
-        report.security_files += 1
+        if 4600 <= event_id < 6500:
+            self.security = True
+        _event(report, event_id, self.when, self.fields, self.source)
+
+    def close(self) -> None:
+        return None
+
+
+def read_events(raw: IO[bytes], report: Report, source: str) -> None:
+    """Events in Microsoft's event schema (rootless or under one root)."""
+    target = _EventTarget(report, source)
+    parser = DefusedXMLParser(target=target, forbid_dtd=True)
+    stream = _Wrapped(raw, MAX_FILE)
+    buf = bytearray(256 * 1024)
+    try:
+        while True:
+            n = stream.readinto(buf)
+            if not n:
+                break
+            parser.feed(bytes(buf[:n]))
+        parser.close()
+    finally:
+        if target.security or "security" in source.lower() or "_events_" in source:
+            report.security_files += 1
 
 
 def _event(report: Report, event_id: int, when: str, data: dict[str, str],
