@@ -38,6 +38,8 @@ class PacketRefused(TriageError):
 class CheckedPacket:
     path: Path
     manifest: dict[str, Any]
+    name: str = ""
+    """The packet's own name (an upload's file name; else the path's)."""
     members: list[tuple[str, int]] = field(default_factory=list)
     """(name, size) of every member, as checked."""
 
@@ -46,8 +48,9 @@ class CheckedPacket:
         return [n for n, _ in self.members if n.startswith(layout.EVIDENCE)]
 
 
-def _refuse(path: Path, why: str) -> PacketRefused:
-    return PacketRefused(f"{path.name}: packet refused: {why}; nothing of the call was changed")
+def _refuse(path: Path | str, why: str) -> PacketRefused:
+    name = path.name if isinstance(path, Path) else path
+    return PacketRefused(f"{name}: packet refused: {why}; nothing of the call was changed")
 
 
 def _member_name(info: zipfile.ZipInfo) -> str | None:
@@ -66,11 +69,21 @@ def _why_bad_name(name: str) -> str:
     return f"member {name[:80]!r} is not part of a packet"
 
 
-def check_packet(path: Path, *, call_id: str | None, computer: str | None) -> CheckedPacket:
+def check_packet(path: Path, *, call_id: str | None, computer: str | None,
+                 name: str | None = None) -> CheckedPacket:
     """Check ``path`` all through (it is read, never unpacked to disk); raise
-    :class:`PacketRefused` with one line, or return the checked packet."""
+    :class:`PacketRefused` with one line (naming the packet ``name``, default the path's
+    name), or return the checked packet."""
+    checked = _check_file(path, name or path.name, call_id=call_id, computer=computer)
+    checked.name = name or path.name
+    return checked
+
+
+def _check_file(real: Path, name: str, *, call_id: str | None,
+                computer: str | None) -> CheckedPacket:
+    path = Path(name)  # refusals name the packet as the user knows it
     try:
-        st = path.stat()
+        st = real.stat()
     except OSError as exc:
         raise _refuse(path, f"cannot read it: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -79,8 +92,10 @@ def check_packet(path: Path, *, call_id: str | None, computer: str | None) -> Ch
         raise _refuse(path, f"{st.st_size // 2**20} MiB is more than the "
                             f"{layout.MAX_PACKET // 2**20} MiB a packet may have")
     try:
-        with zipfile.ZipFile(path) as zf:
-            return _check_zip(path, zf, call_id=call_id, computer=computer)
+        with zipfile.ZipFile(real) as zf:
+            checked = _check_zip(path, zf, call_id=call_id, computer=computer)
+            checked.path = real
+            return checked
     except zipfile.BadZipFile as exc:
         raise _refuse(path, f"not a zip file, or truncated or damaged ({exc})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as exc:
@@ -156,7 +171,7 @@ def _check_zip(path: Path, zf: zipfile.ZipFile, *, call_id: str | None,
     if missing:
         raise _refuse(path, f"{len(missing)} member(s) of the manifest missing, e.g. "
                             f"{missing[0][:80]!r} (truncated or incomplete)")
-    return CheckedPacket(path, manifest, members)
+    return CheckedPacket(path, manifest, members=members)
 
 
 def _chunks(fh: IO[bytes], claimed: int) -> Iterator[bytes]:
@@ -211,7 +226,7 @@ def keep(checked: CheckedPacket, folder: Path, *, redactor: Redactor | None) -> 
     from wizard.base.privacy import private_dir
 
     private_dir(folder)
-    base = safe_name(checked.path.name)
+    base = safe_name(checked.name or checked.path.name)
     if not base.endswith(".zip"):
         base += ".zip"
     target = folder / base

@@ -162,7 +162,7 @@ def packet_folder(journals: JournalFolder, call_id: str) -> Path:
 
 
 def attach_packet(desk: Desk, call_ref: str, packet: Path, *, redact: bool = False,
-                  by: str = "") -> Attached:
+                  by: str = "", name: str | None = None) -> Attached:
     """Take a packet (of ``collect`` or the collector script) into a call: checked all
     through first (:func:`wizard.evidence.attach.check_packet`; a refusal changes
     nothing), kept with the call (0600), redacted on request or by the organization's
@@ -175,12 +175,13 @@ def attach_packet(desk: Desk, call_ref: str, packet: Path, *, redact: bool = Fal
     journals, state = desk.load_call(call_ref)
     org = desk.org()
     values = state.values()
+    name = name or packet.name
     checked = check_packet(packet, call_id=state.call_id,
-                           computer=values.get("intake.caller_machine") or None)
+                           computer=values.get("intake.caller_machine") or None, name=name)
     try:
         report = analyze_packet(checked.path)
     except AnalysisRefused as exc:
-        raise PacketRefused(f"{packet.name}: packet refused: {exc}; nothing of the call was "
+        raise PacketRefused(f"{name}: packet refused: {exc}; nothing of the call was "
                             "changed") from None
     redact = redact or org.redact_attached_packets
     redactor = None
@@ -199,7 +200,7 @@ def attach_packet(desk: Desk, call_ref: str, packet: Path, *, redact: bool = Fal
     journal = journals.open_journal(state.call_id)
     try:
         journal.append("packet", path=str(kept.resolve()), redacted=redact,
-                       source="attached", original=packet.name[:200], by=by,
+                       source="attached", original=name[:200], by=by,
                        files=[{"name": n, "size": s} for n, s in checked.members][:500],
                        findings=findings,
                        collector_version=checked.manifest.get("collector_version"),
