@@ -230,6 +230,11 @@ def test_attach_command(tmp_path: Path, data_dir: Path) -> None:
     assert "Packet kept with the call:" in r.stdout and "For Tier 2: 10.20.30.40" in r.stdout
     state = JournalFolder(data_dir).load(c.call_id)
     assert state.packets[-1]["source"] == "attached"
+    r = subprocess.run([PYTHON, "-m", "wizard", "show", c.call_id], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert "Evidence packet: ipsec_ws-ann.zip (1 evidence files)" in r.stdout
+    assert "For Tier 2: 10.20.30.40: main: negotiation timed out (2x); likely cause" in \
+        " ".join(r.stdout.split())
     bad = traversal(tmp_path / "bad.zip", "../x")
     r = subprocess.run([PYTHON, "-m", "wizard", "attach", c.call_id, str(bad)], env=env,
                        capture_output=True, text=True, timeout=60)

@@ -30,7 +30,7 @@ from wizard.calls.journal import JournalError, atomic_write
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Category
 from wizard.frontends.terminal.environment import Environment
-from wizard.records.ticket import FORMATS
+from wizard.records.ticket import FORMATS, attached_packet
 from wizard.service import calls
 from wizard.service.desk import Desk, describe_flowset
 
@@ -684,6 +684,14 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
             console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
+    packet = attached_packet(state.packets)
+    if packet is not None:
+        console.print(Text(f"Evidence packet: {packet['name']} ({len(packet['files'])} "
+                           f"evidence files{', redacted' if packet['redacted'] else ''})"))
+        for f in packet["findings"]:
+            console.print(Text(f"  For Tier 2: {f.get('peer')}: {f.get('mode')}: "
+                               f"{f.get('failure_reason')} ({f.get('count')}x); likely "
+                               f"cause ({f.get('sure')}): {f.get('likely_cause')}"))
     return ExitStatus.OK
 
 
