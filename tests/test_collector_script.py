@@ -213,3 +213,30 @@ def test_collector_command_writes_the_script_for_a_call(tmp_path: Path, data_dir
                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "computer: 'a;b' is not a valid host name" in bad.stderr
+
+
+def test_collect_runs_the_same_declarations_and_restores_the_audit_policy(
+        tmp_path: Path) -> None:
+    """The other runner: ``collect`` on a Windows (captured output) makes the same audit
+    changes, runs the same PowerShell code through powershell.exe, and restores the
+    saved audit policy after the capture."""
+    from wizard.config.organization import OrgConfig
+    from wizard.evidence import make_packet
+
+    from .test_collect import CapturedWindows, read_zip, request
+
+    system = CapturedWindows()
+    path, ev = make_packet(request(tmp_path, target="fs01"), system, OrgConfig())
+    argvs = system.argvs
+    backup = next(i for i, a in enumerate(argvs) if a[:2] == ("auditpol", "/backup"))
+    sets = [i for i, a in enumerate(argvs) if a[:2] == ("auditpol", "/set")]
+    restore = next(i for i, a in enumerate(argvs) if a[:2] == ("auditpol", "/restore"))
+    events = next(i for i, a in enumerate(argvs) if a[0] == "powershell.exe"
+                  and "Get-WinEvent" in a[-1])
+    assert backup < min(sets) and max(sets) < events < restore and len(sets) == 6
+    assert argvs[backup][2] == argvs[restore][2]  # the same saved file
+    names = {n.removeprefix("evidence/") for n in read_zip(path)}
+    script_names = {cmd.filename for _, cmd in script_tasks(script_context(
+        ScriptRequest("ws-ann", "fs01")))}
+    assert script_names <= names  # one list: the script's files are collect's files
+    assert all(c["undone"] for c in ev.changes)
