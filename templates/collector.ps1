@@ -69,7 +69,7 @@ function Invoke-Program {
         return $result
     }
     $info = New-Object System.Diagnostics.ProcessStartInfo
-    $info.FileName = @($found)[0].Source
+    $info.FileName = @($found)[0].Path
     $quoted = foreach ($a in $Arguments) {
         if ($a -match '[\s"]') { '"' + ($a -replace '"', '\"') + '"' } else { $a }
     }
@@ -109,7 +109,7 @@ function Invoke-Code {
     if (Wait-Job -Job $job -Timeout $Timeout) {
         $errors = @()
         $output = Receive-Job -Job $job -ErrorVariable errors -ErrorAction SilentlyContinue
-        $result.Output = ($output | Out-String -Width 4096)
+        $result.Output = (@($output | ForEach-Object { [string]$_ }) -join [Environment]::NewLine)
         if ($job.State -eq 'Failed') {
             $result.ExitCode = 1
             $result.Error = 'failed: ' + ($job.ChildJobs[0].JobStateInfo.Reason.Message)
