@@ -240,3 +240,30 @@ def test_collect_runs_the_same_declarations_and_restores_the_audit_policy(
         ScriptRequest("ws-ann", "fs01")))}
     assert script_names <= names  # one list: the script's files are collect's files
     assert all(c["undone"] for c in ev.changes)
+
+
+def test_the_calls_target_address_filters_the_wfp_drops_in_both_runners(
+        tmp_path: Path, data_dir: Path) -> None:
+    import os
+
+    from wizard.calls.engine import Engine
+    from wizard.checks import System
+    from wizard.service.desk import Desk
+    from wizard.service.evidence import collector_script, plan_packet
+
+    from .support import replay, shipped
+
+    answers = next(a for a, s in Engine(shipped()).paths()
+                   if s.visit.node_key == "fig7_3.escalate_logon" and a["intake.target_ip"])
+    answers |= {"intake.caller_machine": "ws-ann", "intake.target": "fin-app01",
+                "intake.target_ip": "10.20.30.40"}
+    call, _, _ = replay(answers, data_dir)
+    desk = Desk(data_dir, environ=dict(os.environ))
+    text = collector_script(desk, call_ref=call.call_id).text
+    assert "[Data[@Name=''DestAddress'']=''10.20.30.40''" in text  # in its quoted command
+    plan = plan_packet(desk, call_ref=call.call_id, computer=None, target=None,
+                       out_dir=tmp_path, redact=False, system=System(platform="win32"))
+    assert plan.request.address == "10.20.30.40"
+    # another target than the call's: its address is not known, no filter
+    other = collector_script(desk, call_ref=call.call_id, target="fs02").text
+    assert "DestAddress" not in other

@@ -35,6 +35,20 @@ class Plan:
     under (the real host name is recorded in the manifest and OSInfo)."""
 
 
+def target_address(values: dict[str, str], target: str | None) -> str | None:
+    """The call's target IP address, when the target is the call's own (another target's
+    address is not known), as a plain address; None otherwise."""
+    import ipaddress
+
+    address = values.get("intake.target_ip") or ""
+    if not address or (target and target != values.get("intake.target")):
+        return None
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
+
+
 def _short(host: str) -> str:
     return host.split(".", 1)[0].lower()
 
@@ -66,6 +80,7 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
     call_machine = values.get("intake.caller_machine", "")
     comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None
+    address = target_address(values, target)
     try:
         comp = validate_host(comp)
         target = validate_host(target) if target else None
@@ -79,8 +94,8 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
     request = PacketRequest(out_dir=out_dir, comp=comp, target=target, tickets=tickets,
                             record=record, call_id=call_id, redact=redact,
                             make_changes=False, people=tuple(p for p in people if p),
-                            hosts=hosts)
-    ctx = context(comp, target, system, org)
+                            hosts=hosts, address=address)
+    ctx = context(comp, target, system, org, address)
     warning = None
     if ctx.hostname and _short(ctx.hostname) != _short(comp):
         whose = "the computer named" if computer else "the call's computer"
@@ -136,10 +151,8 @@ def collector_script(desk: Desk, *, call_ref: str | None, computer: str | None =
         raise TriageError("the caller's computer is not known: name it with --computer",
                           ExitStatus.USAGE)
     target = target or values.get("intake.target") or None
-    address = values.get("intake.target_ip") or None
-    if target and address and target != values.get("intake.target"):
-        address = None  # another target than the call's: its address is not known
-    req = ScriptRequest(comp, target, address, call_id, (445, *ports))
+    req = ScriptRequest(comp, target, target_address(values, target), call_id,
+                        (445, *ports))
     text = generate(req)
     from wizard.evidence.script import checked
 
