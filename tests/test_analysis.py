@@ -171,6 +171,8 @@ def test_utf16_export_with_a_root_and_a_declaration(tmp_path: Path) -> None:
      "'&lol;&lol;&lol;&lol;'>]><Event>&lol2;</Event>", "declares a DTD"),
     ("<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><Event>&e;</Event>",
      "declares a DTD"),
+    ("<!-- an export --><!DOCTYPE x [<!ENTITY e 'x'>]><Event>&e;</Event>",
+     "declares a DTD"),
 ])
 def test_an_xml_bomb_or_external_entity_is_refused(tmp_path: Path, body: str,
                                                    words: str) -> None:

@@ -361,7 +361,7 @@ class _Wrapped(io.RawIOBase):
         if head.startswith(b"<?xml"):
             end = head.find(b"?>")
             head = head[end + 2:].lstrip() if end >= 0 else head
-        if head[:9].upper() == b"<!DOCTYPE":
+        if re.search(rb"<!(DOCTYPE|ENTITY)", head, re.I):  # also after a comment
             raise AnalysisRefused("the XML declares a DTD (an XML bomb or external "
                                   "entities, not an export of Windows)")
         self._buf = b"<wrapped-events>" + head
@@ -687,7 +687,7 @@ def kind_of(name: str, head: bytes) -> str | None:
         probe = probe.decode("utf-16", "replace").encode()
     probe = probe.removeprefix(codecs.BOM_UTF8).lstrip()
     probe = re.sub(rb"^(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*", b"", probe, flags=re.S)
-    if re.match(rb"<Events?[\s>]", probe) or probe[:9].upper() == b"<!DOCTYPE":
+    if re.match(rb"<Events?[\s>]", probe) or re.search(rb"<!(DOCTYPE|ENTITY)", probe, re.I):
         # (a DTD is refused when it is read)
         return "events"
     if re.match(rb"<(netEvents|wfpdiag|wfpstate)\b", probe) or (
