@@ -70,3 +70,18 @@ def normalize(text: str) -> str:
     text = re.sub(r"\d{8}-\d{6}-[0-9a-f]{4}", "CALL-ID", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME", text)
     return re.sub(r"\(([0-9a-f]{12})\)", "(DIGEST)", text)
+
+
+def start_call_by_command(tmp_path: Path, env: dict[str, str],
+                          end: str = "fig7_2.escalate_caller") -> None:
+    """End a call at ``end`` with the real ``start --answers`` command (no checks)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"answers": route_to(end)}))
+    r = subprocess.run([sys.executable, "-m", "wizard", "start", "--answers",
+                        str(tmp_path / "a.yaml"), "--no-checks"], env=env,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr

@@ -28,7 +28,7 @@ from wizard.evidence import (
 )
 
 from .conftest import PYTHON, cli_env
-from .support import replay, shipped
+from .support import replay, shipped, start_call_by_command
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 
@@ -202,15 +202,8 @@ def test_redacted_packet_keeps_no_original_value(tmp_path: Path) -> None:
 
 
 def test_collect_command_builds_a_packet_for_a_call(tmp_path: Path, data_dir: Path) -> None:
-    import yaml
-
-    answers = next(a for a, s in Engine(shipped()).paths()
-                   if s.visit.node_key == "fig7_2.escalate_caller")
-    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"answers": answers}))
     env = cli_env(data_dir)
-    assert subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(tmp_path / "a.yaml"),
-                           "--no-checks"], env=env, capture_output=True, timeout=60
-                          ).returncode == 0
+    start_call_by_command(tmp_path, env)
     out = tmp_path / "packets"
     r = subprocess.run([PYTHON, "-m", "wizard", "collect", "--call", "last", "-o", str(out)],
                        env=env, capture_output=True, text=True, timeout=120)

@@ -160,6 +160,10 @@ class OrgConfig(_Strict):
         description="Flowchart folder for this organization (relative to this file); "
         "--flowcharts and $IPSEC_TRIAGE_FLOWCHARTS win over it; default the shipped set")
     redact_keywords: list[str] = Field(default_factory=list)
+    redact_attached_packets: bool = Field(
+        default=False,
+        description="Redact every evidence packet taken into a call ('attach', the web "
+        "desk's upload) as 'attach --redact' does; the map is kept beside it")
     store_url: str | None = Field(
         default=None,
         description="Shared call store (SQLAlchemy URL, e.g. postgresql+psycopg://...); "

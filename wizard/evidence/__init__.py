@@ -40,11 +40,15 @@ class PacketRequest:
     hosts: tuple[str, ...] = ()
     """More host names and addresses to redact (the call's own computer and target when
     others were named)."""
+    address: str | None = None
+    """The target's IP address when the call has it (the WFP drops kept are its own)."""
 
 
-def context(comp: str, target: str | None, system: System, org: OrgConfig) -> Context:
+def context(comp: str, target: str | None, system: System, org: OrgConfig,
+            address: str | None = None) -> Context:
     return Context(system=system, comp=comp, target=target, platform=system.platform,
-                   timeout=org.timeouts.default * 10, hostname=socket.gethostname())
+                   timeout=org.timeouts.default * 10, hostname=socket.gethostname(),
+                   address=address)
 
 
 def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
@@ -56,23 +60,28 @@ def planned_changes(ctx: Context, collectors: tuple[Collector, ...] = COLLECTORS
     return out
 
 
+def org_redactor(org: OrgConfig, *, hosts: list[str], users: list[str]) -> Redactor:
+    """The redactor of a packet: the hosts and users given, the organization's test
+    servers and domain controllers, its keywords and DNS suffix."""
+    hosts = hosts + [s.address for s in org.test_servers] + [s.name for s in org.test_servers]
+    hosts += [d.address for d in org.domain_controllers] + [
+        d.name for d in org.domain_controllers]
+    return Redactor(hosts=hosts, users=users, keywords=org.redact_keywords,
+                    dns_suffix=org.dns_suffix)
+
+
 def make_packet(req: PacketRequest, system: System, org: OrgConfig,
                 collectors: tuple[Collector, ...] = COLLECTORS,
                 on_progress: Callable[[str], None] | None = None) -> tuple[Path, Evidence]:
-    ctx = context(req.comp, req.target, system, org)
+    ctx = context(req.comp, req.target, system, org, req.address)
     check_out_dir(req.out_dir)  # a packet that cannot be written fails before collecting
     ev = collect(ctx, collectors, make_changes=req.make_changes, on_progress=on_progress)
     redactor = None
     if req.redact:
-        users = [getpass.getuser(), *req.people]
         hosts = [req.comp, ctx.hostname, socket.getfqdn(), *req.hosts]
         if req.target:
             hosts.append(req.target)
-        hosts += [s.address for s in org.test_servers] + [s.name for s in org.test_servers]
-        hosts += [d.address for d in org.domain_controllers] + [
-            d.name for d in org.domain_controllers]
-        redactor = Redactor(hosts=hosts, users=users, keywords=org.redact_keywords,
-                            dns_suffix=org.dns_suffix)
+        redactor = org_redactor(org, hosts=hosts, users=[getpass.getuser(), *req.people])
     path = build_packet(req.out_dir, ctx, ev, tickets=req.tickets, record=req.record,
                         call_id=req.call_id, redactor=redactor)
     return path, ev

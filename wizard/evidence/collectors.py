@@ -6,10 +6,21 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from wizard.evidence.base import Change, Collector, Command, Context, Copy, Task, Text
+from wizard.evidence.base import (
+    Change,
+    Collector,
+    Command,
+    Context,
+    Copy,
+    Task,
+    Text,
+    powershell,
+    ps_quote,
+)
 
 WIN = ("win32",)
 LINUX = ("linux",)
@@ -152,8 +163,158 @@ def _linux_ipsec(ctx: Context) -> Sequence[Task]:
     ]
 
 
+# -- Windows 10/11 and Server 2016 and later (also the collector script's list) -------------
+
+AUDIT_SUBCATEGORIES = (
+    # GUIDs, not the localized names (Microsoft, "WFP auditing and logging" and
+    # [MS-GPAC] 2.2.1.2): the same on a German or French Windows
+    ("IPsec Main Mode", "{0CCE9218-69AE-11D9-BED3-505054503030}"),
+    ("IPsec Quick Mode", "{0CCE9219-69AE-11D9-BED3-505054503030}"),
+    ("IPsec Extended Mode", "{0CCE921A-69AE-11D9-BED3-505054503030}"),
+    ("IPsec Driver", "{0CCE9213-69AE-11D9-BED3-505054503030}"),
+    ("Filtering Platform Packet Drop", "{0CCE9225-69AE-11D9-BED3-505054503030}"),
+    ("Filtering Platform Connection", "{0CCE9226-69AE-11D9-BED3-505054503030}"),
+)
+IPSEC_SERVICES = ("BFE", "IKEEXT", "MpsSvc", "PolicyAgent")
+EVENT_SETS = (
+    # file suffix, log, event ids (each set stays far below Get-WinEvent's limit of ids)
+    ("events_mainmode", "Security", (4650, 4651, 4652, 4653, 4655)),
+    ("events_quickmode", "Security", (4654, 5451, 5452, 5453)),
+    ("events_extmode", "Security", (4976, 4977, 4978, 4979, 4980, 4981, 4982, 4983, 4984)),
+    ("events_driver", "Security", (4960, 4961, 4962, 4963, 4965)),
+    ("events_policyagent", "Security", (5461, 5462, 5478, 5479, 5480, 5483, 5484, 5485)),
+)
+MAX_EVENTS = 2000
+
+
+def _select(*props: str) -> str:
+    """``Select-Object`` of properties (plain names, or a calculated ``@{...}`` one)."""
+    return "Select-Object -Property @(" + ", ".join(
+        p if p.startswith("@{") else ps_quote(p) for p in props) + ")"
+
+
+def _events_code(log: str, xpath: str, limit: int = MAX_EVENTS) -> str:
+    """Events as Get-WinEvent prints them with ``ToXml()``: one ``<Event>`` element in
+    Microsoft's event schema after another (what :mod:`wizard.evidence.analysis` reads);
+    no matching event is an empty file, not an error."""
+    return (f"Get-WinEvent -LogName {ps_quote(log)} -FilterXPath {ps_quote(xpath)} "
+            f"-MaxEvents {limit} -ErrorAction SilentlyContinue | "
+            "ForEach-Object { $_.ToXml() }")
+
+
+def _ids_xpath(ids: tuple[int, ...], extra: str = "") -> str:
+    return ("*[System[(" + " or ".join(f"EventID={i}" for i in ids) + ")]]" + extra)
+
+
+def _audit_changes(ctx: Context) -> Sequence[Change]:
+    backup = (ctx.workdir or tempfile.gettempdir()) + "\\auditpol-backup.csv"
+    changes = [Change("Save the audit policy (restored at the end)",
+                      ("auditpol", "/backup", "/file:" + backup),
+                      ("auditpol", "/restore", "/file:" + backup),
+                      "auditpol /restore /file:<the saved copy>, or set the subcategories "
+                      "below back to No Auditing")]
+    for name, guid in AUDIT_SUBCATEGORIES:
+        changes.append(Change(f"Audit {name} (success and failure)",
+                              ("auditpol", "/set", f"/subcategory:{guid}",
+                               "/success:enable", "/failure:enable"), (),
+                              "undone by restoring the saved audit policy"))
+    return changes
+
+
+def _modern_ipsec(ctx: Context) -> Sequence[Task]:
+    c = ctx.comp
+    return [
+        powershell(f"{c}_mmsa.json", "Get-NetIPsecMainModeSA -ErrorAction SilentlyContinue"
+                                     " | ConvertTo-Json -Depth 3"),
+        powershell(f"{c}_qmsa.json", "Get-NetIPsecQuickModeSA -ErrorAction SilentlyContinue"
+                                     " | ConvertTo-Json -Depth 3"),
+        Command(f"{c}_netsh_mmsa.txt", ("netsh", "advfirewall", "monitor", "show", "mmsa")),
+        Command(f"{c}_netsh_qmsa.txt", ("netsh", "advfirewall", "monitor", "show", "qmsa")),
+        powershell(f"{c}_ipsec_rules.json",
+                   "Get-NetIPsecRule -PolicyStore ActiveStore | " + _select(
+                       "DisplayName", "Enabled", "Mode", "InboundSecurity", "OutboundSecurity",
+                       "Phase1AuthSet", "Phase2AuthSet", "Profile", "PolicyStoreSource")
+                   + " | ConvertTo-Json -Depth 2"),
+        powershell(f"{c}_firewall_profiles.json",
+                   "Get-NetFirewallProfile -PolicyStore ActiveStore | " + _select(
+                       "Name", "Enabled", "DefaultInboundAction", "DefaultOutboundAction")
+                   + " | ConvertTo-Json"),
+        Command(f"{c}_wfp_state.xml", ("netsh", "wfp", "show", "state", "file=-"), 120),
+        Command(f"{c}_wfp_netevents.xml", ("netsh", "wfp", "show", "netevents", "file=-"), 120),
+        Command(f"{c}_wfp_boottimepolicy.xml",
+                ("netsh", "wfp", "show", "boottimepolicy", "file=-"), 60),
+        Command(f"{c}_auditpol.csv", ("auditpol", "/get", "/category:*", "/r")),
+    ]
+
+
+def _modern_events(ctx: Context) -> Sequence[Task]:
+    c = ctx.comp
+    tasks: list[Task] = [powershell(f"{c}_{name}.xml", _events_code(log, _ids_xpath(ids)), 120)
+                         for name, log, ids in EVENT_SETS]
+    extra = ""
+    if ctx.address:
+        a = ctx.address
+        extra = (f" and *[EventData[Data[@Name='DestAddress']='{a}' or "
+                 f"Data[@Name='SourceAddress']='{a}']]")
+    tasks.append(powershell(f"{c}_events_wfp_drops.xml",
+                            _events_code("Security", _ids_xpath((5152, 5157), extra), 500), 120))
+    services = " or ".join(f"Data='{s}'" for s in IPSEC_SERVICES)
+    tasks.append(powershell(f"{c}_events_services.xml", _events_code(
+        "System", _ids_xpath((7023, 7024), f" and *[EventData[{services}]]"), 200), 60))
+    return tasks
+
+
+def _modern_identity(ctx: Context) -> Sequence[Task]:
+    c = ctx.comp
+    return [
+        powershell(f"{c}_gpresult.xml",
+                   "$f = Join-Path $env:TEMP ('ipsec-gpresult-' + [guid]::NewGuid() + '.xml'); "
+                   "gpresult /x $f /f | Out-Null; "
+                   "if (Test-Path $f) { Get-Content -Raw -Encoding UTF8 $f; Remove-Item $f }", 180),
+        Command(f"{c}_klist.txt", ("klist",)),
+        Command(f"{c}_klist_computer.txt", ("klist", "-li", "0x3e7")),
+        Command(f"{c}_dsregcmd.txt", ("dsregcmd", "/status")),
+        powershell(f"{c}_nltest_sc_verify.txt",
+                   "$d = (Get-CimInstance Win32_ComputerSystem).Domain; "
+                   "nltest ('/sc_verify:' + $d); 'exit code: ' + $LASTEXITCODE"),
+    ]
+
+
+def _modern_system(ctx: Context) -> Sequence[Task]:
+    c = ctx.comp
+    services = ", ".join(ps_quote(s) for s in IPSEC_SERVICES)
+    tasks: list[Task] = [
+        powershell(f"{c}_windows.json",
+                   "Get-CimInstance Win32_OperatingSystem | " + _select(
+                       "Caption", "Version", "BuildNumber", "OSArchitecture", "MUILanguages",
+                       "LastBootUpTime") + " | ConvertTo-Json"),
+        powershell(f"{c}_services.json",
+                   f"Get-Service -Name @({services}) -ErrorAction SilentlyContinue | " + _select(
+                       "Name", "@{n='Status';e={[string]$_.Status}}",
+                       "@{n='StartType';e={[string]$_.StartType}}") + " | ConvertTo-Json"),
+        powershell(f"{c}_ipconfig.json",
+                   "Get-NetIPConfiguration | " + _select(
+                       "InterfaceAlias", "InterfaceIndex",
+                       "@{n='IPv4Address';e={@($_.IPv4Address.IPAddress)}}",
+                       "@{n='IPv6Address';e={@($_.IPv6Address.IPAddress)}}",
+                       "@{n='IPv4DefaultGateway';e={@($_.IPv4DefaultGateway.NextHop)}}",
+                       "@{n='DNSServer';e={@($_.DNSServer.ServerAddresses)}}")
+                   + " | ConvertTo-Json -Depth 3"),
+    ]
+    if ctx.target:
+        for port in ctx.ports:
+            tasks.append(powershell(
+                f"{c}_{ctx.target}_port{port}.json",
+                f"Test-NetConnection -ComputerName {ps_quote(ctx.target)} -Port {int(port)} "
+                "-WarningAction SilentlyContinue | " + _select(
+                    "ComputerName", "@{n='RemoteAddress';e={[string]$_.RemoteAddress}}",
+                    "RemotePort", "TcpTestSucceeded", "PingSucceeded") + " | ConvertTo-Json",
+                90))
+    return tasks
+
+
 COLLECTORS: tuple[Collector, ...] = (
-    Collector("os_info", "Operating system information (OSInfo)", ALL, _os_info),
+    Collector("os_info", "Operating system information (OSInfo)", ALL, _os_info, script=True),
     Collector("file_versions", "Versions of the IPsec-related DLLs (FileVer)", WIN,
               _file_versions),
     Collector("policy", "gpresult, policy version, netsh show all / gpo, netdiag", WIN,
@@ -162,7 +323,18 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("log_copies", "Copies of oakley.log, userenv.log, winlogon.log, lsass.log", WIN,
               _log_copies),
     Collector("reachability", "ping and net view against the destination computer", ALL,
-              _reachability),
+              _reachability, script=True),
+    Collector("ipsec_state", "Main and quick mode SAs, connection security rules, firewall "
+              "profiles, WFP state, net events and boot-time policy, audit policy", WIN,
+              _modern_ipsec, _audit_changes, script=True),
+    Collector("ipsec_events", "IPsec main/quick/extended mode, driver and IPsec service "
+              "events, WFP drops for the target, BFE/IKEEXT/MpsSvc/PolicyAgent failures", WIN,
+              _modern_events, script=True),
+    Collector("identity", "gpresult /x, Kerberos tickets, dsregcmd /status, nltest "
+              "/sc_verify", WIN, _modern_identity, script=True),
+    Collector("windows_system", "Windows version and build, IPsec service states, IP "
+              "configuration, Test-NetConnection to the target", WIN, _modern_system,
+              script=True),
     Collector("linux_network", "Addresses, routes, resolver configuration, hosts file",
               LINUX, _linux_network),
     Collector("linux_ipsec", "ip xfrm state/policy, strongSwan/libreswan status, journal",

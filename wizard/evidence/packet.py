@@ -347,14 +347,37 @@ def build_packet(out_dir: Path, ctx: Context, ev: Evidence, *, tickets: dict[str
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for member, data in members.items():
                 zf.writestr(member, data)
-        target = _place(tmp, target)
+        target = _place(tmp, target)  # never over another call's packet
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     if redactor is not None:
-        map_path = target.with_name(target.name + ".redaction-map.json")
-        fd = os.open(map_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(redactor.map, fh, indent=2, ensure_ascii=False)
+        write_redaction_map(target, redactor)
     return target
+
+
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[str]:
+    """A temporary file (0600) beside ``target`` that becomes ``target`` when the block
+    ends well, and is removed when it does not (also on Ctrl-C): readers see the old
+    file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(prefix=".packet-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_redaction_map(packet: Path, redactor: Redactor) -> Path:
+    """The redactor's map of tokens to original values, beside the packet (0600), never
+    in it."""
+    map_path = packet.with_name(packet.name + ".redaction-map.json")
+    fd = os.open(map_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(redactor.map, fh, indent=2, ensure_ascii=False)
+    return map_path

@@ -209,6 +209,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "logs_note": logs_note if node.tier2 else "",
         "logs_command": call.command(logs_done[-1].node, step, sep="; ") if logs_done else "",
         "windows": var_label("windows"),
+        "packet": attached_packet(state.packets),
         "known_issues": [
             {"id": h.entry.id, "title": h.entry.title, "why": h.why,
              "ticket": render_lenient(h.entry.ticket, ctx, "(not recorded)").strip(),
@@ -216,6 +217,24 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             for h in call.known_issues(step)
         ],
     }
+
+
+def attached_packet(packets: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest packet taken into the call with ``attach`` (its evidence files and the
+    analysis's findings, as the journal recorded them), for the ticket."""
+    for rec in reversed(packets):
+        if rec.get("source") != "attached":
+            continue
+        files = [f for f in rec.get("files") or [] if isinstance(f, dict)
+                 and str(f.get("name", "")).startswith("evidence/")]
+        return {"name": Path(str(rec.get("path", ""))).name,  # escaped as it is printed
+                "redacted": bool(rec.get("redacted")),
+                "windows_build": str(rec.get("windows_build") or ""),
+                "files": [{"name": str(f["name"])[len("evidence/"):],
+                           "size": int(f.get("size") or 0)} for f in files],
+                "findings": [dict(f) for f in rec.get("findings") or []
+                             if isinstance(f, dict)]}
+    return None
 
 
 MAX_RANGE = 1000

@@ -30,7 +30,7 @@ from wizard.calls.journal import JournalError, atomic_write
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Category
 from wizard.frontends.terminal.environment import Environment
-from wizard.records.ticket import FORMATS
+from wizard.records.ticket import FORMATS, attached_packet
 from wizard.service import calls
 from wizard.service.desk import Desk, describe_flowset
 
@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 
 COMMANDS = ("start", "resume", "list", "show", "ticket", "lint", "render", "schema", "probes",
-            "halve", "collect", "report", "sync", "store", "completion", "send", "serve",
-            "users")
+            "halve", "collect", "collector", "attach", "analyze", "report", "sync", "store",
+            "completion", "send", "serve", "users")
 
 
 def _reporting() -> ModuleType:
@@ -187,6 +187,37 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                          help="change nothing on this computer (less evidence)")
         col.add_argument("-o", "--output", metavar="DIR", default=".",
                          help="folder for the packet (default: the current folder)")
+    if wanted("collector"):
+        ctr = add("collector", "write the PowerShell collector for a caller's Windows 10/11 "
+                               "or Server 2016+ (no Python needed there): it collects the "
+                               "Tier 2 evidence into one zip to send back")
+        ctr.add_argument("--call", metavar="ID", help="the call it is for ('last' for the "
+                                                      "newest): its computer and target")
+        ctr.add_argument("--computer", metavar="NAME", help="the caller's computer (default: "
+                                                            "the call's)")
+        ctr.add_argument("--target", metavar="HOST", help="destination computer to test "
+                                                          "(default: the call's)")
+        ctr.add_argument("--port", metavar="N", type=int, action="append", default=[],
+                         help="the application's TCP port, tested besides 445 (repeatable)")
+        ctr.add_argument("-o", "--output", metavar="FILE",
+                         help="where to write the script (default: its own name in the "
+                              "current folder; '-' for standard output)")
+    if wanted("attach"):
+        att = add("attach", "take an evidence packet (of 'collect' or the collector script) "
+                            "into a call: checked, kept with the call, analysed for Tier 2")
+        att.add_argument("call_id", help="call id, a unique prefix, or 'last'")
+        att.add_argument("packet", metavar="PACKET.zip", help="the packet the caller sent")
+        att.add_argument("--redact", action="store_true",
+                         help="redact it on import (the map is kept beside it, not inside)")
+    if wanted("analyze"):
+        ana = add("analyze", "read a packet or exported logs for Tier 2: failed IPsec "
+                             "negotiations per peer, their error codes, the likely cause")
+        ana.add_argument("files", nargs="+", metavar="PACKET|FILE",
+                         help="packets (zip), event exports (wevtutil /f:xml, Get-WinEvent "
+                              "ToXml), netsh wfp show netevents, netsh advfirewall monitor "
+                              "show mmsa, <CompName>_ipsec_547_events.txt")
+        ana.add_argument("--format", choices=("text", "json"), default="text",
+                         help="text (default) or the findings as JSON")
     if wanted("report"):
         _reporting().add_report_arguments(add("report", "call classification report (volume and "
                                                   "nature of the calls)"))
@@ -674,6 +705,14 @@ def cmd_show(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 console.print(Text(f"Ticket ({fmt}): {path}"))
     for h in state.handoffs:
         console.print(Text(calls.handoff_line(h)))
+    packet = attached_packet(state.packets)
+    if packet is not None:
+        console.print(Text(f"Evidence packet: {packet['name']} ({len(packet['files'])} "
+                           f"evidence files{', redacted' if packet['redacted'] else ''})"))
+        for f in packet["findings"]:
+            console.print(Text(f"  For Tier 2: {f.get('peer')}: {f.get('mode')}: "
+                               f"{f.get('failure_reason')} ({f.get('count')}x); likely "
+                               f"cause ({f.get('sure')}): {f.get('likely_cause')}"))
     for line in call.flowcharts_gone_lines():
         console.print(Text(line, style="yellow"))
     return ExitStatus.OK
@@ -825,6 +864,55 @@ def cmd_collect(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_collector(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.service.evidence import RUN_AS_ADMIN, collector_script
+
+    script = collector_script(env.desk(args), call_ref=args.call, computer=args.computer,
+                              target=args.target, ports=tuple(args.port))
+    if args.output == "-":
+        env.stdout.write(script.text)
+        return ExitStatus.OK
+    path = Path(args.output or script.name).expanduser()
+    try:
+        atomic_write(path, script.text)
+    except OSError as exc:
+        raise TriageError(f"cannot write the collector script {path}: "
+                          f"{exc.strerror or exc}", ExitStatus.USAGE) from None
+    env.stdout.write(f"Collector script: {path}\n"
+                     + RUN_AS_ADMIN.format(name=path.name) + "\n"
+                     "It writes one zip and sends nothing: the caller sends it back; take it "
+                     f"into the call with: ipsec-triage attach {script.call_id or 'ID'} "
+                     "PACKET.zip\n")
+    return ExitStatus.OK
+
+
+def cmd_attach(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.service.evidence import attach_packet
+
+    done = attach_packet(env.desk(args), args.call_id, Path(args.packet).expanduser(),
+                         redact=args.redact, by=env.default_staffer())
+    evidence = [n for n, _ in done.members if n.startswith("evidence/")]
+    env.stdout.write(f"Packet kept with the call: {done.path}\n{len(evidence)} evidence "
+                     f"files{' (redacted; map beside it)' if done.redacted else ''}\n")
+    for f in done.findings:
+        env.stdout.write(f"For Tier 2: {f['peer']}: {f['failure_reason']} ({f['count']}x): "
+                         f"{f['likely_cause']}\n")
+    for path in done.tickets:
+        env.stdout.write(f"Ticket written again: {path}\n")
+    return ExitStatus.OK
+
+
+def cmd_analyze(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from wizard.evidence.analysis import analyze
+
+    report = analyze([Path(f).expanduser() for f in args.files])
+    if args.format == "json":
+        env.stdout.write(json.dumps(report.data(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        env.stdout.write(report.text())
+    return ExitStatus.OK
+
+
 def cmd_completion(args: argparse.Namespace, env: Environment) -> ExitStatus:
     # argcomplete: the well-kept completion library for argparse programs (bash and zsh,
     # completes commands, options and choices from this very parser)
@@ -946,6 +1034,7 @@ HANDLERS = {
     "start": cmd_start, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "ticket": cmd_ticket, "lint": cmd_lint, "render": cmd_render, "schema": cmd_schema,
     "probes": cmd_probes, "halve": cmd_halve, "collect": cmd_collect,
+    "collector": cmd_collector, "attach": cmd_attach, "analyze": cmd_analyze,
     "report": lambda args, env: _reporting().cmd_report(args, env), "sync": cmd_sync,
     "store": lambda args, env: _reporting().cmd_store(args, env),
     "completion": cmd_completion, "send": cmd_send, "serve": cmd_serve, "users": cmd_users,

@@ -71,6 +71,7 @@ from wizard.frontends.web.security import (
 )
 from wizard.records.report import html_context
 from wizard.records.store import CallFilter
+from wizard.records.ticket import attached_packet
 from wizard.service import calls, reports, turns
 from wizard.service.accounts import Accounts, User, verify
 from wizard.service.desk import Desk
@@ -446,6 +447,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/calls/{call_id}/ticket.{fmt}", signed_in(ticket), methods=["GET"]),
         Route("/calls/{call_id}/route", signed_in(route_map), methods=["GET"]),
         Route("/calls/{call_id}/send", signed_in(send, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/collector.ps1", signed_in(collector_download),
+              methods=["GET"]),
+        Route("/calls/{call_id}/packet", signed_in(packet_upload, post=True),
+              methods=["POST"]),
         Route("/report", signed_in(report), methods=["GET"]),
         Route("/static/{name}", static_file, methods=["GET"]),
     ]
@@ -665,7 +670,26 @@ def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dic
         caution=SOCIAL_ENGINEERING, caution_source=SOCIAL_ENGINEERING_SOURCE,
         sensitive_kinds=SENSITIVE_KINDS, check=check, why_not=why_not, notices=notices,
         issues=issues, recap=recap, notes=call.state.notes.get(step.visit.key, []),
-        can_change=bool(step.answered_route), checks_off=not call.checks)
+        can_change=bool(step.answered_route), checks_off=not call.checks,
+        collector=_collector_offer(call, step))
+
+
+def _collector_offer(call: Call, step: Step) -> dict[str, str] | None:
+    """On the log step of a call: the collector script to download (for a caller's
+    Windows 10/11 or Server 2016+ without Python) and how it is run."""
+    from wizard.evidence.script import ScriptRequest, checked, script_name
+    from wizard.service.evidence import RUN_AS_ADMIN
+
+    node = step.visit.node
+    if not (isinstance(node, ActionNode) and node.logs):
+        return None
+    machine = str(step.context.get("caller_machine") or "")
+    try:
+        name = script_name(checked(ScriptRequest(machine, call_id=call.call_id)))
+    except TriageError:
+        return None
+    return {"href": f"/calls/{call.call_id}/collector.ps1", "name": name,
+            "run": RUN_AS_ADMIN.format(name=name)}
 
 
 CHECKS_WAIT = 120.0
@@ -790,7 +814,8 @@ def _ended_page(web: WebDesk, request: Request, user: User, call: Call) -> Respo
                     ticket=text,
                     handoffs=[calls.handoff_line(h) for h in handoffs],
                     sent=any(h.get("status") == "sent" for h in handoffs),
-                    destination={"group": where[0], "kind": where[1]} if where else None)
+                    destination={"group": where[0], "kind": where[1]} if where else None,
+                    packet=attached_packet(call.state.packets))
 
 
 def _ticket_text(web: WebDesk, request: Request, user: User, state: CallState,
@@ -806,6 +831,90 @@ def _ticket_text(web: WebDesk, request: Request, user: User, state: CallState,
     web.audit.write(f"ticket_{how}", user=user.name, address=_address(request),
                     call=state.call_id, format=fmt)
     return text
+
+
+def collector_download(web: WebDesk, request: Request, user: User,
+                       form: FormData) -> Response:
+    """The call's collector script (PowerShell, for the caller to run as administrator)."""
+    from wizard.service.evidence import collector_script
+
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    script = collector_script(web.desk, call_ref=call_id)
+    web.audit.write("collector_download", user=user.name, address=_address(request),
+                    call=call_id)
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Disposition"] = f'attachment; filename="{script.name}"'
+    return Response(script.text, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+PACKET_FIELD = "packet"
+
+
+def _save_upload(folder: Path, source: Any, limit: int) -> Path:
+    """The uploaded file copied to a private temporary file (at most ``limit`` bytes:
+    more is refused)."""
+    import tempfile
+
+    from wizard.base.privacy import private_dir
+
+    private_dir(folder)
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".zip", dir=folder)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            source.seek(0)
+            while chunk := source.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise TriageError(f"the packet is more than {limit // 2**20} MiB: "
+                                      "refused; nothing of the call was changed")
+                out.write(chunk)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def packet_upload(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
+    """Take the evidence packet the caller sent into the call (the call's staffer, a
+    lead or an admin): checked, kept, analysed and listed in the ticket as ``attach``
+    does; a refusal is one line and changes nothing."""
+    from starlette.datastructures import UploadFile
+
+    from wizard.evidence import layout
+    from wizard.service.evidence import attach_packet
+
+    call_id = request.path_params["call_id"]
+    web.state_for(user, call_id)
+    upload = form.get(PACKET_FIELD)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        web.flash(request, "Choose the packet (zip) the caller sent first.", "warn")
+        return web.redirect(f"/calls/{call_id}")
+    original = Path(upload.filename.replace("\\", "/")).name or "packet.zip"
+    folder = web.desk.data_dir / "uploads"
+    try:
+        tmp = _save_upload(folder, upload.file, layout.MAX_PACKET)
+    except TriageError as exc:
+        web.flash(request, f"{original}: {exc}", "warn")
+        return web.redirect(f"/calls/{call_id}")
+    try:
+        done = attach_packet(web.desk, call_id, tmp, redact=_field(form, "redact") == "on",
+                             by=user.name, name=original)
+    except TriageError as exc:
+        web.audit.write("packet_refused", user=user.name, address=_address(request),
+                        call=call_id)
+        web.flash(request, str(exc), "warn")
+    else:
+        web.audit.write("packet_attached", user=user.name, address=_address(request),
+                        call=call_id)
+        web.flash(request, f"Packet {done.path.name} taken into the call: "
+                  f"{len(done.findings)} finding(s) for Tier 2, listed in the ticket.")
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return web.redirect(f"/calls/{call_id}")
 
 
 def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response:

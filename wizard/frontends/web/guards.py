@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wizard.base.errors import is_disk_full
 from wizard.base.validate import Network, trusted
+from wizard.evidence.layout import MAX_PACKET
 from wizard.frontends.web.security import SECURITY_HEADERS, AuditLog, peer_of
 from wizard.service.sessions import TOUCH_EVERY, Session, SessionStore
 
@@ -35,6 +36,8 @@ FORM_LIMIT = 256 * 1024
 """The most a request body may hold on a route not in :data:`BODY_LIMITS` (a form)."""
 BODY_LIMITS: Mapping[str, int] = {
     "/login": 16 * 1024,  # a name, a password, the CSRF token and where to go next
+    # the evidence packet the caller sent, with the form around it
+    "/calls/{call_id}/packet": MAX_PACKET + 1024 * 1024,
 }
 """The body limit of a route (its path as the router writes it, ``/calls/{call_id}/x``),
 where it is not :data:`FORM_LIMIT`: a route taking an upload names its own here."""
