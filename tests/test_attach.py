@@ -96,6 +96,35 @@ def test_a_collector_packet_is_kept_analysed_listed_and_sent(tmp_path: Path, dat
     assert done.path.name in [a.name for a in parcel.attachments]
 
 
+def test_a_packet_for_a_call_open_elsewhere_waits_then_is_refused_changing_nothing(
+        tmp_path: Path, data_dir: Path, call: tuple[Desk, str]) -> None:
+    """The call's lock held by another program (a terminal's resume of it): attach
+    waits for it, then says the call is being answered elsewhere; no packet is kept and
+    no event written beside the other writer's."""
+    desk, call_id = call
+    pkt = script_packet(tmp_path / "ipsec_ws-ann.zip", call_id,
+                        {"evidence/ws-ann_events_mainmode.xml": EVENTS})
+    before = call_files(data_dir)
+    holder = subprocess.Popen(
+        [PYTHON, "-c", "import sys, time; from wizard.calls.journal import JournalFolder; "
+         "from pathlib import Path; lock = JournalFolder(Path(sys.argv[1])).lock(sys.argv[2]); "
+         "print('held', flush=True); time.sleep(60)", str(data_dir), call_id],
+        stdout=subprocess.PIPE, text=True, env=cli_env(data_dir))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        r = subprocess.run([PYTHON, "-m", "wizard", "attach",
+                            call_id, str(pkt)], capture_output=True, text=True,
+                           env=cli_env(data_dir), timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert call_id in lines[0] and ("elsewhere" in lines[0] or "open" in lines[0]), lines
+    assert call_files(data_dir) == before
+
+
 def test_a_collect_packet_of_the_call_is_taken(tmp_path: Path, data_dir: Path,
                                                call: tuple[Desk, str]) -> None:
     desk, call_id = call

@@ -543,8 +543,35 @@ class JournalFolder:
         """Take the call's one-writer lock, or raise JournalError naming the call."""
         return CallLock(self.calls / f"{call_id}.lock", call_id)
 
+    def lock_waiting(self, call_id: str, wait: float) -> CallLock:
+        """The call's one-writer lock, waiting up to ``wait`` seconds for the program
+        holding it; then :class:`CallBusy`. It blocks: a server calls it in a worker
+        thread."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self.lock(call_id)
+            except CallBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
     def open_journal(self, call_id: str, lock: CallLock | None = None) -> Journal:
         return Journal(self.path(self.resolve_id(call_id)), lock, durable=self.durable)
+
+    @contextlib.contextmanager
+    def writing(self, call_id: str, *, wait: float = 3.0) -> Iterator[Journal]:
+        """The call's journal under the call's lock, for a writer that is not a call
+        (a packet recorded or attached): while the call is open elsewhere it waits up to
+        ``wait`` seconds, then :class:`CallBusy` is raised before anything is done."""
+        full_id = self.resolve_id(call_id)
+        journal = self.open_journal(full_id, self.lock_waiting(full_id, wait))
+        try:
+            yield journal
+        finally:
+            journal.close()
 
     def all(self) -> Iterator[CallState]:
         """Every readable call record, oldest first. One listing of the folder for all of

@@ -115,11 +115,8 @@ def make_packet(desk: Desk, plan: Plan, *, make_changes: bool,
     plan.request.make_changes = make_changes
     path, ev = build(plan.request, plan.system, plan.org, on_progress=on_progress)
     if plan.request.call_id is not None:
-        journal = desk.journals().open_journal(plan.request.call_id)
-        try:
+        with desk.journals().writing(plan.request.call_id) as journal:
             journal.append("packet", path=str(path.resolve()), redacted=plan.request.redact)
-        finally:
-            journal.close()
     return path, ev
 
 
@@ -208,20 +205,17 @@ def attach_packet(desk: Desk, call_ref: str, packet: Path, *, redact: bool = Fal
         users = [u for u in (state.staffer, values.get("intake.caller_name", ""),
                              values.get("intake.caller_contact", "")) if u]
         redactor = org_redactor(org, hosts=hosts, users=users)
-    kept = keep(checked, packet_folder(journals, state.call_id), redactor=redactor)
-    findings = report.summary(limit=20)
-    if redactor is not None:
-        findings = redactor.value(findings)
-    journal = journals.open_journal(state.call_id)
-    try:
+    with journals.writing(state.call_id) as journal:  # a call open elsewhere: nothing kept
+        kept = keep(checked, packet_folder(journals, state.call_id), redactor=redactor)
+        findings = report.summary(limit=20)
+        if redactor is not None:
+            findings = redactor.value(findings)
         journal.append("packet", path=str(kept.resolve()), redacted=redact,
                        source="attached", original=name[:200], by=by,
                        files=[{"name": n, "size": s} for n, s in checked.members][:500],
                        findings=findings,
                        collector_version=checked.manifest.get("collector_version"),
                        windows_build=checked.manifest.get("windows_build"))
-    finally:
-        journal.close()
     return Attached(kept, checked.members, redact, findings, rewrite_tickets(desk, state.call_id))
 
 

@@ -10,13 +10,12 @@ is never lost or given twice.
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import TYPE_CHECKING
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.calls.call import Call
 from wizard.calls.engine import Step
-from wizard.calls.journal import CallBusy, CallState, JournalError
+from wizard.calls.journal import CallState, JournalError
 from wizard.flows.flowset import FlowSet
 from wizard.service.desk import Desk
 
@@ -75,15 +74,7 @@ def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
         full_id = journals.resolve_id(call_id)
     except JournalError as exc:
         raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            lock = journals.lock(full_id)
-            break
-        except CallBusy:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
+    lock = journals.lock_waiting(full_id, wait)
     try:
         state = journals.load(full_id)
         journal = journals.open_journal(full_id, lock)
