@@ -275,3 +275,24 @@ def test_fuzz_raw_bodies(fuzz_desk: tuple[TestClient, str], path: str, body: byt
     r = client.post(path.replace("{id}", call_id), content=body,
                     headers={"Content-Type": kind})
     assert r.status_code < 500, r.text
+
+
+def test_a_users_file_broken_while_the_desk_runs_is_a_page_not_an_internal_error(
+        data_dir: Path) -> None:
+    """users.json edited by hand with a mistake under a running desk: a signed-in
+    user's next page says sign-in is not possible and how the mistake is found, with
+    no path of the server and no traceback."""
+    add_users(data_dir)
+    client = make_client(data_dir)
+    login(client, "sam")
+    users = data_dir / "users.json"
+    users.write_text('{"users": [{"name": "sam", "hash": 5}]}', encoding="utf-8")
+    r = client.get("/")
+    assert r.status_code == 503
+    assert "cannot be read" in r.text and "ipsec-triage users list" in r.text
+    assert str(data_dir) not in r.text and "Traceback" not in r.text
+    assert has_headers(r.headers)
+    other = make_client(data_dir)  # and the sign-in of someone else
+    r = other.post("/login", data={"csrf": field(other.get("/login").text, "csrf"),
+                                   "name": "lee", "password": "lee-password-1"})
+    assert r.status_code == 503 and "cannot be read" in r.text and "Traceback" not in r.text

@@ -26,6 +26,11 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
 
 
+
+class UsersFileError(TriageError):
+    """The users file cannot be read or is not one (edited by hand with a mistake):
+    one line naming the file and the entry."""
+
 class AccountError(TriageError):
     """A users command that cannot be done (no such user, a bad name or password)."""
 
@@ -90,8 +95,8 @@ class Accounts:
         try:
             stamp = file_stamp(self.path)
         except OSError as exc:
-            raise TriageError(f"{self.path}: unreadable users file: {exc}",
-                              ExitStatus.CONFIG) from None
+            raise UsersFileError(f"{self.path}: unreadable users file: {exc}",
+                                 ExitStatus.CONFIG) from None
         if stamp is None:
             return {}
         if self._cache is not None and self._cache[0] == stamp:
@@ -101,8 +106,8 @@ class Accounts:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise TriageError(f"{self.path}: unreadable users file: {exc}",
-                              ExitStatus.CONFIG) from None
+            raise UsersFileError(f"{self.path}: unreadable users file: {exc}",
+                                 ExitStatus.CONFIG) from None
         users = _parse_users(self.path, raw)
         self._cache = (stamp, users)
         return users
@@ -164,8 +169,8 @@ def _parse_users(path: Path, raw: Any) -> dict[str, User]:
     hand with a role missing or a value of the wrong type is one line naming the file
     and the entry (TriageError, exit status CONFIG), never a crash."""
     def bad(message: str) -> TriageError:
-        return TriageError(f"{path}: {message}; fix the file or write it again with "
-                           "'ipsec-triage users'", ExitStatus.CONFIG)
+        return UsersFileError(f"{path}: {message}; fix the file or write it again with "
+                              "'ipsec-triage users'", ExitStatus.CONFIG)
 
     if not isinstance(raw, dict) or not isinstance(raw.get("users", []), list):
         raise bad("not a users file (expected {\"users\": [...]})")

@@ -73,7 +73,7 @@ from wizard.records.report import html_context
 from wizard.records.store import CallFilter
 from wizard.records.ticket import attached_packet
 from wizard.service import calls, reports, turns
-from wizard.service.accounts import Accounts, User, verify
+from wizard.service.accounts import Accounts, User, UsersFileError, verify
 from wizard.service.desk import Desk
 from wizard.service.guidance import (
     SENSITIVE_KINDS,
@@ -392,7 +392,7 @@ def create_app(settings: Settings) -> Starlette:
     def signed_in(handler: Handler, *, post: bool = False
                   ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            user = web.user(request)
+            user = await run_in_threadpool(web.user, request)  # reads users.json
             if user is None:
                 refused = web.sso_refusal(request)
                 if refused is not None:
@@ -464,9 +464,20 @@ def create_app(settings: Settings) -> Starlette:
         *forwarded, *one_user,
         Middleware(ServerSessions, store=store, cookie=SESSION_COOKIE,
                    https=settings.https, max_age=settings.max_age),
-    ], exception_handlers={Exception: internal_error})
+    ], exception_handlers={UsersFileError: users_file_error, Exception: internal_error})
     app.state.web = web
     return app
+
+
+async def users_file_error(request: Request, exc: Exception) -> Response:
+    """users.json edited by hand with a mistake under a running desk: nobody can be
+    signed in or recognised until it is corrected (the page names no file of the
+    server; ``users list`` tells the administrator the line)."""
+    return _web(request).message(request, "Sign-in not possible just now",
+                                 "The help desk's list of users cannot be read (it was "
+                                 "edited with a mistake): nothing was changed. An "
+                                 "administrator sees the mistake with 'ipsec-triage "
+                                 "users list'.", 503, back=False)
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
@@ -486,7 +497,7 @@ def _web(request: Request) -> WebDesk:
 
 async def login_page(request: Request) -> Response:
     web = _web(request)
-    if web.user(request) is not None:
+    if await run_in_threadpool(web.user, request) is not None:
         return web.redirect("/")
     refused = web.sso_refusal(request)
     if refused is not None:
@@ -515,7 +526,7 @@ async def login(request: Request) -> Response:
         return web.page(request, "login.html.j2", code=429, next=target, name=name,
                         error=f"Too many failed attempts: try again in "
                               f"{int(wait // 60) + 1} minute(s).")
-    user = web.accounts.get(name) if name else None
+    user = await run_in_threadpool(web.accounts.get, name) if name else None
     # the hash takes a while: in a thread, so the worker's other pages go on meanwhile
     if not await run_in_threadpool(verify, user, password) or user is None:
         web.audit.write("login_failed", user=name[:64], address=address)
