@@ -36,6 +36,8 @@ INTAKE = {
 #: ping, ping -a, ping by name and nslookup all work
 NAMES_WORK = {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes",
               "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes"}
+#: net view says "Access is denied" to a target on the server-isolation list
+DENIED = {"fig7_1.net_view": "access_denied", "fig7_3.logon_isolated": "yes"}
 
 
 def end_of(answers: dict[str, str], tmp_path: Path, org: OrgConfig | None = None
@@ -142,7 +144,7 @@ def test_ping_cannot_find_host_but_nslookup_can_points_at_cache_or_hosts(
 
 def test_net_view_access_denied_with_ping_working_goes_to_the_server_isolation_team(
         tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, node, md, txt, asked = end_of(answers, tmp_path)
     assert node.status.value == "not_fixed" and node.category.value == "target_ipsec"
@@ -157,12 +159,12 @@ def test_access_denied_on_a_finance_server_follows_the_organization_rule(
     org = OrgConfig(tier2=Tier2(rules=[RouteRule(target="fin-*",
                                                  group="Finance server isolation team")],
                                 teams={"server_isolation": "Access groups"}))  # type: ignore[dict-item]
-    answers = INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
-                                     "fig7_1.net_view": "access_denied",
-                                     "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
+    answers = INTAKE | NAMES_WORK | DENIED | {"intake.target": "fin-app01.corp.example",
+                                              "fig7_3.collect_logon": "yes",
+                                              "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(answers, tmp_path, org)
     assert_escalated_to(call, md, txt, "Finance server isolation team")
-    other = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    other = INTAKE | NAMES_WORK | DENIED | {
                                    "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(other, tmp_path / "2", org)
     assert_escalated_to(call, md, txt, "Access groups")
@@ -178,7 +180,7 @@ def test_net_view_lists_shares_but_the_application_fails_is_an_application_call(
 
 
 def test_screen_shows_the_same_group_as_the_ticket(tmp_path: Path, data_dir: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     path = tmp_path / "answers.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}))
@@ -222,7 +224,8 @@ def test_broken_trust_is_checked_with_the_secure_channel_and_never_reset_by_tier
     assert "nltest /sc_verify:<domain>" in md
     assert "The trust relationship failed" in md
     assert node.status.value == "not_fixed"
-    assert_escalated_to(call, md, txt, "Tier 2 IPsec support")
+    # Tier 2 is not expected to change computer accounts: the domain administrators are
+    assert_escalated_to(call, md, txt, "Domain administrators")
 
 
 def test_unconfirmed_computer_asking_to_join_goes_to_security_and_nothing_is_changed(
@@ -299,7 +302,7 @@ def test_tracert_last_hop_is_a_typed_answer_in_the_ticket(tmp_path: Path) -> Non
 
 def test_caller_who_is_not_an_administrator_gets_no_log_step_and_the_ticket_says_why(
         tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "no"}
     call, _, md, txt, asked = end_of(answers, tmp_path)
     assert "fig7_3.logs_logon" not in asked
@@ -309,7 +312,7 @@ def test_caller_who_is_not_an_administrator_gets_no_log_step_and_the_ticket_says
 
 
 def test_log_files_follow_the_callers_windows(tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes",
                                      "fig7_3.logs_logon": "done"}
     _, _, xp, _, _ = end_of(answers | {"intake.windows": "xp"}, tmp_path / "xp")
@@ -659,7 +662,7 @@ SITUATIONS: dict[str, Situation] = {
              "`ipconfig /flushdns`"),
         not_asked=("fig7_1.net_autoconfig", "fig7_1.reverse_lookup")),
     "net view says Access is denied while ping works": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+        INTAKE | NAMES_WORK | DENIED | {
                                "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", ISOLATION,
         merged(both("`net view \\\\fs01.corp.example`"), SHARE_LOGS),
@@ -693,8 +696,8 @@ SITUATIONS: dict[str, Situation] = {
         CALLER_BRANCH | {"fig7_2.domain_account": "yes", "fig7_2.secure_channel": "broken_trust",
                          "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
                          "fig7_2.account_fixed": "pending"},
-        "not_fixed", "caller_ipsec", "Tier 2 IPsec support", merged(both("`systeminfo`"),
-                                                                    SECURE_CHANNEL),
+        "not_fixed", "caller_ipsec", "Domain administrators", merged(both("`systeminfo`"),
+                                                                     SECURE_CHANNEL),
         route_has=("fig7_2.machine_ours_caution",)),
     "no computer account in the domain, rejoined, still fails": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "yes",
@@ -709,13 +712,13 @@ SITUATIONS: dict[str, Situation] = {
         "not_fixed", "caller_ipsec", "IT security", SECURE_CHANNEL,
         not_asked=("fig7_2.request_rejoin",)),
     "access denied on a finance server follows the organization's fin-* rule": Situation(
-        INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
-                               "fig7_1.net_view": "access_denied",
-                               "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
+        INTAKE | NAMES_WORK | DENIED | {"intake.target": "fin-app01.corp.example",
+                                        "fig7_3.collect_logon": "yes",
+                                        "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", "Finance server isolation team",
         merged(both("`net view \\\\fin-app01.corp.example`"), SHARE_LOGS), org=ORG_FILE),
     "access denied elsewhere goes to the organization's name for the team": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+        INTAKE | NAMES_WORK | DENIED | {
                                "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", "Access groups", SHARE_LOGS, org=ORG_FILE,
         ticket_lacks=(ISOLATION, "Data center operations")),
@@ -734,7 +737,7 @@ SITUATIONS: dict[str, Situation] = {
         ticket_has=("No logs were requested on this call.",),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
     "caller not a local administrator: no log step, the ticket says why": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied", "fig7_3.collect_logon": "no"},
+        INTAKE | NAMES_WORK | DENIED | {"fig7_3.collect_logon": "no"},
         "not_fixed", "target_ipsec", ISOLATION, both("`net view \\\\fs01.corp.example`"),
         ticket_has=("No logs: the caller is not a local administrator of ws-ann",),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt"), not_asked=("fig7_3.logs_logon",)),

@@ -1,0 +1,146 @@
+"""Routes on today's Windows (issue 24): each test is a caller's situation (what the caller
+sees, which Windows, what the organization's design and routing say), replayed through
+``start --answers`` and checked on the screen and in the ticket: status, category, the
+one Tier 2 group, and the commands shown."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from wizard.frontends.terminal.cli import main
+from wizard.frontends.terminal.environment import Environment
+
+from .test_routes import CATEGORY_LABEL, DENIED, INTAKE, NAMES_WORK, STATUS_LABEL, run_on_screen
+
+#: The organization sends its finance servers' problems to a finance team (Woodgrove's
+#: example), and names its own domain administrators.
+FIN_ORG = """tier2:
+  rules:
+    - {target: "fin-*", group: Finance isolation team}
+  teams:
+    domain_admins: Corp AD operations
+"""
+FIN = {"intake.target": "fin-app01.corp.example", "intake.target_ip": "10.1.2.3"}
+CALLER_BRANCH = INTAKE | NAMES_WORK | {
+    "fig7_1.net_view": "no", "fig7_1.test_servers": "no", "fig7_2.rras_running": "no",
+    "fig7_2.policy_version": "yes"}
+
+
+def ends(screen: str, md: str, txt: str, status: str, category: str,
+         group: str | None) -> None:
+    """The screen's last lines and both tickets show this status, category and group."""
+    end = screen[screen.index(" ended: "):]
+    assert end.startswith(f" ended: {STATUS_LABEL[status]}\n"), end
+    assert f"\nCategory: {CATEGORY_LABEL[category]}\n" in end
+    assert f"| Problem category | {CATEGORY_LABEL[category]} |" in md
+    if group is None:
+        assert "Escalate to" not in end and "ESCALATE TO" not in txt
+        return
+    assert f"\nEscalate to: {group}\n" in end, end
+    assert f"| Escalate to | **{group}** |" in md
+    assert f"ESCALATE TO: {group}\n" in txt
+
+
+# -- routing: the exit's team first ------------------------------------------------------
+
+def test_callers_own_lan_down_while_calling_about_a_finance_server_goes_to_network_ops(
+        tmp_path: Path) -> None:
+    # Windows 11 laptop, cable out; the design says ping is exempt and answered, so the
+    # network branch is taken; the fin-* rule must not take the caller's own LAN
+    org = FIN_ORG + "isolation: {icmp_exempt: true, targets_answer_ping: true}\n"
+    answers = INTAKE | FIN | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "no",
+                              "fig7_1.net_gateway": "no", "fig7_1.net_local_link": "done",
+                              "fig7_1.link_result": "fails"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", org)
+    ends(screen, md, txt, "not_fixed", "network", "Global network operations center")
+    assert "Finance isolation team" not in md + txt + screen
+
+
+def test_unconfirmed_computer_calling_about_a_finance_server_still_goes_to_security(
+        tmp_path: Path) -> None:
+    answers = CALLER_BRANCH | FIN | {"fig7_2.domain_account": "yes",
+                                     "fig7_2.secure_channel": "account_missing",
+                                     "fig7_2.machine_ours": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "IT security")
+    assert "Finance isolation team" not in md + txt + screen
+
+
+def test_access_denied_on_a_finance_server_still_follows_the_target_rule(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | DENIED | FIN | {"fig7_3.collect_logon": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "target_ipsec", "Finance isolation team")
+
+
+def test_ticket_rerendered_later_shows_the_group_recorded_at_the_end_of_the_call(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | DENIED | FIN | {"fig7_3.collect_logon": "no"}
+    data = tmp_path / "d"
+    run_on_screen(answers, data, FIN_ORG)
+    # the organization file changes afterwards: the rule is gone, the team renamed
+    (data / "org.yaml").write_text("tier2:\n  teams:\n    server_isolation: Access groups\n",
+                                   encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ={
+        "IPSEC_TRIAGE_DATA": str(data), "IPSEC_TRIAGE_STAFFER": "tester",
+        "IPSEC_TRIAGE_ORG": str(data / "org.yaml")})
+    assert main(["ticket", "last"], env=env) == 0, err.getvalue()
+    assert "| Escalate to | **Finance isolation team** |" in out.getvalue()
+    assert "Access groups" not in out.getvalue()
+
+
+def test_access_denied_on_a_server_not_in_server_isolation_goes_to_its_operations_team(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | DENIED | {"fig7_3.logon_isolated": "no",
+                                              "fig7_3.collect_logon": "yes",
+                                              "fig7_3.logs_logon": "done"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "no")
+    ends(screen, md, txt, "not_fixed", "target_ipsec", "Data center operations")
+    assert "`netsh advfirewall monitor show mmsa" in md  # Windows 10/11 log commands
+    screen, md, txt = run_on_screen(answers | {"fig7_3.logon_isolated": "yes"},
+                                    tmp_path / "yes")
+    ends(screen, md, txt, "not_fixed", "target_ipsec",
+         "Server isolation support team (network access groups)")
+
+
+def test_isolation_answer_on_the_way_through_figure_7_3_decides_the_logon_group(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | {
+        "fig7_1.net_view": "no", "fig7_1.test_servers": "yes", "fig7_3.target_rras": "no",
+        "fig7_3.isolation_group": "no", "fig7_3.target_refresh": "done",
+        "fig7_3.target_works": "no", "fig7_3.target_ping": "yes",
+        "fig7_3.logon_right": "yes", "fig7_3.collect_logon": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "no")
+    ends(screen, md, txt, "not_fixed", "target_ipsec", "Data center operations")
+    screen, md, txt = run_on_screen(answers | {"fig7_3.isolation_group": "yes"},
+                                    tmp_path / "yes")
+    ends(screen, md, txt, "not_fixed", "target_ipsec",
+         "Server isolation support team (network access groups)")
+
+
+def test_rejoin_that_cannot_be_done_on_the_call_goes_to_the_authorized_administrators(
+        tmp_path: Path) -> None:
+    answers = CALLER_BRANCH | {"fig7_2.domain_account": "yes",
+                               "fig7_2.secure_channel": "broken_trust",
+                               "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
+                               "fig7_2.account_fixed": "pending"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "plain")
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Domain administrators")
+    assert "Tier 2 IPsec support" not in screen[screen.index(" ended: "):]
+    screen, md, txt = run_on_screen(answers, tmp_path / "org", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Corp AD operations")
+
+
+def test_169_254_that_a_renew_does_not_fix_goes_to_the_policys_dhcp_exemptions(
+        tmp_path: Path) -> None:
+    answers = INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "yes",
+                        "fig7_1.net_renew": "done", "fig7_1.renew_fixed": "no"}
+    org = "isolation: {icmp_exempt: true, targets_answer_ping: true}\n"
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", org)
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Tier 2 IPsec support")
+    assert "IPsec policy's DHCP exemptions" in md
+    # the known issue's line names the same team as the route
+    assert "Tier 2 IPsec support (the IPsec policy's DHCP exemptions)" in md
+    assert "Global network operations center" not in md and "policy owners" not in md
