@@ -593,6 +593,8 @@ POLICY_CHECK = {"xp_2003": ['Does the policy check say "IPsec policy is up-to-da
                 "vista_later": ['list "Applied Group Policy Objects" name your organization\'s'
                                 " IPsec or firewall policy? (`gpresult /scope computer /r`)",
                                 "`klist -li 0x3e7 purge && gpupdate /target:computer /force`"]}
+#: whether the computer is joined: systeminfo, or dsregcmd on Windows 10/11 (Entra ID)
+JOINED = {"xp_2003": ["`systeminfo`"], "vista_later": ["`dsregcmd /status`"]}
 SECURE_CHANNEL = {"xp_2003": ["`netdiag /test:trust`"],
                   "vista_later": ["`nltest /sc_verify:<domain>`"]}
 EVENT_4292 = {"xp_2003": ['eventquery.vbs /l system /fi "id eq 4292"`'],
@@ -683,21 +685,20 @@ SITUATIONS: dict[str, Situation] = {
                                "fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
                                "fig7_2.collect_caller": "yes", "fig7_2.logs_caller": "done"},
         "not_fixed", "caller_ipsec", "Tier 2 IPsec support",
-        merged(both("`sc query RemoteAccess`", "`systeminfo`"),
+        merged(both("`sc query RemoteAccess`"), JOINED,
                {k: v[:1] for k, v in POLICY_CHECK.items()}, SECURE_CHANNEL, SHARE_LOGS)),
     "computer not joined, confirmed, rejoined by an administrator": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "no", "fig7_2.machine_ours": "yes",
                          "fig7_2.request_rejoin": "done", "fig7_2.account_fixed": "fixed"},
         "fixed_understood", "caller_ipsec", None,
-        merged(both("`systeminfo`"), {k: v[:1] for k, v in POLICY_CHECK.items()}),
+        merged(JOINED, {k: v[:1] for k, v in POLICY_CHECK.items()}),
         ticket_lacks=("Create (or reset)",), route_has=("fig7_2.machine_ours_caution",),
         not_asked=("fig7_2.secure_channel",)),
     "joined, but the trust relationship failed, rejoin pending": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "yes", "fig7_2.secure_channel": "broken_trust",
                          "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
                          "fig7_2.account_fixed": "pending"},
-        "not_fixed", "caller_ipsec", "Domain administrators", merged(both("`systeminfo`"),
-                                                                     SECURE_CHANNEL),
+        "not_fixed", "caller_ipsec", "Domain administrators", merged(JOINED, SECURE_CHANNEL),
         route_has=("fig7_2.machine_ours_caution",)),
     "no computer account in the domain, rejoined, still fails": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "yes",

@@ -144,3 +144,43 @@ def test_169_254_that_a_renew_does_not_fix_goes_to_the_policys_dhcp_exemptions(
     # the known issue's line names the same team as the route
     assert "Tier 2 IPsec support (the IPsec policy's DHCP exemptions)" in md
     assert "Global network operations center" not in md and "policy owners" not in md
+
+
+# -- identity: what today's machines are ------------------------------------------------
+
+def test_secure_channel_reaching_no_domain_controller_escalates_dc_access_never_a_rejoin(
+        tmp_path: Path) -> None:
+    # Windows 11, joined; `nltest /sc_verify:corp` prints ERROR_NO_LOGON_SERVERS (1311)
+    answers = CALLER_BRANCH | {"fig7_2.domain_account": "yes",
+                               "fig7_2.secure_channel": "no_logon_servers",
+                               "fig7_2.dc_access": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Tier 2 IPsec support")
+    assert "No domain controller reached (\"ERROR_NO_LOGON_SERVERS\", 1311)" in md
+    assert "`nltest /sc_verify:<domain>`" in md and "`nltest /dsgetdc:<domain>`" in md
+    assert "domain controller exemptions" in md
+    for never in ("asset inventory", "rejoin to the domain", "Corp AD operations",
+                  "Domain administrators"):
+        assert never not in md + screen[screen.index(" ended: "):], never
+
+
+def test_entra_only_windows_11_laptop_is_a_design_question_not_a_rejoin(
+        tmp_path: Path) -> None:
+    # `dsregcmd /status`: AzureAdJoined : YES, DomainJoined : NO (systeminfo: WORKGROUP)
+    answers = CALLER_BRANCH | {"fig7_2.domain_account": "entra"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Tier 2 IPsec support")
+    assert "`dsregcmd /status`" in md and "`systeminfo`" not in md
+    assert "Joined to Entra ID (Azure AD) only" in md
+    assert "design question" in md and "no rejoin was requested" in md
+    assert "Domain administrators" not in md and "Corp AD operations" not in md
+    assert "asset inventory" not in md
+
+
+def test_windows_7_computer_is_still_checked_with_systeminfo(tmp_path: Path) -> None:
+    answers = CALLER_BRANCH | {"intake.windows": "vista_8", "fig7_2.domain_account": "no",
+                               "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
+                               "fig7_2.account_fixed": "pending"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Domain administrators")
+    assert "`systeminfo`" in md and "dsregcmd" not in md
