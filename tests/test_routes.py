@@ -120,12 +120,13 @@ def test_name_only_target_that_answers_ping_is_never_asked_ping_minus_a(
     assert node.category.value == "application"
 
 
-def test_address_only_target_goes_from_ping_straight_to_net_view(tmp_path: Path) -> None:
+def test_address_only_target_goes_from_ping_and_ping_minus_a_to_net_view(
+        tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target": "10.1.2.3", "intake.target_ip": "",
-                        "fig7_1.ping_ip": "yes", "fig7_1.net_view": "yes",
-                        "fig7_1.app_still_fails": "no"}
+                        "fig7_1.ping_ip": "yes", "fig7_1.address_name": "",
+                        "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "no"}
     _, node, _, _, asked = end_of(answers, tmp_path)
-    assert asked[-2:] == ["fig7_1.net_view", "fig7_1.app_still_fails"]
+    assert asked[-3:] == ["fig7_1.address_name", "fig7_1.net_view", "fig7_1.app_still_fails"]
     assert node.status.value == "fixed_unclear"
 
 

@@ -184,3 +184,84 @@ def test_windows_7_computer_is_still_checked_with_systeminfo(tmp_path: Path) -> 
     screen, md, txt = run_on_screen(answers, tmp_path / "d")
     ends(screen, md, txt, "not_fixed", "caller_ipsec", "Domain administrators")
     assert "`systeminfo`" in md and "dsregcmd" not in md
+
+
+# -- name checks and the complaint ---------------------------------------------------------
+
+def test_missing_reverse_lookup_is_recorded_and_the_traffic_test_still_decides(
+        tmp_path: Path) -> None:
+    # ping -a 10.1.2.3 shows no name (no PTR record); the share then lists fine but the
+    # application still fails: an application call, not name resolution
+    answers = INTAKE | {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "no",
+                        "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes",
+                        "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "yes"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "not_fixed", "application", "Line of business application support")
+    assert "`ping -a 10.1.2.3`" in md
+    assert "ping -a 10.1.2.3 did not show fs01.corp.example" in md  # recorded for Tier 2
+    assert "`ipconfig /all`" not in md  # no DNS server detour
+
+
+def test_nslookup_failing_while_ping_by_name_worked_goes_on_to_net_view(
+        tmp_path: Path) -> None:
+    answers = INTAKE | {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes",
+                        "fig7_1.ping_name": "yes", "fig7_1.nslookup": "no",
+                        "fig7_1.net_view": "access_denied", "fig7_3.logon_isolated": "yes",
+                        "fig7_3.collect_logon": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "not_fixed", "target_ipsec",
+         "Server isolation support team (network access groups)")
+    assert "nslookup fs01.corp.example failed although ping resolved the name" in md
+    assert "Name resolution" not in screen[screen.index(" ended: "):]
+
+
+def test_name_fixed_asks_whether_what_the_caller_tried_works_before_any_fixed_status(
+        tmp_path: Path) -> None:
+    base = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
+                     "fig7_1.name_nslookup": "yes", "fig7_1.name_flush": "done"}
+    # the name resolves after the flush, but the team share still does not open
+    answers = base | {"fig7_1.name_fixed": "resolves", "fig7_1.nslookup": "yes",
+                      "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "yes"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "still")
+    ends(screen, md, txt, "not_fixed", "application", "Line of business application support")
+    assert 'can the caller now do what failed ("open the team share")?' in md
+    screen, md, txt = run_on_screen(base | {"fig7_1.name_fixed": "cache"}, tmp_path / "ok")
+    ends(screen, md, txt, "fixed_unclear", "name_resolution", None)
+    assert "**Both work after clearing the DNS cache; nothing else found**" in md
+
+
+def test_target_known_only_by_address_gets_ping_minus_a_and_its_name_routes_the_call(
+        tmp_path: Path) -> None:
+    # the caller only has 10.1.2.3; ping -a shows FIN-APP01.corp.example; access denied
+    answers = INTAKE | DENIED | {"intake.target": "10.1.2.3", "intake.target_ip": "",
+                                 "fig7_1.ping_ip": "yes",
+                                 "fig7_1.address_name": "FIN-APP01.corp.example",
+                                 "fig7_3.collect_logon": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
+    ends(screen, md, txt, "not_fixed", "target_ipsec", "Finance isolation team")
+    assert "`ping -a 10.1.2.3`" in md and "FIN-APP01.corp.example" in md
+
+
+def test_negotiating_on_the_ping_by_name_goes_to_the_policy_check(tmp_path: Path) -> None:
+    answers = INTAKE | {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes",
+                        "fig7_1.ping_name": "negotiating", "fig7_2.policy_version": "no",
+                        "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "yes"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "fixed_unclear", "caller_ipsec", None)
+    assert 'Ping shows "Negotiating IP security"' in md
+    assert "`klist -li 0x3e7 purge && gpupdate /target:computer /force`" in md
+
+
+def test_negotiating_on_the_re_ping_after_the_refresh_never_falls_back_to_no_reply(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | {
+        "fig7_1.net_view": "no", "fig7_1.test_servers": "yes", "fig7_3.target_rras": "no",
+        "fig7_3.isolation_group": "no", "fig7_3.target_refresh": "done",
+        "fig7_3.target_works": "no", "fig7_3.target_ping": "negotiating",
+        "fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
+        "fig7_2.collect_caller": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "not_fixed", "caller_ipsec", "Tier 2 IPsec support")
+    assert 'Ping shows "Negotiating IP security"' in md
+    assert "Global network operations center" not in md
+    assert "`dsregcmd /status`" in md
