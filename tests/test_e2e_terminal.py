@@ -95,6 +95,7 @@ def test_whole_call_with_back_edit_kill_and_resume(data_dir: Path) -> None:
     child = spawn(data_dir, "resume")
     child.expect_exact("nslookup localhost")  # exactly where it stopped
     child.send("1" + ENTER)
+    pick(child, "Which kind of service does the caller use on localhost?", 1)  # a share
     pick(child, "What does `net view \\\\localhost` show", 3)  # net view fails
     pick(child, "Can the caller reach the help-desk test computers", 1)  # -> Figure 7.3
     pick(child, "a remote access (RRAS / VPN) server?", 2)

@@ -33,9 +33,11 @@ INTAKE = {
     "intake.target_ip": "10.1.2.3",
     "intake.tried": "open the team share",
 }
-#: ping, ping -a, ping by name and nslookup all work
+#: ping, ping -a, ping by name and nslookup all work; the caller uses a file share
 NAMES_WORK = {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes",
-              "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes"}
+              "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes", "fig7_1.traffic": "file"}
+#: no reply to the ping, and the organization's design says ICMP is exempt and answered
+PING_PROVES = {"fig7_1.ping_ip": "no", "fig7_1.no_reply": "proves"}
 #: net view says "Access is denied" to a target on the server-isolation list
 DENIED = {"fig7_1.net_view": "access_denied", "fig7_3.logon_isolated": "yes"}
 
@@ -112,8 +114,8 @@ def test_name_only_target_that_ping_cannot_find_is_a_name_resolution_call(
 def test_name_only_target_that_answers_ping_is_never_asked_ping_minus_a(
         tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "yes",
-                        "fig7_1.nslookup": "yes", "fig7_1.net_view": "yes",
-                        "fig7_1.app_still_fails": "yes"}
+                        "fig7_1.nslookup": "yes", "fig7_1.traffic": "file",
+                        "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "yes"}
     _, node, md, _, asked = end_of(answers, tmp_path)
     assert "fig7_1.reverse_lookup" not in asked and "fig7_1.ping_name" not in asked
     assert "ping -a" not in md
@@ -124,9 +126,11 @@ def test_address_only_target_goes_from_ping_and_ping_minus_a_to_net_view(
         tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target": "10.1.2.3", "intake.target_ip": "",
                         "fig7_1.ping_ip": "yes", "fig7_1.address_name": "",
-                        "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "no"}
+                        "fig7_1.traffic": "file", "fig7_1.net_view": "yes",
+                        "fig7_1.app_still_fails": "no"}
     _, node, _, _, asked = end_of(answers, tmp_path)
-    assert asked[-3:] == ["fig7_1.address_name", "fig7_1.net_view", "fig7_1.app_still_fails"]
+    assert asked[-4:] == ["fig7_1.address_name", "fig7_1.traffic", "fig7_1.net_view",
+                          "fig7_1.app_still_fails"]
     assert node.status.value == "fixed_unclear"
 
 
@@ -259,7 +263,7 @@ def test_every_escalating_exit_names_a_team_and_the_ticket_shows_only_that_group
 
 # -- statuses: "Fixed understood" only where the route shows the cause -------------------
 
-NO_REPLY = INTAKE | {"fig7_1.ping_ip": "no"}
+NO_REPLY = INTAKE | PING_PROVES
 
 
 def test_dhcp_renew_that_fixes_it_is_fixed_unclear(tmp_path: Path) -> None:
@@ -725,13 +729,13 @@ SITUATIONS: dict[str, Situation] = {
         "not_fixed", "target_ipsec", "Access groups", SHARE_LOGS, org=ORG_FILE,
         ticket_lacks=(ISOLATION, "Data center operations")),
     "169.254 address that a DHCP renew fixes": Situation(
-        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "yes",
+        INTAKE | PING_PROVES | {"fig7_1.net_autoconfig": "yes",
                   "fig7_1.net_renew": "done", "fig7_1.renew_fixed": "yes"},
         "fixed_unclear", "network", None,
         both("`ipconfig`", "`ipconfig /release && ipconfig /renew`"),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
     "network call with no reply: no logs requested": Situation(
-        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "no",
+        INTAKE | PING_PROVES | {"fig7_1.net_autoconfig": "no",
                   "fig7_1.net_gateway": "yes", "fig7_1.net_tracert": "none",
                   "fig7_1.net_from_helpdesk": "no", "fig7_1.net_fixed": "no"},
         "not_fixed", "network", "Global network operations center",

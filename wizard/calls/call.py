@@ -83,7 +83,8 @@ def recorded_context(state: CallState) -> dict[str, Any]:
     """What the flowcharts' texts and branches read besides the answers, as the call
     recorded it: who took it, its id, and the isolation design of the organization file
     it started with (a later change of the file does not re-route a recorded call)."""
-    from wizard.config.organization import DEFAULT_DESIGN, DESIGN_VARS
+    from wizard.config.organization import DEFAULT_DESIGN
+    from wizard.flows.flowset import DESIGN_VARS
 
     recorded = state.org.get("design")
     design = dict(DEFAULT_DESIGN)

@@ -21,6 +21,7 @@ from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import format_validation_error, load_document, locate
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
+from wizard.flows.flowset import DESIGN_VARS
 from wizard.flows.nodes import Team
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
@@ -49,8 +50,6 @@ DEFAULT_GROUPS = {
 }
 
 
-#: Variables of a call's context that come from the isolation design (:meth:`OrgConfig.design`).
-DESIGN_VARS = frozenset({"ping_proves", "target_port"})
 #: The design when the organization file says nothing (and for calls that recorded none).
 DEFAULT_DESIGN = {"ping_proves": False, "target_port": 445}
 
@@ -247,11 +246,13 @@ class OrgConfig(_Strict):
         return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
 
     @property
-    def design(self) -> dict[str, Any]:  # keys: DESIGN_VARS
+    def design(self) -> dict[str, Any]:
         """The isolation design as a call records it at its start (the flowcharts'
         branches read it from there, so a call keeps the design it started with)."""
-        return {"ping_proves": self.isolation.ping_proves,
-                "target_port": self.isolation.target_port}
+        design = {"ping_proves": self.isolation.ping_proves,
+                  "target_port": self.isolation.target_port}
+        assert design.keys() == DESIGN_VARS
+        return design
 
     @property
     def test_server_names(self) -> tuple[str, ...]:

@@ -53,15 +53,18 @@ def lint_flowcharts(desk: Desk, directory: str | None = None) -> LintResult:
 
 
 def uses_design(fs: FlowSet) -> bool:
-    """Whether a branch of the flowcharts reads the organization's isolation design."""
+    """Whether a step of the flowcharts reads the organization's isolation design (a
+    branch, or the answer a question pre-selects)."""
     from wizard.base.textrender import variables
-    from wizard.config.organization import DESIGN_VARS
+    from wizard.flows.flowset import DESIGN_VARS
     from wizard.flows.nodes import BranchNode
 
     for key in fs.node_keys():
         node = fs.node(key)
-        if isinstance(node, BranchNode) and any(
-                variables("{{ " + case.when + " }}") & DESIGN_VARS for case in node.cases):
+        sources = [str(getattr(node, "default", None) or "")]
+        if isinstance(node, BranchNode):
+            sources += ["{{ " + case.when + " }}" for case in node.cases]
+        if any(variables(src) & DESIGN_VARS for src in sources):
             return True
     return False
 
