@@ -351,13 +351,27 @@ def test_web_server_is_tested_on_its_own_port_never_with_net_view(tmp_path: Path
         "fig7_1.ask_service": "web", "fig7_1.port_app": "no", "fig7_1.test_servers": "yes",
         "fig7_3.target_rras": "no", "fig7_3.isolation_group": "no",
         "fig7_3.target_refresh": "done", "fig7_3.target_works": "no",
-        "fig7_3.target_ping": "no", "fig7_3.collect_network": "no"}
+        "fig7_3.target_ping": "no", "fig7_3.logon_right": "no",
+        "fig7_3.collect_target": "no"}
     screen, md, txt = run_on_screen(answers, tmp_path / "w11")
-    ends(screen, md, txt, "not_fixed", "network", "Global network operations center")
+    # the target never answered ping: the silent re-ping is not a network escalation
+    ends(screen, md, txt, "not_fixed", "target_ipsec", "Data center operations")
+    assert "Global network operations center" not in md
     assert "`powershell Test-NetConnection fs01.corp.example -Port 443`" in md
     assert "net view \\\\fs01" not in md
     screen, md, txt = run_on_screen(answers | {"intake.windows": "xp"}, tmp_path / "xp")
     assert "`portqry -n fs01.corp.example -e 443`" in md and "Test-NetConnection" not in md
+
+
+def test_re_ping_that_fails_after_the_refresh_is_network_only_if_the_target_answered_before(
+        tmp_path: Path) -> None:
+    answers = INTAKE | NAMES_WORK | {
+        "fig7_1.net_view": "no", "fig7_1.test_servers": "yes", "fig7_3.target_rras": "no",
+        "fig7_3.isolation_group": "no", "fig7_3.target_refresh": "done",
+        "fig7_3.target_works": "no", "fig7_3.target_ping": "no",
+        "fig7_3.collect_network": "no"}
+    screen, md, txt = run_on_screen(answers, tmp_path / "d")
+    ends(screen, md, txt, "not_fixed", "network", "Global network operations center")
 
 
 def test_sql_server_that_answers_ping_gets_its_port_tested_before_the_application_question(
