@@ -21,7 +21,6 @@ from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import format_validation_error, load_document, locate
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
-from wizard.flows.flowset import DESIGN_VARS
 from wizard.flows.nodes import Team
 
 CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
@@ -247,12 +246,11 @@ class OrgConfig(_Strict):
 
     @property
     def design(self) -> dict[str, Any]:
-        """The isolation design as a call records it at its start (the flowcharts'
-        branches read it from there, so a call keeps the design it started with)."""
-        design = {"ping_proves": self.isolation.ping_proves,
-                  "target_port": self.isolation.target_port}
-        assert design.keys() == DESIGN_VARS
-        return design
+        """The isolation design as a call records it at its start (keys: DESIGN_VARS);
+        the flowcharts read it from there (the answer a question pre-selects, the port a
+        step names), so a call keeps the design it started with."""
+        return {"ping_proves": self.isolation.ping_proves,
+                "target_port": self.isolation.target_port}
 
     @property
     def test_server_names(self) -> tuple[str, ...]:
@@ -287,7 +285,7 @@ class OrgConfig(_Strict):
 
 def warnings(org: OrgConfig, path: Path | None, design_used: bool = False) -> list[str]:
     """Things in an organization file that work but are probably not meant
-    (``design_used``: the flowcharts branch on the isolation design)."""
+    (``design_used``: the flowcharts read the isolation design)."""
     where = str(path) if path else "organization file"
     out = []
     for i, server in enumerate(org.test_servers):
@@ -298,10 +296,10 @@ def warnings(org: OrgConfig, path: Path | None, design_used: bool = False) -> li
     unsaid = [f for f in ("icmp_exempt", "targets_answer_ping")
               if f not in org.isolation.model_fields_set]
     if unsaid and design_used:
-        out.append(f"{where}: isolation: {' and '.join(unsaid)} not set; Figure 7.1 takes "
-                   "\"no\" (today's Windows default), so a ping with no reply never "
-                   "decides a network problem and a port test is asked instead. Say what "
-                   "your design does")
+        out.append(f"{where}: isolation: {' and '.join(unsaid)} not set; Figure 7.1 "
+                   "pre-selects \"no\" (today's Windows default): a ping with no reply "
+                   "never decides a network problem, a test of the service's port is "
+                   "asked instead. Say what your design does")
     return out
 
 
