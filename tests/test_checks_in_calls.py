@@ -47,7 +47,8 @@ def make_call(tmp_path: Path, port: int, runs_on: str = "caller") -> Call:
 
 def test_checks_answer_what_the_file_leaves_open(tmp_path: Path, test_server: int) -> None:
     call = make_call(tmp_path, test_server)
-    answers = INTAKE | {"fig7_3.target_rras": "no", "fig7_3.isolation_group": "no",
+    answers = INTAKE | {"fig7_1.traffic": "file",
+                        "fig7_3.target_rras": "no", "fig7_3.isolation_group": "no",
                         "fig7_3.target_refresh": "done", "fig7_3.target_works": "yes"}
     step = run(call, AnswersFile(tmp_path / "a.yaml", answers))
     # the route went through the checks, each answered by its probe on this machine
@@ -76,7 +77,7 @@ def test_staffer_answer_overrides_the_probe_and_both_are_kept(tmp_path: Path,
     assert step.visit.node_key == "fig7_1.fixed_name"
     paths = end_call(call, step)
     ticket = Path(paths["md"]).read_text()
-    assert "suggested: Yes" in ticket, ticket
+    assert "suggested: Replies, or the name is found" in ticket, ticket
     assert "Check `ping` (ran on the caller's computer): ok" in ticket, ticket
     call.close()
 

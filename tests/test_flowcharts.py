@@ -112,7 +112,7 @@ CALL = {
     "intake.target": "fs01.corp.example", "intake.target_ip": "10.1.2.3",
     "intake.tried": "open \\\\fs01\\team", "fig7_1.ping_ip": "yes",
     "fig7_1.reverse_lookup": "yes", "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes",
-    "fig7_1.net_view": "no",
+    "fig7_1.traffic": "file", "fig7_1.net_view": "no",
 }
 GOLDEN = {
     "escalate_logon": CALL | {

@@ -22,8 +22,11 @@ def test_documented_example_loads_and_routes() -> None:
     assert org.dns_suffix == "corp.woodgrovebank.com"
     assert org.redact_keywords == ["woodgrove", "WGB"]
     assert org.tier2_group("target_ipsec", "FIN-APP01") == "Finance server isolation team"
+    # a target rule is about the target: the caller's own network is not the finance team's
     assert org.tier2_group("network", "fin-app01.corp.woodgrovebank.com") == \
-        "Finance server isolation team"
+        "Global network operations center"
+    assert org.tier2_group("network", "fin-app01", "network_operations") == \
+        "Global network operations center"
     assert org.tier2_group("target_ipsec", "x.lab.corp.woodgrovebank.com") == "Lab support"
     assert org.tier2_group("network", "x.lab.corp.woodgrovebank.com") == \
         "Global network operations center"
@@ -93,15 +96,56 @@ def test_test_server_without_port_is_a_warning(tmp_path: Path) -> None:
 def test_routing_order_rules_then_groups_then_default() -> None:
     tier2 = Tier2(
         rules=[RouteRule(target="fin-*", group="Finance", category="target_ipsec"),
-               RouteRule(target="10.9.*", group="Branch network")],
+               RouteRule(target="10.9.*", group="Branch network", category="network")],
         groups={"application": "Apps"}, default="Help desk lead")
     org = OrgConfig(tier2=tier2)
     assert org.tier2_group("target_ipsec", "FIN-DB1.corp.example") == "Finance"
     assert org.tier2_group("caller_ipsec", "fin-db1") == "Help desk lead"  # rule is per category
-    assert org.tier2_group("network", "10.9.1.20") == "Branch network"
+    assert org.tier2_group("network", "10.9.1.20") == "Branch network"  # names the category
+    # ... but never for the network operations center's own exits
+    assert org.tier2_group("network", "10.9.1.20", "network_operations") == \
+        "Global network operations center"
     assert org.tier2_group("network", "10.19.1.20") == "Help desk lead"
     assert org.tier2_group("application", "web01") == "Apps"
     assert org.tier2_group("application", None) == "Apps"
+
+
+def test_target_rule_without_a_category_is_only_for_exits_about_the_target() -> None:
+    org = OrgConfig(tier2=Tier2(rules=[RouteRule(target="fin-*", group="Finance")]))
+    assert org.tier2_group("target_ipsec", "fin-app01", "server_isolation") == "Finance"
+    assert org.tier2_group("target_ipsec", "fin-app01", "data_center") == "Finance"
+    for category, team, group in (
+            ("network", "network_operations", "Global network operations center"),
+            ("caller_ipsec", "security", "IT security"),
+            ("caller_ipsec", "ipsec_support", "Tier 2 IPsec support"),
+            ("application", "application_support", "Line of business application support")):
+        assert org.tier2_group(category, "fin-app01", team) == group, (category, team)
+    # a rule naming a category re-routes it, except the security and network exits
+    named = OrgConfig(tier2=Tier2(rules=[RouteRule(target="fin-*", group="Fin apps",
+                                                   category="application"),
+                                         RouteRule(target="fin-*", group="Fin sec",
+                                                   category="caller_ipsec")]))
+    assert named.tier2_group("application", "fin-app01", "application_support") == "Fin apps"
+    assert named.tier2_group("caller_ipsec", "fin-app01", "security") == "IT security"
+    # the name ping -a showed for an address-only target matches a name rule
+    assert org.tier2_group("target_ipsec", "10.1.2.3", "data_center",
+                           ("FIN-APP01.corp.example",)) == "Finance"
+
+
+def test_isolation_design_unsaid_is_a_warning_when_the_charts_branch_on_it(
+        tmp_path: Path) -> None:
+    from wizard.config.organization import warnings
+
+    org = OrgConfig.model_validate({"isolation": {"icmp_exempt": True}})
+    assert org.design == {"ping_proves": False, "target_port": 445}
+    (warning,) = warnings(org, tmp_path / "org.yaml", design_used=True)
+    assert warning.startswith(f"{tmp_path / 'org.yaml'}: isolation: targets_answer_ping not set")
+    assert warnings(org, tmp_path / "org.yaml", design_used=False) == []
+    said = OrgConfig.model_validate({"isolation": {"icmp_exempt": True,
+                                                   "targets_answer_ping": True,
+                                                   "target_port": 8443}})
+    assert said.design == {"ping_proves": True, "target_port": 8443}
+    assert warnings(said, tmp_path / "org.yaml", design_used=True) == []
 
 
 def test_timeouts_default_from_the_file_applies_to_every_check(tmp_path: Path) -> None:

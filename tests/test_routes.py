@@ -33,9 +33,13 @@ INTAKE = {
     "intake.target_ip": "10.1.2.3",
     "intake.tried": "open the team share",
 }
-#: ping, ping -a, ping by name and nslookup all work
+#: ping, ping -a, ping by name and nslookup all work; the caller uses a file share
 NAMES_WORK = {"fig7_1.ping_ip": "yes", "fig7_1.reverse_lookup": "yes",
-              "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes"}
+              "fig7_1.ping_name": "yes", "fig7_1.nslookup": "yes", "fig7_1.traffic": "file"}
+#: no reply to the ping, and the organization's design says ICMP is exempt and answered
+PING_PROVES = {"fig7_1.ping_ip": "no", "fig7_1.no_reply": "proves"}
+#: net view says "Access is denied" to a target on the server-isolation list
+DENIED = {"fig7_1.net_view": "access_denied", "fig7_3.logon_isolated": "yes"}
 
 
 def end_of(answers: dict[str, str], tmp_path: Path, org: OrgConfig | None = None
@@ -110,20 +114,23 @@ def test_name_only_target_that_ping_cannot_find_is_a_name_resolution_call(
 def test_name_only_target_that_answers_ping_is_never_asked_ping_minus_a(
         tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "yes",
-                        "fig7_1.nslookup": "yes", "fig7_1.net_view": "yes",
-                        "fig7_1.app_still_fails": "yes"}
+                        "fig7_1.nslookup": "yes", "fig7_1.traffic": "file",
+                        "fig7_1.net_view": "yes", "fig7_1.app_still_fails": "yes"}
     _, node, md, _, asked = end_of(answers, tmp_path)
     assert "fig7_1.reverse_lookup" not in asked and "fig7_1.ping_name" not in asked
     assert "ping -a" not in md
     assert node.category.value == "application"
 
 
-def test_address_only_target_goes_from_ping_straight_to_net_view(tmp_path: Path) -> None:
+def test_address_only_target_goes_from_ping_and_ping_minus_a_to_net_view(
+        tmp_path: Path) -> None:
     answers = INTAKE | {"intake.target": "10.1.2.3", "intake.target_ip": "",
-                        "fig7_1.ping_ip": "yes", "fig7_1.net_view": "yes",
+                        "fig7_1.ping_ip": "yes", "fig7_1.address_name": "",
+                        "fig7_1.traffic": "file", "fig7_1.net_view": "yes",
                         "fig7_1.app_still_fails": "no"}
     _, node, _, _, asked = end_of(answers, tmp_path)
-    assert asked[-2:] == ["fig7_1.net_view", "fig7_1.app_still_fails"]
+    assert asked[-4:] == ["fig7_1.address_name", "fig7_1.traffic", "fig7_1.net_view",
+                          "fig7_1.app_still_fails"]
     assert node.status.value == "fixed_unclear"
 
 
@@ -142,7 +149,7 @@ def test_ping_cannot_find_host_but_nslookup_can_points_at_cache_or_hosts(
 
 def test_net_view_access_denied_with_ping_working_goes_to_the_server_isolation_team(
         tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, node, md, txt, asked = end_of(answers, tmp_path)
     assert node.status.value == "not_fixed" and node.category.value == "target_ipsec"
@@ -157,12 +164,12 @@ def test_access_denied_on_a_finance_server_follows_the_organization_rule(
     org = OrgConfig(tier2=Tier2(rules=[RouteRule(target="fin-*",
                                                  group="Finance server isolation team")],
                                 teams={"server_isolation": "Access groups"}))  # type: ignore[dict-item]
-    answers = INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
-                                     "fig7_1.net_view": "access_denied",
-                                     "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
+    answers = INTAKE | NAMES_WORK | DENIED | {"intake.target": "fin-app01.corp.example",
+                                              "fig7_3.collect_logon": "yes",
+                                              "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(answers, tmp_path, org)
     assert_escalated_to(call, md, txt, "Finance server isolation team")
-    other = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    other = INTAKE | NAMES_WORK | DENIED | {
                                    "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     call, _, md, txt, _ = end_of(other, tmp_path / "2", org)
     assert_escalated_to(call, md, txt, "Access groups")
@@ -178,7 +185,7 @@ def test_net_view_lists_shares_but_the_application_fails_is_an_application_call(
 
 
 def test_screen_shows_the_same_group_as_the_ticket(tmp_path: Path, data_dir: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     path = tmp_path / "answers.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}))
@@ -222,7 +229,8 @@ def test_broken_trust_is_checked_with_the_secure_channel_and_never_reset_by_tier
     assert "nltest /sc_verify:<domain>" in md
     assert "The trust relationship failed" in md
     assert node.status.value == "not_fixed"
-    assert_escalated_to(call, md, txt, "Tier 2 IPsec support")
+    # Tier 2 is not expected to change computer accounts: the domain administrators are
+    assert_escalated_to(call, md, txt, "Domain administrators")
 
 
 def test_unconfirmed_computer_asking_to_join_goes_to_security_and_nothing_is_changed(
@@ -255,7 +263,7 @@ def test_every_escalating_exit_names_a_team_and_the_ticket_shows_only_that_group
 
 # -- statuses: "Fixed understood" only where the route shows the cause -------------------
 
-NO_REPLY = INTAKE | {"fig7_1.ping_ip": "no"}
+NO_REPLY = INTAKE | PING_PROVES
 
 
 def test_dhcp_renew_that_fixes_it_is_fixed_unclear(tmp_path: Path) -> None:
@@ -299,7 +307,7 @@ def test_tracert_last_hop_is_a_typed_answer_in_the_ticket(tmp_path: Path) -> Non
 
 def test_caller_who_is_not_an_administrator_gets_no_log_step_and_the_ticket_says_why(
         tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "no"}
     call, _, md, txt, asked = end_of(answers, tmp_path)
     assert "fig7_3.logs_logon" not in asked
@@ -309,7 +317,7 @@ def test_caller_who_is_not_an_administrator_gets_no_log_step_and_the_ticket_says
 
 
 def test_log_files_follow_the_callers_windows(tmp_path: Path) -> None:
-    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+    answers = INTAKE | NAMES_WORK | DENIED | {
                                      "fig7_3.collect_logon": "yes",
                                      "fig7_3.logs_logon": "done"}
     _, _, xp, _, _ = end_of(answers | {"intake.windows": "xp"}, tmp_path / "xp")
@@ -591,6 +599,8 @@ POLICY_CHECK = {"xp_2003": ['Does the policy check say "IPsec policy is up-to-da
                 "vista_later": ['list "Applied Group Policy Objects" name your organization\'s'
                                 " IPsec or firewall policy? (`gpresult /scope computer /r`)",
                                 "`klist -li 0x3e7 purge && gpupdate /target:computer /force`"]}
+#: whether the computer is joined: systeminfo, or dsregcmd on Windows 10/11 (Entra ID)
+JOINED = {"xp_2003": ["`systeminfo`"], "vista_later": ["`dsregcmd /status`"]}
 SECURE_CHANNEL = {"xp_2003": ["`netdiag /test:trust`"],
                   "vista_later": ["`nltest /sc_verify:<domain>`"]}
 EVENT_4292 = {"xp_2003": ['eventquery.vbs /l system /fi "id eq 4292"`'],
@@ -660,7 +670,7 @@ SITUATIONS: dict[str, Situation] = {
              "`ipconfig /flushdns`"),
         not_asked=("fig7_1.net_autoconfig", "fig7_1.reverse_lookup")),
     "net view says Access is denied while ping works": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+        INTAKE | NAMES_WORK | DENIED | {
                                "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", ISOLATION,
         merged(both("`net view \\\\fs01.corp.example`"), SHARE_LOGS),
@@ -681,21 +691,20 @@ SITUATIONS: dict[str, Situation] = {
                                "fig7_2.domain_account": "yes", "fig7_2.secure_channel": "ok",
                                "fig7_2.collect_caller": "yes", "fig7_2.logs_caller": "done"},
         "not_fixed", "caller_ipsec", "Tier 2 IPsec support",
-        merged(both("`sc query RemoteAccess`", "`systeminfo`"),
+        merged(both("`sc query RemoteAccess`"), JOINED,
                {k: v[:1] for k, v in POLICY_CHECK.items()}, SECURE_CHANNEL, SHARE_LOGS)),
     "computer not joined, confirmed, rejoined by an administrator": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "no", "fig7_2.machine_ours": "yes",
                          "fig7_2.request_rejoin": "done", "fig7_2.account_fixed": "fixed"},
         "fixed_understood", "caller_ipsec", None,
-        merged(both("`systeminfo`"), {k: v[:1] for k, v in POLICY_CHECK.items()}),
+        merged(JOINED, {k: v[:1] for k, v in POLICY_CHECK.items()}),
         ticket_lacks=("Create (or reset)",), route_has=("fig7_2.machine_ours_caution",),
         not_asked=("fig7_2.secure_channel",)),
     "joined, but the trust relationship failed, rejoin pending": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "yes", "fig7_2.secure_channel": "broken_trust",
                          "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
                          "fig7_2.account_fixed": "pending"},
-        "not_fixed", "caller_ipsec", "Tier 2 IPsec support", merged(both("`systeminfo`"),
-                                                                    SECURE_CHANNEL),
+        "not_fixed", "caller_ipsec", "Domain administrators", merged(JOINED, SECURE_CHANNEL),
         route_has=("fig7_2.machine_ours_caution",)),
     "no computer account in the domain, rejoined, still fails": Situation(
         CALLER_BRANCH | {"fig7_2.domain_account": "yes",
@@ -710,24 +719,24 @@ SITUATIONS: dict[str, Situation] = {
         "not_fixed", "caller_ipsec", "IT security", SECURE_CHANNEL,
         not_asked=("fig7_2.request_rejoin",)),
     "access denied on a finance server follows the organization's fin-* rule": Situation(
-        INTAKE | NAMES_WORK | {"intake.target": "fin-app01.corp.example",
-                               "fig7_1.net_view": "access_denied",
-                               "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
+        INTAKE | NAMES_WORK | DENIED | {"intake.target": "fin-app01.corp.example",
+                                        "fig7_3.collect_logon": "yes",
+                                        "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", "Finance server isolation team",
         merged(both("`net view \\\\fin-app01.corp.example`"), SHARE_LOGS), org=ORG_FILE),
     "access denied elsewhere goes to the organization's name for the team": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied",
+        INTAKE | NAMES_WORK | DENIED | {
                                "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"},
         "not_fixed", "target_ipsec", "Access groups", SHARE_LOGS, org=ORG_FILE,
         ticket_lacks=(ISOLATION, "Data center operations")),
     "169.254 address that a DHCP renew fixes": Situation(
-        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "yes",
+        INTAKE | PING_PROVES | {"fig7_1.net_autoconfig": "yes",
                   "fig7_1.net_renew": "done", "fig7_1.renew_fixed": "yes"},
         "fixed_unclear", "network", None,
         both("`ipconfig`", "`ipconfig /release && ipconfig /renew`"),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
     "network call with no reply: no logs requested": Situation(
-        INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "no",
+        INTAKE | PING_PROVES | {"fig7_1.net_autoconfig": "no",
                   "fig7_1.net_gateway": "yes", "fig7_1.net_tracert": "none",
                   "fig7_1.net_from_helpdesk": "no", "fig7_1.net_fixed": "no"},
         "not_fixed", "network", "Global network operations center",
@@ -735,7 +744,7 @@ SITUATIONS: dict[str, Situation] = {
         ticket_has=("No logs were requested on this call.",),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt")),
     "caller not a local administrator: no log step, the ticket says why": Situation(
-        INTAKE | NAMES_WORK | {"fig7_1.net_view": "access_denied", "fig7_3.collect_logon": "no"},
+        INTAKE | NAMES_WORK | DENIED | {"fig7_3.collect_logon": "no"},
         "not_fixed", "target_ipsec", ISOLATION, both("`net view \\\\fs01.corp.example`"),
         ticket_has=("No logs: the caller is not a local administrator of ws-ann",),
         ticket_lacks=("IPsec_Debug", "_mmsa.txt"), not_asked=("fig7_3.logs_logon",)),

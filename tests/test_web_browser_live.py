@@ -30,7 +30,8 @@ from .web_support import PASSWORDS, ROLES, current_key, held_ping, serve
 
 CHECK = "fig7_1.net_from_helpdesk"
 """A check run on the help desk's computer: does the target answer a ping from there."""
-ANSWERS = INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.net_autoconfig": "no",
+ANSWERS = INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.no_reply": "proves",
+                    "fig7_1.net_autoconfig": "no",
                     "fig7_1.net_gateway": "yes", "fig7_1.net_tracert": "none"}
 """The intake with the target 127.0.0.1, then Figure 7.1 up to that check."""
 SSO_HEADER = "X-Remote-User"

@@ -108,6 +108,21 @@ def org_refusal(org: OrgConfig | KnownOrg | None, node: Node, value: str) -> str
     return f"{answer_rules.quoted(value)} is not {problem}" if problem else None
 
 
+def recorded_context(state: CallState) -> dict[str, Any]:
+    """What the flowcharts' texts and branches read besides the answers, as the call
+    recorded it: who took it, its id, and the isolation design of the organization file
+    it started with (a later change of the file does not re-route a recorded call)."""
+    from wizard.config.organization import DEFAULT_DESIGN
+    from wizard.flows.flowset import DESIGN_VARS
+
+    recorded = state.org.get("design")
+    design = dict(DEFAULT_DESIGN)
+    if isinstance(recorded, dict):
+        design |= {k: v for k, v in recorded.items()
+                   if k in DESIGN_VARS and isinstance(v, type(DEFAULT_DESIGN[k]))}
+    return {"staffer": state.staffer, "call_id": state.call_id} | design
+
+
 class Call:
     def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
@@ -170,10 +185,13 @@ class Call:
         automatic check runs (``--no-checks``)."""
         extra = {} if checks else {"checks": False}
         answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
+        from wizard.config.organization import DEFAULT_DESIGN
+
+        design = org.design if org is not None else DEFAULT_DESIGN
         call_id, journal, event = store.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
-            flowset=keep_flowset(flowset, store), tool_version=__version__,
-            practice=practice or mode == "answers_file", **extra,
+            flowset=keep_flowset(flowset, store), org={"design": dict(design)},
+            tool_version=__version__, practice=practice or mode == "answers_file", **extra,
         )
         state = replay(call_id, [event])
         return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
@@ -266,8 +284,7 @@ class Call:
     def base_context(self) -> dict[str, Any]:
         org = self._org  # no organization file: no test servers
         servers = ", ".join(org.test_server_names) if org else ""
-        return {"staffer": self.state.staffer, "call_id": self.call_id,
-                "test_servers": servers}
+        return recorded_context(self.state) | {"test_servers": servers}
 
     def step(self) -> Step:
         return self.engine.step(self.state.values(), self.base_context())
@@ -530,8 +547,9 @@ class Call:
         node = step.visit.node
         if not isinstance(node, TerminalNode) or not node.tier2:
             return None
+        names = tuple(str(n) for n in (step.context.get("target_name"),) if n)
         return self.org.tier2_group(node.category.value, step.context.get("target"),
-                                    node.team.value if node.team else None)
+                                    node.team.value if node.team else None, names)
 
     # -- the end -----------------------------------------------------------------------
     def record_end(self, step: Step, tickets: dict[str, str],

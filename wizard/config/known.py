@@ -39,6 +39,7 @@ class KnownOrg:
         self.templates_dir: str | None = facts["templates_dir"]
         self.test_server_names: tuple[str, ...] = tuple(facts["test_servers"])
         self.has_destinations: bool = bool(facts["destinations"])
+        self.design: dict[str, Any] = dict(facts["design"])
         self._config: OrgConfig | None = None
         self._building = threading.Lock()  # a call and a hand-off retry may both ask
 
@@ -61,7 +62,7 @@ def _key(path: Path, content: bytes) -> str:
 def _facts(org: OrgConfig) -> dict[str, Any]:
     return {"flowcharts_dir": org.flowcharts_dir, "templates_dir": org.templates_dir,
             "test_servers": list(org.test_server_names),
-            "destinations": org.has_destinations}
+            "destinations": org.has_destinations, "design": org.design}
 
 
 def recall(path: Path) -> KnownOrg | None:

@@ -20,7 +20,7 @@ from wizard.base.documents import DocumentError, did_you_mean
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.validate import is_address
 from wizard.base.yamlio import format_validation_error, load_document, locate
-from wizard.config.fields import Name, Port, Seconds
+from wizard.config.fields import Flag, Name, Port, Seconds
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
 
@@ -34,7 +34,12 @@ DEFAULT_TEAMS = {
     "data_center": "Data center operations",
     "server_isolation": "Server isolation support team (network access groups)",
     "security": "IT security",
+    "domain_admins": "Domain administrators",
 }
+
+#: Teams whose exits a target rule never re-routes: the caller's own network, and a
+#: computer not confirmed as the organization's (the social-engineering safeguard).
+NOT_REROUTED = frozenset({"security", "network_operations"})
 
 DEFAULT_GROUPS = {
     "network": "Global network operations center",
@@ -43,6 +48,10 @@ DEFAULT_GROUPS = {
     "caller_ipsec": "Tier 2 IPsec support",
     "target_ipsec": "Data center operations",
 }
+
+
+#: The design when the organization file says nothing (and for calls that recorded none).
+DEFAULT_DESIGN = {"ping_proves": False, "target_port": 445}
 
 
 class OrgConfigError(TriageError):
@@ -96,11 +105,20 @@ class DomainController(_Strict):
 
 
 class RouteRule(_Strict):
-    """Send escalations for matching targets to a group (first match wins)."""
+    """Send escalations about matching targets to a group (first match wins)."""
 
     target: Name = Field(description="Target name or address pattern, e.g. 'fin-*'")
     group: Name
-    category: str | None = Field(default=None, description="Only for this problem category")
+    category: str | None = Field(
+        default=None, description="The problem category the rule is for (unset: "
+        "target_ipsec, the exits about the target). Exits of the security and "
+        "network_operations teams are never re-routed by a rule")
+
+    def applies(self, category: str, team: str | None) -> bool:
+        """Whether this rule may decide the group of an exit of ``category`` / ``team``."""
+        if team in NOT_REROUTED:
+            return False
+        return category == (self.category or "target_ipsec")
 
     @field_validator("category")
     @classmethod
@@ -124,6 +142,26 @@ class Tier2(_Strict):
     default: Name | None = Field(default=None, description="Group for categories not in groups "
                                 "(unset: the built-in group of each category)")
     rules: list[RouteRule] = Field(default_factory=list)
+
+
+class Isolation(_Strict):
+    """What the organization's isolation design does, which decides what a test proves.
+    Unset fields take the safe reading of today's Windows: ICMP is not exempt from IPsec
+    (the "Exempt ICMP from IPsec" setting defaults to No) and targets do not answer ping
+    (Windows 10/11 block inbound echo requests)."""
+
+    icmp_exempt: Flag = Field(default=False, description="ICMP is exempt from IPsec "
+                              "(unset: no, the Windows Firewall default)")
+    targets_answer_ping: Flag = Field(default=False, description="Targets answer echo "
+                                      "requests (unset: no, Windows 10/11 block them)")
+    target_port: Port = Field(default=445,
+                             description="TCP port a typical target is tested on when the "
+                             "caller uses file sharing (unset: 445, SMB)")
+
+    @property
+    def ping_proves(self) -> bool:
+        """Whether "no reply" to a ping says something about the path."""
+        return self.icmp_exempt and self.targets_answer_ping
 
 
 class Timeouts(_Strict):
@@ -153,6 +191,10 @@ class OrgConfig(_Strict):
     domain_controllers: list[DomainController] = Field(default_factory=list)
     dns_suffix: str = ""
     tier2: Tier2 = Field(default_factory=lambda: Tier2())
+    isolation: Isolation = Field(
+        default_factory=lambda: Isolation(),
+        description="What the isolation design does (ICMP exemption, ping answered, "
+        "the port targets are tested on)")
     timeouts: Timeouts = Field(default_factory=lambda: Timeouts())
     templates_dir: str | None = None
     flowcharts_dir: str | None = Field(
@@ -179,21 +221,25 @@ class OrgConfig(_Strict):
         return _host(value.lstrip(".")) if value.strip() else ""
 
     def tier2_group(self, category: str, target: str | None = None,
-                    team: str | None = None) -> str:
+                    team: str | None = None, names: tuple[str, ...] = ()) -> str:
         """The one Tier 2 group of an escalation: the first rule matching the target
-        (and category, if the rule names one); else the group this organization gives
-        the exit's team (``tier2.teams``), else the chapter's name for that team; for an
-        exit without a team, the category's group, else ``tier2.default``, else the
-        built-in group of the category. Target patterns are shell-style (``fin-*``),
-        case-insensitive, tried on the whole target and on its host name without the
-        domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
-        if target:
-            name = target.strip().lower()
-            names = {name} if is_address(name) else {name, name.split(".", 1)[0]}
-            for rule in self.tier2.rules:
-                if rule.category in (None, category) and any(
-                        fnmatch.fnmatchcase(n, rule.target.lower()) for n in names):
-                    return rule.group
+        (or one of its other ``names``, such as the name ``ping -a`` showed) that applies
+        to the exit (:meth:`RouteRule.applies`: by default only exits about the target;
+        never the security or network operations exits); else the group this
+        organization gives the exit's team (``tier2.teams``), else the chapter's name for
+        that team; for an exit without a team, the category's group, else
+        ``tier2.default``, else the built-in group of the category. Target patterns are
+        shell-style (``fin-*``), case-insensitive, tried on the whole target and on its
+        host name without the domain (``fin-app01.corp.example`` matches ``fin-app01``)."""
+        wanted: set[str] = set()
+        for given in (target, *names):
+            name = (given or "").strip().lower()
+            if name:
+                wanted |= {name} if is_address(name) else {name, name.split(".", 1)[0]}
+        for rule in self.tier2.rules:
+            if rule.applies(category, team) and any(
+                    fnmatch.fnmatchcase(n, rule.target.lower()) for n in wanted):
+                return rule.group
         if team:
             named = next((g for t, g in self.tier2.teams.items() if t == team), None)
             return named or DEFAULT_TEAMS.get(team, "Tier 2 support")
@@ -201,6 +247,14 @@ class OrgConfig(_Strict):
         if group is not None:
             return group
         return self.tier2.default or DEFAULT_GROUPS.get(category, "Tier 2 support")
+
+    @property
+    def design(self) -> dict[str, Any]:
+        """The isolation design as a call records it at its start (keys: DESIGN_VARS);
+        the flowcharts read it from there (the answer a question pre-selects, the port a
+        step names), so a call keeps the design it started with."""
+        return {"ping_proves": self.isolation.ping_proves,
+                "target_port": self.isolation.target_port}
 
     @property
     def test_server_names(self) -> tuple[str, ...]:
@@ -233,8 +287,9 @@ class OrgConfig(_Strict):
         return spec.default_timeout if spec else self.timeouts.default
 
 
-def warnings(org: OrgConfig, path: Path | None) -> list[str]:
-    """Things in an organization file that work but are probably not meant."""
+def warnings(org: OrgConfig, path: Path | None, design_used: bool = False) -> list[str]:
+    """Things in an organization file that work but are probably not meant
+    (``design_used``: the flowcharts read the isolation design)."""
     where = str(path) if path else "organization file"
     out = []
     for i, server in enumerate(org.test_servers):
@@ -242,6 +297,13 @@ def warnings(org: OrgConfig, path: Path | None) -> list[str]:
             out.append(f"{where}: test_servers.{i}: {server.name} has no port; TCP 445 (SMB, "
                        "as net view) is tested. Name the port the server really offers "
                        "(ICMP is exempt from IPsec, so ping cannot test it)")
+    unsaid = [f for f in ("icmp_exempt", "targets_answer_ping")
+              if f not in org.isolation.model_fields_set]
+    if unsaid and design_used:
+        out.append(f"{where}: isolation: {' and '.join(unsaid)} not set; Figure 7.1 "
+                   "pre-selects \"no\" (today's Windows default): a ping with no reply "
+                   "never decides a network problem, a test of the service's port is "
+                   "asked instead. Say what your design does")
     return out
 
 
@@ -249,6 +311,7 @@ def _known(loc: tuple[int | str, ...]) -> list[str]:
     models: dict[str, type[BaseModel]] = {
         "test_servers": TestServer, "domain_controllers": DomainController,
         "tier2": Tier2, "timeouts": Timeouts, "handoff": HandoffConfig,
+        "isolation": Isolation,
     }
     model: type[BaseModel] = OrgConfig
     if len(loc) > 4 and loc[0] == "handoff" and str(loc[3]) in DEST_MODELS:

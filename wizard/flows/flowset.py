@@ -36,7 +36,11 @@ from wizard.flows.nodes import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"})
+#: What the organization's isolation design says (``isolation`` in the organization
+#: file), recorded at the start of a call: ``ping_proves`` (ICMP exempt and answered,
+#: so "no reply" says something about the path) and ``target_port``.
+DESIGN_VARS = frozenset({"ping_proves", "target_port"})
+BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"}) | DESIGN_VARS
 
 
 class FlowchartError(TriageError):

@@ -73,6 +73,7 @@ class Team(str, enum.Enum):
     DATA_CENTER = "data_center"
     SERVER_ISOLATION = "server_isolation"
     SECURITY = "security"
+    DOMAIN_ADMINS = "domain_admins"
 
 
 class Validator(str, enum.Enum):

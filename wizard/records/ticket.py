@@ -157,7 +157,11 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
     else:
         logs_note = "No logs were requested on this call."
     srv = str(ctx.get("target") or "")
-    group = call.escalation_group(step) or ""
+    ended = state.ended
+    if ended is not None and ended.get("terminal") == step.visit.node_key:
+        group = str(ended.get("tier2_group") or "")  # as recorded at the end of the call
+    else:
+        group = call.escalation_group(step) or ""
     all_notes = [
         {"key": k, "text": t} for k, texts in state.notes.items() for t in texts
     ]

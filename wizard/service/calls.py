@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.calls.call import Call, end_label
+from wizard.calls.call import Call, end_label, recorded_context
 from wizard.calls.engine import Engine, Step, StepKind
 from wizard.calls.journal import CallState, JournalError, JournalFolder
 from wizard.flows import answers as answer_rules
@@ -311,9 +311,7 @@ def recorded_call(desk: Desk, state: CallState) -> Call:
 def route_step(fs: FlowSet, state: CallState) -> Step:
     """Where a recorded call stands on the flowcharts (its route so far, and the step
     it is at)."""
-    engine = Engine(fs)
-    return engine.step(state.values(), {"staffer": state.staffer, "call_id": state.call_id,
-                                        "test_servers": ""})
+    return Engine(fs).step(state.values(), recorded_context(state) | {"test_servers": ""})
 
 
 def other_author(state: CallState, by: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.flows.flowset import FlowchartError, lint, load_flowset, route_count
+from wizard.flows.flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
 from wizard.service import calls
 from wizard.service.desk import Desk, describe_flowset
 
@@ -38,7 +38,8 @@ def lint_flowcharts(desk: Desk, directory: str | None = None) -> LintResult:
     problems = lint(fs)
     result.lines += [str(p) for p in problems]
     org = desk.org()
-    result.lines += [f"warning: {w}" for w in org_warnings(org, desk.org_file)]
+    design_used = desk.org_file is not None and uses_design(fs)
+    result.lines += [f"warning: {w}" for w in org_warnings(org, desk.org_file, design_used)]
     if problems:
         result.lines.append(f"{len(problems)} problem(s)")
         result.failed = True
@@ -49,6 +50,23 @@ def lint_flowcharts(desk: Desk, directory: str | None = None) -> LintResult:
     result.lines.append(f"OK: {len(fs.charts)} flowcharts, {nodes} nodes, {routes} routes"
                         f"{counted} ({source.path})")
     return result
+
+
+def uses_design(fs: FlowSet) -> bool:
+    """Whether a step of the flowcharts reads the organization's isolation design (a
+    branch, or the answer a question pre-selects)."""
+    from wizard.base.textrender import variables
+    from wizard.flows.flowset import DESIGN_VARS
+    from wizard.flows.nodes import BranchNode
+
+    for key in fs.node_keys():
+        node = fs.node(key)
+        sources = [str(getattr(node, "default", None) or "")]
+        if isinstance(node, BranchNode):
+            sources += ["{{ " + case.when + " }}" for case in node.cases]
+        if any(variables(src) & DESIGN_VARS for src in sources):
+            return True
+    return False
 
 
 def diagram(desk: Desk, charts: Sequence[str] = (), call_ref: str | None = None) -> str:
