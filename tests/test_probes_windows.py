@@ -177,7 +177,8 @@ def test_win32_pingstatus_says_why_in_any_display_language(
     assert r.data["method"] == "ping, Win32_PingStatus"
     assert system.argvs[1][:4] == ("powershell", "-NoProfile", "-NonInteractive",
                                    "-Command")
-    assert "Address='10.1.2.3'" in system.argvs[1][4]
+    assert "-Filter ('Address=''10.1.2.3'' AND Timeout=" in system.argvs[1][4]
+    assert '"' not in system.argvs[1][4]
 
 
 def test_english_text_and_win32_pingstatus_agree_on_no_reply() -> None:

@@ -49,20 +49,23 @@ _SCRIPT_SAFE = re.compile(r"[A-Za-z0-9.:%_-]{1,255}")
 
 
 def _quoted(host: str) -> str:
+    """``host`` in single quotes for a script (no double quotes anywhere in the scripts:
+    Windows' command-line quoting would have to carry them)."""
     if not _SCRIPT_SAFE.fullmatch(host):
         raise ValueError(f"{host!r} cannot be put into a PowerShell command")
     return f"'{host}'"
 
 
 def ping_status_script(host: str, wait_ms: int) -> str:
-    """One echo request through WMI's Win32_PingStatus (what Test-Connection of Windows
-    PowerShell 5.1 wraps; Test-Connection itself returns no object for a failed ping, only
-    a localized error), as JSON: StatusCode and PrimaryAddressResolutionStatus are numbers
-    in every display language."""
+    """One echo request through WMI's Win32_PingStatus, as JSON: StatusCode and
+    PrimaryAddressResolutionStatus are numbers in every display language. (Test-Connection
+    of Windows PowerShell 5.1 wraps this class but reports a failed ping as an error
+    whose text is localized, so the class is asked directly.)"""
+    quoted = _quoted(host).replace("'", "''")  # inside a single-quoted string
     return (
         "$ErrorActionPreference='Stop';"
         "$p=Get-CimInstance -ClassName Win32_PingStatus -Filter "
-        f"(\"Address={_quoted(host)} AND Timeout={max(1, int(wait_ms))}\");"
+        f"('Address={quoted} AND Timeout={max(1, int(wait_ms))}');"
         "$p|Select-Object Address,ProtocolAddress,StatusCode,"
         "PrimaryAddressResolutionStatus,ResponseTime|ConvertTo-Json -Compress"
     )
