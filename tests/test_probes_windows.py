@@ -250,6 +250,15 @@ def test_dns_servers_fall_back_to_ipconfig_without_the_cmdlet() -> None:
                                             "ipconfig /all (English labels)")
 
 
+def test_unrecognised_ipconfig_is_not_no_dns_server() -> None:
+    # made up, not a capture: ipconfig's labels in no real language (Windows 7, say)
+    made_up = ("\nWyndows-IP-Konfiguratzion\n\n   DNZ-Zervr . . . . . . . . : 10.1.0.10\n")
+    r = run_probe("dns_servers", {}, FakeWindows({("ipconfig", "/all"): made_up}),
+                  timeout=0.5)
+    assert (r.status, r.summary) == (ERROR, "could not read this computer's DNS servers "
+                                     "(ipconfig's text was not recognised): ask the caller")
+
+
 class AnsweringDns(FakeWindows):
     """A fake Windows whose DNS servers answer (no query leaves this machine)."""
 

@@ -431,6 +431,10 @@ def dns_servers(system: System, timeout: float) -> ProbeResult:
         servers, source = system.windows_dns_servers(budget.left())
     else:
         servers, source = system.dns_servers(), "resolver configuration"
+    if not servers and source == windows.IPCONFIG_NOT_RECOGNISED:
+        return timed("dns_servers", start, ERROR, "could not read this computer's DNS "
+                     "servers (ipconfig's text was not recognised): ask the caller",
+                     f"read from {source}", source=source)
     if not servers:
         return timed("dns_servers", start, FAIL, "no DNS server configured",
                      f"read from {source}", source=source)

@@ -256,6 +256,7 @@ class System:
         labels of `ipconfig /all` (Windows XP / Server 2003, Vista, 7)."""
         from wizard.checks.windows import (
             DNS_SERVERS_SCRIPT,
+            ipconfig_source,
             parse_dns_client_servers,
             parse_ipconfig_dns,
         )
@@ -266,8 +267,8 @@ class System:
         if servers is not None:
             return servers, "Get-DnsClientServerAddress"
         left = max(0.5, deadline - time.monotonic())
-        return (parse_ipconfig_dns(self.run(["ipconfig", "/all"], left).stdout),
-                "ipconfig /all (English labels)")
+        text = self.run(["ipconfig", "/all"], left).stdout
+        return parse_ipconfig_dns(text), ipconfig_source(text)
 
     def dns_servers(self, timeout: float = 10.0) -> list[str]:
         """The DNS servers this computer asks (resolv.conf; on Windows see

@@ -298,6 +298,18 @@ def parse_ipconfig_dns(text: str) -> list[str]:
     return servers
 
 
+#: ``ipconfig /all`` read, but its labels not recognised (not English): no servers
+#: found says nothing then.
+IPCONFIG_NOT_RECOGNISED = "ipconfig /all (its text not recognised: not English?)"
+
+
+def ipconfig_source(text: str) -> str:
+    """What :meth:`System.windows_dns_servers` says it read from ``ipconfig /all``."""
+    if "Windows IP Configuration" in text:
+        return "ipconfig /all (English labels)"
+    return IPCONFIG_NOT_RECOGNISED
+
+
 def parse_route_print_gateway(text: str) -> str | None:
     """Default gateway from `route print 0.0.0.0`."""
     default_route = ("0.0.0.0", "0.0.0.0")  # noqa: S104 - a route, not a bind address
