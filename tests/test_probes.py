@@ -26,6 +26,8 @@ from wizard.checks import (
 )
 from wizard.config.organization import OrgConfig, TestServer
 
+from .evidence_events import event
+
 CAPTURED = Path(__file__).parent / "data" / "captured"
 HAVE_PING = shutil.which("ping") is not None
 
@@ -341,6 +343,9 @@ class Windows(System):
 
     def run(self, argv: Sequence[str], timeout: float) -> RunOutput:
         self.argvs.append(tuple(argv))
+        if argv[0] not in self.outputs:  # e.g. no PowerShell, as on Windows Server 2003
+            return RunOutput(tuple(argv), None, "", f"{argv[0]}: command not found",
+                             not_found=True)
         return RunOutput(tuple(argv), 0, self.outputs[argv[0]], "")
 
 
@@ -365,9 +370,10 @@ def test_windows_parsers() -> None:
         True, "corp.example")
     assert windows.parse_wmic_domain(captured("win_wmic_domain_workgroup.txt")) == (
         False, "WORKGROUP")
-    events = windows.parse_wevtutil_events(captured("win_wevtutil_4292.txt"))
-    assert len(events) == 2 and events[0]["Event ID"] == "4292"
-    assert events[0]["Description"].startswith("The IPSec driver has entered Block mode")
+    events = windows.parse_wevtutil_xml(
+        event(4292, "2008-10-03T09:14:22Z", {"param1": "Block"}, channel="System"))
+    assert len(events) == 1 and events[0]["EventID"] == "4292"
+    assert events[0]["TimeCreated"] == "2008-10-03T09:14:22Z"
     assert windows.parse_policy_version(captured("win_detect_policy_current.txt")) == (
         True, "IPSEC - Domain Isolation Policy (v1.3)")
     assert windows.parse_policy_version(captured("win_detect_policy_stale.txt"))[0] is False
@@ -389,7 +395,7 @@ def test_windows_nslookup_names_the_server_that_answered() -> None:
 def test_windows_probes_through_captured_output() -> None:
     system = Windows({
         "wmic": captured("win_wmic_domain_workgroup.txt"),
-        "wevtutil": captured("win_wevtutil_4292.txt"),
+        "wevtutil": event(4292, "2008-10-03T09:14:22Z", {}, channel="System") * 2,
         "sc": captured("win_sc_query_running.txt"),
     })
     member = run_probe("domain_member", {}, system)

@@ -17,6 +17,9 @@ class PingOutcome(NamedTuple):
     """The address the name resolved to, as ping printed it ("" if none)."""
     negotiating: bool = False
     """Windows printed "Negotiating IP Security." (an IPsec filter matched ICMP)."""
+    recognised: bool = True
+    """False when the output could not be read (a display language not known here):
+    the result then suggests no answer."""
 
 
 def parse_proc_net_route(text: str) -> str | None:

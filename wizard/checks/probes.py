@@ -105,12 +105,21 @@ def ping(system: System, timeout: float, host: str) -> ProbeResult:
         evidence.append(_shown(out))
     if out.not_found:
         return _socket_ping(system, timeout, host, start)
+    method = "ping"
+    if system.platform == "win32" and not outcome.replied and not out.timed_out:
+        outcome, shown, method = _ping_status(system, host, budget, outcome)
+        evidence.append(shown)
+        negotiating = negotiating or outcome.negotiating
     if out.timed_out:
         return timed("ping", start, TIMEOUT, f"{host}: ping gave no result in time",
                      "\n".join(evidence), host=host, method="ping", negotiating=negotiating,
                      outcome="negotiating" if negotiating else "")
+    if not outcome.recognised and not negotiating:
+        return timed("ping", start, ERROR, f"{host}: {outcome.summary}: ask the caller what "
+                     "ping shows", "\n".join(evidence), host=host, method=method,
+                     negotiating=negotiating, address=outcome.address, outcome="")
     return timed("ping", start, OK if outcome.replied else FAIL, f"{host}: {outcome.summary}",
-                 "\n".join(evidence), host=host, method="ping", negotiating=negotiating,
+                 "\n".join(evidence), host=host, method=method, negotiating=negotiating,
                  address=outcome.address,
                  outcome=ping_outcome(outcome.replied, negotiating, outcome.summary))
 
@@ -126,9 +135,51 @@ def _ping_once(system: System, binary: str, host: str,
     # ping itself stops at -W/-w; the extra second covers looking the name up first
     out = system.run(argv, timeout=wait + 1)
     text = out.stdout + "\n" + out.stderr
-    outcome = (windows.parse_ping(text) if system.platform == "win32"
+    outcome = (windows.parse_ping(text, out.returncode) if system.platform == "win32"
                else linux.parse_ping(text, out.returncode))
     return out, outcome
+
+
+#: Most milliseconds the Win32_PingStatus echo request waits (PowerShell's start-up
+#: comes on top, within the probe's time).
+PING_STATUS_WAIT_MS = 1000
+
+
+def _ping_status(system: System, host: str, budget: Budget,
+                 seen: linux.PingOutcome) -> tuple[linux.PingOutcome, str, str]:
+    """ping.exe got no reply: why, from one more echo request through Win32_PingStatus
+    (a number, the same in every display language). Without PowerShell (Windows XP /
+    Server 2003) ping's English text is all there is: ``seen`` stays.
+
+    (outcome, evidence, method)."""
+    wait_ms = min(PING_STATUS_WAIT_MS, max(1, round(budget.left() * 1000)))
+    ps = system.powershell(windows.ping_status_script(host, wait_ms), budget.left(2.0))
+    shown = "$ powershell Win32_PingStatus " + host + ("\n" + ps.text if ps.text else "")
+    status = windows.parse_ping_status(ps.stdout) if ps.returncode == 0 else None
+    if status is None:
+        return seen, shown, "ping (English text)" if seen.recognised else "ping"
+    method = "ping, Win32_PingStatus"
+    address = status.address or seen.address
+    if status.code is None:
+        return linux.PingOutcome(False, "could not find host (the name did not resolve: "
+                                 f"error {status.resolution})", address), shown, method
+    if status.code == windows.NEGOTIATING_IPSEC:
+        return linux.PingOutcome(False, "no reply: \"Negotiating IP Security\" (IKE is "
+                                 "negotiating with the target)", address, True), shown, method
+    if seen.negotiating:  # the English text said so: the second request does not undo it
+        return seen, shown, method
+    if status.code == 0:
+        return linux.PingOutcome(False, "ping got no reply but a second echo request did "
+                                 f"({status.time_ms} ms): not a clear answer", address,
+                                 recognised=False), shown, method
+    reason = windows.PING_STATUS.get(status.code, f"no reply (status {status.code})")
+    if not seen.recognised:
+        # ping's own screen (in a language not known here) may have shown "Negotiating
+        # IP Security" although the second request did not: say what is known, no more
+        return linux.PingOutcome(False, f"no reply (a second echo request: {reason}); "
+                                 "ping's text was not recognised", address,
+                                 recognised=False), shown, method
+    return linux.PingOutcome(False, reason, address), shown, method
 
 
 def _shown(out: RunOutput) -> str:
@@ -305,8 +356,16 @@ def _nslookup(system: System, timeout: float, name: str, start: float) -> ProbeR
     if is_reserved_name(name):
         return timed("dns_lookup", start, FAIL, f"{name} is a reserved name that never "
                      "resolves")
+    budget = Budget(timeout)
+    ps = system.powershell(windows.resolve_script(name), timeout + 2)
+    resolved = windows.parse_resolve(ps.stdout) if not ps.timed_out else None
+    if ps.timed_out:
+        return timed("dns_lookup", start, TIMEOUT, f"{name}: Resolve-DnsName gave no result "
+                     "in time", f"$ powershell Resolve-DnsName {name} -DnsOnly\n{ps.text}")
+    if resolved is not None and resolved.error != "CommandNotFoundException":
+        return _resolved(name, resolved, ps, start)
     # nslookup has no option end marker; validate_host already refused a leading "-"
-    out = system.run(["nslookup", name], timeout=timeout + 1)
+    out = system.run(["nslookup", name], timeout=budget.left(1.0) + 1)
     evidence = f"$ nslookup {name}\n{out.text}"
     if out.timed_out:
         return timed("dns_lookup", start, TIMEOUT, f"{name}: nslookup gave no result in time",
@@ -314,13 +373,38 @@ def _nslookup(system: System, timeout: float, name: str, start: float) -> ProbeR
     if out.not_found:
         return timed("dns_lookup", start, UNAVAILABLE, "nslookup is missing: ask the caller")
     server, addresses, error = windows.parse_nslookup(out.stdout + "\n" + out.stderr)
+    method = "nslookup (English labels)"
     if addresses and not error:
         return timed("dns_lookup", start, OK, f"{name} is {', '.join(addresses)} "
                      f"(answered by {server})", evidence, server=server or "",
-                     addresses=addresses)
+                     addresses=addresses, method=method)
+    if server is None and error is None:
+        return timed("dns_lookup", start, ERROR, f"{name}: nslookup's text was not "
+                     "recognised (not English?): ask the caller", evidence, method=method)
     return timed("dns_lookup", start, FAIL,
                  f"{name}: {error or 'no address'} (asked {server or 'no server'})",
-                 evidence, server=server or "")
+                 evidence, server=server or "", method=method)
+
+
+def _resolved(name: str, resolved: windows.Resolved, ps: RunOutput,
+              start: float) -> ProbeResult:
+    """A Resolve-DnsName answer (Windows 8 / Server 2012 and later)."""
+    evidence = f"$ powershell Resolve-DnsName {name} -DnsOnly\n{ps.text}"
+    servers = ", ".join(resolved.servers) or "no server listed"
+    data = {"server": resolved.servers[0] if resolved.servers else "",
+            "servers": resolved.servers, "method": "Resolve-DnsName"}
+    if resolved.addresses:
+        return timed("dns_lookup", start, OK, f"{name} is {', '.join(resolved.addresses)} "
+                     f"(this computer's DNS servers: {servers})", evidence,
+                     addresses=resolved.addresses, **data)
+    if resolved.error:
+        known = windows.RESOLVE_ERRORS.get(resolved.error)
+        reason = known or f"{resolved.error} ({_first_line(resolved.message)})"
+        status = TIMEOUT if resolved.error in ("ERROR_TIMEOUT", "WIN32 1460") else FAIL
+        return timed("dns_lookup", start, status, f"{name}: {reason} (asked {servers})",
+                     evidence, error=resolved.error, **data)
+    return timed("dns_lookup", start, FAIL, f"{name}: no address (asked {servers})",
+                 evidence, **data)
 
 
 def reverse_lookup(system: System, timeout: float, address: str) -> ProbeResult:
@@ -343,9 +427,17 @@ def dns_servers(system: System, timeout: float) -> ProbeResult:
     """ok: at least one configured DNS server replies to ping or answers a DNS query."""
     start = time.monotonic()
     budget = Budget(timeout)
-    servers = system.dns_servers()
+    if system.platform == "win32":
+        servers, source = system.windows_dns_servers(budget.left())
+    else:
+        servers, source = system.dns_servers(), "resolver configuration"
+    if not servers and source == windows.IPCONFIG_NOT_RECOGNISED:
+        return timed("dns_servers", start, ERROR, "could not read this computer's DNS "
+                     "servers (ipconfig's text was not recognised): ask the caller",
+                     f"read from {source}", source=source)
     if not servers:
-        return timed("dns_servers", start, FAIL, "no DNS server configured")
+        return timed("dns_servers", start, FAIL, "no DNS server configured",
+                     f"read from {source}", source=source)
     wait = budget.left(0.5)
 
     def ask(job: tuple[str, str]) -> tuple[bool, str]:
@@ -359,8 +451,9 @@ def dns_servers(system: System, timeout: float) -> ProbeResult:
     jobs = [(server, how) for server in servers for how in ("ping", "dns")]
     outcome = dict(zip(jobs, at_once(ask, jobs), strict=True))
     answering = [s for s in servers if outcome[s, "ping"][0] or outcome[s, "dns"][0]]
-    evidence = "\n".join(outcome[job][1] for job in jobs)
-    data = {"servers": servers, "answering": answering}
+    evidence = "\n".join([f"DNS servers read from {source}",
+                          *(outcome[job][1] for job in jobs)])
+    data = {"servers": servers, "answering": answering, "source": source}
     if answering:
         return timed("dns_servers", start, OK, f"DNS server {answering[0]} answers",
                      evidence, **data)
@@ -418,12 +511,18 @@ def _windows_service(system: System, timeout: float, service: str,
     except Exception as exc:  # no psutil service access, or access denied: ask sc
         out = system.run(["sc", "query", service], timeout)
         sc_state = windows.parse_sc_query_state(out.stdout)
+        evidence = f"$ sc query {service}\n{out.text}"
         if out.timed_out or out.not_found:
             return timed("service_running", start, ERROR,
                          f"could not ask for service {service} ({exc}; sc: {out.stderr})",
                          out.text)
+        if sc_state is None and out.returncode != windows.ERROR_SERVICE_DOES_NOT_EXIST:
+            # not "no such service" (sc's exit status says that): access denied, or a
+            # text with no state number in it
+            return timed("service_running", start, ERROR,
+                         f"could not read the state of service {service} (sc exit status "
+                         f"{out.returncode}): ask the caller", evidence)
         state = sc_state.lower() if sc_state else None
-        evidence = f"$ sc query {service}\n{out.text}"
     else:
         evidence = f"psutil: service {service}: {state or 'not installed'}"
     if state is None:
@@ -440,10 +539,11 @@ def _windows_service(system: System, timeout: float, service: str,
 def domain_member(system: System, timeout: float) -> ProbeResult:
     start = time.monotonic()
     budget = Budget(timeout)
-    out = system.run(["wmic", "computersystem", "get", "Domain,PartOfDomain", "/value"],
-                     budget.left())
+    out = system.powershell(windows.DOMAIN_SCRIPT, budget.left())
     if out.not_found or windows.parse_wmic_domain(out.stdout)[0] is None:
-        out = _powershell(system, windows.DOMAIN_SCRIPT, budget.left())
+        # no PowerShell (Windows XP / Server 2003): wmic's /value names read the same too
+        out = system.run(["wmic", "computersystem", "get", "Domain,PartOfDomain", "/value"],
+                         budget.left())
     joined, domain = windows.parse_wmic_domain(out.stdout)
     if joined is None:
         return timed("domain_member", start, TIMEOUT if out.timed_out else ERROR,
@@ -451,11 +551,6 @@ def domain_member(system: System, timeout: float) -> ProbeResult:
     return timed("domain_member", start, OK if joined else FAIL,
                  f"member of {domain}" if joined else f"not joined (workgroup {domain})",
                  out.text, domain=domain)
-
-
-def _powershell(system: System, script: str, timeout: float) -> RunOutput:
-    return system.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script],
-                      timeout)
 
 
 def ipsec_policy_version(system: System, timeout: float) -> ProbeResult:
@@ -466,7 +561,7 @@ def ipsec_policy_version(system: System, timeout: float) -> ProbeResult:
     assigned = system.run(["reg", "query", windows.ASSIGNMENT_KEY], budget.left())
     cached = system.run(["reg", "query", windows.CACHE_KEY, "/v", "ipsecName"],
                         budget.left())
-    directory = _powershell(system, windows.AD_VERSION_SCRIPT, budget.left())
+    directory = system.powershell(windows.AD_VERSION_SCRIPT, budget.left())
     evidence = "\n".join(f"$ {' '.join(o.argv[:3])} ...\n{o.text}"
                          for o in (assigned, cached, directory))
     if directory.not_found:
@@ -522,7 +617,7 @@ def _event(system: System, timeout: float, name: str, log: str,
     start = time.monotonic()
     query = " or ".join(f"EventID={i}" for i in event_ids)
     out = system.run(["wevtutil", "qe", log, f"/q:*[System[({query})]]", "/c:5", "/rd:true",
-                      "/f:text"], timeout)
+                      "/f:xml"], timeout)
     shown = f"event {event_ids[0]}" if len(event_ids) == 1 else \
         f"events {', '.join(map(str, event_ids))}"
     if out.not_found:
@@ -535,17 +630,21 @@ def _event(system: System, timeout: float, name: str, log: str,
         if "access is denied" in reason.lower():
             reason += " (run the wizard as an administrator)"
         return timed(name, start, ERROR, f"could not read the {log} log: {reason}", out.text)
-    events = windows.parse_wevtutil_events(out.stdout)
+    try:
+        events = windows.parse_wevtutil_xml(out.stdout)
+    except windows.EventsUnreadable as exc:
+        return timed(name, start, ERROR, f"could not read the {log} log: {exc}", out.text)
     if not events:
         return timed(name, start, FAIL, f"no {shown} in the {log} log", out.text)
     latest = events[0]
-    details = windows.event_details(latest.get("Description", ""))
+    details = windows.event_details(latest)
     extra = f", {details['failure_reason']}" if "failure_reason" in details else ""
     extra += f", peer {details['peer']}" if "peer" in details else ""
-    return timed(name, start, OK, f"event {latest.get('Event ID', '?')} found ({len(events)} "
-                 f"recent, latest {latest.get('Date', '?')}{extra})", out.text,
-                 count=len(events), event_id=latest.get("Event ID", ""),
-                 latest=latest.get("Description", "")[:300], **details)
+    when = latest.get("TimeCreated", "")[:19] or "?"
+    return timed(name, start, OK, f"event {latest.get('EventID', '?')} found ({len(events)} "
+                 f"recent, latest {when}{extra})", out.text,
+                 count=len(events), event_id=latest.get("EventID", ""),
+                 latest=", ".join(f"{k}={v}" for k, v in latest.items())[:300], **details)
 
 
 def event_547(system: System, timeout: float) -> ProbeResult:

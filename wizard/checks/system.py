@@ -245,12 +245,36 @@ class System:
 
         return with_deadline(lookup, timeout)
 
-    def dns_servers(self, timeout: float = 10.0) -> list[str]:
-        """The DNS servers this computer asks (resolv.conf; `ipconfig /all` on Windows)."""
-        if self.platform == "win32":
-            from wizard.checks.windows import parse_ipconfig_dns
+    def powershell(self, script: str, timeout: float) -> RunOutput:
+        """Windows PowerShell running a fixed script (no profile, no prompts)."""
+        return self.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script],
+                        timeout)
 
-            return parse_ipconfig_dns(self.run(["ipconfig", "/all"], timeout).stdout)
+    def windows_dns_servers(self, timeout: float = 10.0) -> tuple[list[str], str]:
+        """(servers, what was read): Get-DnsClientServerAddress as JSON (Windows 8 /
+        Server 2012 and later, the same in every display language), else the English
+        labels of `ipconfig /all` (Windows XP / Server 2003, Vista, 7)."""
+        from wizard.checks.windows import (
+            DNS_SERVERS_SCRIPT,
+            ipconfig_source,
+            parse_dns_client_servers,
+            parse_ipconfig_dns,
+        )
+
+        deadline = time.monotonic() + timeout
+        out = self.powershell(DNS_SERVERS_SCRIPT, timeout)
+        servers = parse_dns_client_servers(out.stdout) if out.returncode == 0 else None
+        if servers is not None:
+            return servers, "Get-DnsClientServerAddress"
+        left = max(0.5, deadline - time.monotonic())
+        text = self.run(["ipconfig", "/all"], left).stdout
+        return parse_ipconfig_dns(text), ipconfig_source(text)
+
+    def dns_servers(self, timeout: float = 10.0) -> list[str]:
+        """The DNS servers this computer asks (resolv.conf; on Windows see
+        :meth:`windows_dns_servers`)."""
+        if self.platform == "win32":
+            return self.windows_dns_servers(timeout)[0]
         from wizard.checks.linux import parse_resolv_conf
 
         return parse_resolv_conf(self.read_text(self.resolv_conf) or "")

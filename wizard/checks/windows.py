@@ -3,7 +3,9 @@ fixed command lines that produce it."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from typing import NamedTuple
 
 from wizard.checks.linux import PingOutcome
 
@@ -24,35 +26,243 @@ AD_VERSION_SCRIPT = (
     "'ipsecName='+$o.ipsecName"
 )
 
-#: PowerShell printing domain membership in `wmic ... /value` form (wmic is gone from
-#: current Windows releases).
+#: PowerShell printing domain membership as JSON (wmic is gone from current Windows
+#: releases; its ``/value`` output is the fallback on Windows XP / Server 2003, which have
+#: no PowerShell). Property names and JSON booleans read the same in every display
+#: language.
 DOMAIN_SCRIPT = (
-    "$c=Get-CimInstance Win32_ComputerSystem;"
-    "'Domain='+$c.Domain;'PartOfDomain='+$c.PartOfDomain"
+    "Get-CimInstance -ClassName Win32_ComputerSystem|"
+    "Select-Object Domain,PartOfDomain|ConvertTo-Json -Compress"
 )
 
+#: Get-DnsClientServerAddress (Windows 8 / Server 2012 and later): every interface's DNS
+#: servers as JSON (MSFT_DNSClientServerAddress: InterfaceAlias, AddressFamily,
+#: ServerAddresses).
+DNS_SERVERS_SCRIPT = (
+    "ConvertTo-Json -Compress -InputObject @(Get-DnsClientServerAddress|"
+    "Select-Object InterfaceAlias,AddressFamily,ServerAddresses)"
+)
+
+#: Only these characters reach a PowerShell text (validate_host allows no others; this
+#: is checked again where a host is put into a script, inside single quotes).
+_SCRIPT_SAFE = re.compile(r"[A-Za-z0-9.:%_-]{1,255}")
+
+
+def _quoted(host: str) -> str:
+    """``host`` in single quotes for a script (no double quotes anywhere in the scripts:
+    Windows' command-line quoting would have to carry them)."""
+    if not _SCRIPT_SAFE.fullmatch(host):
+        raise ValueError(f"{host!r} cannot be put into a PowerShell command")
+    return f"'{host}'"
+
+
+def ping_status_script(host: str, wait_ms: int) -> str:
+    """One echo request through WMI's Win32_PingStatus, as JSON: StatusCode and
+    PrimaryAddressResolutionStatus are numbers in every display language. (Test-Connection
+    of Windows PowerShell 5.1 wraps this class but reports a failed ping as an error
+    whose text is localized, so the class is asked directly.)"""
+    quoted = _quoted(host).replace("'", "''")  # inside a single-quoted string
+    return (
+        "$ErrorActionPreference='Stop';"
+        "$p=Get-CimInstance -ClassName Win32_PingStatus -Filter "
+        f"('Address={quoted} AND Timeout={max(1, int(wait_ms))}');"
+        "$p|Select-Object Address,ProtocolAddress,StatusCode,"
+        "PrimaryAddressResolutionStatus,ResponseTime|ConvertTo-Json -Compress"
+    )
+
+
+def resolve_script(name: str) -> str:
+    """Resolve-DnsName -DnsOnly (Windows 8 / Server 2012 and later) as JSON, with this
+    computer's DNS servers; a failure comes back as its FullyQualifiedErrorId (a fixed
+    identifier such as ``DNS_ERROR_RCODE_NAME_ERROR,...``, not a localized message)."""
+    return (
+        "$ErrorActionPreference='Stop';"
+        "$s=@(Get-DnsClientServerAddress|ForEach-Object {$_.ServerAddresses});"
+        f"try{{$r=@(Resolve-DnsName -Name {_quoted(name)} -DnsOnly|"
+        "Select-Object Name,Type,Section,IPAddress,NameHost);"
+        "ConvertTo-Json -Compress -Depth 3 -InputObject @{records=$r;servers=$s}}"
+        "catch{ConvertTo-Json -Compress -InputObject "
+        "@{error=$_.FullyQualifiedErrorId;message=$_.Exception.Message;servers=$s}}"
+    )
+
+
+#: Win32_PingStatus StatusCode values (the class's documentation) -> what they mean.
+PING_STATUS = {
+    11002: "Destination net unreachable", 11003: "Destination host unreachable",
+    11004: "Destination protocol unreachable", 11005: "Destination port unreachable",
+    11010: "Request timed out", 11013: "TTL expired in transit",
+    11018: "Bad destination", 11032: "Negotiating IP Security",
+    11050: "General failure",
+}
+NEGOTIATING_IPSEC = 11032
+
+
+MAX_JSON = 1_000_000
+"""Most characters of PowerShell JSON read (a few objects are expected)."""
+
+
+def load_json(text: str) -> object:
+    """PowerShell's ConvertTo-Json output; None when it is empty, too long or not JSON."""
+    text = text.strip().lstrip("\ufeff")
+    if not text or len(text) > MAX_JSON:
+        return None
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _objects(value: object) -> list[dict[str, object]]:
+    """ConvertTo-Json gives one object for one item and a list for several."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _address_text(value: object) -> str:
+    return value.split("%", 1)[0].strip() if isinstance(value, str) else ""
+
+
+class PingStatus(NamedTuple):
+    """One Win32_PingStatus answer (None: PowerShell gave none that could be read)."""
+
+    code: int | None
+    resolution: int
+    address: str
+    time_ms: int | None
+
+
+def parse_ping_status(text: str) -> PingStatus | None:
+    """The JSON of :func:`ping_status_script`."""
+    found = _objects(load_json(text))
+    if not found:
+        return None
+    item = found[0]
+    code, resolution, rtt = (item.get(k) for k in ("StatusCode",
+                                                   "PrimaryAddressResolutionStatus",
+                                                   "ResponseTime"))
+    if not isinstance(resolution, int):
+        resolution = 0
+    if not isinstance(code, int):
+        if resolution == 0:
+            return None  # neither a status nor a failed name lookup: nothing to go on
+        code = None
+    return PingStatus(code, resolution, _address_text(item.get("ProtocolAddress")),
+                      rtt if isinstance(rtt, int) else None)
+
+
+#: The site-local addresses Windows lists as IPv6 DNS servers where none is configured
+#: (fec0:0:0:ffff::1 to ::3, deprecated by RFC 3879): nothing answers there.
+DEFAULT_SITE_LOCAL_DNS = ("fec0:0:0:ffff::1", "fec0:0:0:ffff::2", "fec0:0:0:ffff::3")
+
+
+def parse_dns_client_servers(text: str) -> list[str] | None:
+    """DNS server addresses from :data:`DNS_SERVERS_SCRIPT` (None: no JSON to read),
+    without :data:`DEFAULT_SITE_LOCAL_DNS`."""
+    value = load_json(text)
+    if value is None:
+        return None
+    servers: list[str] = []
+    for item in _objects(value):
+        listed = item.get("ServerAddresses")
+        for address in listed if isinstance(listed, list) else [listed]:
+            shown = _address_text(address)
+            if shown and shown not in servers and shown.lower() not in DEFAULT_SITE_LOCAL_DNS:
+                servers.append(shown)
+    return servers
+
+
+class Resolved(NamedTuple):
+    addresses: list[str]
+    servers: list[str]
+    error: str
+    """FullyQualifiedErrorId's first part (e.g. DNS_ERROR_RCODE_NAME_ERROR), "" if none."""
+    message: str
+
+
+#: Resolve-DnsName's record types (DNS RR type numbers, as ConvertTo-Json writes the
+#: enum) that carry an address, and its Section value for the answer section.
+ADDRESS_TYPES, ANSWER_SECTION = (1, 28), 1
+#: FullyQualifiedErrorId prefixes -> what the staffer reads.
+RESOLVE_ERRORS = {
+    "DNS_ERROR_RCODE_NAME_ERROR": "the name does not exist (NXDOMAIN)",
+    "DNS_INFO_NO_RECORDS": "the name has no address records",
+    "DNS_ERROR_RCODE_SERVER_FAILURE": "the DNS server failed (SERVFAIL)",
+    "DNS_ERROR_RCODE_REFUSED": "the DNS server refused the query",
+    "ERROR_TIMEOUT": "no DNS server answered in time",
+    "WIN32 1460": "no DNS server answered in time",
+}
+
+
+def parse_resolve(text: str) -> Resolved | None:
+    """The JSON of :func:`resolve_script` (None: no JSON to read)."""
+    found = _objects(load_json(text))
+    if not found:
+        return None
+    item = found[0]
+    listed = item.get("servers")
+    servers = [s for s in (_address_text(a) for a in (listed if isinstance(listed, list)
+                                                      else [listed])) if s]
+    servers = list(dict.fromkeys(servers))
+    error = item.get("error")
+    if isinstance(error, str) and error:
+        message = item.get("message")
+        return Resolved([], servers, error.split(",", 1)[0].strip(),
+                        message.strip() if isinstance(message, str) else "")
+    addresses: list[str] = []
+    for record in _objects(item.get("records")):
+        address = _address_text(record.get("IPAddress"))
+        if record.get("Type") in ADDRESS_TYPES and record.get("Section") in (
+                ANSWER_SECTION, None) and address and address not in addresses:
+            addresses.append(address)
+    return Resolved(addresses, servers, "", "")
+
+
 _TTL = re.compile(r"TTL=\d+", re.IGNORECASE)
-_REPLY = re.compile(r"^Reply from \S+: (?:bytes=\d+ )?time[=<]\d+\s*ms",
-                    re.IGNORECASE | re.MULTILINE)
-_TIME = re.compile(r"time([=<])(\d+)\s*ms", re.IGNORECASE)
-_TARGET = re.compile(r"^Pinging\s+(?:\S+\s+\[([^\]]+)\]|(\S+)\s+with)", re.MULTILINE)
+#: A round-trip time as ping prints it in a reply line (``time=1ms``, ``Zeit<1ms``): the
+#: word before it is localized, the ``=``/``<`` digits ``ms`` are not.
+_RTT = re.compile(r"([=<])(\d+)\s?ms\b", re.IGNORECASE)
 _FAILURES = ("could not find host", "Destination host unreachable",
              "Destination net unreachable", "Request timed out", "General failure",
              "Transmit failed", "TTL expired in transit")
 
 
-def parse_ping(text: str) -> PingOutcome:
-    """One Windows ``ping -n 1`` run.
+def _ping_address(text: str) -> str:
+    """The address ping sent to: the first address on its first line (``[10.1.2.3]``
+    after a name, or the address itself), in any display language."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    for token in first.split():
+        candidate = token.strip("[]:,")
+        try:
+            return str(ipaddress.ip_address(candidate.split("%", 1)[0]))
+        except ValueError:
+            continue
+    return ""
 
-    "Negotiating IP Security." takes the place of a reply while IKE negotiates (the
-    IPsec policy matched ICMP): the ping did not get through, and ``negotiating`` says
-    why. A reply line (TTL=, or ``time=`` for IPv6) counts as a reply.
+
+def parse_ping(text: str, returncode: int | None = 0) -> PingOutcome:
+    """One Windows ``ping -n 1`` run, decided on what reads the same in every display
+    language: the exit status (0 when a reply came back) and a reply line, which holds
+    ``TTL=`` (IPv4) or the target's address and a time in ms (IPv6).
+
+    Without a reply, the English texts are the fallback ("Negotiating IP Security."
+    takes the place of a reply while IKE negotiates: the IPsec policy matched ICMP).
+    Text in another language is not recognised: ``recognised`` is False and the summary
+    says so, never "no reply" as if it were known why.
     """
-    target = _TARGET.search(text)
-    address = (target.group(1) or target.group(2)) if target else ""
-    negotiating = "negotiating ip security" in text.lower()
-    if _TTL.search(text) or _REPLY.search(text):
-        rtt = _TIME.search(text)
+    address = _ping_address(text)
+    lowered = text.lower()
+    negotiating = "negotiating ip security" in lowered
+    reply = None
+    if returncode in (0, None):
+        for line in text.splitlines():
+            if _TTL.search(line) or (address and address in line and _RTT.search(line)
+                                     and not line.rstrip().endswith(":")):
+                reply = line
+                break
+    if reply is not None:
+        rtt = _RTT.search(reply)
         shown = ("<" if rtt.group(1) == "<" else "") + rtt.group(2) if rtt else ""
         summary = f"replied ({shown} ms)" if rtt else "replied"
         if negotiating:
@@ -62,9 +272,11 @@ def parse_ping(text: str) -> PingOutcome:
         return PingOutcome(False, "no reply: \"Negotiating IP Security\" (IKE is negotiating "
                            "with the target)", address, True)
     for marker in _FAILURES:
-        if marker.lower() in text.lower():
+        if marker.lower() in lowered:
             return PingOutcome(False, marker, address)
-    return PingOutcome(False, "no reply", address)
+    return PingOutcome(False, "no reply, and ping's text was not recognised (not English?): "
+                       "whether it showed \"Negotiating IP Security\" is not known",
+                       address, recognised=False)
 
 
 def parse_ipconfig_dns(text: str) -> list[str]:
@@ -84,6 +296,18 @@ def parse_ipconfig_dns(text: str) -> list[str]:
         if value and value not in servers:
             servers.append(value)
     return servers
+
+
+#: ``ipconfig /all`` read, but its labels not recognised (not English): no servers
+#: found says nothing then.
+IPCONFIG_NOT_RECOGNISED = "ipconfig /all (its text not recognised: not English?)"
+
+
+def ipconfig_source(text: str) -> str:
+    """What :meth:`System.windows_dns_servers` says it read from ``ipconfig /all``."""
+    if "Windows IP Configuration" in text:
+        return "ipconfig /all (English labels)"
+    return IPCONFIG_NOT_RECOGNISED
 
 
 def parse_route_print_gateway(text: str) -> str | None:
@@ -108,55 +332,98 @@ def parse_key_values(text: str) -> dict[str, str]:
 
 
 def parse_wmic_domain(text: str) -> tuple[bool | None, str]:
-    """(joined, domain) from `wmic computersystem get Domain,PartOfDomain /value` or
-    :data:`DOMAIN_SCRIPT`."""
+    """(joined, domain) from :data:`DOMAIN_SCRIPT`'s JSON, or from
+    `wmic computersystem get Domain,PartOfDomain /value` (Windows XP / Server 2003)."""
+    found = _objects(load_json(text))
+    if found:
+        part, domain = found[0].get("PartOfDomain"), found[0].get("Domain")
+        return (part if isinstance(part, bool) else None,
+                domain if isinstance(domain, str) else "")
     values = parse_key_values(text)
-    part = values.get("PartOfDomain", "").upper()
-    domain = values.get("Domain", "")
-    if part == "TRUE":
-        return True, domain
-    if part == "FALSE":
-        return False, domain
-    return None, domain
+    part_text = values.get("PartOfDomain", "").upper()
+    domain_text = values.get("Domain", "")
+    if part_text == "TRUE":
+        return True, domain_text
+    if part_text == "FALSE":
+        return False, domain_text
+    return None, domain_text
 
 
-_EVENT_FIELDS = ("Log Name", "Source", "Date", "Event ID", "Task", "Level", "Opcode",
-                 "Keyword", "User", "User Name", "Computer", "Description")
+EVENT_NS = "{http://schemas.microsoft.com/win/2004/08/events/event}"
+MAX_EVENTS_XML = 2_000_000
+"""Most characters of `wevtutil qe /f:xml` output read (the query asks for 5 events)."""
 
 
-def parse_wevtutil_events(text: str) -> list[dict[str, str]]:
-    """Events from `wevtutil qe ... /f:text` (blocks starting with "Event[n]:")."""
+class EventsUnreadable(ValueError):
+    """wevtutil's XML could not be read (the message says why)."""
+
+
+def parse_wevtutil_xml(text: str) -> list[dict[str, str]]:
+    """Events from `wevtutil qe ... /f:xml`: element names, attributes and the event
+    data's names are the event schema's, the same in every display language.
+
+    Each event: ``EventID``, ``TimeCreated`` (SystemTime), ``Provider``, ``Computer`` and
+    its named ``Data`` values (unnamed ones as param1, param2, ...). The output is a
+    run of ``<Event>`` elements without a root; it is parsed with defusedxml (no DTD,
+    no entities), bounded by :data:`MAX_EVENTS_XML`."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    text = text.strip().lstrip("\ufeff")
+    if not text:
+        return []
+    if len(text) > MAX_EVENTS_XML:
+        raise EventsUnreadable(f"more than {MAX_EVENTS_XML} characters of event XML")
+    try:
+        root = fromstring(f"<Events>{text}</Events>", forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as exc:
+        raise EventsUnreadable(f"the event XML is not well-formed ({exc})") from None
     events: list[dict[str, str]] = []
-    current: dict[str, str] | None = None
-    key = ""
-    for line in text.splitlines():
-        if re.match(r"^Event\[\d+\]:", line):
-            current = {}
-            events.append(current)
-            key = ""
+    for event in root:
+        if event.tag not in (f"{EVENT_NS}Event", "Event"):
             continue
-        if current is None:
-            continue
-        m = re.match(r"^\s{2}([A-Za-z ]+):\s?(.*)$", line)
-        if m and m.group(1).strip() in _EVENT_FIELDS and key != "Description":
-            key = m.group(1).strip()
-            current[key] = m.group(2).strip()
-        elif key == "Description" and line.strip():
-            current[key] = (current[key] + "\n" + line.strip()).strip()
+        system = event.find(f"{EVENT_NS}System")
+        system = system if system is not None else event.find("System")
+        found: dict[str, str] = {}
+        if system is not None:
+            for child in system:
+                name = child.tag.rsplit("}", 1)[-1]
+                if name == "EventID":
+                    found["EventID"] = (child.text or "").strip()
+                elif name == "TimeCreated":
+                    found["TimeCreated"] = child.get("SystemTime", "")
+                elif name == "Provider":
+                    found["Provider"] = child.get("Name", "")
+                elif name == "Computer":
+                    found["Computer"] = (child.text or "").strip()
+        for block in event:
+            if block.tag.rsplit("}", 1)[-1] not in ("EventData", "UserData"):
+                continue
+            unnamed = 0
+            for data in block.iter():
+                if data is block or data.tag.rsplit("}", 1)[-1] != "Data":
+                    continue
+                if not data.get("Name"):
+                    unnamed += 1
+                key = data.get("Name") or f"param{unnamed}"
+                found.setdefault(key, (data.text or "").strip()[:500])
+        events.append(found)
     return events
 
 
-def event_details(description: str) -> dict[str, str]:
-    """The failure reason and the peer's address from an IKE failure event (547 on
-    Windows Server 2003, 4652-4654 on later versions)."""
+def event_details(event: dict[str, str]) -> dict[str, str]:
+    """The failure reason and the peer's address from an IKE failure event's named data
+    (4652-4654: FailureReason, RemoteAddress). A reason still in ``%%nnnn`` form (a
+    message number, not text) is left out."""
     out: dict[str, str] = {}
-    reason = re.search(r"Failure Reason:\s*\n?\s*(.+)", description)
-    if reason:
-        out["failure_reason"] = reason.group(1).strip()
-    peer = (re.search(r"Remote Endpoint:.*?Network Address:\s*(\S+)", description, re.S)
-            or re.search(r"IKE Peer Addr\s+(\S+)", description))
-    if peer:
-        out["peer"] = peer.group(1)
+    reason = event.get("FailureReason", "")
+    if reason and not reason.startswith("%%"):
+        out["failure_reason"] = reason
+    peer = event.get("RemoteAddress", "")
+    if peer and peer != "-":
+        out["peer"] = peer
     return out
 
 
@@ -194,10 +461,21 @@ def parse_reg_query(text: str) -> dict[str, str]:
     return values
 
 
+#: The service states of the service control manager (winsvc.h SERVICE_STOPPED = 1 ...
+#: SERVICE_PAUSED = 7): `sc query` prints the number before the name.
+SERVICE_STATES = {1: "STOPPED", 2: "START_PENDING", 3: "STOP_PENDING", 4: "RUNNING",
+                  5: "CONTINUE_PENDING", 6: "PAUSE_PENDING", 7: "PAUSED"}
+#: sc's exit status (the Win32 error) when there is no such service.
+ERROR_SERVICE_DOES_NOT_EXIST = 1060
+_SC_STATE = re.compile(r"^\s*\S[^:]*:\s*([1-7])\s+(?:" + "|".join(SERVICE_STATES.values())
+                       + r")\b", re.MULTILINE)
+
+
 def parse_sc_query_state(text: str) -> str | None:
-    """RUNNING / STOPPED / ... from `sc query NAME`."""
-    m = re.search(r"STATE\s*:\s*\d+\s+(\w+)", text)
-    return m.group(1).upper() if m else None
+    """RUNNING / STOPPED / ... from `sc query NAME`, by the state's number (the label
+    before it is localized on some Windows; the number is not)."""
+    m = _SC_STATE.search(text)
+    return SERVICE_STATES[int(m.group(1))] if m else None
 
 
 def parse_nslookup(text: str) -> tuple[str | None, list[str], str | None]:
