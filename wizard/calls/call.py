@@ -112,8 +112,7 @@ def recorded_context(state: CallState) -> dict[str, Any]:
     """What the flowcharts' texts and branches read besides the answers, as the call
     recorded it: who took it, its id, and the isolation design of the organization file
     it started with (a later change of the file does not re-route a recorded call)."""
-    from wizard.config.organization import DEFAULT_DESIGN
-    from wizard.flows.flowset import DESIGN_VARS
+    from wizard.flows.flowset import DEFAULT_DESIGN, DESIGN_VARS
 
     recorded = state.org.get("design")
     design = dict(DEFAULT_DESIGN)
@@ -185,7 +184,7 @@ class Call:
         automatic check runs (``--no-checks``)."""
         extra = {} if checks else {"checks": False}
         answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
-        from wizard.config.organization import DEFAULT_DESIGN
+        from wizard.flows.flowset import DEFAULT_DESIGN
 
         design = org.design if org is not None else DEFAULT_DESIGN
         call_id, journal, event = store.new_call(

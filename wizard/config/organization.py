@@ -50,8 +50,6 @@ DEFAULT_GROUPS = {
 }
 
 
-#: The design when the organization file says nothing (and for calls that recorded none).
-DEFAULT_DESIGN = {"ping_proves": False, "target_port": 445}
 
 
 class OrgConfigError(TriageError):

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 #: file), recorded at the start of a call: ``ping_proves`` (ICMP exempt and answered,
 #: so "no reply" says something about the path) and ``target_port``.
 DESIGN_VARS = frozenset({"ping_proves", "target_port"})
+#: The design when the organization file says nothing (and for calls that recorded none).
+DEFAULT_DESIGN: dict[str, bool | int] = {"ping_proves": False, "target_port": 445}
 BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"}) | DESIGN_VARS
 
 
