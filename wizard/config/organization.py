@@ -23,7 +23,8 @@ from wizard.base.yamlio import format_validation_error, load_document, locate
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
 
-CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
+CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec",
+              "server_ipsec")
 
 #: Tier 2 teams a flowchart exit names (``team:``), with the names the chapter uses.
 DEFAULT_TEAMS = {
@@ -41,6 +42,7 @@ DEFAULT_GROUPS = {
     "application": "Line of business application support",
     "caller_ipsec": "Tier 2 IPsec support",
     "target_ipsec": "Data center operations",
+    "server_ipsec": "Data center operations",
 }
 
 
@@ -111,7 +113,7 @@ class RouteRule(_Strict):
 
 
 Category = Literal["network", "name_resolution", "application", "caller_ipsec",
-                   "target_ipsec"]
+                   "target_ipsec", "server_ipsec"]
 
 
 class Tier2(_Strict):

@@ -62,7 +62,7 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
             path = journals.ticket_path(state.call_id, fmt)
             if path.is_file():
                 tickets[fmt] = path.read_text(encoding="utf-8")
-    call_machine = values.get("intake.caller_machine", "")
+    call_machine = values.get("intake.caller_machine") or values.get("intake.server_name", "")
     comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None
     try:
