@@ -4,6 +4,7 @@ the status, the category and the one Tier 2 group shown on screen and in the tic
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from wizard.calls.call import Call
 from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, RouteRule, Tier2
-from wizard.flows.nodes import TerminalNode
+from wizard.flows.nodes import TerminalNode, windows_family
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
@@ -219,7 +220,7 @@ def test_broken_trust_is_checked_with_the_secure_channel_and_never_reset_by_tier
                                "fig7_2.machine_ours": "yes", "fig7_2.request_rejoin": "done",
                                "fig7_2.account_fixed": "pending"}
     call, node, md, txt, _ = end_of(answers, tmp_path)
-    assert "nltest /sc_verify:<domain>" in md
+    assert "nltest /sc_verify:%USERDNSDOMAIN%" in md
     assert "The trust relationship failed" in md
     assert node.status.value == "not_fixed"
     assert_escalated_to(call, md, txt, "Tier 2 IPsec support")
@@ -683,6 +684,107 @@ def test_no_step_shows_a_command_that_does_not_exist_on_the_callers_windows() ->
                 assert word not in command, (version, key, command)
 
 
+def _shown_on_routes(version: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Per route of a call on ``version``: (node key, text, help, command) as shown, for
+    every step on the route (notes included), rendered with that route's answers."""
+    from wizard.base.textrender import render
+
+    fs = shipped()
+    base = {"staffer": "tester", "call_id": "x", "test_servers": ""}
+    out = []
+    for answers, end in routes():
+        if version not in (answers.get("intake.windows"), answers.get("intake.server_windows")):
+            continue
+        context = end.context | base
+        shown = []
+        for v in end.route:
+            node = fs.node(v.key.split("@", 1)[0])
+            family = windows_family(version)
+            command = (node.commands[family] if node.commands and family  # type: ignore[index]
+                       else node.command or "")
+            shown.append((v.key, render(node.text, context), render(node.help or "", context),
+                          render(command, context)))
+        out.append((end.visit.key, shown))
+    return out  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("version", ["win10_11", "server2016"])
+def test_help_and_notes_on_windows_10_11_name_no_xp_tools(version: str) -> None:
+    for end, shown in _shown_on_routes(version):
+        for key, text, help_text, _ in shown:
+            for word in ("Detect_IPsec_Policy", "netdiag", "Support Tools", "debug script",
+                         "IPsec_Debug"):
+                assert word not in text + help_text, (end, key, word)
+
+
+@pytest.mark.parametrize("version", ["xp", "server2003"])
+def test_help_and_notes_on_xp_and_2003_name_no_later_windows(version: str) -> None:
+    for end, shown in _shown_on_routes(version):
+        for key, text, help_text, _ in shown:
+            for word in ("2008", "Windows 10", "gpresult /scope", "bcdedit", "IKEEXT"):
+                assert word not in text + help_text, (end, key, word)
+
+
+ADMIN_ONLY = ("gpresult /scope computer", "klist -li 0x3e7 purge", "nltest", "auditpol",
+              "netsh ipsec", "reg add", "netsh int ipv4 add", "sc config")
+
+
+@pytest.mark.parametrize("version", ["win10_11", "xp", "server2016", "server2003"])
+def test_admin_only_commands_come_with_an_elevated_prompt(version: str) -> None:
+    for end, shown in _shown_on_routes(version):
+        told = False
+        for key, text, help_text, command in shown:
+            told = told or "Run as administrator" in text
+            if any(tool in command for tool in ADMIN_ONLY):
+                assert told or "administrator" in help_text + text, (end, key, command)
+
+
+@pytest.mark.parametrize("version", ["win10_11", "xp", "server2016", "server2003"])
+def test_no_command_shown_has_a_placeholder_cmd_reads_as_a_redirection(version: str) -> None:
+    for end, shown in _shown_on_routes(version):
+        for key, _, _, command in shown:
+            bare = re.sub(r'"[^"]*"', '""', command)  # cmd reads no < or > inside quotes
+            assert "<" not in bare, (end, key, command)
+            # ">" only to write a log file named after the computer
+            assert bare.count(">") == bare.count("> %COMPUTERNAME%_"), (key, command)
+            if "gpresult /h" in command:
+                assert "/f" in command.split("gpresult /h", 1)[1], (key, command)
+
+
+def test_the_test_computer_command_names_the_organizations_test_servers(
+        tmp_path: Path) -> None:
+    from wizard.config.organization import TestServer
+
+    answers = INTAKE | NAMES_WORK | {"fig7_1.net_view": "no", "fig7_1.test_servers": "yes",
+                                     "fig7_3.target_rras": "no"}
+    node = shipped().node("fig7_1.test_servers")
+    org = OrgConfig(test_servers=[
+        TestServer(name="hd-test1.corp.example", address="10.0.9.1"),
+        TestServer(name="hd-test2.corp.example", address="10.0.9.2")])
+    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=org,
+                      staffer="tester", mode="answers_file")
+    try:
+        step = call.engine.step({k: v for k, v in answers.items()
+                                 if k in ("fig7_1.net_view",) or k.startswith("intake.")
+                                 or k in NAMES_WORK}, call.base_context())
+        assert step.visit.key == "fig7_1.test_servers"
+        shown = call.command(node, step)
+        assert shown == "net view \\\\hd-test1.corp.example & net view \\\\hd-test2.corp.example"
+        assert "TESTCOMPUTER" not in call.text(node.help, step)
+    finally:
+        call.close()
+    bare = Call.start(flowset=shipped(), store=JournalFolder(tmp_path / "b"), org=OrgConfig(),
+                      staffer="tester", mode="answers_file")
+    try:
+        step = bare.engine.step({k: v for k, v in answers.items()
+                                 if k in ("fig7_1.net_view",) or k.startswith("intake.")
+                                 or k in NAMES_WORK}, bare.base_context())
+        assert bare.command(node, step) == "net view \\\\TESTCOMPUTER"
+        assert "lists no help-desk test computers" in bare.text(node.help, step)
+    finally:
+        bare.close()
+
+
 def test_policy_refresh_command_per_windows_family(tmp_path: Path) -> None:
     answers = INTAKE | {"fig7_1.ping_ip": "negotiating", "fig7_2.policy_version": "no",
                         "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "yes"}
@@ -743,7 +845,7 @@ POLICY_CHECK = {"xp_2003": ['Does the policy check say "IPsec policy is up-to-da
                                 " IPsec or firewall policy? (`gpresult /scope computer /r`)",
                                 "`klist -li 0x3e7 purge && gpupdate /target:computer /force`"]}
 SECURE_CHANNEL = {"xp_2003": ["`netdiag /test:trust`"],
-                  "vista_later": ["`nltest /sc_verify:<domain>`"]}
+                  "vista_later": ["`nltest /sc_verify:%USERDNSDOMAIN%`"]}
 EVENT_7023 = {"xp_2003": ['/fi "id eq 7023"`'], "vista_later": ["(EventID=7023)"]}
 PORT_PROOF = ['`netstat -ano -p udp | findstr /r /c:":500 " /c:":4500 "`',
               '`tasklist /svc /fi "PID eq 1788"`']
@@ -813,7 +915,7 @@ SITUATIONS: dict[str, Situation] = {
                                "fig7_2.policy_version": "no", "fig7_2.policy_refresh": "done",
                                "fig7_2.policy_fixed": "yes"},
         "fixed_unclear", "caller_ipsec", None,
-        merged(both("`net view \\\\<test computer>`"), POLICY_CHECK),
+        merged(both("`net view \\\\TESTCOMPUTER`"), POLICY_CHECK),
         not_asked=("fig7_2.rras_running",)),
     "target known only by name, ping cannot find it": Situation(
         INTAKE | {"intake.target_ip": "", "fig7_1.ping_ip": "unknown_host",
@@ -837,7 +939,7 @@ SITUATIONS: dict[str, Situation] = {
                                "fig7_3.target_ping": "yes", "fig7_3.logon_right": "no",
                                "fig7_3.collect_target": "yes", "fig7_3.logs_target": "done"},
         "not_fixed", "target_ipsec", "Data center operations",
-        merged(both("`net view \\\\fs01.corp.example`", "`net view \\\\<test computer>`"),
+        merged(both("`net view \\\\fs01.corp.example`", "`net view \\\\TESTCOMPUTER`"),
                {k: v[1:] for k, v in POLICY_CHECK.items()}, SHARE_LOGS)),
     "net view fails otherwise, the test servers do not answer either": Situation(
         INTAKE | NAMES_WORK | {"fig7_1.net_view": "no", "fig7_1.test_servers": "no",
