@@ -36,7 +36,7 @@ def test_first_step_is_the_call_type_with_the_social_engineering_caution() -> No
 
 def test_no_connection_type_question_on_a_server_call() -> None:
     engine = Engine(shipped())
-    answers = {"intake.call_type": "server_no_network", "intake.scope": "several_users",
+    answers = {"intake.call_type": "server_no_network", "intake.server_scope": "several_users",
                "intake.extent": "one_server", "intake.severity": "high",
                "intake.caller_name": "Sam", "intake.details": "later",
                "intake.server_name": "dns01", "intake.server_windows": "server2003"}

@@ -74,7 +74,7 @@ def test_what_decides_the_route_comes_first() -> None:
               "intake.caller_name": "Ann", "intake.details": "later"}
     assert intake_questions(caller) == list(caller)
     server = {"intake.call_type": "server_no_network", "intake.server_name": "dns01",
-              "intake.server_windows": "server2003", "intake.scope": "caller",
+              "intake.server_windows": "server2003", "intake.server_scope": "caller",
               "intake.extent": "one_server", "intake.severity": "low",
               "intake.caller_name": "Sam", "intake.details": "later"}
     assert intake_questions(server) == list(server)
@@ -87,6 +87,10 @@ def test_server_calls_skip_what_does_not_apply() -> None:
             asked.update(v.key for v in end.route if v.chart == "intake")
     assert asked and "intake.address_type" not in asked and "intake.target" not in asked
     assert "intake.tried" not in asked
+    # a server call asks who relies on the server, not "Who is affected? Only this caller"
+    assert "intake.scope" not in asked and "intake.server_scope" in asked
+    scope = shipped().node("intake.server_scope")
+    assert "Only this caller" not in [o.label for o in scope.options]  # type: ignore[union-attr]
 
 
 def test_a_quick_enter_at_severity_logs_the_suggestion_in_a_real_terminal(

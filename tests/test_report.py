@@ -101,12 +101,15 @@ def test_calls_by_category_status_and_escalation(report: Report) -> None:
                                         "not_fixed": 3}
     assert [g.label for g in report.groups["status"]] == [
         "Fixed understood", "Fixed unclear", "Not fixed"]
-    assert counts(report, "category") == {"network": 3, "caller_ipsec": 4,
-                                          "target_ipsec": 1}
+    # the server that lost its network is counted as a server, not as a caller's computer
+    assert counts(report, "category") == {"network": 3, "caller_ipsec": 3,
+                                          "target_ipsec": 1, "server_ipsec": 1}
     caller = report.group("category")["caller_ipsec"]
     assert caller.label == "IPsec on the caller's computer"
-    assert [caller.count(s) for s in STATUSES] == [0, 2, 2, 0, 0]
-    assert caller.escalation_rate == 0.5
+    assert [caller.count(s) for s in STATUSES] == [0, 1, 2, 0, 0]
+    assert caller.escalation_rate == 2 / 3
+    assert report.group("category")["server_ipsec"].label == \
+        "IPsec on the server (no network after a restart)"
     assert report.total.escalated == 3 and report.total.escalation_rate == 3 / 8
     assert report.group("tier2_group")[""].calls == 5  # the ones not escalated
     assert report.group("tier2_group")[""].label == "(not escalated)"
@@ -365,7 +368,7 @@ def test_report_command_filters_and_formats(tmp_path: Path) -> None:
         return json.loads(out)  # type: ignore[no-any-return]
 
     assert report_json()["calls"] == 8
-    assert report_json("--category", "caller_ipsec")["calls"] == 4
+    assert report_json("--category", "caller_ipsec")["calls"] == 3
     assert report_json("--since", "2026-11-04", "--until", "2026-11-10")["calls"] == 4
     assert report_json("--until", "2026-11-02")["calls"] == 2  # the whole last day
     target = route("fig7_1.fixed_network")["intake.target"]
@@ -458,7 +461,7 @@ def test_ipsec_triage_report_as_a_user_runs_it(tmp_path: Path) -> None:
 
     r = run("--format", "json", "--category", "caller_ipsec")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["calls"] == 4
+    assert json.loads(r.stdout)["calls"] == 3
     page = tmp_path / "report.html"
     r = run("--format", "html", "-o", str(page), "--since", "2026-11-01")
     assert r.returncode == 0 and page.read_text().startswith("<!DOCTYPE html>")

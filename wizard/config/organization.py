@@ -24,7 +24,8 @@ from wizard.config.fields import Flag, Name, Port, Seconds
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
 
-CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec")
+CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec",
+              "server_ipsec")
 
 #: Tier 2 teams a flowchart exit names (``team:``), with the names the chapter uses.
 DEFAULT_TEAMS = {
@@ -47,6 +48,7 @@ DEFAULT_GROUPS = {
     "application": "Line of business application support",
     "caller_ipsec": "Tier 2 IPsec support",
     "target_ipsec": "Data center operations",
+    "server_ipsec": "Data center operations",
 }
 
 
@@ -127,7 +129,7 @@ class RouteRule(_Strict):
 
 
 Category = Literal["network", "name_resolution", "application", "caller_ipsec",
-                   "target_ipsec"]
+                   "target_ipsec", "server_ipsec"]
 
 
 class Tier2(_Strict):

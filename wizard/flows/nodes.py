@@ -37,13 +37,15 @@ class Status(str, enum.Enum):
 
 
 class Category(str, enum.Enum):
-    """Problem categories of the Tier 1 taxonomy (Figure 7.1)."""
+    """Problem categories of the Tier 1 taxonomy (Figure 7.1), and IPsec on a server that
+    lost its own network after a restart (the server call, not a caller's computer)."""
 
     NETWORK = "network"
     NAME_RESOLUTION = "name_resolution"
     APPLICATION = "application"
     CALLER_IPSEC = "caller_ipsec"
     TARGET_IPSEC = "target_ipsec"
+    SERVER_IPSEC = "server_ipsec"
 
     @property
     def label(self) -> str:
@@ -53,6 +55,7 @@ class Category(str, enum.Enum):
             "application": "Application",
             "caller_ipsec": "IPsec on the caller's computer",
             "target_ipsec": "IPsec on the target computer (or the path to it)",
+            "server_ipsec": "IPsec on the server (no network after a restart)",
         }[self.value]
 
     @classmethod

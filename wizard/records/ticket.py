@@ -58,7 +58,8 @@ MODERN_LOG_FILES = (
     ("mmsa.txt", "netsh advfirewall monitor show mmsa: IKE main mode security associations"),
     ("ike_events.txt", "Security log events 4650-4654 and 5451-5453 (IKE and IPsec)"),
     ("gpresult.html", "Group Policy result (gpresult /h)"),
-    ("system_events.txt", "System log events 4292 and 7023 (a server without network)"),
+    ("system_events.txt", "System log service failure events 7000, 7001 and 7023 (a server "
+     "without network)"),
 )
 
 
@@ -187,6 +188,8 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "contact": ctx.get("caller_contact", ""),
             "machine": ctx.get("caller_machine", ""),
         },
+        # a server that lost its own network: the machine is the server, not a caller's
+        "server_call": ctx.get("call_type") == "server_no_network",
         "target": ctx.get("target", ""),
         "target_ip": ctx.get("target_ip", ""),
         "tried": ctx.get("tried", ""),

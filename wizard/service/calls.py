@@ -270,6 +270,12 @@ def call_vars(state: CallState, fs: FlowSet | None) -> dict[str, str]:
     return out
 
 
+def call_machine(values: dict[str, str]) -> str:
+    """The computer a call is about: the caller's computer, or the server of a server
+    call (``server_name`` when the answers were read without the flowcharts)."""
+    return values.get("caller_machine") or values.get("server_name", "")
+
+
 def ticket_ref(state: CallState) -> str:
     """The Tier 2 ticket of a call: number (or link), or the outbox."""
     ref = state.ticket_ref()
@@ -293,7 +299,7 @@ def list_calls(desk: Desk, *, open_only: bool = False) -> list[dict[str, str]]:
         vals = call_vars(s, fs)
         rows.append({
             "call_id": s.call_id, "started": s.started, "staffer": s.staffer,
-            "caller": vals.get("caller_name", ""), "computer": vals.get("caller_machine", ""),
+            "caller": vals.get("caller_name", ""), "computer": call_machine(vals),
             "target": vals.get("target", ""), "status": end_label(s.ended),
             "category": str((s.ended or {}).get("category") or ""),
             "ticket": ticket_ref(s),

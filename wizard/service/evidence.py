@@ -79,7 +79,7 @@ def plan_packet(desk: Desk, *, call_ref: str | None, computer: str | None,
             text = journals.read_ticket(state.call_id, fmt)  # its own file, never a link
             if text is not None:
                 tickets[fmt] = text
-    call_machine = values.get("intake.caller_machine", "")
+    call_machine = values.get("intake.caller_machine") or values.get("intake.server_name", "")
     comp = computer or call_machine or socket.gethostname()
     target = target or values.get("intake.target") or None
     address = target_address(values, target)

@@ -129,6 +129,27 @@ def confirm(message: str) -> bool:
                 .unsafe_ask())
 
 
+
+def command_rows(command: str, room: int) -> tuple[list[str] | None, bool]:
+    """The rows a command is shown on within ``room`` columns, and whether a line had to
+    be broken (at spaces only: typed with a space where the row ends). None when a
+    single word is wider than the room."""
+    import textwrap
+
+    rows: list[str] = []
+    broken = False
+    for line in command.splitlines() or [command]:
+        if len(line) <= room:
+            rows.append(line)
+            continue
+        pieces = textwrap.wrap(line, width=max(room, 1), break_long_words=False,
+                               break_on_hyphens=False)
+        if any(len(p) > room for p in pieces):
+            return None, False
+        rows += pieces
+        broken = True
+    return rows, broken
+
 class QuitCall(Exception):
     """The staffer chose to stop; the call is saved and can be resumed."""
 
@@ -443,16 +464,18 @@ class Frontend:
             self.show_command(command)
 
     def show_command(self, command: str) -> None:
-        """The command the caller types, never wrapped inside: in a box when it fits the
-        terminal, else on lines of its own that the terminal may only soft-wrap."""
-        lines = command.splitlines() or [command]
-        if max(len(line) for line in lines) + 4 <= self.screen.width:
-            self.console.print(Panel(Text(command, style="bold", no_wrap=True),
-                                     title="Have the caller type", border_style="green",
-                                     expand=False))
+        """The command the caller types, in a box, never cut inside a word: a line wider
+        than the box is broken at its spaces only, and the box says it is typed as one
+        line. Only a single word wider than the terminal is left whole on a line of its
+        own for the terminal to fold."""
+        rows, one_line = command_rows(command, self.screen.width - 4)
+        if rows is not None:
+            title = "Have the caller type (one line)" if one_line else "Have the caller type"
+            self.console.print(Panel(Text("\n".join(rows), style="bold", no_wrap=True),
+                                     title=title, border_style="green", expand=False))
             return
         self.console.print(Text("Have the caller type:", style="green"))
-        for line in lines:
+        for line in command.splitlines() or [command]:
             self.console.print(Text(line, style="bold"), soft_wrap=True)
 
     def run_check(self, step: Step) -> Suggestion | None:

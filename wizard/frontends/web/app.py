@@ -557,7 +557,7 @@ def home(web: WebDesk, request: Request, user: User, form: FormData) -> Response
         vals = calls.call_vars(s, None)
         rows.append({"call_id": s.call_id, "started": s.started[:16].replace("T", " "),
                      "staffer": s.staffer, "caller": vals.get("caller_name", ""),
-                     "computer": vals.get("caller_machine", ""),
+                     "computer": calls.call_machine(vals),
                      "status": end_label(s.ended), "open": s.ended is None})
     rows.reverse()
     open_calls = [r for r in rows if r["open"]]
