@@ -248,16 +248,32 @@ class Engine:
         self._remaining = self._shared.remaining
 
     @functools.cached_property
-    def _branch_vars(self) -> set[str]:
-        """Variables a branch condition reads (for :meth:`paths`; worked out when first
-        needed, so starting a call does not parse the conditions)."""
-        found: set[str] = set()
+    def _branch_conditions(self) -> dict[str, list[tuple[str, frozenset[str]]]]:
+        """For each variable a branch condition reads, those conditions and the
+        variables each reads (for :meth:`paths`; worked out when first needed, so
+        starting a call does not parse the conditions)."""
+        found: dict[str, list[tuple[str, frozenset[str]]]] = {}
         for key in self.fs.node_keys():
             node = self.fs.node(key)
             if isinstance(node, BranchNode):
                 for case in node.cases:
-                    found |= variables("{{ " + case.when + " }}")
+                    read = frozenset(variables("{{ " + case.when + " }}"))
+                    for var in read:
+                        found.setdefault(var, []).append((case.when, read))
         return found
+
+    def _decided_as(self, var: str, value: str) -> str:
+        """What a later branch can tell of ``var`` = ``value``: where every condition
+        reading the variable reads it alone, the values that make each of them come
+        out the same are one route (a Windows version the branches group with
+        another); else the value itself."""
+        conditions = self._branch_conditions[var]
+        if any(read != {var} for _, read in conditions):
+            return value
+        try:
+            return repr(tuple(bool(condition(when, {var: value})) for when, _ in conditions))
+        except Exception:  # noqa: BLE001 - a condition this cannot decide alone
+            return value
 
     def _questions_to_end(self) -> dict[str, int]:
         """Fewest answered nodes from each node (inclusive) to a terminal (0-1 BFS)."""
@@ -383,11 +399,12 @@ class Engine:
                 continue  # a loop taken twice: its routes are already covered
             node = step.visit.node
             by_target: dict[str, list[str]] = {}
-            decides = getattr(node, "var", None) in self._branch_vars
+            var = str(getattr(node, "var", None) or "")
+            decides = var in self._branch_conditions
             for value in self.sample_value(node):
                 target = next_key(self.fs, step.visit.node_key, node, value)
-                if decides:  # a later branch reads this answer: every value is a route
-                    target = f"{target}#{value}"
+                if decides:  # a later branch reads this answer: each way it tells is a route
+                    target = f"{target}#{self._decided_as(var, value)}"
                 by_target.setdefault(target, []).append(value)
             for values in reversed(list(by_target.values())):
                 nxt = dict(answers)
