@@ -699,7 +699,9 @@ def _shown_on_routes(version: str) -> list[tuple[str, list[tuple[str, str, str]]
     from wizard.base.textrender import render
 
     fs = shipped()
-    base = {"staffer": "tester", "call_id": "x", "test_servers": ""}
+    from wizard.flows.flowset import DEFAULT_DESIGN
+
+    base = {"staffer": "tester", "call_id": "x", "test_servers": ""} | DEFAULT_DESIGN
     out = []
     for answers, end in routes():
         if version not in (answers.get("intake.windows"), answers.get("intake.server_windows")):

@@ -171,7 +171,8 @@ def test_secure_channel_reaching_no_domain_controller_escalates_dc_access_never_
     screen, md, txt = run_on_screen(answers, tmp_path / "d", FIN_ORG)
     ends(screen, md, txt, "not_fixed", "caller_ipsec", "Tier 2 IPsec support")
     assert "No domain controller reached (\"ERROR_NO_LOGON_SERVERS\", 1311)" in md
-    assert "`nltest /sc_verify:<domain>`" in md and "`nltest /dsgetdc:<domain>`" in md
+    assert "`nltest /sc_verify:%USERDNSDOMAIN%`" in md
+    assert "`nltest /dsgetdc:%USERDNSDOMAIN%`" in md
     assert "domain controller exemptions" in md
     for never in ("asset inventory", "rejoin to the domain", "Corp AD operations",
                   "Domain administrators"):
@@ -343,7 +344,7 @@ def test_no_reply_and_no_answer_on_445_goes_to_the_test_servers_not_network_ops(
         "fig7_2.policy_refresh": "done", "fig7_2.policy_fixed": "yes"}
     screen, md, txt = run_on_screen(answers, tmp_path / "d")
     ends(screen, md, txt, "fixed_unclear", "caller_ipsec", None)
-    assert "`net view \\\\<test computer>`" in md
+    assert "`net view \\\\TESTCOMPUTER`" in md
 
 
 def test_web_server_is_tested_on_its_own_port_never_with_net_view(tmp_path: Path) -> None:

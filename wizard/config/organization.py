@@ -87,8 +87,9 @@ class TestServer(_Strict):
     address: str = Field(description="Host name or IP address to test")
     port: Port | None = Field(default=None,
                               description="TCP port to test (unset: 445, SMB, as net view). "
-                              "Never ping: ICMP is exempt from IPsec, so a ping proves "
-                              "nothing about the caller's IPsec")
+                              "Never ping: ICMP may be exempt from IPsec and may not be "
+                              "answered, so a ping proves nothing about the caller's "
+                              "IPsec")
 
     @property
     def tested_port(self) -> int:
@@ -296,7 +297,8 @@ def warnings(org: OrgConfig, path: Path | None, design_used: bool = False) -> li
         if server.port is None:
             out.append(f"{where}: test_servers.{i}: {server.name} has no port; TCP 445 (SMB, "
                        "as net view) is tested. Name the port the server really offers "
-                       "(ICMP is exempt from IPsec, so ping cannot test it)")
+                       "(a ping cannot test it: ICMP may be exempt from IPsec or not "
+                       "answered)")
     unsaid = [f for f in ("icmp_exempt", "targets_answer_ping")
               if f not in org.isolation.model_fields_set]
     if unsaid and design_used:
