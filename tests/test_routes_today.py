@@ -408,3 +408,43 @@ def test_lint_warns_when_the_organization_file_leaves_the_design_unsaid(
             ": isolation: icmp_exempt and targets_answer_ping not set") in unsaid
     said = lint("isolation: {icmp_exempt: false, targets_answer_ping: false}\n")
     assert "isolation:" not in said
+
+
+# --- the log step on today's Windows: the collector, since audit is off by default ---
+
+def _log_steps_help(windows: str) -> dict[str, str]:
+    from wizard.base.textrender import render
+    from wizard.flows.flowset import DEFAULT_DESIGN
+
+    from .support import shipped
+
+    fs = shipped()
+    context = {"staffer": "sam", "call_id": "20261208-101500-3fa2", "test_servers": "",
+               "windows": windows, "caller_machine": "WS-Ann", "target": "fs01",
+               "target_ip": "10.1.2.3"} | DEFAULT_DESIGN
+    found = {}
+    for key in fs.node_keys():
+        node = fs.node(key)
+        if key.startswith("fig7_") and getattr(node, "logs", False) and node.help:
+            found[key] = " ".join(render(node.help, context).split())
+    assert len(found) >= 6, found
+    return found
+
+
+def test_windows_11_log_steps_offer_the_collector_because_ipsec_audit_is_off() -> None:
+    """A Windows 11 caller escalated with logs: the step says the IPsec events are logged
+    only with the audit on (off by default) and offers the collector script for this
+    call, and how its zip comes back into the call."""
+    for key, text in _log_steps_help("win10_11").items():
+        assert "off by default" in text, key
+        assert "ipsec-triage collector --call 20261208-101500-3fa2" in text, key
+        assert "ipsec-triage attach 20261208-101500-3fa2 PACKET.zip" in text, key
+
+
+def test_xp_and_windows_7_log_steps_do_not_offer_the_powershell_collector() -> None:
+    """The collector needs PowerShell 5.1: an XP caller keeps the debug script, a Windows 7
+    caller is told the audit is off but is not given the script."""
+    for key, text in _log_steps_help("xp").items():
+        assert "collector" not in text and "audit" not in text, key
+    for key, text in _log_steps_help("vista_8").items():
+        assert "off by default" in text and "ipsec-triage collector" not in text, key
