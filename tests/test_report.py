@@ -379,7 +379,8 @@ def test_report_command_filters_and_formats(tmp_path: Path) -> None:
     assert only["filters"] == {"category": "network"}
 
     status, out, _ = command(cmd_report, ["--top", "2"], data)
-    assert status == 0 and "8 calls: Fixed understood 3" in out and "Only this caller" in out
+    assert status == 0 and "8 calls: Fixed understood 3" in out
+    assert "By scope (who is affected)" in out and "not shown (--top 0: all)" in out
     page = tmp_path / "out" / "report.html"
     page.parent.mkdir()
     status, out, _ = command(cmd_report, ["--format", "html", "-o", str(page)], data)
