@@ -65,6 +65,9 @@ class FlowSet:
     catalogue: Catalogue | None = None
     _edges: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _nodes: dict[str, Node] = field(default_factory=dict, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What is worked out once from the set as loaded (its digest, its kept copy's
+    text: :mod:`wizard.flows.pinned`)."""
 
     # -- lookup ---------------------------------------------------------------------
     @property

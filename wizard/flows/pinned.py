@@ -33,12 +33,15 @@ MAX_BYTES = 256 * 1024 * 1024
 
 def set_digest(fs: FlowSet) -> str:
     """The digest of a set's contents: every chart's bytes (by id) and the catalogue.
-    The same files give the same digest wherever they are."""
-    digest = hashlib.sha256(f"{FORMAT}\0".encode())
-    for cid in sorted(fs.digests):
-        digest.update(f"{cid}:{fs.digests[cid]}\0".encode())
-    digest.update(json.dumps(to_json(fs.catalogue), sort_keys=True).encode())
-    return digest.hexdigest()[:32]
+    The same files give the same digest wherever they are (worked out once per set)."""
+    known = fs._memo.get("digest")
+    if known is None:
+        digest = hashlib.sha256(f"{FORMAT}\0".encode())
+        for cid in sorted(fs.digests):
+            digest.update(f"{cid}:{fs.digests[cid]}\0".encode())
+        digest.update(json.dumps(to_json(fs.catalogue), sort_keys=True).encode())
+        known = fs._memo["digest"] = digest.hexdigest()[:32]
+    return str(known)
 
 
 def path(root: Path, digest: str) -> Path:
@@ -55,9 +58,11 @@ def keep(fs: FlowSet, root: Path, *, durable: bool = True) -> str:
     if target.is_file():
         return digest
     private_dir(target.parent)
-    text = json.dumps({"format": FORMAT, "digest": digest, "set": to_payload(fs)},
-                      ensure_ascii=False)
-    atomic_write(target, text, durable=durable)
+    text = fs._memo.get("kept_text")
+    if text is None:  # the same set kept in several data folders: made once
+        text = fs._memo["kept_text"] = json.dumps(
+            {"format": FORMAT, "digest": digest, "set": to_payload(fs)}, ensure_ascii=False)
+    atomic_write(target, str(text), durable=durable)
     return digest
 
 
