@@ -344,3 +344,21 @@ def test_a_form_of_one_call_is_stale_for_another(desk_dir: Path) -> None:
     assert "already moved past" in r.text
     assert JournalFolder(desk_dir).load(second_id).answers == {}
     assert first_id != second_id
+
+
+def test_a_server_call_is_listed_on_the_home_page_by_the_servers_name(desk_dir: Path) -> None:
+    """A server administrator's call about a server that lost its network: the open
+    calls on the home page name the server, as a caller's call names the caller's
+    computer."""
+    client = make_client(desk_dir)
+    login(client, "sam")
+    call_id, page = start_call(client)
+    page = answer(client, call_id, page, "server_no_network").text
+    assert "What is the name of the server that lost its network?" in page
+    page = answer(client, call_id, page, "srv-dns01").text
+    home = client.post(f"/calls/{call_id}/quit", data={
+        "csrf": field(page, "csrf"), "step": field(page, "step")}).text
+    assert "saved" in home
+    link = home.index(f'href="/calls/{call_id}"')
+    row = home[home.rindex("<tr>", 0, link):home.index("</tr>", link)]
+    assert "<td>srv-dns01</td>" in row and call_id in row
