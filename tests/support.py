@@ -25,6 +25,18 @@ def shipped() -> FlowSet:
     return _FLOWSET
 
 
+HOLD_LOCK = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from wizard.calls.journal import JournalFolder\n"
+    "lock = JournalFolder(Path(sys.argv[1])).lock(sys.argv[2])\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "lock.release()\n"
+)
+"""A program that takes a call's one-writer lock and holds it until told."""
+
+
 _ROUTES: list[tuple[dict[str, str], Step]] | None = None
 
 

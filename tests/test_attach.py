@@ -27,7 +27,7 @@ from wizard.service.evidence import attach_packet, packet_folder
 
 from . import evidence_events as ev
 from .conftest import PYTHON, cli_env
-from .support import replay, route_to
+from .support import HOLD_LOCK, replay, route_to
 
 T0 = "2026-12-01T09:14:02.1234567Z"
 EVENTS = "\n".join([ev.mm_failure(T0, "10.20.30.40", "Negotiation timed out"),
@@ -105,11 +105,9 @@ def test_a_packet_for_a_call_open_elsewhere_waits_then_is_refused_changing_nothi
     pkt = script_packet(tmp_path / "ipsec_ws-ann.zip", call_id,
                         {"evidence/ws-ann_events_mainmode.xml": EVENTS})
     before = call_files(data_dir)
-    holder = subprocess.Popen(
-        [PYTHON, "-c", "import sys, time; from wizard.calls.journal import JournalFolder; "
-         "from pathlib import Path; lock = JournalFolder(Path(sys.argv[1])).lock(sys.argv[2]); "
-         "print('held', flush=True); time.sleep(60)", str(data_dir), call_id],
-        stdout=subprocess.PIPE, text=True, env=cli_env(data_dir))
+    holder = subprocess.Popen([PYTHON, "-c", HOLD_LOCK, str(data_dir), call_id],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=cli_env(data_dir))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         r = subprocess.run([PYTHON, "-m", "wizard", "attach",

@@ -21,19 +21,9 @@ import httpx
 import pytest
 
 from .conftest import PYTHON, cli_env
+from .support import HOLD_LOCK
 from .test_web_browser_live import ANSWERS, Desk, wait_for_file
 from .web_support import PASSWORDS, ROLES, add_users, current_key, field, held_ping, serve
-
-HOLD_LOCK = (
-    "import sys\n"
-    "from pathlib import Path\n"
-    "from wizard.calls.journal import JournalFolder\n"
-    "lock = JournalFolder(Path(sys.argv[1])).lock(sys.argv[2])\n"
-    "print('held', flush=True)\n"
-    "sys.stdin.readline()\n"
-    "lock.release()\n"
-)
-"""A program that takes a call's one-writer lock and holds it until told."""
 
 
 @pytest.fixture(scope="module")
