@@ -82,6 +82,13 @@ class DiskFull(TriageError):
         self.told = told
 
 
+_SQLITE_FULL = 13
+"""``sqlite3.SQLITE_FULL`` ("database or disk is full"), without loading sqlite3."""
+
+
 def is_disk_full(exc: BaseException) -> bool:
-    """The error says the disk or the quota is full."""
-    return isinstance(exc, OSError) and exc.errno in _FULL
+    """The error says the disk or the quota is full (an OSError, or SQLite's own
+    "database or disk is full")."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL

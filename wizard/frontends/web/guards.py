@@ -251,7 +251,7 @@ class ServerSessions:
                 except (sqlite3.Error, OSError) as exc:  # e.g. the disk is full
                     if _signs_in_or_out(loaded, scope["session"]):
                         failed = True
-                        full = _disk_full(exc)
+                        full = is_disk_full(exc)
                         await _answer(send, 507 if full else 503, (
                             "The disk of the help desk is full" if full else
                             f"The help desk could not keep your session ({exc})")
@@ -291,10 +291,6 @@ def _signs_in_or_out(loaded: Session | None, data: dict[str, Any]) -> bool:
     if loaded is None or not data:
         return True
     return loaded.user != data.get("user") or loaded.data.get("since") != data.get("since")
-
-
-def _disk_full(exc: BaseException) -> bool:
-    return is_disk_full(exc) or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _dump(data: dict[str, Any]) -> str:
