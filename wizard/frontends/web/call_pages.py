@@ -135,17 +135,16 @@ def _prepare(web: WebDesk, request: Request, user: User, call_id: str, step: Ste
             writer.run_check(step)
     finally:
         writer.close()
-    return web.read(call_id)
+    return writer  # read under the lock, and what was written since: nothing to read again
 
 
 def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
-    web.state_for(user, call_id)
+    call = web.read(call_id, user)
     if request.session.get("opened") != call_id:
         web.audit.write("call_opened", user=user.name, address=client_address(request),
                         call=call_id)
         request.session["opened"] = call_id
-    call = web.read(call_id)
     gone = call.flowcharts_gone_lines()  # its own flowcharts are no longer kept
     if gone:
         web.flash(request, " · ".join(gone), "warn")
@@ -298,7 +297,7 @@ def _checking_page(web: WebDesk, request: Request, user: User, call: Call,
                    "summary": r.summary, "duration": f"{r.duration:.1f}"}
 
     def rest() -> Markup:
-        after = web.read(call_id)
+        after = web.read(call_id, user)
         if after.state.ended is not None or after.step().kind is not StepKind.ASK:
             return Markup('<p class="flash warn">The call has moved on: '
                           '<a href="/calls/{0}">open it again</a>.</p>').format(call_id)
@@ -326,7 +325,6 @@ def _writing(web: WebDesk, request: Request, user: User, form: FormData,
     where to go, None: the call's page), close the call. What a user writes in a call
     of someone else (a lead's answer in a staffer's call) is audited too."""
     call_id = request.path_params["call_id"]
-    web.state_for(user, call_id)
     call = web.open(call_id, user)
     try:
         try:
@@ -427,8 +425,7 @@ def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] 
     """The call of the page's address (404 if not the user's) read at its current step,
     or the redirect to its end page when it has ended."""
     call_id = request.path_params["call_id"]
-    web.state_for(user, call_id)
-    call = web.read(call_id)
+    call = web.read(call_id, user)
     if call.state.ended is not None:
         return web.redirect(f"/calls/{call_id}")
     return call, call.step()

@@ -22,12 +22,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from wizard.base.errors import TriageError
+from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.privacy import Stamp, file_stamp
 from wizard.base.resources import builtin_dir
 from wizard.base.validate import Network
 from wizard.calls.call import Call
-from wizard.calls.journal import CallState, JournalError
+from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows.catalogue import catalogue_path
 from wizard.frontends.web.security import SECURITY_HEADERS, AuditLog, LoginLimiter, csrf_token
 from wizard.service import turns
@@ -169,13 +169,18 @@ class WebDesk:
 
     def state_for(self, user: User, call_id: str) -> CallState:
         """The recorded call if this user may open it; NotFound otherwise (the same
-        answer whether the call exists or not)."""
-        if not call_id or any(c not in "0123456789abcdef-" for c in call_id):
-            raise NotFound()
+        answer whether the call exists or not). For a page that needs no :class:`Call`:
+        :meth:`read` and :meth:`open` check the same on the one reading they make."""
+        _call_id_shape(call_id)
         try:
             state = self.desk.journals().load(call_id)
         except (JournalError, TriageError):
             raise NotFound() from None
+        return self._mine(user, call_id, state)
+
+    def _mine(self, user: User, call_id: str, state: CallState) -> CallState:
+        """``state`` if it is the call the address names exactly (not a call a prefix
+        of the id resolves to) and this user may open it; NotFound otherwise."""
         if state.call_id != call_id or not self.permitted(user, state):
             raise NotFound()
         return state
@@ -207,28 +212,75 @@ class WebDesk:
                 stamp(catalogue_path(charts)),
                 *((name, stamp(charts / name)) for name in files))
 
-    def read(self, call_id: str) -> Call:
+    def read(self, call_id: str, user: User) -> Call:
+        """The call as recorded, read-only, if this user may open it (NotFound
+        otherwise): one reading of its journal, which the permission is checked on."""
+        _call_id_shape(call_id)
         fs, org = self.flowset_org()
-        return turns.read_call(self.desk, fs, org, call_id, checks=self.settings.checks)
+        with _not_found():
+            call = turns.read_call(self.desk, fs, org, call_id,
+                                   checks=self.settings.checks)
+        self._mine(user, call_id, call.state)
+        return call
 
     def open(self, call_id: str, user: User) -> Call:
-        """The call locked for this request; what is written names ``user`` (``by``).
-        At most :data:`LOCK_WAITERS` requests of this worker wait for one call's lock
-        (each holds a worker thread meanwhile); any more are answered busy at once, so
-        requests to one busy call never take the threads every other page needs."""
+        """The call locked for this request, if this user may open it (NotFound
+        otherwise, checked on the reading made under the lock: one reading of the
+        journal); what is written names ``user`` (``by``). A call locked elsewhere is
+        :class:`CallBusy`, once the journal read without the lock shows it is the
+        user's (someone else's busy call is NotFound at once, as a call that is not
+        there). At most :data:`LOCK_WAITERS` requests of this worker wait for one
+        call's lock (each holds a worker thread meanwhile); any more are answered busy
+        at once, so requests to one busy call never take the threads every other page
+        needs."""
+        _call_id_shape(call_id)
         fs, org = self.flowset_org()
+        try:
+            return self._opened(user, call_id, fs, org, wait=0)
+        except CallBusy:
+            self.state_for(user, call_id)
         with self._waiting_lock:
             waiting = self._waiting.get(call_id, 0)
             self._waiting[call_id] = waiting + 1
         try:
-            return turns.open_call(self.desk, fs, org, call_id,
-                                   checks=self.settings.checks, by=user.name,
-                                   wait=turns.LOCK_WAIT if waiting < LOCK_WAITERS else 0)
+            return self._opened(user, call_id, fs, org,
+                                wait=turns.LOCK_WAIT if waiting < LOCK_WAITERS else 0)
         finally:
             with self._waiting_lock:
                 self._waiting[call_id] -= 1
                 if not self._waiting[call_id]:
                     del self._waiting[call_id]
+
+    def _opened(self, user: User, call_id: str, fs: Any, org: Any, *, wait: float) -> Call:
+        with _not_found():
+            call = turns.open_call(self.desk, fs, org, call_id,
+                                   checks=self.settings.checks, by=user.name, wait=wait)
+        try:
+            self._mine(user, call_id, call.state)
+        except NotFound:
+            call.close()
+            raise
+        return call
+
+
+def _call_id_shape(call_id: str) -> None:
+    """NotFound for what cannot be a call's id (a call is only ever named whole)."""
+    if not call_id or any(c not in "0123456789abcdef-" for c in call_id):
+        raise NotFound()
+
+
+@contextlib.contextmanager
+def _not_found() -> Iterator[None]:
+    """A call record that is not there or cannot be read: NotFound, as for a call of
+    someone else; a call being answered elsewhere stays :class:`CallBusy`."""
+    try:
+        yield
+    except CallBusy:
+        raise
+    except TriageError as exc:
+        if exc.status != ExitStatus.NOT_FOUND:
+            raise
+        raise NotFound() from None
 
 
 Handler = Callable[[WebDesk, Request, User, FormData], Response]

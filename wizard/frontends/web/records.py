@@ -17,7 +17,7 @@ from starlette.responses import Response
 from wizard.base.errors import TriageError
 from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import StepKind
-from wizard.calls.journal import CallState, JournalError
+from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows import answers as answer_rules
 from wizard.flows import mermaid
 from wizard.flows.nodes import (
@@ -160,6 +160,8 @@ def packet_upload(web: WebDesk, request: Request, user: User, form: FormData) ->
     try:
         done = attach_packet(web.desk, call_id, tmp, redact=field(form, "redact") == "on",
                              by=user.name, name=original)
+    except CallBusy:  # the call is being answered elsewhere: its own answer (409)
+        raise
     except TriageError as exc:
         web.audit.write("packet_refused", user=user.name, address=client_address(request),
                         call=call_id)
@@ -179,7 +181,6 @@ def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response
     """Hand the ended call to its Tier 2 group, as the terminal offers at the end (a
     destination that is down: the outbox keeps it and retries)."""
     call_id = request.path_params["call_id"]
-    web.state_for(user, call_id)
     call = web.open(call_id, user)
     try:
         if call.state.ended is None:
@@ -207,9 +208,9 @@ def send(web: WebDesk, request: Request, user: User, form: FormData) -> Response
 
 def history(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     call_id = request.path_params["call_id"]
-    state = web.state_for(user, call_id)
+    call = web.read(call_id, user)
+    state = call.state
     web.audit.write("call_history", user=user.name, address=client_address(request), call=call_id)
-    call = web.read(call_id)
     step = call.step()
     rows = []
     for v in step.answered_route:
@@ -251,9 +252,9 @@ def route_map(web: WebDesk, request: Request, user: User, form: FormData) -> Res
     """The call's route: every step it went through, chart by chart, with the answers
     given, and where it ended (or the step it is at)."""
     call_id = request.path_params["call_id"]
-    state = web.state_for(user, call_id)
+    call = web.read(call_id, user)
+    state = call.state
     web.audit.write("call_route", user=user.name, address=client_address(request), call=call_id)
-    call = web.read(call_id)
     step = call.step()
     rows: list[dict[str, str]] = []
     chart = None
