@@ -14,11 +14,14 @@ import yaml
 
 from wizard.calls.call import end_label
 from wizard.calls.journal import JournalFolder
+from wizard.flows.nodes import NoteNode
 from wizard.frontends.web.app import Settings, create_app
+from wizard.service.calls import route_step
 from wizard.service.desk import Desk
 
 from .handoff_servers import ServiceNow, basic, serve
 from .handoff_support import GROUP, closed_port
+from .support import shipped
 from .test_web import answer_all, route_to
 from .web_support import add_users, field, login, make_client, start_call
 
@@ -172,6 +175,11 @@ def test_the_route_map_lists_every_step_with_its_answer_chart_by_chart(desk_dir:
     assert len(steps) == len(state.answers)
     assert steps[0].startswith("What is the call about? Answer: ")
     assert text_of(items[-1][1]) == f"Ended: {end_label(state.ended)}"
+    # the notices shown on the way, in their place among the steps
+    notes = [text_of(t) for c, t in items if c == ' class="note-step"']
+    passed = [v for v in route_step(shipped(), state).route if isinstance(v.node, NoteNode)]
+    assert passed and len(notes) == len(passed)
+    assert all(n.startswith("Shown: ") for n in notes)
     # the flowcharts' Mermaid text, a chart with a branch among them
     assert "flowchart TD" in page.text and "fig7_1__fixed_network" in page.text
     other = make_client(desk_dir)

@@ -20,10 +20,7 @@ from wizard.calls.engine import StepKind
 from wizard.calls.journal import CallBusy, CallState, JournalError
 from wizard.flows import answers as answer_rules
 from wizard.flows import mermaid
-from wizard.flows.nodes import (
-    Category,
-    NoteNode,
-)
+from wizard.flows.nodes import Category
 from wizard.frontends.web.desk import (
     NotFound,
     WebDesk,
@@ -263,7 +260,7 @@ def route_map(web: WebDesk, request: Request, user: User, form: FormData) -> Res
             chart = v.chart
             rows.append({"kind": "chart", "text": call.fs.charts[chart].title})
         rec = state.answers.get(v.key)
-        if isinstance(v.node, NoteNode):
+        if v.node.kind == "note":  # the node says its kind: a notice shown on the way
             rows.append({"kind": "note", "text": call.text(v.node.text, step)})
         elif rec is not None:
             rows.append({"kind": "step", "text": call.text(v.node.text, step),
