@@ -5,6 +5,13 @@
 ... in walking order) or ``random`` (unrelated names). Every tenth node is a text
 question that sets a variable, and every fifth question's text uses the variable
 set closest above it, so the variable check has real work in both shapes.
+
+``content`` is ``questions`` (yes/no questions only, as above), ``checks`` (every eighth
+yes/no question is an automatic TCP port check instead, shaped like the shipped ones:
+the port quoted (``port: '445'``), ``on_ok: 'yes'``, ``yes:``/``no:`` keys, and texts
+and help that also say "port 445" in words) or ``outcomes`` (every sixteenth: the same
+checks answered by options whose values include a quoted yes and no, as the ping check
+of the shipped ``fig7_1.yaml`` has).
 """
 
 from __future__ import annotations
@@ -32,8 +39,35 @@ def _names(n: int, style: str, seed: int) -> list[str]:
     return out
 
 
-def chart(n: int, shape: str = "deep", names: str = "plain", seed: int = 1) -> dict[str, object]:
+PORTS = (445, 135, 139, 389, 88, 53, 3268, 636)
+CONTENTS = ("questions", "checks", "outcomes")
+
+
+def _check(i: int, text: str, yes: str, no: str, content: str) -> dict[str, object]:
+    """A TCP port check in place of the yes/no question ``i``."""
+    port = PORTS[i % len(PORTS)]
+    node: dict[str, object] = {
+        "kind": "check",
+        "text": f"{text} Does server{i % 97} answer on TCP port {port}?",
+        "help": f"Port {port} open? (port 445 is SMB)",
+        "probe": {"name": "tcp_port", "args": {"host": f"server{i % 97}", "port": str(port)},
+                  "on_ok": "yes", "on_fail": "no"},
+        "source": f"{SOURCE}: test port {port}",
+    }
+    if content == "checks":
+        node.update(yes=yes, no=no)
+    else:
+        node["options"] = [{"value": "yes", "label": f"Port {port} answers", "next": yes},
+                           {"value": "no", "label": "No answer", "next": no},
+                           {"value": "filtered", "label": "Filtered", "next": no}]
+    return node
+
+
+def chart(n: int, shape: str = "deep", names: str = "plain", seed: int = 1,
+          content: str = "questions") -> dict[str, object]:
     """One flowchart (as data) of ``n`` question nodes plus two terminals."""
+    if content not in CONTENTS:
+        raise ValueError(content)
     ids = _names(n, names, seed)
     parent: dict[int, int] = {}
     if shape == "deep":
@@ -61,6 +95,9 @@ def chart(n: int, shape: str = "deep", names: str = "plain", seed: int = 1) -> d
                                   else "?")
         yes = ids[kids[0]] if kids else "fixed"
         no = ids[kids[1]] if len(kids) > 1 else "escalate"
+        if content != "questions" and i % (8 if content == "checks" else 16) == 2:
+            nodes[ids[i]] = _check(i, text, yes, no, content)
+            continue
         nodes[ids[i]] = {"kind": "yesno", "text": text, "yes": yes, "no": no,
                          "source": SOURCE}
     nodes["fixed"] = {"kind": "terminal", "text": "Fixed.", "status": "fixed_understood",
@@ -72,9 +109,10 @@ def chart(n: int, shape: str = "deep", names: str = "plain", seed: int = 1) -> d
             "entry": True, "start": ids[0], "nodes": nodes}
 
 
-def write(directory: Path, n: int, shape: str = "deep", names: str = "plain") -> Path:
+def write(directory: Path, n: int, shape: str = "deep", names: str = "plain",
+          content: str = "questions") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "main.yaml"
-    path.write_text(yaml.safe_dump(chart(n, shape, names), sort_keys=False,
+    path.write_text(yaml.safe_dump(chart(n, shape, names, content=content), sort_keys=False,
                                    allow_unicode=True), encoding="utf-8")
     return directory

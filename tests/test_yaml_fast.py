@@ -179,3 +179,71 @@ def test_a_chart_changed_after_reading_is_reported_without_a_wrong_line(
     path.write_text("# edited\n" + CHART, encoding="utf-8")
     assert [str(p) for p in lint(fs)] == [f"{path}: node 'n0': link 'nowhere': node "
                                           "'nowhere' not found"]
+
+
+# -- strings that must have been quoted: one search of the text for bare copies ------
+
+PORT_CHECK = """id: a
+nodes:
+  smb:
+    kind: check
+    text: Does the server answer on TCP port 445?
+    help: Port 445 is SMB, port 135
+      445
+    probe:
+      name: tcp_port
+      args: {host: server1, port: "445"}
+      on_ok: 'yes'
+      on_fail: 'no'
+    'yes': done
+    'no': escalate
+"""
+
+
+def test_a_quoted_port_whose_number_the_texts_also_say_stays_on_the_fast_path() -> None:
+    fast = parse_plain(PORT_CHECK)
+    assert fast is not None
+    assert fast["nodes"]["smb"]["probe"]["args"]["port"] == "445"
+    assert same(fast, parse_yaml(PORT_CHECK, "f.yaml"))
+
+
+@pytest.mark.parametrize("bare", [
+    "port: 445", "- 445", "? 445\n: x", "445: x", "x: [a, 445]", "x: {a: 445}",
+    'x: {"a":445}', "x:\n  445", "x: # c\n  445", "x: 445 # c", "x:\n- 445",
+    "x: [a,\n  445]", "445", "1:30: x", "x: 1:30", "x: '1:30'\n1:30: y",
+])
+def test_a_bare_copy_of_a_quoted_number_sends_the_file_to_pyyaml(bare: str) -> None:
+    text = "q: '445'\nr: '1:30'\n" + bare + "\n"
+    assert parse_plain(text) is None, text
+    agrees(text)
+
+
+@pytest.mark.parametrize("words", [
+    "x: port 445 is open", "x: 'a 445'", "x: \"445, 135\"", "x: Is it port\n  445 then",
+    "x: a-445", "x: server445", "x: 445th", "x: >-\n  445\n",
+])
+def test_a_number_inside_a_text_is_no_bare_copy(words: str) -> None:
+    text = "q: '445'\n" + words + "\n"
+    assert parse_plain(text) is not None, text
+    agrees(text)
+
+
+quoted_numbers = st.sampled_from(["445", "1:30", "017", "1_0", "2001-01-01", "=", ".5",
+                                  "null", "~", "1e3"])
+contexts = st.sampled_from(["{v}", "port {v}", "[{v}]", "[a, {v}]", '{{"a":{v}}}',
+                            "{{a: {v}}}", "x\n  {v}", "\n  {v}", "'{v}'", '"{v}"',
+                            "{v} # c", "a-{v}", "{v}:30", "{v}x"])
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(quoted_numbers, contexts, st.booleans()), min_size=1, max_size=6))
+def test_quoted_numbers_and_their_copies_read_as_pyyaml_reads_them(
+        parts: list[tuple[str, str, bool]]) -> None:
+    lines = []
+    for i, (value, context, as_key) in enumerate(parts):
+        lines.append(f"q{i}: '{value}'")
+        written = context.format(v=value)
+        lines.append(f"{written}: k{i}" if as_key and "\n" not in written
+                     else f"k{i}: {written}")
+    agrees("\n".join(lines) + "\n")

@@ -222,7 +222,9 @@ _UNSURE_CHAR = re.compile(
     "[^\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
     "\U00010000-\U0010ffff]")
 """Characters PyYAML refuses, tabs, YAML 1.1's extra line breaks, byte-order marks."""
-_NODE_START = ":[{,-?"
+_NODE_MARK = re.compile(r"[\n:\[{,?-][ ]*[!&*]")
+"""A tag, anchor or alias where a node may start: first on its line, or after one of
+``:[{,?-`` and spaces (one pass over the text, with a line break put before it)."""
 
 
 def _unsure_text(text: str) -> bool:
@@ -234,20 +236,13 @@ def _unsure_text(text: str) -> bool:
     for marker in ("%", "---", "..."):  # directives and document markers
         if text.startswith(marker) or "\n" + marker in text:
             return True
-    for mark in "!&*":  # tags, anchors and aliases: a node starting with one
-        at = text.find(mark)
-        while at >= 0:
-            before = text[text.rfind("\n", 0, at) + 1:at].rstrip(" ")
-            if not before or before[-1] in _NODE_START:
-                return True
-            at = text.find(mark, at + 1)
-    return False
+    return _NODE_MARK.search("\n" + text) is not None  # tags, anchors and aliases
 
 
 _RESOLVERS = _Loader.yaml_implicit_resolvers
 _STR_TAG = "tag:yaml.org,2002:str"
 _TRIGGERS = frozenset(k for k in _RESOLVERS if k) | frozenset(" \t\r\n")
-"""First characters of the strings :func:`_unsure_string` must look at."""
+"""First characters of the strings :func:`_string_verdict` must look at."""
 
 
 def _implicit_tag(value: str) -> str:
@@ -259,21 +254,107 @@ def _implicit_tag(value: str) -> str:
     return _STR_TAG
 
 
-def _unsure_string(value: str, text: str) -> bool:
+_SURE, _UNSURE, _IF_QUOTED = 0, 1, 2
+"""What :func:`_string_verdict` says of a string the fast parser read."""
+
+
+def _string_verdict(value: str) -> int:
     """Whether ``value`` (a string to the fast parser) might be a plain scalar that the
-    loader above reads as something else (``1``, ``1:30``, ``2001-01-01``, ``=``): then
-    it must have been quoted, which is checked by finding no bare copy of it in the text."""
+    loader above reads as something else (``1``, ``1:30``, ``2001-01-01``, ``=``):
+    ``_IF_QUOTED`` then, and the text must hold no bare copy of it
+    (:func:`_bare_copy`); ``_UNSURE`` when that cannot be told, ``_SURE`` otherwise."""
     if value.isspace():
-        return True  # an empty block scalar: libyaml and yaml-rs differ
+        return _UNSURE  # an empty block scalar: libyaml and yaml-rs differ
     if not value or (value[0] not in _RESOLVERS and None not in _RESOLVERS):
-        return False
+        return _SURE
     if _implicit_tag(value) == _STR_TAG:
-        return False
+        return _SURE
     if value != value.strip() or any(ch.isspace() for ch in value):
-        return True  # a plain scalar over several lines: too hard to find, not sure
-    bare = re.compile(r"(?:^|(?<=[\s\[{,]))" + re.escape(value) + r"(?=[\s,\]}:#]|$)",
-                      re.MULTILINE)
-    return bare.search(text) is not None
+        return _UNSURE  # a plain scalar over several lines: too hard to find, not sure
+    return _IF_QUOTED
+
+
+_LONGEST_LOOKED_FOR = 128
+"""A longer string that must have been quoted sends the file to PyYAML unsearched."""
+
+
+def _scalar_starts(first: str, longest: int) -> re.Pattern[str]:
+    """Where a plain scalar starting with one of the characters ``first`` may start
+    (after a line break, one of ``:[{,`` or ``- ``/``? ``, then spaces), and up to ``longest``
+    + 1 characters of the run from there that it may be (up to a space or a flow
+    indicator). Only the mark and the spaces are taken: every start is found, in one
+    pass over the text."""
+    chars = "".join(re.escape(ch) for ch in sorted(set(first)))
+    return re.compile(r"(?:[\n\r:\[{,]|[?-] )[ ]*(?=([" + chars + r"][^\s,\[\]{}]{0," + str(longest)
+                      + "}))")
+
+
+_ENDS_SCALAR = frozenset("\n\r#:,]}")
+"""What may follow a plain scalar on its line, after spaces (or the end of the text)."""
+
+
+def _skip_spaces(text: str, at: int) -> int:
+    while at < len(text) and text[at] == " ":
+        at += 1
+    return at
+
+
+def _ends_scalar(text: str, at: int) -> bool:
+    """Whether a plain scalar may end at ``at``: only spaces, then the end of the line, a
+    comment, a ``:`` or a flow indicator (anything else would be more of the scalar)."""
+    at = _skip_spaces(text, at)
+    return at == len(text) or text[at] in _ENDS_SCALAR
+
+
+def _continues_line_before(text: str, start: int) -> bool:
+    """Whether the line that begins at ``start`` is sure to continue a plain scalar of
+    the line before (``text: Is port`` / ``  445``), so that a value alone on it is not a
+    scalar of its own. No when unsure: the line before (blank lines skipped) holds a
+    comment or a carriage return, ends as a key, an item, a flow collection or a quoted
+    scalar may, or is not indented less."""
+    end = start - 1  # the line break that ends the line before
+    while end >= 0:
+        begin = text.rfind("\n", 0, end) + 1
+        line = text[begin:end].rstrip(" ")
+        if line:
+            break
+        end = begin - 1
+    else:
+        return False
+    if "#" in line or "\r" in line or line[-1] in ":[]{},'\"":
+        return False
+    if line[-1] in "-?" and (len(line) == 1 or line[-2] == " "):
+        return False
+    indent = len(line) - len(line.lstrip(" "))
+    return _skip_spaces(text, start) - start > indent
+
+
+def _bare_copy(values: set[str], text: str) -> bool:
+    """Whether any of ``values`` may be written bare (unquoted) somewhere in ``text``,
+    so that the loader above would read it as something other than text. One pass over
+    the text however many values are asked about; saying yes more often than needed
+    only costs time (PyYAML then reads the file)."""
+    longest = max(map(len, values))
+    if longest > _LONGEST_LOOKED_FOR:
+        return True
+    text = "\n" + text  # the first line starts after a line break too
+    starts = _scalar_starts("".join(v[0] for v in values), longest)
+    for match in starts.finditer(text):
+        run, at = match.group(1), match.end()
+        whole = len(run) <= longest  # else the run goes on: only its pieces may be one
+        if whole and run in values and _ends_scalar(text, at + len(run)):
+            after = _skip_spaces(text, at + len(run))
+            alone = text[match.start()] == "\n" and (after == len(text) or text[after] in "\n#")
+            if not (alone and _continues_line_before(text, match.start() + 1)):
+                return True
+        # a key (``1:30: x``): every piece up to a colon (what follows a colon is
+        # found as a start of its own)
+        colon = run.find(":")
+        while colon >= 0:
+            if run[:colon] in values:
+                return True
+            colon = run.find(":", colon + 1)
+    return False
 
 
 _ITEM = object()
@@ -297,6 +378,18 @@ def parse_plain(text: str) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     count = 0
+    verdicts: dict[str, int] = {}  # each distinct string judged once
+    quoted: set[str] = set()  # strings that must have been quoted
+
+    def judge(string: str) -> bool:
+        """False when unsure; a string that must have been quoted is kept for the end."""
+        verdict = verdicts.get(string)
+        if verdict is None:
+            verdict = verdicts[string] = _string_verdict(string)
+            if verdict == _IF_QUOTED:
+                quoted.add(string)
+        return verdict != _UNSURE
+
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:  # every value once: strings here, containers when popped
         value, depth = stack.pop()
@@ -310,11 +403,11 @@ def parse_plain(text: str) -> dict[str, Any] | None:
             pairs = ((_ITEM, item) for item in value)
         for key, item in pairs:
             if key is not _ITEM and (type(key) is not str or not key or (
-                    key[0] in _TRIGGERS and _unsure_string(key, text))):
+                    key[0] in _TRIGGERS and not judge(key))):
                 return None  # an empty or null key too: PyYAML refuses a bare ': ' line
             kind = type(item)
             if kind is str:
-                if item and item[0] in _TRIGGERS and _unsure_string(item, text):
+                if item and item[0] in _TRIGGERS and not judge(item):
                     return None
             elif kind is dict or kind is list:
                 stack.append((item, depth + 1))
@@ -322,6 +415,8 @@ def parse_plain(text: str) -> dict[str, Any] | None:
                 return None  # numbers and dates: YAML 1.1 and 1.2 read them differently
         if count > MAX_NODES:
             return None
+    if quoted and _bare_copy(quoted, text):
+        return None
     return data
 
 
