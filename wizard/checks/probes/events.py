@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from wizard.checks import windows
+from wizard.checks import eventlog
 from wizard.checks.base import ProbeResult, timed
 from wizard.checks.probes.common import ERROR, FAIL, OK, TIMEOUT, UNAVAILABLE, _first_line
 from wizard.checks.system import System
@@ -35,13 +35,13 @@ def _event(system: System, timeout: float, name: str, log: str,
             reason += " (run the wizard as an administrator)"
         return timed(name, start, ERROR, f"could not read the {log} log: {reason}", out.text)
     try:
-        events = windows.parse_wevtutil_xml(out.stdout)
-    except windows.EventsUnreadable as exc:
+        events = eventlog.parse_wevtutil_xml(out.stdout)
+    except eventlog.EventsUnreadable as exc:
         return timed(name, start, ERROR, f"could not read the {log} log: {exc}", out.text)
     if not events:
         return timed(name, start, FAIL, f"no {shown} in the {log} log", out.text)
     latest = events[0]
-    details = windows.event_details(latest)
+    details = eventlog.event_details(latest)
     extra = f", {details['failure_reason']}" if "failure_reason" in details else ""
     extra += f", peer {details['peer']}" if "peer" in details else ""
     when = latest.get("TimeCreated", "")[:19] or "?"
