@@ -20,7 +20,14 @@ from wizard.checks.probes.common import (
     at_once,
     renamed,
 )
-from wizard.checks.probes.events import IKE_FAILURE_EVENTS, event_547, event_4292
+from wizard.checks.probes.events import (
+    IKE_FAILURE_EVENTS,
+    SERVER_IPSEC_FAILURES,
+    event_547,
+    event_4292,
+    event_7023,
+    server_ipsec_events,
+)
 from wizard.checks.probes.names import dns_lookup, dns_servers, reverse_lookup
 from wizard.checks.probes.reachability import (
     PING_STATUS_WAIT_MS,
@@ -41,9 +48,10 @@ from wizard.checks.probes.windows_facts import domain_member, ipsec_policy_versi
 
 __all__ = [
     "ERROR", "FAIL", "FALLBACK_PORTS", "IKE_FAILURE_EVENTS", "LINUX_UNITS", "NOT_HERE", "OK",
+    "SERVER_IPSEC_FAILURES", "server_ipsec_events",
     "PING_STATUS_WAIT_MS", "TIMEOUT", "UNAVAILABLE", "UNKNOWN_HOST_MARKERS", "Budget",
     "at_once", "autoconfig_address", "dc_ports", "dns_lookup", "dns_servers",
-    "domain_member", "event_547", "event_4292", "gateway", "ipsec_policy_version",
+    "domain_member", "event_547", "event_4292", "event_7023", "gateway", "ipsec_policy_version",
     "loopback", "own_address", "ping", "ping_outcome", "renamed", "reverse_lookup",
     "service_running", "smb", "tcp_port", "test_servers",
 ]
