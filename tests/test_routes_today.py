@@ -8,6 +8,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
+from wizard.checks import RunOutput
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
@@ -16,7 +19,9 @@ from .test_routes import (
     DENIED,
     INTAKE,
     NAMES_WORK,
+    NO_CLASH_NO_STORE,
     PING_PROVES,
+    SERVER_7023,
     STATUS_LABEL,
     run_on_screen,
 )
@@ -448,3 +453,97 @@ def test_xp_and_windows_7_log_steps_do_not_offer_the_powershell_collector() -> N
         assert "collector" not in text and "audit" not in text, key
     for key, text in _log_steps_help("vista_8").items():
         assert "off by default" in text and "ipsec-triage collector" not in text, key
+
+
+# --- the server that lost its network: the checks of the server's own Windows ---------
+
+def run_on_the_server(answers: dict[str, str], data: Path, system: object,
+                      org: str = "") -> tuple[str, str, str]:
+    """`ipsec-triage start --answers FILE --on caller` run on the server itself (the
+    checks run: its event logs are read through ``system``): screen and both tickets."""
+    import yaml
+
+    data.mkdir(parents=True)
+    (data / "answers.yaml").write_text(yaml.safe_dump({"answers": answers}),
+                                       encoding="utf-8")
+    environ = {"IPSEC_TRIAGE_DATA": str(data), "IPSEC_TRIAGE_STAFFER": "tester",
+               "COLUMNS": "120"}
+    if org:
+        (data / "org.yaml").write_text(org, encoding="utf-8")
+        environ["IPSEC_TRIAGE_ORG"] = str(data / "org.yaml")
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ,
+                      system=system)  # type: ignore[arg-type]
+    assert main(["start", "--answers", str(data / "answers.yaml"), "--on", "caller"],
+                env=env) == 0, err.getvalue()
+    md = next((data / "calls").glob("*.ticket.md")).read_text(encoding="utf-8")
+    txt = next((data / "calls").glob("*.ticket.txt")).read_text(encoding="utf-8")
+    return out.getvalue(), md, txt
+
+
+#: dns01 has no network after every restart but has it in safe mode; the checks are left
+#: to the probes; no clash, no store damage, no approval to disable IPsec
+SERVER_CHECKED = {k: v for k, v in SERVER_7023.items() if k not in (
+    "server_restart.event_4292", "server_restart.ipsec_events",
+    "server_restart.event_7023")} | NO_CLASH_NO_STORE | {
+    "server_restart.disable_approval": ""}
+DESIGN_ORG = "isolation: {icmp_exempt: false, targets_answer_ping: false}\n"
+
+
+def _answered_by_probe(data: Path) -> dict[str, str]:
+    from wizard.calls.journal import JournalFolder
+
+    store = JournalFolder(data)
+    state = store.load(store.resolve_id("last"))
+    return {k: r.value for k, r in state.answers.items() if r.source == "probe"}
+
+
+@pytest.mark.parametrize("org", ["", DESIGN_ORG])
+def test_server_2003_event_logs_are_read_through_wmi_and_decide_the_route(
+        org: str, tmp_path: Path) -> None:
+    """Windows Server 2003 has no wevtutil: the wizard on dns01 reads the System log
+    through WMI (wmic ntevent): no 4292, a 7023 naming IPSEC Services."""
+    from .conftest_probes import FakeWindows
+    from .test_probes_windows import documented
+
+    none = RunOutput(("wmic",), 0, "", "No Instance(s) Available.\r\r\n")
+    system = FakeWindows({
+        ("wmic", "ntevent", "where", "Logfile='System' and (EventCode=4292)"): none,
+        ("wmic", "ntevent", "where", "Logfile='System' and (EventCode=7023)"):
+            documented("win2003_wmic_ntevent_7023.txt")})
+    data = tmp_path / "d"
+    screen, md, txt = run_on_the_server(SERVER_CHECKED, data, system, org)
+    ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
+    assert _answered_by_probe(data) == {"server_restart.event_4292": "no",
+                                        "server_restart.event_7023": "ipsec"}
+    assert "IPSEC Services" in md and "no event 4292 in the System log" in md
+    assert "| Server | `dns01` |" in md
+    assert '`cscript %SystemRoot%\\system32\\eventquery.vbs /l system /fi "id eq 4292"`' in md
+    assert "5484" not in md  # the 2008 events' question is not on a 2003 route
+
+
+@pytest.mark.parametrize("org", ["", DESIGN_ORG])
+def test_server_2019_ipsec_events_and_7023_naming_ikeext_are_read_with_wevtutil(
+        org: str, tmp_path: Path) -> None:
+    """Windows Server 2019: the four services run, the Security log has no IPsec
+    failure, the System log's 7023 names IKEEXT: the IPsec branch, not "another
+    service"."""
+    from .conftest_probes import FakeWindows
+    from .evidence_events import event
+    from .test_probes_windows import SCM, _utf16_hex
+
+    seven = event(7023, "2024-05-02T06:01:00Z", {"param1": "IKE and AuthIP IPsec Keying "
+                  "Modules", "param2": "%%1068"}, channel="System", provider=SCM,
+                  binary=_utf16_hex("IKEEXT"), computer="dns01")
+    system = FakeWindows({("wevtutil", "qe", "Security"): "",
+                          ("wevtutil", "qe", "System"): seven})
+    data = tmp_path / "d"
+    screen, md, txt = run_on_the_server(SERVER_CHECKED | {"intake.server_windows":
+                                                          "server2016"}, data, system, org)
+    ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
+    assert _answered_by_probe(data) == {"server_restart.ipsec_events": "no",
+                                        "server_restart.event_7023": "ipsec"}
+    assert "IKE and AuthIP IPsec Keying Modules (IKEEXT)" in md
+    assert "`wevtutil qe System /q:\"*[System[(EventID=7023)]]\" /c:5 /rd:true /f:text`" in md
+    assert "eventquery.vbs" not in md
+    assert not [a for a in system.argvs if a[0] == "wmic"]
