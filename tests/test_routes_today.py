@@ -457,30 +457,6 @@ def test_xp_and_windows_7_log_steps_do_not_offer_the_powershell_collector() -> N
 
 # --- the server that lost its network: the checks of the server's own Windows ---------
 
-def run_on_the_server(answers: dict[str, str], data: Path, system: object,
-                      org: str = "") -> tuple[str, str, str]:
-    """`ipsec-triage start --answers FILE --on caller` run on the server itself (the
-    checks run: its event logs are read through ``system``): screen and both tickets."""
-    import yaml
-
-    data.mkdir(parents=True)
-    (data / "answers.yaml").write_text(yaml.safe_dump({"answers": answers}),
-                                       encoding="utf-8")
-    environ = {"IPSEC_TRIAGE_DATA": str(data), "IPSEC_TRIAGE_STAFFER": "tester",
-               "COLUMNS": "120"}
-    if org:
-        (data / "org.yaml").write_text(org, encoding="utf-8")
-        environ["IPSEC_TRIAGE_ORG"] = str(data / "org.yaml")
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ,
-                      system=system)  # type: ignore[arg-type]
-    assert main(["start", "--answers", str(data / "answers.yaml"), "--on", "caller"],
-                env=env) == 0, err.getvalue()
-    md = next((data / "calls").glob("*.ticket.md")).read_text(encoding="utf-8")
-    txt = next((data / "calls").glob("*.ticket.txt")).read_text(encoding="utf-8")
-    return out.getvalue(), md, txt
-
-
 #: dns01 has no network after every restart but has it in safe mode; the checks are left
 #: to the probes; no clash, no store damage, no approval to disable IPsec
 SERVER_CHECKED = {k: v for k, v in SERVER_7023.items() if k not in (
@@ -512,7 +488,7 @@ def test_server_2003_event_logs_are_read_through_wmi_and_decide_the_route(
         ("wmic", "ntevent", "where", "Logfile='System' and (EventCode=7023)"):
             documented("win2003_wmic_ntevent_7023.txt")})
     data = tmp_path / "d"
-    screen, md, txt = run_on_the_server(SERVER_CHECKED, data, system, org)
+    screen, md, txt = run_on_screen(SERVER_CHECKED, data, org, system)
     ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
     assert _answered_by_probe(data) == {"server_restart.event_4292": "no",
                                         "server_restart.event_7023": "ipsec"}
@@ -538,8 +514,8 @@ def test_server_2019_ipsec_events_and_7023_naming_ikeext_are_read_with_wevtutil(
     system = FakeWindows({("wevtutil", "qe", "Security"): "",
                           ("wevtutil", "qe", "System"): seven})
     data = tmp_path / "d"
-    screen, md, txt = run_on_the_server(SERVER_CHECKED | {"intake.server_windows":
-                                                          "server2016"}, data, system, org)
+    screen, md, txt = run_on_screen(SERVER_CHECKED | {"intake.server_windows":
+                                                          "server2016"}, data, org, system)
     ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
     assert _answered_by_probe(data) == {"server_restart.ipsec_events": "no",
                                         "server_restart.event_7023": "ipsec"}
