@@ -328,6 +328,59 @@ def test_no_reply_is_never_network_unless_the_design_says_ping_is_exempt_and_ans
         tmp_path / "both") == "proves"
 
 
+#: The organization file says its design: ICMP is not exempt (the Windows Firewall
+#: default), Windows 11 targets do not answer ping
+SAYS_NO = "isolation: {icmp_exempt: false, targets_answer_ping: false}\n"
+#: The staffer answers "yes, ping proves" at the no-reply question all the same, the
+#: file server does not answer on 445 either, nor do the test servers
+OVERRIDE = INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.no_reply": "proves",
+                     "fig7_1.ask_service": "file", "fig7_1.port_file": "no",
+                     "fig7_1.test_servers": "no", "fig7_2.rras_running": "no",
+                     "fig7_2.policy_version": "no", "fig7_2.policy_refresh": "done",
+                     "fig7_2.policy_fixed": "yes"}
+
+
+def test_a_staffers_yes_cannot_make_no_reply_a_network_problem_where_the_file_says_no(
+        tmp_path: Path) -> None:
+    """Windows 11 caller, no reply to the ping of fs01; the organization file says ICMP
+    is not exempt. The staffer still says ping proves the path: the route tests file
+    sharing on 445 and ends at the caller's IPsec, never at network operations."""
+    screen, md, txt = run_on_screen(OVERRIDE, tmp_path / "w11", SAYS_NO)
+    ends(screen, md, txt, "fixed_unclear", "caller_ipsec", None)
+    said_yes = md.index("**Yes: ICMP is exempt and targets answer ping")
+    assert "Which kind of service does the caller use on fs01" in md[said_yes:]
+    assert "`powershell Test-NetConnection fs01.corp.example -Port 445`" in md
+    assert "tracert" not in md and "Global network operations center" not in md + screen
+    for key in ("fig7_1.net_autoconfig", "fig7_1.net_gateway"):
+        assert key not in md
+    # the same call where the file says nothing: the safe default is pre-selected (see
+    # above), and a staffer who knows the design may still answer for it
+    screen, md, txt = run_on_screen(INTAKE | PING_PROVES | {
+        "fig7_1.net_autoconfig": "no", "fig7_1.net_gateway": "no",
+        "fig7_1.net_local_link": "done", "fig7_1.link_result": "fails"}, tmp_path / "unsaid")
+    ends(screen, md, txt, "not_fixed", "network", "Global network operations center")
+
+
+def test_no_route_reaches_network_troubleshooting_from_no_reply_where_the_file_says_no(
+        ) -> None:
+    """Every shipped route through the no-reply question, walked again with a design
+    that says ping proves nothing: none reaches the network branch."""
+    from wizard.calls.engine import Engine
+    from wizard.flows.flowset import DEFAULT_DESIGN
+
+    from .support import routes, shipped
+
+    said_no = {"staffer": "t", "call_id": "c"} | DEFAULT_DESIGN | {"ping_said_no": True}
+    engine = Engine(shipped())
+    through = [a for a, s in routes() if a.get("fig7_1.no_reply") == "proves"]
+    assert len(through) >= 50  # the network branch's routes, as the design allows them
+    for answers in through:
+        step = engine.step(answers, said_no)
+        route = [v.node_key for v in step.route] + [step.visit.node_key]
+        assert "fig7_1.net_autoconfig" not in route, answers
+        assert "fig7_1.design_says_no" in route and "fig7_1.ask_service" in route
+
+
 def test_windows_11_file_server_that_ignores_ping_but_answers_on_445_is_not_network(
         tmp_path: Path) -> None:
     answers = NO_REPLY_UNSAID | {"fig7_1.ask_service": "file", "fig7_1.port_file": "yes",
