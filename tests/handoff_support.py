@@ -39,6 +39,20 @@ def escalated_call(data_dir: Path, org: OrgConfig | None = None,
     return call.call_id
 
 
+#: The Tier 2 group of the server chart's escalations (team data_center)
+SERVER_GROUP = "Data center operations"
+
+
+def server_escalated_call(data_dir: Path, org: OrgConfig | None = None) -> str:
+    """A server call (dns01 lost its network after a restart) escalated to
+    :data:`SERVER_GROUP`."""
+    answers = dict(route_to("server_restart.escalate_server"))
+    answers["intake.server_name"] = "dns01"
+    call, step, _tickets = replay(answers, data_dir, org=org)
+    assert step.visit.node_key == "server_restart.escalate_server"
+    return call.call_id
+
+
 def make_packet(folder: Path, data_dir: Path, call_id: str, *, redacted: bool,
                 of_call: bool = True) -> Path:
     """A real escalation packet (the zip ``collect`` writes), recorded for the call;

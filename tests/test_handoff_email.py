@@ -27,6 +27,7 @@ from .handoff_support import (
     make_packet,
     route_to,
     self_signed,
+    server_escalated_call,
     smtp_server,
 )
 
@@ -44,13 +45,14 @@ def smtp(cert: tuple[Path, Path]) -> Iterator[tuple[int, Mailbox]]:
     yield from smtp_server(*cert, users={"helpdesk": PASSWORD})
 
 
-def email_org(port: int | None, cert: Path | None, **extra: object) -> OrgConfig:
+def email_org(port: int | None, cert: Path | None, group: str = GROUP,
+              **extra: object) -> OrgConfig:
     dest: dict[str, object] = {"kind": "email", "to": ["tier2@corp.example"],
                                "from": "helpdesk@corp.example", **extra}
     if port is not None:
         dest.update(smtp_host="127.0.0.1", smtp_port=port, user="helpdesk",
                     secret="TRIAGE_SMTP_PASSWORD", ca_file=str(cert))
-    return OrgConfig.model_validate({"handoff": {"destinations": {GROUP: dest}}})
+    return OrgConfig.model_validate({"handoff": {"destinations": {group: dest}}})
 
 
 def test_escalation_mailed_over_starttls_with_login_body_and_attachments(
@@ -87,6 +89,23 @@ def test_escalation_mailed_over_starttls_with_login_body_and_attachments(
     show = subprocess.run([PYTHON, "-m", "wizard", "show", call_id], capture_output=True,
                           text=True, env=cli_env(data_dir), timeout=60)
     assert f"Hand-off to {GROUP} (email)" in show.stdout and ": sent" in show.stdout
+
+
+def test_a_server_calls_subject_names_the_server(
+        data_dir: Path, smtp: tuple[int, Mailbox], cert: tuple[Path, Path]) -> None:
+    """dns01 lost its network after a restart: the mail to the data center names dns01
+    (a server call has no caller's computer nor target)."""
+    from .handoff_support import SERVER_GROUP
+
+    port, box = smtp
+    org = email_org(port, cert[0], SERVER_GROUP)
+    call_id = server_escalated_call(data_dir, org)
+    outcome = send_call(JournalFolder(data_dir), org, call_id,
+                        environ={"TRIAGE_SMTP_PASSWORD": PASSWORD}, settings=FAST)
+    assert outcome.status == "sent", outcome.error
+    [msg] = box.messages
+    assert str(msg["Subject"]) == (f"IPsec escalation {call_id}: server_ipsec (Not fixed "
+                                   "(escalated to Tier 2)) server dns01")
 
 
 def test_a_journal_copied_in_cannot_make_the_hand_off_send_other_files(

@@ -203,6 +203,29 @@ def test_vendor_specific_fields(rig: Rig) -> None:
         assert post.headers["x-correlation-id"] == call_id
 
 
+def test_a_server_calls_summary_names_the_server(system: System, data_dir: Path) -> None:
+    """The ticket systems' summary (short description, subject) of dns01's call names
+    the server, as the e-mail subject does."""
+    from .handoff_support import SERVER_GROUP, server_escalated_call
+
+    fake = system.make()
+    with serve(fake) as url:
+        dest = {**system.dest(url), "timeout": 1.0}
+        org = OrgConfig.model_validate({"handoff": {"destinations": {SERVER_GROUP: dest}}})
+        call_id = server_escalated_call(data_dir, org)
+        outcome = send_call(JournalFolder(data_dir), org, call_id, environ=SECRET_ENV,
+                            settings=Settings(attempts=2, pause=0.01, max_wait=1.0))
+        assert outcome.status == "sent", outcome.error
+        [ticket] = system.tickets(fake)
+    subject = f"IPsec escalation {call_id}: server_ipsec (Not fixed (escalated to Tier 2))"
+    fields = ticket["fields"]
+    shown = {"servicenow": lambda: fields["short_description"],
+             "zendesk": lambda: fields["subject"],
+             "webhook": lambda: fields["subject"]}.get(system.name,
+                                                       lambda: fields["summary"])()
+    assert shown == subject + " server dns01", fields
+
+
 def test_existing_ticket_from_intake_gets_a_comment_and_the_files(rig: Rig) -> None:
     number = rig.system.existing(rig.fake)
     org = rig.org()

@@ -137,14 +137,16 @@ def test_isolation_design_unsaid_is_a_warning_when_the_charts_branch_on_it(
     from wizard.config.organization import warnings
 
     org = OrgConfig.model_validate({"isolation": {"icmp_exempt": True}})
-    assert org.design == {"ping_proves": False, "target_port": 445}
+    assert org.design == {"ping_proves": False, "ping_said_no": False, "target_port": 445}
     (warning,) = warnings(org, tmp_path / "org.yaml", design_used=True)
     assert warning.startswith(f"{tmp_path / 'org.yaml'}: isolation: targets_answer_ping not set")
     assert warnings(org, tmp_path / "org.yaml", design_used=False) == []
     said = OrgConfig.model_validate({"isolation": {"icmp_exempt": True,
                                                    "targets_answer_ping": True,
                                                    "target_port": 8443}})
-    assert said.design == {"ping_proves": True, "target_port": 8443}
+    assert said.design == {"ping_proves": True, "ping_said_no": False, "target_port": 8443}
+    no = OrgConfig.model_validate({"isolation": {"targets_answer_ping": False}})
+    assert no.design == {"ping_proves": False, "ping_said_no": True, "target_port": 445}
     assert warnings(said, tmp_path / "org.yaml", design_used=True) == []
 
 

@@ -24,4 +24,5 @@ def test_wheel_ships_flowcharts_and_templates(tmp_path: Path) -> None:
     assert "wizard/templates/report_parts.html.j2" in names  # shared with the report page
     for static in (ROOT / "wizard" / "frontends" / "web" / "static").iterdir():
         assert f"wizard/frontends/web/static/{static.name}" in names  # the pages' CSS, JS
-    assert "wizard/checks/probes.py" in names
+    assert "wizard/checks/probes/__init__.py" in names
+    assert "wizard/checks/probes/events.py" in names

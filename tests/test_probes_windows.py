@@ -551,3 +551,99 @@ def test_every_windows_result_can_be_journaled() -> None:
                        ("service_running", {"service": "PolicyAgent"})):
         r = run_probe(name, args, system, timeout=0.5)
         assert json.loads(json.dumps(r.to_dict()))["status"] == r.status.value
+
+
+# -- the server's event logs, per Windows family ------------------------------------------
+
+def _utf16_hex(name: str) -> str:
+    """A 7023 event's binary data: the service's key name in UTF-16LE, NUL-ended (as the
+    Service Control Manager writes it on Windows Vista / Server 2008 and later)."""
+    return (name + "\0").encode("utf-16-le").hex().upper()
+
+
+SCM = ("Service Control Manager", "{555908d1-a6d7-4695-8e1e-26931d2012f4}")
+
+
+def test_event_4292_on_server_2003_is_read_through_wmi_since_there_is_no_wevtutil() -> None:
+    system = FakeWindows({"wmic": documented("win2003_wmic_ntevent_4292.txt")})
+    r = run_probe("event_4292", {}, system)
+    assert r.status is OK, r.summary
+    assert r.summary == "event 4292 found (2 recent, latest 2008-10-03T09:14:22)"
+    assert r.data["method"] == "wmic ntevent (Win32_NTLogEvent)"
+    assert system.argvs[0][0] == "wevtutil"  # tried first: not there on 2003
+    assert system.argvs[1] == ("wmic", "ntevent", "where",
+                               "Logfile='System' and (EventCode=4292)", "get",
+                               "EventCode,InsertionStrings,RecordNumber,SourceName,"
+                               "TimeGenerated", "/value")
+
+
+def test_no_4292_on_server_2003_is_a_conclusive_no() -> None:
+    none = RunOutput(("wmic",), 0, "\r\r\n", "No Instance(s) Available.\r\r\n")
+    r = run_probe("event_4292", {}, FakeWindows({"wmic": none}))
+    assert r.status is FAIL and r.summary == "no event 4292 in the System log"
+
+
+def test_server_2019_ipsec_failure_events_are_read_from_the_security_log() -> None:
+    xml = (event(5484, "2024-05-02T06:01:09.1000000Z", {}, computer="dns01")
+           + event(5461, "2024-05-02T06:01:07.0000000Z",
+                   {"PolicyName": "Server isolation", "ErrorCode": "0x80070002"},
+                   computer="dns01"))
+    system = FakeWindows({"wevtutil": xml})
+    r = run_probe("server_ipsec_events", {}, system)
+    assert r.status is OK and r.summary == ("event 5484 found (2 recent, latest "
+                                            "2024-05-02T06:01:09)")
+    argv = system.argvs[0]
+    assert argv[:3] == ("wevtutil", "qe", "Security")
+    for code in (5453, 5461, 5462, 5480, 5483, 5484, 5485):
+        assert f"EventID={code}" in argv[3]
+    assert "EventID=5478" not in argv[3]  # "IPsec Services has started": no failure
+    empty = run_probe("server_ipsec_events", {}, FakeWindows({"wevtutil": ""}))
+    assert empty.status is FAIL
+
+
+@pytest.mark.parametrize(("events", "outcome", "shown"), [
+    ([("IKE and AuthIP IPsec Keying Modules", "IKEEXT")], "ipsec",
+     "IKE and AuthIP IPsec Keying Modules (IKEEXT)"),
+    ([("Base Filtering Engine", "BFE")], "ipsec", "Base Filtering Engine (BFE)"),
+    # a translated display name: the key name in the binary data still says IPsec
+    ([("Agent stratégie IPsec", "PolicyAgent")], "ipsec", "PolicyAgent"),
+    ([("Print Spooler", "Spooler")], "other", "Print Spooler (Spooler)"),
+    ([("Print Spooler", "Spooler"), ("Windows Defender Firewall", "MpsSvc")], "ipsec",
+     "Windows Defender Firewall (MpsSvc)"),
+])
+def test_event_7023_naming_an_ipsec_service_on_server_2019_pre_selects_ipsec(
+        events: list[tuple[str, str]], outcome: str, shown: str) -> None:
+    xml = "".join(event(7023, f"2024-05-02T06:0{i}:00Z",
+                        {"param1": display, "param2": "%%1068"}, channel="System",
+                        provider=SCM, binary=_utf16_hex(key), computer="dns01")
+                  for i, (display, key) in enumerate(events))
+    r = run_probe("event_7023", {}, FakeWindows({"wevtutil": xml}))
+    assert r.status is OK and r.data["outcome"] == outcome, r.summary
+    assert shown in r.summary
+    assert suggested_at(r, "server_restart.event_7023") == outcome
+
+
+def test_event_7023_on_server_2003_through_wmi_and_none_at_all() -> None:
+    r = run_probe("event_7023", {}, FakeWindows({
+        "wmic": documented("win2003_wmic_ntevent_7023.txt")}))
+    assert r.status is OK and r.data["outcome"] == "ipsec"
+    assert r.summary.startswith("event 7023: an IPsec service did not start: IPSEC Services")
+    none = run_probe("event_7023", {}, FakeWindows({"wevtutil": ""}))
+    assert none.status is FAIL and none.data["outcome"] == "none"
+    assert suggested_at(none, "server_restart.event_7023") == "none"
+    neither = run_probe("event_7023", {}, FakeWindows({}))
+    assert neither.status is UNAVAILABLE and "ask the caller" in neither.summary
+    assert suggested_at(neither, "server_restart.event_7023") is None
+
+
+def suggested_at(result: object, node_key: str) -> str | None:
+    """The answer a server chart check pre-selects from this result."""
+    from wizard.calls.call import Call
+    from wizard.checks.base import ProbeResult
+    from wizard.flows.nodes import CheckNode
+
+    from .support import shipped
+
+    node = shipped().node(node_key)
+    assert isinstance(node, CheckNode) and isinstance(result, ProbeResult)
+    return Call.suggestion_from(node, result).value

@@ -1080,9 +1080,11 @@ SITUATIONS: dict[str, Situation] = {
 }
 
 
-def run_on_screen(answers: dict[str, str], data_dir: Path, org: str = ""
-                  ) -> tuple[str, str, str]:
-    """`ipsec-triage start --answers FILE --no-checks`: the screen and the two tickets."""
+def run_on_screen(answers: dict[str, str], data_dir: Path, org: str = "",
+                  system: object = None) -> tuple[str, str, str]:
+    """`ipsec-triage start --answers FILE --no-checks`: the screen and the two tickets.
+    With ``system``: run on the caller's computer (``--on caller``), the checks reaching
+    that system."""
     data_dir.mkdir(parents=True)
     path = data_dir / "answers.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}), encoding="utf-8")
@@ -1092,8 +1094,10 @@ def run_on_screen(answers: dict[str, str], data_dir: Path, org: str = ""
         (data_dir / "org.yaml").write_text(org, encoding="utf-8")
         environ["IPSEC_TRIAGE_ORG"] = str(data_dir / "org.yaml")
     out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ)
-    assert main(["start", "--answers", str(path), "--no-checks"], env=env) == 0, err.getvalue()
+    env = Environment(stdin=io.StringIO(""), stdout=out, stderr=err, environ=environ,
+                      system=system)  # type: ignore[arg-type]
+    how = ["--no-checks"] if system is None else ["--on", "caller"]
+    assert main(["start", "--answers", str(path), *how], env=env) == 0, err.getvalue()
     calls = data_dir / "calls"
     md = next(calls.glob("*.ticket.md")).read_text(encoding="utf-8")
     txt = next(calls.glob("*.ticket.txt")).read_text(encoding="utf-8")

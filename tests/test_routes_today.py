@@ -8,6 +8,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
+from wizard.checks import RunOutput
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
@@ -16,7 +19,9 @@ from .test_routes import (
     DENIED,
     INTAKE,
     NAMES_WORK,
+    NO_CLASH_NO_STORE,
     PING_PROVES,
+    SERVER_7023,
     STATUS_LABEL,
     run_on_screen,
 )
@@ -323,6 +328,59 @@ def test_no_reply_is_never_network_unless_the_design_says_ping_is_exempt_and_ans
         tmp_path / "both") == "proves"
 
 
+#: The organization file says its design: ICMP is not exempt (the Windows Firewall
+#: default), Windows 11 targets do not answer ping
+SAYS_NO = "isolation: {icmp_exempt: false, targets_answer_ping: false}\n"
+#: The staffer answers "yes, ping proves" at the no-reply question all the same, the
+#: file server does not answer on 445 either, nor do the test servers
+OVERRIDE = INTAKE | {"fig7_1.ping_ip": "no", "fig7_1.no_reply": "proves",
+                     "fig7_1.ask_service": "file", "fig7_1.port_file": "no",
+                     "fig7_1.test_servers": "no", "fig7_2.rras_running": "no",
+                     "fig7_2.policy_version": "no", "fig7_2.policy_refresh": "done",
+                     "fig7_2.policy_fixed": "yes"}
+
+
+def test_a_staffers_yes_cannot_make_no_reply_a_network_problem_where_the_file_says_no(
+        tmp_path: Path) -> None:
+    """Windows 11 caller, no reply to the ping of fs01; the organization file says ICMP
+    is not exempt. The staffer still says ping proves the path: the route tests file
+    sharing on 445 and ends at the caller's IPsec, never at network operations."""
+    screen, md, txt = run_on_screen(OVERRIDE, tmp_path / "w11", SAYS_NO)
+    ends(screen, md, txt, "fixed_unclear", "caller_ipsec", None)
+    said_yes = md.index("**Yes: ICMP is exempt and targets answer ping")
+    assert "Which kind of service does the caller use on fs01" in md[said_yes:]
+    assert "`powershell Test-NetConnection fs01.corp.example -Port 445`" in md
+    assert "tracert" not in md and "Global network operations center" not in md + screen
+    for key in ("fig7_1.net_autoconfig", "fig7_1.net_gateway"):
+        assert key not in md
+    # the same call where the file says nothing: the safe default is pre-selected (see
+    # above), and a staffer who knows the design may still answer for it
+    screen, md, txt = run_on_screen(INTAKE | PING_PROVES | {
+        "fig7_1.net_autoconfig": "no", "fig7_1.net_gateway": "no",
+        "fig7_1.net_local_link": "done", "fig7_1.link_result": "fails"}, tmp_path / "unsaid")
+    ends(screen, md, txt, "not_fixed", "network", "Global network operations center")
+
+
+def test_no_route_reaches_network_troubleshooting_from_no_reply_where_the_file_says_no(
+        ) -> None:
+    """Every shipped route through the no-reply question, walked again with a design
+    that says ping proves nothing: none reaches the network branch."""
+    from wizard.calls.engine import Engine
+    from wizard.flows.flowset import DEFAULT_DESIGN
+
+    from .support import routes, shipped
+
+    said_no = {"staffer": "t", "call_id": "c"} | DEFAULT_DESIGN | {"ping_said_no": True}
+    engine = Engine(shipped())
+    through = [a for a, s in routes() if a.get("fig7_1.no_reply") == "proves"]
+    assert len(through) >= 50  # the network branch's routes, as the design allows them
+    for answers in through:
+        step = engine.step(answers, said_no)
+        route = [v.node_key for v in step.route] + [step.visit.node_key]
+        assert "fig7_1.net_autoconfig" not in route, answers
+        assert "fig7_1.design_says_no" in route and "fig7_1.ask_service" in route
+
+
 def test_windows_11_file_server_that_ignores_ping_but_answers_on_445_is_not_network(
         tmp_path: Path) -> None:
     answers = NO_REPLY_UNSAID | {"fig7_1.ask_service": "file", "fig7_1.port_file": "yes",
@@ -448,3 +506,73 @@ def test_xp_and_windows_7_log_steps_do_not_offer_the_powershell_collector() -> N
         assert "collector" not in text and "audit" not in text, key
     for key, text in _log_steps_help("vista_8").items():
         assert "off by default" in text and "ipsec-triage collector" not in text, key
+
+
+# --- the server that lost its network: the checks of the server's own Windows ---------
+
+#: dns01 has no network after every restart but has it in safe mode; the checks are left
+#: to the probes; no clash, no store damage, no approval to disable IPsec
+SERVER_CHECKED = {k: v for k, v in SERVER_7023.items() if k not in (
+    "server_restart.event_4292", "server_restart.ipsec_events",
+    "server_restart.event_7023")} | NO_CLASH_NO_STORE | {
+    "server_restart.disable_approval": ""}
+DESIGN_ORG = "isolation: {icmp_exempt: false, targets_answer_ping: false}\n"
+
+
+def _answered_by_probe(data: Path) -> dict[str, str]:
+    from wizard.calls.journal import JournalFolder
+
+    store = JournalFolder(data)
+    state = store.load(store.resolve_id("last"))
+    return {k: r.value for k, r in state.answers.items() if r.source == "probe"}
+
+
+@pytest.mark.parametrize("org", ["", DESIGN_ORG])
+def test_server_2003_event_logs_are_read_through_wmi_and_decide_the_route(
+        org: str, tmp_path: Path) -> None:
+    """Windows Server 2003 has no wevtutil: the wizard on dns01 reads the System log
+    through WMI (wmic ntevent): no 4292, a 7023 naming IPSEC Services."""
+    from .conftest_probes import FakeWindows
+    from .test_probes_windows import documented
+
+    none = RunOutput(("wmic",), 0, "", "No Instance(s) Available.\r\r\n")
+    system = FakeWindows({
+        ("wmic", "ntevent", "where", "Logfile='System' and (EventCode=4292)"): none,
+        ("wmic", "ntevent", "where", "Logfile='System' and (EventCode=7023)"):
+            documented("win2003_wmic_ntevent_7023.txt")})
+    data = tmp_path / "d"
+    screen, md, txt = run_on_screen(SERVER_CHECKED, data, org, system)
+    ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
+    assert _answered_by_probe(data) == {"server_restart.event_4292": "no",
+                                        "server_restart.event_7023": "ipsec"}
+    assert "IPSEC Services" in md and "no event 4292 in the System log" in md
+    assert "| Server | `dns01` |" in md
+    assert '`cscript %SystemRoot%\\system32\\eventquery.vbs /l system /fi "id eq 4292"`' in md
+    assert "5484" not in md  # the 2008 events' question is not on a 2003 route
+
+
+@pytest.mark.parametrize("org", ["", DESIGN_ORG])
+def test_server_2019_ipsec_events_and_7023_naming_ikeext_are_read_with_wevtutil(
+        org: str, tmp_path: Path) -> None:
+    """Windows Server 2019: the four services run, the Security log has no IPsec
+    failure, the System log's 7023 names IKEEXT: the IPsec branch, not "another
+    service"."""
+    from .conftest_probes import FakeWindows
+    from .evidence_events import event
+    from .test_probes_windows import SCM, _utf16_hex
+
+    seven = event(7023, "2024-05-02T06:01:00Z", {"param1": "IKE and AuthIP IPsec Keying "
+                  "Modules", "param2": "%%1068"}, channel="System", provider=SCM,
+                  binary=_utf16_hex("IKEEXT"), computer="dns01")
+    system = FakeWindows({("wevtutil", "qe", "Security"): "",
+                          ("wevtutil", "qe", "System"): seven})
+    data = tmp_path / "d"
+    screen, md, txt = run_on_screen(SERVER_CHECKED | {"intake.server_windows":
+                                                          "server2016"}, data, org, system)
+    ends(screen, md, txt, "not_fixed", "server_ipsec", "Data center operations")
+    assert _answered_by_probe(data) == {"server_restart.ipsec_events": "no",
+                                        "server_restart.event_7023": "ipsec"}
+    assert "IKE and AuthIP IPsec Keying Modules (IKEEXT)" in md
+    assert "`wevtutil qe System /q:\"*[System[(EventID=7023)]]\" /c:5 /rd:true /f:text`" in md
+    assert "eventquery.vbs" not in md
+    assert not [a for a in system.argvs if a[0] == "wmic"]

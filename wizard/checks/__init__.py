@@ -71,8 +71,16 @@ PROBES: dict[str, ProbeSpec] = {spec.name: spec for spec in (
               checks.domain_member, WIN, 15.0),
     ProbeSpec("event_547", "ok: an IKE negotiation failure (event 547; 4652-4654 on Vista "
               "and later) is in the Security log", (), checks.event_547, WIN, 15.0),
-    ProbeSpec("event_4292", "ok: event 4292 (IPsec driver in Block mode) is in the System "
-              "log", (), checks.event_4292, WIN, 15.0),
+    ProbeSpec("event_4292", "ok: event 4292 (IPsec driver in Block mode, Windows Server "
+              "2003) is in the System log (wevtutil, or wmic where there is none)", (),
+              checks.event_4292, WIN, 15.0),
+    ProbeSpec("server_ipsec_events", "ok: an IPsec failure of Windows Server 2008 and "
+              "later (5453, 5461, 5462, 5480, 5483-5485) is in the Security log", (),
+              checks.server_ipsec_events, WIN, 15.0),
+    ProbeSpec("event_7023", "ok: an event 7023 (a service did not start) is in the "
+              "System log; data.outcome: ipsec (it names IKEEXT, BFE, MpsSvc, PolicyAgent "
+              "or IPSEC Services), other, or none", (), checks.event_7023, WIN,
+              15.0),
 )}
 
 

@@ -164,6 +164,15 @@ class Isolation(_Strict):
         """Whether "no reply" to a ping says something about the path."""
         return self.icmp_exempt and self.targets_answer_ping
 
+    @property
+    def ping_said_no(self) -> bool:
+        """Whether the file itself says that ICMP is not exempt or that targets do not
+        answer ping (not only left unset): then a staffer's answer cannot make "no reply"
+        prove a network problem."""
+        said = self.model_fields_set
+        return (("icmp_exempt" in said and not self.icmp_exempt)
+                or ("targets_answer_ping" in said and not self.targets_answer_ping))
+
 
 class Timeouts(_Strict):
     default: Seconds = Field(default=3.0, gt=0, le=120,
@@ -255,6 +264,7 @@ class OrgConfig(_Strict):
         the flowcharts read it from there (the answer a question pre-selects, the port a
         step names), so a call keeps the design it started with."""
         return {"ping_proves": self.isolation.ping_proves,
+                "ping_said_no": self.isolation.ping_said_no,
                 "target_port": self.isolation.target_port}
 
     @property

@@ -18,10 +18,13 @@ from wizard.flows.nodes import Catalogue, Flowchart, GotoNode, Node, node_links
 
 #: What the organization's isolation design says (``isolation`` in the organization
 #: file), recorded at the start of a call: ``ping_proves`` (ICMP exempt and answered,
-#: so "no reply" says something about the path) and ``target_port``.
-DESIGN_VARS = frozenset({"ping_proves", "target_port"})
+#: so "no reply" says something about the path), ``ping_said_no`` (the file says ICMP
+#: is not exempt or targets do not answer ping, not only leaves it unset) and
+#: ``target_port``.
+DESIGN_VARS = frozenset({"ping_proves", "ping_said_no", "target_port"})
 #: The design when the organization file says nothing (and for calls that recorded none).
-DEFAULT_DESIGN: dict[str, bool | int] = {"ping_proves": False, "target_port": 445}
+DEFAULT_DESIGN: dict[str, bool | int] = {"ping_proves": False, "ping_said_no": False,
+                                         "target_port": 445}
 BUILTIN_VARS = frozenset({"staffer", "call_id", "test_servers"}) | DESIGN_VARS
 
 

@@ -128,10 +128,20 @@ def build_parcel(state: CallState, store: JournalFolder, group: str, *,
                               CONTENT_TYPES[fmt]) for fmt, text in tickets.items()]
     if chosen is not None:
         attachments.append(Attachment(chosen.name, chosen.read_bytes(), CONTENT_TYPES["zip"]))
-    machine = values.get("intake.caller_machine", "")
-    target = values.get("intake.target", "")
-    where = f" {machine} -> {target}" if machine and target else ""
+    where = _where(values)
     subject = f"IPsec escalation {state.call_id}: {category} ({status}){where}"
     return Parcel(call_id=state.call_id, group=group, subject=subject, body=body,
                   attachments=tuple(attachments), existing_ticket=existing,
                   severity=severity, redacted=False)
+
+
+def _where(values: dict[str, str]) -> str:
+    """The computers a subject names: the caller's computer and the target, or the
+    server of a server call (the intake records it as ``server_name``; it has no
+    target)."""
+    machine = values.get("intake.caller_machine", "")
+    target = values.get("intake.target", "")
+    if machine and target:
+        return f" {machine} -> {target}"
+    server = values.get("intake.server_name", "")
+    return f" server {server}" if server else ""
