@@ -18,8 +18,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
-from .conftest import PYTHON, cli_env, pty_spawn
-from .handoff_support import (
+from .helpers.handoff import (
     GROUP,
     Mailbox,
     closed_port,
@@ -29,6 +28,7 @@ from .handoff_support import (
     self_signed,
     smtp_server,
 )
+from .helpers.run import PYTHON, cli_env, pty_spawn
 
 PASSWORD = "s3cret-Pa55word-for-smtp"
 FAST = Settings(attempts=2, pause=0.01, max_wait=1.0)

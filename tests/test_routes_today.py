@@ -296,7 +296,7 @@ def _preselected_at_no_reply(org_text: str, tmp_path: Path) -> str | None:
     from wizard.calls.journal import JournalFolder
     from wizard.config.organization import OrgConfig, load_org_config
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     tmp_path.mkdir(parents=True)
     org = OrgConfig()
@@ -416,7 +416,7 @@ def _log_steps_help(windows: str) -> dict[str, str]:
     from wizard.base.textrender import render
     from wizard.flows.flowset import DEFAULT_DESIGN
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     fs = shipped()
     context = {"staffer": "sam", "call_id": "20261208-101500-3fa2", "test_servers": "",
