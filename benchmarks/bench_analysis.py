@@ -31,7 +31,7 @@ T = "2026-12-01T09:{:02d}:{:02d}.000Z"
 
 def write_export(path: Path, events: int) -> int:
     sys.path.insert(0, str(ROOT))
-    from tests import evidence_events as ev
+    from tests.helpers import evidence_events as ev
 
     kinds = [
         lambda i: ev.mm_failure(T.format(i % 60, i % 59), f"10.20.{i % 7}.{i % 250}",

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest_probes import HOSTS_FILE_LOCALHOST, black_hole  # noqa: E402
+from tests.helpers.probes import HOSTS_FILE_LOCALHOST, black_hole  # noqa: E402
 from wizard.checks import ProbeResult, System, run_probe, run_probes  # noqa: E402
 from wizard.config.organization import OrgConfig, TestServer  # noqa: E402
 

@@ -21,7 +21,7 @@ from benchmarks.common import best, figure, parser
 
 def sample_call(tmp: Path) -> tuple[list[str], list[str]]:
     """Journal lines of one ended call, and of the same call before its end."""
-    from tests.support import replay
+    from tests.helpers.calls import replay
     from wizard.calls.engine import Engine
     from wizard.flows.flowset import load_flowset
 

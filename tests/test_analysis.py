@@ -1,5 +1,5 @@
 """The analysis of a packet for Tier 2: findings per peer and cause, from events in
-Microsoft's schema (tests/evidence_events.py), WFP net events, mmsa text and 2003 547
+Microsoft's schema (tests/helpers/evidence_events.py), WFP net events, mmsa text and 2003 547
 text (tests/data/evidence, each file's header names what it follows); hostile XML
 refused; a fuzz of the parsers."""
 
@@ -25,8 +25,8 @@ from wizard.evidence.analysis import (
     read_stream,
 )
 
-from . import evidence_events as ev
-from .conftest import PYTHON, cli_env
+from .helpers import evidence_events as ev
+from .helpers.run import PYTHON, cli_env
 
 DATA = Path(__file__).parent / "data" / "evidence"
 T0 = "2026-12-01T09:14:02.1234567Z"

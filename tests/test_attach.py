@@ -25,9 +25,9 @@ from wizard.handoff.parcel import build_parcel
 from wizard.service.desk import Desk
 from wizard.service.evidence import attach_packet, packet_folder
 
-from . import evidence_events as ev
-from .conftest import PYTHON, cli_env
-from .support import HOLD_LOCK, replay, route_to
+from .helpers import evidence_events as ev
+from .helpers.calls import HOLD_LOCK, replay, route_to
+from .helpers.run import PYTHON, cli_env
 
 T0 = "2026-12-01T09:14:02.1234567Z"
 EVENTS = "\n".join([ev.mm_failure(T0, "10.20.30.40", "Negotiation timed out"),

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PYTHON, ROOT
+from .helpers.run import PYTHON, ROOT
 
 FIGURE = re.compile(r"ours +[\d.]+ (s|ms|us) +reference +[\d.]+ (s|ms|us) .*ratio +[\d.]+")
 

@@ -18,8 +18,8 @@ from wizard.calls.journal import JournalError, JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.records.ending import end_call
 
-from .conftest import ROOT, cli_env
-from .support import replay, shipped
+from .helpers.calls import replay, shipped
+from .helpers.run import ROOT, cli_env
 from .test_cli import route_to, run, write_answers
 from .test_hostile_input import cli
 

@@ -40,8 +40,8 @@ from wizard.records.store import (
     save_ended_call,
 )
 
-from .conftest import PYTHON, ROOT, cli_env
-from .support import replay, routes, shipped
+from .helpers.calls import replay, routes, shipped
+from .helpers.run import PYTHON, ROOT, cli_env
 
 PG_ENV = "IPSEC_TRIAGE_TEST_PG_URL"
 TZ = timezone(timedelta(hours=1))

@@ -13,7 +13,7 @@ from wizard.calls.known_issues import matches
 from wizard.checks.base import ProbeResult, ProbeStatus
 from wizard.flows.catalogue import Catalogue, load_catalogue
 
-from .support import ROOT, replay, shipped
+from .helpers.calls import ROOT, replay, shipped
 
 CATALOGUE = shipped().catalogue
 assert isinstance(CATALOGUE, Catalogue)

@@ -16,7 +16,7 @@ from wizard.checks.base import ProbeStatus
 from wizard.config.organization import OrgConfig, TestServer
 from wizard.records.ending import end_call
 
-from .support import shipped
+from .helpers.calls import shipped
 
 INTAKE = {
     "intake.caller_name": "Ann", "intake.details": "now",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import PYTHON, cli_env
-from .support import route_to
+from .helpers.calls import route_to
+from .helpers.run import PYTHON, cli_env
 
 
 def run(args: list[str], data_dir: Path, stdin: str | None = None,

@@ -14,9 +14,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from .conftest import FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
-from .e2e_support import open_call
-from .support import route_to, shipped
+from .helpers.calls import route_to, shipped
+from .helpers.run import FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.terminal import open_call
 
 SERVER = {"intake.server_name": "SRV-Files01"}
 
@@ -45,7 +45,7 @@ def server_call(data_dir: Path) -> str:
 def _server_answers() -> dict[str, str]:
     from wizard.calls.engine import Engine
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     answers, _step = next((a, s) for a, s in Engine(shipped()).paths()
                           if s.visit.chart == "server_restart")

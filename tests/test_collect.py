@@ -27,8 +27,8 @@ from wizard.evidence import (
     scrub_secrets,
 )
 
-from .conftest import PYTHON, cli_env
-from .support import replay, shipped, start_call_by_command
+from .helpers.calls import replay, shipped, start_call_by_command
+from .helpers.run import PYTHON, cli_env
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 

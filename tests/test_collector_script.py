@@ -23,8 +23,8 @@ from wizard.evidence.base import Collector, Command, powershell
 from wizard.evidence.collectors import AUDIT_SUBCATEGORIES, COLLECTORS
 from wizard.evidence.script import ScriptRequest, generate, script_context, script_tasks
 
-from .conftest import PYTHON, cli_env
-from .support import start_call_by_command
+from .helpers.calls import start_call_by_command
+from .helpers.run import PYTHON, cli_env
 
 GRAMMARS = {"tree-sitter-powershell": tree_sitter_powershell.language(),
             "tree-sitter-pwsh": tree_sitter_pwsh.language()}
@@ -251,7 +251,7 @@ def test_the_calls_target_address_filters_the_wfp_drops_in_both_runners(
     from wizard.service.desk import Desk
     from wizard.service.evidence import collector_script, plan_packet
 
-    from .support import replay, shipped
+    from .helpers.calls import replay, shipped
 
     answers = next(a for a, s in Engine(shipped()).paths()
                    if s.visit.node_key == "fig7_3.escalate_logon" and a["intake.target_ip"])

@@ -10,8 +10,8 @@ import pytest
 
 from wizard.frontends.terminal.prompts import command_rows
 
-from .e2e_support import CTRL_C, Terminal, open_call
-from .support import shipped
+from .helpers.calls import shipped
+from .helpers.terminal import CTRL_C, Terminal, open_call
 
 #: Windows 10/11: the policy refresh does not help, the log step (a 254-character line)
 CALLER_LOGS = {

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PYTHON, cli_env
-from .e2e_support import (
+from .helpers.run import PYTHON, cli_env
+from .helpers.terminal import (
     CTRL_C,
     CTRL_U,
     ENTER,
@@ -390,7 +390,7 @@ def test_a_closed_terminal_keeps_a_call_with_answers_open(data_dir: Path) -> Non
 def test_a_long_change_list_fits_80x24_and_jumps_by_number(data_dir: Path) -> None:
     from wizard.calls.engine import Engine
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     answers, _end = max(Engine(shipped()).paths(), key=lambda p: len(p[1].answered_route))
     answers = dict(answers)
@@ -555,7 +555,7 @@ def finish_in_terminal(data_dir: Path, answers: dict[str, str], rows: int = 24,
     from wizard.calls.engine import Engine
     from wizard.flows import answers as answer_rules
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     call_id = open_call(data_dir, answers, leave=1)
     given = {str(e["key"]): str(e["value"]) for e in records(data_dir)
@@ -579,7 +579,7 @@ def test_the_ticket_names_log_files_with_the_computer_as_the_caller_read_it(
     out), never lowered."""
     from wizard.calls.engine import Engine
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     answers = dict(next(a for a, s in Engine(shipped()).paths()
                         if s.visit.node_key == "fig7_3.escalate_logon"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from .conftest import PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.run import PYTHON, ROOT, cli_env, pty_spawn
 
 DOWN = "\x1b[B"
 ENTER = "\r"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from wizard.calls.engine import TRAILS_KEPT, Engine, Step, StepKind, _Trail
 from wizard.flows.flowset import load_flowset
 
-from .support import shipped
+from .helpers.calls import shipped
 
 INTAKE = {
     "intake.caller_name": "Ann", "intake.details": "now",

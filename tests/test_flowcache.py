@@ -22,7 +22,7 @@ from wizard.flows.catalogue_schema import Catalogue as CatalogueModel
 from wizard.flows.flowset import FlowchartError, load_flowset
 from wizard.flows.nodes import Record, TerminalNode
 
-from .conftest import FLOWCHARTS, PYTHON, ROOT, cli_env
+from .helpers.run import FLOWCHARTS, PYTHON, ROOT, cli_env
 
 
 @pytest.fixture

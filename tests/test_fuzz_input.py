@@ -19,7 +19,7 @@ from wizard.base.errors import TriageError
 from wizard.calls.replay import dry_run, load_answers
 from wizard.config.organization import load_org_config
 
-from .support import shipped
+from .helpers.calls import shipped
 
 EXAMPLES = 200
 """Examples per property in CI (four properties: 800 files in all)."""

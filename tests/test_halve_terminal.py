@@ -10,7 +10,7 @@ import pexpect
 
 from wizard.halving.search import Round, next_round
 
-from .conftest import PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.run import PYTHON, ROOT, cli_env, pty_spawn
 
 SERVICES = ["Alerter", "Application Layer Gateway Service", "Automatic Updates",
             "Computer Browser", "DHCP Client", "DNS Client", "DNS Server",

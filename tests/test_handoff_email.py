@@ -18,8 +18,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig, OrgConfigError, load_org_config
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
-from .conftest import PYTHON, cli_env, pty_spawn
-from .handoff_support import (
+from .helpers.handoff import (
     GROUP,
     Mailbox,
     closed_port,
@@ -30,6 +29,7 @@ from .handoff_support import (
     server_escalated_call,
     smtp_server,
 )
+from .helpers.run import PYTHON, cli_env, pty_spawn
 
 PASSWORD = "s3cret-Pa55word-for-smtp"
 FAST = Settings(attempts=2, pause=0.01, max_wait=1.0)
@@ -95,7 +95,7 @@ def test_a_server_calls_subject_names_the_server(
         data_dir: Path, smtp: tuple[int, Mailbox], cert: tuple[Path, Path]) -> None:
     """dns01 lost its network after a restart: the mail to the data center names dns01
     (a server call has no caller's computer nor target)."""
-    from .handoff_support import SERVER_GROUP
+    from .helpers.handoff import SERVER_GROUP
 
     port, box = smtp
     org = email_org(port, cert[0], SERVER_GROUP)

@@ -14,8 +14,8 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.handoff.outbox import send_call
 
-from .handoff_servers import serve
-from .handoff_support import GROUP, escalated_call
+from .helpers.handoff import GROUP, escalated_call
+from .helpers.handoff_servers import serve
 from .test_handoff_tickets import SECRET_ENV, SYSTEMS, Rig, sent_once_after
 
 ATTACK = "a/../../../../../evil/path"
@@ -132,7 +132,7 @@ def _with_url(org: OrgConfig, url: str) -> OrgConfig:
 
 def test_a_password_that_slips_into_a_url_is_masked_everywhere_it_is_shown(
         data_dir: Path) -> None:
-    from .handoff_support import closed_port
+    from .helpers.handoff import closed_port
 
     with running("webhook", data_dir) as rig:
         fake = rig.fake
@@ -208,7 +208,7 @@ def test_an_answers_file_with_such_a_number_is_refused_before_the_call_starts(
         tmp_path: Path, data_dir: Path) -> None:
     import yaml
 
-    from .handoff_support import route_to
+    from .helpers.handoff import route_to
     from .test_hostile_input import cli
 
     org = tmp_path / "org.yaml"
@@ -234,7 +234,7 @@ def test_the_prompt_refuses_it_in_its_own_words(data_dir: Path) -> None:
     from wizard.calls.call import Call
     from wizard.flows.answers import AnswerError
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     org = OrgConfig.model_validate({"handoff": {"destinations": {GROUP: {
         "kind": "zendesk", "url": "http://127.0.0.1:9"}}}})
@@ -259,8 +259,8 @@ def test_the_web_desk_refuses_it_where_it_is_typed(data_dir: Path) -> None:
     from wizard.frontends.web.app import Settings, create_app
     from wizard.service.desk import Desk
 
-    from .handoff_support import route_to
-    from .web_support import TestClient, add_users, answer, current_key, login, start_call
+    from .helpers.handoff import route_to
+    from .helpers.web import TestClient, add_users, answer, current_key, login, start_call
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     org = data_dir / "org.yaml"

@@ -20,9 +20,9 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.handoff.outbox import Settings, drain, entries, send_call
 
-from .conftest import PYTHON, cli_env
-from .handoff_servers import Fake, Jira, ServiceNow, Webhook, Zendesk, basic, serve
-from .handoff_support import GROUP, closed_port, escalated_call, make_packet
+from .helpers.handoff import GROUP, closed_port, escalated_call, make_packet
+from .helpers.handoff_servers import Fake, Jira, ServiceNow, Webhook, Zendesk, basic, serve
+from .helpers.run import PYTHON, cli_env
 
 TOKEN = "tok-9f8e7d6c5b4a-SECRET"
 SECRET_ENV = {"TRIAGE_TICKET_SECRET": TOKEN}
@@ -206,7 +206,7 @@ def test_vendor_specific_fields(rig: Rig) -> None:
 def test_a_server_calls_summary_names_the_server(system: System, data_dir: Path) -> None:
     """The ticket systems' summary (short description, subject) of dns01's call names
     the server, as the e-mail subject does."""
-    from .handoff_support import SERVER_GROUP, server_escalated_call
+    from .helpers.handoff import SERVER_GROUP, server_escalated_call
 
     fake = system.make()
     with serve(fake) as url:
@@ -439,7 +439,7 @@ def test_start_retries_the_outbox_and_send_to_another_group(data_dir: Path,
             "IT security": {"kind": "webhook", "url": other_url + "/hook",
                             "secret": "TRIAGE_TICKET_SECRET"}}}}))
         answers = tmp_path / "answers.yaml"
-        from .handoff_support import route_to
+        from .helpers.handoff import route_to
         answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
         env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), **SECRET_ENV)
 

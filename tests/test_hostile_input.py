@@ -14,7 +14,7 @@ from wizard.base.safetext import markup, plain
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
-from .conftest import FLOWCHARTS
+from .helpers.run import FLOWCHARTS
 from .test_cli import route_to, run, write_answers
 
 MARKUP = ["[/x]", "ran ipconfig [/all]", "[bold]", "x\\", "[link=file:///etc]y[/link]",
@@ -249,7 +249,7 @@ def test_note_too_long_in_an_answers_file_is_refused(tmp_path: Path, data_dir: P
 
 
 def test_caller_text_is_escaped_in_the_markdown_ticket_only(data_dir: Path) -> None:
-    from .support import replay
+    from .helpers.calls import replay
 
     hostile = "Ann | <b>x</b> `y`"
     answers = _with_answer(route_to("fig7_2.escalate_caller"), "caller_name", hostile)

@@ -14,8 +14,8 @@ from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
-from .e2e_support import ENTER, Terminal
-from .support import routes, shipped
+from .helpers.calls import routes, shipped
+from .helpers.terminal import ENTER, Terminal
 
 
 def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:

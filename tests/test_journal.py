@@ -67,7 +67,7 @@ def test_a_durable_folder_fsyncs_every_event_and_ticket_a_throwaway_one_none(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
     import os
 
-    from .support import replay, route_to
+    from .helpers.calls import replay, route_to
 
     synced: list[int] = []
     real_fsync = os.fsync

@@ -26,9 +26,9 @@ from wizard.records.ending import end_call
 from wizard.service import turns
 from wizard.service.desk import Desk
 
-from .conftest import CACHE, ROOT
-from .support import route_to, shipped
-from .web_support import TestClient, add_users, answer, login, make_client, start_call
+from .helpers.calls import route_to, shipped
+from .helpers.run import CACHE, ROOT
+from .helpers.web import TestClient, add_users, answer, login, make_client, start_call
 
 MACHINE = "intake.caller_machine"
 
@@ -200,7 +200,7 @@ def test_a_full_disk_writing_the_ticket_is_a_page_and_one_line_and_the_call_is_k
 
     # the web desk: the last answer's ticket cannot be written
     client, call_id, page = _web_call(data_dir)
-    from .support import replay
+    from .helpers.calls import replay
 
     # the route's answers in the order the call asks them (the last one ends it)
     walked = replay(route_to("fig7_2.escalate_caller"), tmp_path / "route")[0].state
@@ -236,7 +236,7 @@ def test_a_full_disk_writing_the_ticket_is_a_page_and_one_line_and_the_call_is_k
         from wizard.frontends.terminal.cli import main
         sys.exit(main(sys.argv[1:]))
     """)
-    from .conftest import cli_env
+    from .helpers.run import cli_env
 
     r2 = subprocess.run([sys.executable, "-c", script, "start", "--answers", str(path),
                          "--no-checks"], capture_output=True, text=True,
@@ -303,7 +303,7 @@ FULL_DISK = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[2])
-    from tests.web_support import add_users, answer, login, make_client, start_call
+    from tests.helpers.web import add_users, answer, login, make_client, start_call
     from wizard.calls.journal import JournalFolder
     data = Path(sys.argv[1])
     add_users(data)
@@ -408,7 +408,7 @@ def test_on_a_really_full_disk_the_terminal_says_so_in_one_line_and_keeps_the_ca
     the next is told in one line (exit 10), and every note confirmed before is kept."""
     from wizard.flows.pinned import keep
 
-    from .conftest import PYTHON, cli_env, pty_spawn
+    from .helpers.run import PYTHON, cli_env, pty_spawn
 
     page = os.sysconf("SC_PAGE_SIZE")
     kept = Path(keep(shipped(), tmp_path / "probe", durable=False))

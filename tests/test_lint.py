@@ -9,7 +9,7 @@ import pytest
 
 from wizard.flows.flowset import FlowchartError, load_flowset
 
-from .conftest import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env
 
 GOOD = """\
 id: main

@@ -14,7 +14,7 @@ from wizard.config.known import KnownOrg
 from wizard.config.organization import load_org_config
 from wizard.service.desk import Desk
 
-from .conftest import ROOT
+from .helpers.run import ROOT
 from .test_cli import route_to, run, write_answers
 
 EXAMPLE = ROOT / "examples" / "org.yaml"

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .support import ROOT
+from .helpers.calls import ROOT
 
 
 def test_wheel_ships_flowcharts_and_templates(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from wizard.frontends.terminal.environment import Environment
 from wizard.frontends.web.app import Settings, create_app
 from wizard.service.desk import Desk
 
-from .conftest import CACHE, FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
-from .web_support import TestClient, add_users, answer, login, start_call
+from .helpers.run import CACHE, FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.web import TestClient, add_users, answer, login, start_call
 
 ENTER = "\r"
 RENAMED = "cannot_reach"
@@ -164,7 +164,7 @@ def test_the_web_desk_keeps_the_set_a_call_started_with(
 
 def test_the_ticket_of_an_ended_call_is_rendered_with_its_own_flowcharts(
         tmp_path: Path, data_dir: Path) -> None:
-    from .support import route_to
+    from .helpers.calls import route_to
     from .test_cli import write_answers
 
     charts = _charts(tmp_path)
@@ -188,7 +188,7 @@ def test_the_ticket_of_an_ended_call_is_rendered_with_its_own_flowcharts(
 
 def test_resume_with_an_answers_file_is_checked_against_the_calls_own_flowcharts(
         tmp_path: Path, data_dir: Path) -> None:
-    from .support import route_to
+    from .helpers.calls import route_to
     from .test_cli import write_answers
 
     charts = _charts(tmp_path)

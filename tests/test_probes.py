@@ -26,7 +26,7 @@ from wizard.checks import (
 )
 from wizard.config.organization import OrgConfig, TestServer
 
-from .evidence_events import event
+from .helpers.evidence_events import event
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 HAVE_PING = shutil.which("ping") is not None

@@ -9,7 +9,7 @@ import time
 from wizard.checks import ProbeResult, ProbeStatus, System, run_probe, run_probes
 from wizard.config.organization import OrgConfig, TestServer
 
-from .conftest_probes import LOOPBACK, black_hole, listening_port
+from .helpers.probes import LOOPBACK, black_hole, listening_port
 
 TIMEOUT = 0.5
 

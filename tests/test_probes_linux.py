@@ -10,7 +10,7 @@ import pytest
 
 from wizard.checks import ProbeStatus, RunOutput, System, linux, run_probe
 
-from .conftest_probes import captured
+from .helpers.probes import captured
 
 
 @pytest.mark.parametrize(("capture", "code", "replied", "summary", "address"), [

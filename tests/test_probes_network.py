@@ -14,7 +14,7 @@ import pytest
 from wizard.checks import ProbeStatus, RunOutput, System, run_probe
 from wizard.config.organization import OrgConfig, TestServer
 
-from .conftest_probes import (
+from .helpers.probes import (
     HAVE_PING,
     HOSTS_FILE_LOCALHOST,
     LOOPBACK,

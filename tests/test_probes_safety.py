@@ -24,7 +24,7 @@ from wizard.checks import (
 )
 from wizard.checks.base import ProbeSpec
 
-from .conftest_probes import Untouchable
+from .helpers.probes import Untouchable
 
 HOST_PROBES = [(name, spec.params[0]) for name, spec in PROBES.items()
                if spec.params and spec.params[0] in ("host", "address", "name")]

@@ -12,7 +12,7 @@ import pytest
 from wizard.checks import System
 from wizard.checks.system import DeadlineExceeded, ResolveError, with_deadline
 
-from .conftest_probes import (
+from .helpers.probes import (
     HOSTS_FILE_LOCALHOST,
     LOOPBACK,
     black_hole,

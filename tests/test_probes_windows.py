@@ -13,8 +13,8 @@ import pytest
 
 from wizard.checks import ProbeStatus, RunOutput, run_probe, windows
 
-from .conftest_probes import CAPTURED, FakeWindows, captured, failed_run
-from .evidence_events import event, mm_failure
+from .helpers.evidence_events import event, mm_failure
+from .helpers.probes import CAPTURED, FakeWindows, captured, failed_run
 
 OK, FAIL, ERROR, UNAVAILABLE, TIMEOUT = (ProbeStatus.OK, ProbeStatus.FAIL, ProbeStatus.ERROR,
                                          ProbeStatus.UNAVAILABLE, ProbeStatus.TIMEOUT)
@@ -37,7 +37,7 @@ def suggested(result: object) -> str | None:
     from wizard.checks.base import ProbeResult
     from wizard.flows.nodes import CheckNode
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     node = shipped().node("fig7_1.ping_ip")
     assert isinstance(node, CheckNode) and isinstance(result, ProbeResult)
@@ -76,7 +76,7 @@ def test_what_the_caller_reads_from_ping_pre_fills_that_answer(
     from wizard.calls.call import Call
     from wizard.flows.nodes import CheckNode
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     r = run_probe("ping", {"host": "fs01.corp.example"},
                   FakeWindows({"ping": captured(capture)}), timeout=3)
@@ -473,7 +473,7 @@ def test_without_powershell_the_published_script_runs(
 # -- event log ----------------------------------------------------------------------------
 
 # wevtutil qe ... /f:xml prints the events one after another with no root element; the
-# events are built by tests/evidence_events.py in Microsoft's event schema (its
+# events are built by tests/helpers/evidence_events.py in Microsoft's event schema (its
 # docstring names the event documentation the fields follow)
 
 def test_ike_failure_on_current_windows_is_event_4653_read_from_xml() -> None:
@@ -642,7 +642,7 @@ def suggested_at(result: object, node_key: str) -> str | None:
     from wizard.checks.base import ProbeResult
     from wizard.flows.nodes import CheckNode
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     node = shipped().node(node_key)
     assert isinstance(node, CheckNode) and isinstance(result, ProbeResult)

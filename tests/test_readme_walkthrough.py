@@ -10,8 +10,8 @@ from wizard.calls.engine import Engine, StepKind
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import ChoiceNode, TextNode, YesNoNode
 
-from .conftest import ROOT
-from .support import shipped
+from .helpers.calls import shipped
+from .helpers.run import ROOT
 
 CONTEXT = {"staffer": "sam", "call_id": "x", "test_servers": ""}
 

@@ -38,8 +38,8 @@ from wizard.records.report import (
 )
 from wizard.records.store import CallFilter, calls, open_store
 
-from .conftest import PYTHON, cli_env
-from .support import shipped
+from .helpers.calls import shipped
+from .helpers.run import PYTHON, cli_env
 from .test_callstore import (
     PG_ENV,
     TZ,
@@ -482,8 +482,8 @@ def test_a_call_handed_off_to_tier2_is_in_the_report_with_its_status_and_kind(
     kind of destination, and lists no call."""
     import yaml
 
-    from .handoff_servers import ServiceNow, basic, serve
-    from .handoff_support import GROUP, closed_port, escalated_call
+    from .helpers.handoff import GROUP, closed_port, escalated_call
+    from .helpers.handoff_servers import ServiceNow, basic, serve
     from .test_callstore import run_cli
 
     token = "tok-5a4b3c2d1e-SECRET"

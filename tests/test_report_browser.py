@@ -12,8 +12,8 @@ import pytest
 
 from benchmarks.desk import fill
 
-from .browser_support import CHROMIUM
-from .conftest import PYTHON, cli_env
+from .helpers.browser import CHROMIUM
+from .helpers.run import PYTHON, cli_env
 
 SECTIONS = {
     "volume": "Calls per week", "versions": "Calls per week by flowchart version",

@@ -20,8 +20,8 @@ from wizard.flows.nodes import TerminalNode, windows_family
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
-from .conftest import PYTHON, cli_env
-from .support import ROOT, replay, routes, shipped
+from .helpers.calls import ROOT, replay, routes, shipped
+from .helpers.run import PYTHON, cli_env
 
 INTAKE = {
     "intake.caller_name": "Ann Caller", "intake.details": "now",

@@ -301,7 +301,7 @@ def _preselected_at_no_reply(org_text: str, tmp_path: Path) -> str | None:
     from wizard.calls.journal import JournalFolder
     from wizard.config.organization import OrgConfig, load_org_config
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     tmp_path.mkdir(parents=True)
     org = OrgConfig()
@@ -368,7 +368,7 @@ def test_no_route_reaches_network_troubleshooting_from_no_reply_where_the_file_s
     from wizard.calls.engine import Engine
     from wizard.flows.flowset import DEFAULT_DESIGN
 
-    from .support import routes, shipped
+    from .helpers.calls import routes, shipped
 
     said_no = {"staffer": "t", "call_id": "c"} | DEFAULT_DESIGN | {"ping_said_no": True}
     engine = Engine(shipped())
@@ -474,7 +474,7 @@ def _log_steps_help(windows: str) -> dict[str, str]:
     from wizard.base.textrender import render
     from wizard.flows.flowset import DEFAULT_DESIGN
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     fs = shipped()
     context = {"staffer": "sam", "call_id": "20261208-101500-3fa2", "test_servers": "",
@@ -532,7 +532,7 @@ def test_server_2003_event_logs_are_read_through_wmi_and_decide_the_route(
         org: str, tmp_path: Path) -> None:
     """Windows Server 2003 has no wevtutil: the wizard on dns01 reads the System log
     through WMI (wmic ntevent): no 4292, a 7023 naming IPSEC Services."""
-    from .conftest_probes import FakeWindows
+    from .helpers.probes import FakeWindows
     from .test_probes_windows import documented
 
     none = RunOutput(("wmic",), 0, "", "No Instance(s) Available.\r\r\n")
@@ -557,8 +557,8 @@ def test_server_2019_ipsec_events_and_7023_naming_ikeext_are_read_with_wevtutil(
     """Windows Server 2019: the four services run, the Security log has no IPsec
     failure, the System log's 7023 names IKEEXT: the IPsec branch, not "another
     service"."""
-    from .conftest_probes import FakeWindows
-    from .evidence_events import event
+    from .helpers.evidence_events import event
+    from .helpers.probes import FakeWindows
     from .test_probes_windows import SCM, _utf16_hex
 
     seven = event(7023, "2024-05-02T06:01:00Z", {"param1": "IKE and AuthIP IPsec Keying "

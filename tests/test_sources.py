@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support import ROOT
+from .helpers.calls import ROOT
 
 #: The source documents: Chapter 7 and the blog case. The folder's README.md holds notes
 #: on the KB articles, not a source: a step that rests on a KB article says that it

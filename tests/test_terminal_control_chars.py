@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pexpect
 
-from .conftest import PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.run import PYTHON, ROOT, cli_env, pty_spawn
 
 ENTER = "\r"
 CTRL_U = "\x15"

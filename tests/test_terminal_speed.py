@@ -20,7 +20,7 @@ from wizard.base.privacy import private_dir, tighten
 from wizard.calls.journal import JournalFolder
 from wizard.frontends.terminal import prompts
 
-from .conftest import PYTHON, ROOT
+from .helpers.run import PYTHON, ROOT
 
 
 def _typed(keys: str) -> str:
@@ -183,7 +183,7 @@ def test_the_terminal_puts_an_answer_on_disk_once_the_next_question_is_shown(
 
     from wizard.calls.call import Call
 
-    from .support import shipped
+    from .helpers.calls import shipped
 
     call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=None,
                       staffer="sam", runs_on="helpdesk", mode="interactive", checks=False)
@@ -231,7 +231,7 @@ def test_the_first_question_is_asked_before_rich_yaml_and_the_lock_library_load(
     # without rich; the call's lock is taken without filelock
     import pexpect
 
-    from .conftest import cli_env, pty_spawn
+    from .helpers.run import cli_env, pty_spawn
 
     env = cli_env(tmp_path / "data", IPSEC_TRIAGE_CACHE=str(tmp_path / "cache"),
                   PROMPT_TOOLKIT_NO_CPR="1")

@@ -14,7 +14,7 @@ from wizard.config.organization import OrgConfig
 from wizard.records import ticket
 from wizard.records.ticket import TicketError, markdown_escape
 
-from .support import replay, route_to, routes
+from .helpers.calls import replay, route_to, routes
 from .test_hostile_input import test_template_failures_get_clean_messages as assert_template_fails
 
 HOSTILE_NAMES = [
@@ -216,7 +216,7 @@ def test_the_web_desk_says_which_template_was_stopped(
     from wizard.frontends.web.app import Settings, create_app
     from wizard.service.desk import Desk
 
-    from .web_support import TestClient, add_users, answer, current_key, login, start_call
+    from .helpers.web import TestClient, add_users, answer, current_key, login, start_call
 
     custom = template_dir(tmp_path,
         "{% for i in range(999) %}{% for j in range(999) %}{% for k in range(999) %}"

@@ -12,8 +12,8 @@ from wizard.calls.engine import Engine
 from wizard.config.organization import OrgConfig
 from wizard.records.ticket import TicketError
 
-from .conftest import PYTHON, cli_env
-from .support import replay, shipped
+from .helpers.calls import replay, shipped
+from .helpers.run import PYTHON, cli_env
 
 ROUTE = next(a for a, s in Engine(shipped()).paths()
              if s.visit.node_key == "fig7_2.escalate_caller")

@@ -13,7 +13,7 @@ import pytest
 from wizard.config.organization import OrgConfigError, load_org_config
 from wizard.service.accounts import Accounts, hash_password
 
-from .conftest import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env
 from .test_cli import route_to, write_answers
 from .test_hostile_input import cli
 

@@ -12,9 +12,8 @@ import pytest
 from wizard.calls.journal import JournalFolder
 from wizard.service.accounts import Accounts
 
-from .support import route_to
-from .test_checks_in_calls import INTAKE
-from .web_support import (
+from .helpers.calls import route_to
+from .helpers.web import (
     add_users,
     answer,
     current_key,
@@ -23,6 +22,7 @@ from .web_support import (
     make_client,
     start_call,
 )
+from .test_checks_in_calls import INTAKE
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

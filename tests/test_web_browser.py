@@ -16,9 +16,9 @@ import pytest
 from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 
-from .conftest import PYTHON, cli_env
-from .support import shipped
-from .web_support import PASSWORDS, ROLES, current_key
+from .helpers.calls import shipped
+from .helpers.run import PYTHON, cli_env
+from .helpers.web import PASSWORDS, ROLES, current_key
 
 
 def free_port() -> int:
@@ -222,7 +222,7 @@ def accessible(page: Any) -> None:
 
 def test_a_lead_sees_every_section_of_the_report_and_a_staffer_is_refused(
         server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
-    from .handoff_support import escalated_call
+    from .helpers.handoff import escalated_call
 
     url, data = server
     escalated_call(data)  # a replayed call (practice): stored when the report is made
@@ -307,7 +307,7 @@ def test_keyboard_shortcuts_on_a_question_page(server: tuple[str, Path],
 
 def test_the_end_page_copies_the_ticket_and_reads_well_zoomed(
         server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
-    from .handoff_support import escalated_call
+    from .helpers.handoff import escalated_call
 
     url, data = server
     call_id = escalated_call(data)

@@ -24,9 +24,9 @@ import pytest
 from wizard.calls.journal import JournalFolder
 from wizard.service.accounts import Accounts
 
+from .helpers.web import PASSWORDS, ROLES, current_key, held_ping, serve
 from .test_checks_in_calls import INTAKE
 from .test_web_browser import accessible, give, signed_in, start
-from .web_support import PASSWORDS, ROLES, current_key, held_ping, serve
 
 CHECK = "fig7_1.net_from_helpdesk"
 """A check run on the help desk's computer: does the target answer a ping from there."""

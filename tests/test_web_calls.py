@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import PYTHON, cli_env
-from .support import HOLD_LOCK
+from .helpers.calls import HOLD_LOCK
+from .helpers.run import PYTHON, cli_env
+from .helpers.web import PASSWORDS, ROLES, add_users, current_key, field, held_ping, serve
 from .test_web_browser_live import ANSWERS, Desk, wait_for_file
-from .web_support import PASSWORDS, ROLES, add_users, current_key, field, held_ping, serve
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +187,7 @@ def copied_in(data: Path, call_id: str, new_id: str, tickets: dict[str, str]) ->
 
 def test_a_ticket_is_served_from_the_calls_own_file_never_a_path_its_journal_names(
         desk: Desk) -> None:
-    from .support import replay, route_to
+    from .helpers.calls import replay, route_to
 
     call, _end, tickets = replay(route_to("fig7_2.escalate_caller"), desk.data)
     # any private file of the data folder (here a hand-off token an admin keeps there)

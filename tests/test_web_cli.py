@@ -10,7 +10,7 @@ from pathlib import Path
 
 from wizard.service.accounts import Accounts, verify
 
-from .conftest import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env
 
 
 def run(args: list[str], data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:

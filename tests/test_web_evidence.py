@@ -16,9 +16,9 @@ from wizard.calls.replay import AnswersFile, DocumentError, run
 from wizard.config.organization import OrgConfig
 from wizard.records.ending import end_call
 
-from .support import route_to, shipped
+from .helpers.calls import route_to, shipped
+from .helpers.web import add_users, field, login, make_client
 from .test_attach import EVENTS, script_packet, traversal
-from .web_support import add_users, field, login, make_client
 
 
 def lee_call(data_dir: Path, end: str = "fig7_2.escalate_caller", *,

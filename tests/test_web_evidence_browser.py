@@ -9,10 +9,10 @@ from typing import Any
 
 from wizard.calls.engine import Engine
 
-from .support import shipped
+from .helpers.calls import shipped
+from .helpers.web import current_key
 from .test_attach import EVENTS, script_packet
 from .test_web_browser import give, server, signed_in, start  # noqa: F401 - the fixture
-from .web_support import current_key
 
 LOG_ROUTE = next(a for a, s in Engine(shipped()).paths() if "fig7_2.logs_rras" in a)
 

@@ -22,7 +22,7 @@ from wizard.service import sessions
 from wizard.service.desk import Desk
 from wizard.service.sessions import SessionStore
 
-from .web_support import add_users, field, login, make_client, start_call
+from .helpers.web import add_users, field, login, make_client, start_call
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -25,9 +25,9 @@ from wizard.calls.journal import JournalFolder
 from wizard.service import turns
 
 from .conftest import PYTHON, cli_env
-from .support import HOLD_LOCK
+from .helpers.calls import HOLD_LOCK
+from .helpers.web import add_users, answer, field, login, make_client, start_call
 from .test_attach import EVENTS, script_packet
-from .web_support import add_users, answer, field, login, make_client, start_call
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -19,11 +19,11 @@ from wizard.frontends.web.app import Settings, create_app
 from wizard.service.calls import route_step
 from wizard.service.desk import Desk
 
-from .handoff_servers import ServiceNow, basic, serve
-from .handoff_support import GROUP, closed_port
-from .support import shipped
+from .helpers.calls import shipped
+from .helpers.handoff import GROUP, closed_port
+from .helpers.handoff_servers import ServiceNow, basic, serve
+from .helpers.web import add_users, field, login, make_client, start_call
 from .test_web import answer_all, route_to
-from .web_support import add_users, field, login, make_client, start_call
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -208,8 +208,8 @@ def test_pages_load_their_one_script_and_stylesheet_from_the_app_only(desk_dir: 
 
 
 def test_a_check_step_streams_its_checks_then_the_question(desk_dir: Path) -> None:
+    from .helpers.web import answer, current_key
     from .test_checks_in_calls import INTAKE
-    from .web_support import answer, current_key
 
     client = make_client(desk_dir, checks=True)
     login(client, "sam")

@@ -28,10 +28,10 @@ import pytest
 
 from wizard.service.accounts import Accounts
 
-from .conftest import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env
+from .helpers.web import PASSWORDS, Server, add_users, field, serve
 from .test_web_workers import Desk, answered_by, tab_on
 from .test_web_workers import desk as desk  # the fixture: one serve --workers 2
-from .web_support import PASSWORDS, Server, add_users, field, serve
 
 PROXY = "127.0.0.1"
 """The reverse proxy's address the servers trust (``--proxy``)."""

@@ -18,8 +18,8 @@ import pytest
 from wizard.calls.engine import Engine
 from wizard.service.accounts import Accounts
 
-from .support import shipped
-from .web_support import PASSWORDS, ROLES, current_key, field, serve
+from .helpers.calls import shipped
+from .helpers.web import PASSWORDS, ROLES, current_key, field, serve
 
 T = TypeVar("T")
 SSO = ["--sso-header", "X-Remote-User", "--sso-from", "127.0.0.1"]

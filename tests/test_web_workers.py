@@ -21,8 +21,8 @@ import pytest
 
 from wizard.service.accounts import Accounts
 
+from .helpers.web import PASSWORDS, ROLES, Server, current_key, field, serve
 from .test_web_team import ROUTE, answer_in_both_tabs, at_once, audit
-from .web_support import PASSWORDS, ROLES, Server, current_key, field, serve
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux",
                                 reason="which worker answered is read from Linux's /proc")

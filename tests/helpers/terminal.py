@@ -15,8 +15,8 @@ from wizard.calls.engine import Engine, StepKind
 from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 
-from .conftest import PYTHON, ROOT, cli_env, pty_spawn
-from .support import route_to, shipped  # noqa: F401 - route_to for the terminal tests
+from .calls import route_to, shipped  # noqa: F401 - route_to for the terminal tests
+from .run import PYTHON, ROOT, cli_env, pty_spawn
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 

@@ -13,7 +13,7 @@ from wizard.config.organization import OrgConfig
 from wizard.flows.flowset import FlowSet, load_flowset
 from wizard.records.ending import end_call
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 _FLOWSET: FlowSet | None = None
 

@@ -28,9 +28,9 @@ from wizard.service.accounts import Accounts
 from wizard.service.calls import route_step
 from wizard.service.desk import Desk
 
-from .conftest import PYTHON, cli_env
-from .handoff_support import free_port
-from .support import shipped
+from .calls import shipped
+from .handoff import free_port
+from .run import PYTHON, cli_env
 
 PASSWORDS = {"sam": "sam-password-1", "alex": "alex-password-1", "lee": "lee-password-1"}
 ROLES = {"sam": "staffer", "alex": "staffer", "lee": "lead"}

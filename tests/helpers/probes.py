@@ -17,7 +17,7 @@ from pathlib import Path
 from wizard.checks import RunOutput, System
 from wizard.config.organization import OrgConfig
 
-CAPTURED = Path(__file__).parent / "data" / "captured"
+CAPTURED = Path(__file__).resolve().parents[1] / "data" / "captured"
 HAVE_PING = shutil.which("ping") is not None
 LOOPBACK = "127.0.0.1"
 

@@ -18,7 +18,7 @@ from wizard.evidence import Redactor
 from wizard.evidence.base import Context
 from wizard.evidence.packet import Evidence, build_packet
 
-from .support import replay, route_to
+from .calls import replay, route_to
 
 ESCALATION = "fig7_2.escalate_caller"
 GROUP = "Tier 2 IPsec support"  # the built-in group of caller_ipsec
