@@ -147,6 +147,8 @@ def test_isolation_design_unsaid_is_a_warning_when_the_charts_branch_on_it(
     assert said.design == {"ping_proves": True, "ping_said_no": False, "target_port": 8443}
     no = OrgConfig.model_validate({"isolation": {"targets_answer_ping": False}})
     assert no.design == {"ping_proves": False, "ping_said_no": True, "target_port": 445}
+    # one "no" decides it: the other field unset is no reason to warn
+    assert warnings(no, tmp_path / "org.yaml", design_used=True) == []
     assert warnings(said, tmp_path / "org.yaml", design_used=True) == []
 
 

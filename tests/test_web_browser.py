@@ -335,3 +335,64 @@ def test_the_end_page_copies_the_ticket_and_reads_well_zoomed(
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     print(f"screenshots in {tmp_path}")
+
+
+#: What the page reports of its command box: its widths, and per step each word's line
+#: boxes (Range.getClientRects: a word broken across rows has more than one)
+MEASURE = """(box) => {
+  const b = box.getBoundingClientRect();
+  const steps = [];
+  for (const step of box.querySelectorAll('.step')) {
+    const words = [];
+    for (const w of step.querySelectorAll('.w')) {
+      const r = document.createRange();
+      r.selectNodeContents(w);
+      const rects = Array.from(r.getClientRects()).filter((x) => x.width > 0);
+      words.push({word: w.textContent, boxes: rects.length, left: rects[0].left,
+                  right: rects[rects.length - 1].right, top: rects[0].top});
+    }
+    steps.push(words);
+  }
+  return {scroll: box.scrollWidth, client: box.clientWidth, left: b.left, right: b.right,
+          steps: steps};
+}"""
+
+
+def test_the_longest_command_is_boxed_and_never_broken_inside_a_word_narrow_or_wide(
+        server: tuple[str, Path], browser: Any) -> None:
+    """A Windows 11 caller's log step (three steps, the wevtutil query 150 characters)
+    on a phone-sized and a desktop-sized window: the box holds every word (no sideways
+    scrolling), no word is split over two rows, each step starts a row and the rows a
+    step goes on to are indented."""
+    from .test_command_display import CALLER_LOGS
+
+    url, data = server
+    page = signed_in(browser, url, "sam")
+    call_id = start(page)
+    while (key := current_key(data, call_id)) != "fig7_2.logs_caller":
+        assert key is not None and key in CALLER_LOGS, key
+        give(page, CALLER_LOGS[key])
+    node = shipped().node("fig7_2.logs_caller")
+    expected = [line.split() for line in node.commands["vista_later"].splitlines()]  # type: ignore[index]
+    assert "(one line per step; indented rows go on)" in page.inner_text("#command-label")
+    counted = []
+    for width in (360, 1400):
+        page.set_viewport_size({"width": width, "height": 900})
+        shown = page.locator(".command").evaluate(MEASURE)
+        assert shown["scroll"] <= shown["client"], (width, shown["scroll"], shown["client"])
+        assert [[w["word"] for w in step] for step in shown["steps"]] == expected
+        rows = 0
+        for step in shown["steps"]:
+            first = step[0]
+            tops = sorted({round(w["top"]) for w in step})
+            rows += len(tops)
+            for w in step:
+                assert w["boxes"] == 1, (width, w)  # never broken inside a word
+                assert shown["left"] <= w["left"] and w["right"] <= shown["right"], (width, w)
+            for top in tops[1:]:  # a row the step goes on to starts further right
+                start_of_row = min(w["left"] for w in step if round(w["top"]) == top)
+                assert start_of_row > first["left"], (width, step)
+        counted.append(rows)
+    # the narrow window wraps the steps onto more rows than the wide one (the page's
+    # column keeps even a wide window from holding the 150-character query on one row)
+    assert counted[0] > counted[1] >= len(expected), counted

@@ -308,16 +308,19 @@ class Call:
         value = render(source, step.context).strip()
         return value if value in {o.value for o in node.options} else None
 
-    def command(self, node: Node, step: Step, sep: str = "\n") -> str:
+    def command(self, node: Node, step: Step, sep: str = "\n", steps: str = "\n") -> str:
         """The command to read out for a step: the one for the caller's Windows family, or
-        each family's, labelled, when the version is not known."""
+        each family's, labelled, when the version is not known. A command of several
+        steps (one per line, each typed on its own) has them joined by ``steps``: a
+        ticket joins them with cmd's `` & ``, on one line."""
         if node.commands is None:
-            return self.text(node.command, step)
+            return steps.join(self.text(node.command, step).splitlines())
         family = windows_family(step.context.get("windows"))
         if family is not None:
-            return self.text(node.commands[family], step)
-        return sep.join(f"{FAMILY_LABELS[f]}: {self.text(node.commands[f], step)}"
-                         for f in WINDOWS_FAMILIES)
+            return steps.join(self.text(node.commands[family], step).splitlines())
+        return sep.join(f"{FAMILY_LABELS[f]}: "
+                        f"{steps.join(self.text(node.commands[f], step).splitlines())}"
+                        for f in WINDOWS_FAMILIES)
 
     # -- probes ------------------------------------------------------------------------
     def probe_applies(self, step: Step) -> str | None:

@@ -311,11 +311,12 @@ def warnings(org: OrgConfig, path: Path | None, design_used: bool = False) -> li
                        "answered)")
     unsaid = [f for f in ("icmp_exempt", "targets_answer_ping")
               if f not in org.isolation.model_fields_set]
-    if unsaid and design_used:
+    if unsaid and design_used and not org.isolation.ping_said_no:
         out.append(f"{where}: isolation: {' and '.join(unsaid)} not set; Figure 7.1 "
-                   "pre-selects \"no\" (today's Windows default): a ping with no reply "
-                   "never decides a network problem, a test of the service's port is "
-                   "asked instead. Say what your design does")
+                   "pre-selects \"no\" (today's Windows default) when a ping gets no "
+                   "reply, but a staffer's \"yes\" then takes the call to network "
+                   "troubleshooting on the ping alone. Say what your design does (false: "
+                   "the service's port is always tested)")
     return out
 
 

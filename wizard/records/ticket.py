@@ -127,7 +127,7 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
             "chart": v.chart,
             "chart_title": call.fs.charts[v.chart].title,
             "question": call.text(v.node.text, step),
-            "command": call.command(v.node, step, sep="; "),
+            "command": call.command(v.node, step, sep="; ", steps=" & "),
             "answer": answer_rules.label(v.node, v.value or ""),
             "answered_by": rec.source if rec else "staffer",
             "answered_at": rec.at if rec else "",
@@ -214,7 +214,8 @@ def build_context(call: Call, step: Step) -> dict[str, Any]:
         "changes": state.changes,
         "log_files": log_files(comp, srv, family) if node.tier2 and logs_done else [],
         "logs_note": logs_note if node.tier2 else "",
-        "logs_command": call.command(logs_done[-1].node, step, sep="; ") if logs_done else "",
+        "logs_command": (call.command(logs_done[-1].node, step, sep="; ", steps=" & ")
+                         if logs_done else ""),
         "windows": var_label("windows"),
         "packet": attached_packet(state.packets),
         "known_issues": [

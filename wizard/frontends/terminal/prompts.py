@@ -130,20 +130,28 @@ def confirm(message: str) -> bool:
 
 
 
+#: Where a command of several steps (lines) has one broken: the rows that go on are
+#: indented by this, so each step's first row stands out.
+CONTINUED = "  "
+
+
 def command_rows(command: str, room: int) -> tuple[list[str] | None, bool]:
     """The rows a command is shown on within ``room`` columns, and whether a line had to
-    be broken (at spaces only: typed with a space where the row ends). None when a
+    be broken (at spaces only: typed with a space where the row ends; in a command of
+    several steps, the rows that go on are indented by :data:`CONTINUED`). None when a
     single word is wider than the room."""
     import textwrap
 
     rows: list[str] = []
     broken = False
-    for line in command.splitlines() or [command]:
+    lines = command.splitlines() or [command]
+    indent = CONTINUED if len(lines) > 1 else ""
+    for line in lines:
         if len(line) <= room:
             rows.append(line)
             continue
         pieces = textwrap.wrap(line, width=max(room, 1), break_long_words=False,
-                               break_on_hyphens=False)
+                               break_on_hyphens=False, subsequent_indent=indent)
         if any(len(p) > room for p in pieces):
             return None, False
         rows += pieces
@@ -466,11 +474,15 @@ class Frontend:
     def show_command(self, command: str) -> None:
         """The command the caller types, in a box, never cut inside a word: a line wider
         than the box is broken at its spaces only, and the box says it is typed as one
-        line. Only a single word wider than the terminal is left whole on a line of its
+        line (a command of several steps: one line per step, its rows that go on
+        indented). Only a single word wider than the terminal is left whole on a line of its
         own for the terminal to fold."""
         rows, one_line = command_rows(command, self.screen.width - 4)
         if rows is not None:
-            title = "Have the caller type (one line)" if one_line else "Have the caller type"
+            title = "Have the caller type"
+            if one_line:
+                title += (" (one line per step; indented rows go on)"
+                          if len(command.splitlines()) > 1 else " (one line)")
             self.console.print(Panel(Text("\n".join(rows), style="bold", no_wrap=True),
                                      title=title, border_style="green", expand=False))
             return
