@@ -11,14 +11,16 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.checks import System
-from wizard.config.organization import OrgConfig
 from wizard.evidence.base import Change, Collector, Command, Context, Copy, Text
 from wizard.evidence.collectors import COLLECTORS
 from wizard.evidence.packet import Evidence, build_packet, check_out_dir, collect
 from wizard.evidence.redact import Redactor, scrub_secrets
+
+if TYPE_CHECKING:  # the organization model (pydantic): loaded by those that read the file
+    from wizard.config.organization import OrgConfig
 
 __all__ = ["COLLECTORS", "Change", "Collector", "Command", "Context", "Copy", "Evidence",
            "Redactor", "Text", "PacketRequest", "planned_changes", "make_packet",

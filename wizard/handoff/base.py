@@ -10,16 +10,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.config.handoff import ticket_problem
 from wizard.flows.answers import quoted
 from wizard.handoff.secrets import remember, scrub
+
+if TYPE_CHECKING:  # imported when a hand-off is sent: a command that sends none never loads it
+    import httpx
 
 USER_AGENT = f"ipsec-triage/{__version__}"
 
@@ -196,14 +197,13 @@ def check(response: httpx.Response, what: str) -> httpx.Response:
 
 
 def client(base_url: str, timeout: float, headers: Mapping[str, str]) -> httpx.Client:
+    import httpx
+
     return httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout),
                         headers={"User-Agent": USER_AGENT, "Accept": "application/json",
                                  **headers}, follow_redirects=False)
 
 
-#: Failures after a request went out, before its answer came: the server may have done it.
-_AFTER_SENDING = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
-                  httpx.RemoteProtocolError)
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -211,6 +211,12 @@ def transport_error(exc: httpx.HTTPError, what: str) -> HandoffError:
     """A network failure (refused, timeout, TLS) as a retryable HandoffError; one after
     a request that makes or changes something was sent (a timeout waiting for its
     answer, a connection closed before it) has an unknown outcome."""
+    import httpx
+
+    #: failures after a request went out, before its answer came: the server may have
+    #: done it
+    after_sending = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError,
+                     httpx.WriteError, httpx.RemoteProtocolError)
     if isinstance(exc, httpx.TimeoutException):
         why = "no answer in time"
     elif isinstance(exc, httpx.ConnectError):
@@ -218,7 +224,7 @@ def transport_error(exc: httpx.HTTPError, what: str) -> HandoffError:
     else:
         why = f"{type(exc).__name__}: {exc}"
     unknown = False
-    if isinstance(exc, _AFTER_SENDING):
+    if isinstance(exc, after_sending):
         try:
             unknown = exc.request.method.upper() not in _SAFE_METHODS
         except RuntimeError:  # no request attached: nothing is known to be sent

@@ -141,12 +141,12 @@ def finish_call(desk: Desk, call: Call, step: Step) -> Ending:
 def handoff_destination(call: Call) -> tuple[str, str] | None:
     """(group, kind label) where an escalated call would be sent, or None when the
     organization file names no destination for its group."""
-    from wizard.handoff.outbox import LABELS, destination_for
-
     group = (call.state.ended or {}).get("tier2_group")
-    dest = destination_for(call.org, group)
-    if dest is None:
+    dest = call.org.handoff.destination(group)
+    if dest is None:  # the hand-off code is loaded only for a call that has somewhere to go
         return None
+    from wizard.handoff.outbox import LABELS
+
     return str(group), LABELS[dest.kind]
 
 

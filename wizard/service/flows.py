@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.flows.flowset import FlowchartError, FlowSet, lint, load_flowset, route_count
-from wizard.service import calls
 from wizard.service.desk import Desk, describe_flowset
 
 
@@ -80,7 +79,9 @@ def diagram(desk: Desk, charts: Sequence[str] = (), call_ref: str | None = None)
             raise TriageError(f"no chart {cid!r}; charts: {', '.join(fs.charts)}",
                               ExitStatus.USAGE)
     route: list[str] = []
-    if call_ref:
+    if call_ref:  # the call code: loaded for a route only
+        from wizard.service import calls
+
         _journals, state = desk.load_call(call_ref)
         step = calls.route_step(fs, state)
         route = [v.node_key for v in step.route] + [step.visit.node_key]

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.base.errors import ExitStatus
-from wizard.records.ticket import FORMATS
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
     from types import ModuleType
@@ -108,6 +107,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         show.add_argument("call_id", help="call id, a unique prefix, or 'last'")
         show.add_argument("--json", action="store_true", help="print the record as JSON")
     if wanted("ticket"):
+        from wizard.records.ticket import FORMATS  # the ticket code: for this command only
+
         ticket = add("ticket", "print (re-render) the ticket of an ended call")
         ticket.add_argument("call_id", help="call id, a unique prefix, or 'last'")
         ticket.add_argument("--format", choices=sorted(FORMATS), default="md")
