@@ -4,6 +4,7 @@ imports that command's code only."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,34 @@ def test_an_escalated_call_with_nowhere_to_send_loads_no_hand_off_code(tmp_path:
     loaded = done.stdout.splitlines()[-1].split()
     assert loaded[0] == "0" and f"{CLI}.calls" in loaded
     assert "httpx" not in loaded and "wizard.handoff.outbox" not in loaded
+
+
+REPORT = """
+import sys
+from wizard.frontends.terminal.cli import main
+code = main(["report", "--no-sync", "--practice"])
+print("LOADED", code, *sorted(m for m in ("yaml", "pydantic", "wizard.checks")
+                              if m in sys.modules))
+"""
+
+
+def test_the_report_takes_its_labels_from_the_cached_flowcharts(tmp_path: Path) -> None:
+    # a call stored first (replayed: a practice call), so the report has labels to show
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"answers": route_to("fig7_1.escalate_network")}),
+                       encoding="utf-8")
+    env = cli_env(tmp_path / "data", IPSEC_TRIAGE_CACHE=str(tmp_path / "cache"))
+    subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(answers),
+                    "--no-checks"], cwd=ROOT, env=env, capture_output=True, check=True,
+                   timeout=120)
+    shutil.rmtree(tmp_path / "cache")
+    first, again = (subprocess.run([PYTHON, "-c", REPORT], cwd=ROOT, env=env,
+                                   capture_output=True, text=True, check=True, timeout=120
+                                   ).stdout.splitlines() for _ in range(2))
+    assert first[-1] == "LOADED 0 pydantic wizard.checks yaml"  # the files parsed
+    assert again[-1] == "LOADED 0"  # then from the cache: no YAML, no schema, no checks
+    assert first[:-1] == again[:-1]  # the same report, labels and all
+    assert "1 calls: " in first[1] and "Network connectivity" in "\n".join(first)
 
 
 def test_python_m_wizard_runs_the_same_command_line(tmp_path: Path) -> None:

@@ -77,7 +77,6 @@ def labels(desk: Desk) -> tuple[FlowSet | None, Labels]:
     """The flowcharts in use and the labels they and the known-issue catalogue give;
     labels fall back to ids if they cannot be read."""
     from wizard.base.documents import DocumentError
-    from wizard.flows.catalogue import catalogue_path, load_catalogue
     from wizard.flows.flowset import FlowchartError, load_flowset
     from wizard.records.report import flowset_labels
 
@@ -87,13 +86,23 @@ def labels(desk: Desk) -> tuple[FlowSet | None, Labels]:
         from wizard.base.resources import builtin_dir
 
         folder = builtin_dir("flowcharts")
-    try:
-        fs: FlowSet | None = load_flowset(folder, check=False)
-    except (FlowchartError, DocumentError, OSError):
-        fs = None
+    fs: FlowSet | None = None
+    for check in (True, False):  # the checked set is read from the cache; a set that
+        try:  # fails its checks still gives its labels
+            fs = load_flowset(folder, check=check)
+            break
+        except FlowchartError:
+            continue
+        except (DocumentError, OSError):
+            break
     issues: list[tuple[str, str]] = []
-    with contextlib.suppress(DocumentError, OSError):
-        issues = [(e.id, e.title) for e in load_catalogue(catalogue_path(folder)).entries]
+    if fs is not None:  # the catalogue came with the set (from the cache, not parsed again)
+        issues = [(e.id, e.title) for e in (fs.catalogue.entries if fs.catalogue else ())]
+    else:
+        from wizard.flows.catalogue import catalogue_path, load_catalogue
+
+        with contextlib.suppress(DocumentError, OSError):
+            issues = [(e.id, e.title) for e in load_catalogue(catalogue_path(folder)).entries]
     return fs, flowset_labels(fs, issues)
 
 
