@@ -141,13 +141,14 @@ def finish_call(desk: Desk, call: Call, step: Step) -> Ending:
 def handoff_destination(call: Call) -> tuple[str, str] | None:
     """(group, kind label) where an escalated call would be sent, or None when the
     organization file names no destination for its group."""
-    from wizard.handoff.outbox import LABELS, destination_for
+    from wizard.flows.vocabulary import DESTINATION_WORDS
+    from wizard.handoff.outbox import destination_for
 
     group = (call.state.ended or {}).get("tier2_group")
     dest = destination_for(call.org, group)
     if dest is None:
         return None
-    return str(group), LABELS[dest.kind]
+    return str(group), DESTINATION_WORDS[dest.kind]
 
 
 def send_ended_call(desk: Desk, call: Call) -> Outcome:
