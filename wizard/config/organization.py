@@ -23,9 +23,7 @@ from wizard.base.yamlio import format_validation_error, load_document, locate
 from wizard.config.fields import Flag, Name, Port, Seconds
 from wizard.config.handoff import DEST_MODELS, HandoffConfig
 from wizard.flows.nodes import Team
-
-CATEGORIES = ("network", "name_resolution", "application", "caller_ipsec", "target_ipsec",
-              "server_ipsec")
+from wizard.flows.vocabulary import CATEGORIES
 
 #: Tier 2 teams a flowchart exit names (``team:``), with the names the chapter uses.
 DEFAULT_TEAMS = {

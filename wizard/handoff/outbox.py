@@ -30,6 +30,7 @@ from wizard.base.privacy import private_dir
 from wizard.calls.journal import Journal, JournalError, JournalFolder, atomic_write
 from wizard.config.handoff import EmailDest, JiraDest, ServiceNowDest, WebhookDest, ZendeskDest
 from wizard.config.organization import OrgConfig
+from wizard.flows.vocabulary import DESTINATION_WORDS
 from wizard.handoff.base import Delivery, HandoffError, Parcel
 from wizard.handoff.mail import slug
 from wizard.handoff.parcel import build_parcel
@@ -41,8 +42,6 @@ LOCK_STALE = 600.0
 AnyDest = EmailDest | ServiceNowDest | JiraDest | ZendeskDest | WebhookDest
 MODULES = {"email": "mail", "servicenow": "servicenow", "jira": "jira", "zendesk": "zendesk",
            "webhook": "webhook"}
-LABELS = {"email": "e-mail", "servicenow": "ServiceNow", "jira": "Jira", "zendesk": "Zendesk",
-          "webhook": "webhook"}
 
 
 @dataclass
@@ -74,7 +73,7 @@ class Outcome:
 
     def line(self) -> str:
         """One line for the staffer."""
-        label = LABELS.get(self.kind, self.kind)
+        label = DESTINATION_WORDS.get(self.kind, self.kind)
         if self.status == "sent" and self.delivery is not None:
             d = self.delivery
             if d.file:

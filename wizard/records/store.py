@@ -67,7 +67,7 @@ from sqlalchemy.exc import (
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.calls.journal import CallState, JournalFolder, now_iso
-from wizard.flows.nodes import Status
+from wizard.flows.vocabulary import STATUS_LABELS
 
 if TYPE_CHECKING:
     from wizard.calls.engine import Engine as Engine_
@@ -93,10 +93,6 @@ CONNECT_TIMEOUT_S = 5
 """A server that does not answer costs this long at the end of a call, not minutes."""
 SQLITE_BUSY_TIMEOUT_S = 30
 BATCH = 200
-
-STATUS_LABELS = {**{s.value: s.label.split(" (", 1)[0] for s in Status},
-                 ABANDONED: "Abandoned", OPEN: "Still open"}
-"""fixed_understood -> Fixed understood, ..., not_fixed -> Not fixed, abandoned, open."""
 
 metadata = sa.MetaData()
 calls = sa.Table(

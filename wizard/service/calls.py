@@ -145,9 +145,9 @@ def handoff_destination(call: Call) -> tuple[str, str] | None:
     dest = call.org.handoff.destination(group)
     if dest is None:  # the hand-off code is loaded only for a call that has somewhere to go
         return None
-    from wizard.handoff.outbox import LABELS
+    from wizard.flows.vocabulary import DESTINATION_WORDS
 
-    return str(group), LABELS[dest.kind]
+    return str(group), DESTINATION_WORDS[dest.kind]
 
 
 def send_ended_call(desk: Desk, call: Call) -> Outcome:

@@ -29,6 +29,13 @@ front end's: :mod:`wizard.service.reports` and :mod:`wizard.frontends.terminal.r
 
 from __future__ import annotations
 
+from wizard.flows.vocabulary import (
+    HANDOFF_LABELS,
+    HANDOFF_STATUSES,
+    OUTCOMES,
+    STATUS_LABELS,
+    STATUSES,
+)
 from wizard.records.report.assembly import (
     assemble,
     build_report,
@@ -54,13 +61,7 @@ from wizard.records.report.model import (
     DIMENSIONS,
     FORMATS,
     HANDOFF_COLORS,
-    HANDOFF_LABELS,
-    HANDOFF_STATUSES,
-    KIND_LABELS,
-    OUTCOMES,
     SERIES,
-    STATUS_LABELS,
-    STATUSES,
     TIMED,
     Group,
     HandoffRow,
@@ -117,7 +118,6 @@ __all__ = [
     "HTML_TEMPLATE",
     "HandoffRow",
     "HtmlTable",
-    "KIND_LABELS",
     "Labels",
     "OUTCOMES",
     "Period",

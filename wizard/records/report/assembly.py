@@ -9,12 +9,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from wizard.calls.journal import now_iso
+from wizard.flows.vocabulary import DESTINATION_LABELS, OUTCOMES
 from wizard.records.report.model import (
     _FIXED_ORDER,
     DEFAULT_GROUPS,
     DIMENSIONS,
-    KIND_LABELS,
-    OUTCOMES,
     TIMED,
     Group,
     HandoffRow,
@@ -238,7 +237,7 @@ def assemble(results: Mapping[str, Sequence[Sequence[Any]]], dims: Sequence[str]
         key = str(kind or "")
         row = kinds.get(key)
         if row is None:
-            label = (KIND_LABELS.get(key, key) if key else
+            label = (DESTINATION_LABELS.get(key, key) if key else
                      "(not sent)" if status == "none" else "(kind not recorded)")
             row = kinds[key] = HandoffRow(key, label)
         row.statuses[str(status)] = row.statuses.get(str(status), 0) + int(n)

@@ -6,17 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wizard.flows.vocabulary import HANDOFF_LABELS, HANDOFF_STATUSES, STATUS_LABELS, STATUSES
 from wizard.records.report.model import (
     COLORS,
     DEFAULT_TOP,
     DIMENSIONS,
     FORMATS,
     HANDOFF_COLORS,
-    HANDOFF_LABELS,
-    HANDOFF_STATUSES,
     SERIES,
-    STATUS_LABELS,
-    STATUSES,
     TIMED,
     Group,
     HandoffRow,

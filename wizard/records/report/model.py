@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wizard.flows.nodes import Category, ChoiceNode, Status
+from wizard.flows.nodes import Category, ChoiceNode
+from wizard.flows.vocabulary import HANDOFF_STATUSES, OUTCOMES, STATUS_LABELS, STATUSES
 
 # csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
 # this module is loaded with the command line, and the first question must not wait.
@@ -21,27 +22,14 @@ if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is mad
 
 
 FORMATS = ("table", "csv", "json", "html")
-OUTCOMES = ("fixed_understood", "fixed_unclear", "not_fixed")
-"""The chapter's three statuses: calls that reached an outcome."""
-STATUSES = (*OUTCOMES, "abandoned", "open")
-STATUS_LABELS = {**{s.value: s.label.split(" (", 1)[0] for s in Status},
-                 "abandoned": "Abandoned", "open": "Still open"}
-"""fixed_understood -> Fixed understood, ..., abandoned -> Abandoned, open -> Still open."""
 COLORS = {"fixed_understood": "#1b7837", "fixed_unclear": "#dfa000",
           "not_fixed": "#c51b7d", "abandoned": "#777777", "open": "#4393c3",
           "other": "#bbbbbb"}
 """Status colours (told apart without colour too: every chart has its table)."""
 SERIES = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
 
-HANDOFF_STATUSES = ("sent", "queued", "failed", "none")
-HANDOFF_LABELS = {"sent": "Sent", "queued": "Waiting in the outbox", "failed": "Failed",
-                  "none": "Not sent"}
-"""A call's hand-off to Tier 2, as the store holds it."""
 HANDOFF_COLORS = {"sent": "#1b7837", "queued": "#4393c3", "failed": "#c51b7d",
                   "none": "#777777", "other": "#bbbbbb"}
-KIND_LABELS = {"email": "E-mail", "servicenow": "ServiceNow", "jira": "Jira",
-               "zendesk": "Zendesk", "webhook": "Webhook"}
-"""Kinds of hand-off destination (the organization file's ``handoff.destinations``)."""
 
 DIMENSIONS: dict[str, str] = {
     "category": "Category",

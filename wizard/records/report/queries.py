@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from wizard.records.report.model import OUTCOMES, TIMED
+from wizard.flows.vocabulary import OUTCOMES
+from wizard.records.report.model import TIMED
 
 # csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
 # this module is loaded with the command line, and the first question must not wait.

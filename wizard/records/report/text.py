@@ -10,14 +10,11 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from wizard.base.safetext import plain, spreadsheet_safe
+from wizard.flows.vocabulary import HANDOFF_LABELS, HANDOFF_STATUSES, STATUS_LABELS, STATUSES
 from wizard.records.report.model import (
     ALL_ROWS,
     DEFAULT_TOP,
     DIMENSIONS,
-    HANDOFF_LABELS,
-    HANDOFF_STATUSES,
-    STATUS_LABELS,
-    STATUSES,
     TIMED,
     Group,
     HandoffRow,
