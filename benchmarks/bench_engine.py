@@ -1,11 +1,13 @@
 """Engine: the next question of a long call.
 
-A flowchart with a loop (question, action, the question again...) gives a 1,000-step
-route. "Ours" is what a call does: the same engine asked for the next step after each
-new answer (it reuses its last walk up to the first changed answer). The reference is
-the walk from the start over the same answers (what every step used to cost).
+A flowchart with a loop (question, action, the question again...) gives a 5,000-step
+route. "Ours" is what a call does: each answer recorded in the call's state, then the
+engine asked for the next step with the state's answers (it reuses its last walk and
+looks only at the answers changed since). The reference is the walk from the start over
+the same answers (what every step used to cost). The per-step time is shown at several
+points of the call: flat means the whole call is linear in its length.
 
-    python -m benchmarks.bench_engine [--steps 1000] [--runs N]
+    python -m benchmarks.bench_engine [--runs N] [--tiny]
 """
 
 from __future__ import annotations
@@ -54,48 +56,55 @@ def answers_for(steps: int) -> dict[str, str]:
 
 def main() -> None:
     args = parser(__doc__).parse_args()
+    import statistics
+    import time
+
     from wizard.calls.engine import Engine
+    from wizard.calls.journal import AnswerRecord, CallState
     from wizard.flows.flowset import load_flowset
 
-    steps = 40 if args.tiny else 1000
+    steps = 40 if args.tiny else 5000
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "main.yaml").write_text(LOOP, encoding="utf-8")
         fs = load_flowset(Path(tmp))
-    engine = Engine(fs)
     base = {"staffer": "ann", "call_id": "x", "test_servers": ""}
-    answers = answers_for(steps)
-    keys = list(answers)
-    engine.step(dict(answers), base)
-
-    def next_question() -> None:  # the last answer changes, as when it is given
-        last = keys[-1]
-        answers[last] = "done" if answers[last] != "done" else "done "
-        engine.step(answers, base)
-
-    def from_start() -> None:
-        engine._trail = None
-        engine.step(answers, base)
-
-    runs = 1 if args.tiny else max(args.runs, 20)
-    ours = best(next_question, runs)
-    ref = best(from_start, runs)
-    figure(f"next question, {steps}-step route", ours, ref, "walk from the start",
-           "under 5 ms")
-
-    # a whole call: every answer given in turn
     script = answers_for(steps)
+    keys = list(script)
 
-    def whole_call(reuse: bool) -> None:
-        e = Engine(fs)
-        given: dict[str, str] = {}
+    def from_start(answers: dict[str, str]) -> None:
+        engine = Engine(fs)
+        engine._shared.trails.clear()  # no kept walk: every visit again
+        engine.step(answers, base)
+
+    # a whole call as a call makes it: each answer recorded, then the next step
+    def whole_call() -> list[float]:
+        engine = Engine(fs)
+        engine._shared.trails.clear()
+        state = CallState(call_id="x")
+        times = []
         for k in keys:
-            given[k] = script[k]
-            if not reuse:
-                e._trail = None
-            e.step(given, base)
+            state.answers[k] = AnswerRecord(k, script[k], "")
+            start = time.perf_counter()
+            engine.step(state.values(), base)
+            times.append(time.perf_counter() - start)
+        return times
 
-    figure(f"whole {steps}-step call", best(lambda: whole_call(True), 1),
-           best(lambda: whole_call(False), 1), "walk from the start each step",
+    runs = 1 if args.tiny else max(1, min(args.runs, 3))
+    per_step = [statistics.median(col) for col in zip(*(whole_call() for _ in range(runs)),
+                                                       strict=True)]
+    window = max(1, steps // 50)
+    marks = sorted({window, steps // 5, steps // 2, steps})
+    for mark in marks:
+        at = statistics.median(per_step[max(0, mark - window):mark])
+        ref = best(lambda m=mark: from_start(dict(list(script.items())[:m])), runs)
+        figure(f"next question at step {mark:,} of a call", at, ref, "walk from the start",
+               "under 5 ms, flat")
+    first = statistics.median(per_step[:window])
+    last = statistics.median(per_step[-window:])
+    print(f"  per-step time at step {steps:,} / at step {window:,}: {last / first:.2f} "
+          "(1 = flat: linear in the route's length for the whole call)")
+    figure(f"whole {steps:,}-step call", sum(per_step),
+           best(lambda: from_start(script), 1) * steps / 2, "walk from the start each step",
            "linear in route length")
 
 

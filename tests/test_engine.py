@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wizard.calls.answerlog import AnswerValues
 from wizard.calls.engine import TRAILS_KEPT, Engine, Step, StepKind, _Trail
+from wizard.calls.journal import AnswerRecord, CallState
 from wizard.flows.flowset import load_flowset
 
 from .helpers.calls import shipped
@@ -261,3 +265,86 @@ def test_a_thousand_step_route_reaches_its_end(tmp_path: Path) -> None:
     end = engine.step(answers)
     assert end.kind is StepKind.END and end.number == 1002 and len(end.route) == 1001
     _same(end, _fresh(engine, answers, {}))
+
+
+def _record(key: str, value: str) -> AnswerRecord:
+    return AnswerRecord(key, value, "2026-01-01T00:00:00+00:00")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_call_states_answers_give_what_a_walk_from_the_start_gives(
+        data: st.DataObject) -> None:
+    """The answers of a call (its state's values, which count their changes) through
+    answers, back edits, wrong answers and removed answers: every step is the walk's."""
+    fs = shipped()
+    reused, reference = Engine(fs), Engine(fs)
+    state = CallState(call_id="counted")
+    base = {"staffer": "ann", "call_id": "counted", "test_servers": ""}
+    for _ in range(data.draw(st.integers(5, 40))):
+        step = reused.step(state.values(), base)
+        _same(step, _fresh(reference, dict(state.values()), base))
+        if step.kind is StepKind.END:
+            break
+        action = data.draw(st.sampled_from(["answer", "answer", "answer", "back", "wrong",
+                                            "remove"]))
+        answered = [v for v in step.route if v.answered]
+        if action in ("back", "remove") and answered:
+            visit = data.draw(st.sampled_from(answered))
+            if action == "remove":
+                del state.answers[visit.key]
+            else:
+                value = data.draw(st.sampled_from(reused.sample_value(visit.node)))
+                state.answers[visit.key] = _record(visit.key, value)
+        elif action == "wrong":
+            state.answers[step.visit.key] = _record(step.visit.key, "not an answer \x00")
+        else:
+            value = data.draw(st.sampled_from(reused.sample_value(step.visit.node)))
+            state.answers[step.visit.key] = _record(step.visit.key, value)
+    _same(reused.step(state.values(), base), _fresh(reference, dict(state.values()), base))
+
+
+class _CountedValues(AnswerValues):
+    __slots__ = ("reads",)
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.reads += 1
+        return super().get(key, default)
+
+
+def test_a_long_calls_next_step_reads_only_what_changed(tmp_path: Path) -> None:
+    """At every step of a 2,000-step call the engine reads the same few answers (the
+    new one and the next), however long the route behind it is."""
+    (tmp_path / "main.yaml").write_text(LOOP)
+    engine = Engine(load_flowset(tmp_path))
+    state = CallState(call_id="long")
+    state.answers.plain = values = _CountedValues()  # type: ignore[attr-defined]
+    values.reads = 0
+    reads = []
+    for n in range(1, 1001):
+        suffix = "" if n == 1 else f"@{n}"
+        for key, value in ((f"main.ask{suffix}", "yes"), (f"main.retry{suffix}", "done")):
+            state.answers[key] = _record(key, value)
+            values.reads = 0
+            step = engine.step(state.values())
+            reads.append(values.reads)
+    assert step.visit.key == "main.ask@1001" and len(step.route) == 2000
+    assert max(reads) <= 3, max(reads)
+    # an earlier answer changed: the route is walked again from there, and is right
+    state.answers["main.ask@10"] = _record("main.ask@10", "no")
+    end = engine.step(state.values())
+    assert end.kind is StepKind.END and len(end.route) == 19
+
+
+def test_a_call_states_values_are_read_only_and_plain_to_readers() -> None:
+    state = CallState(call_id="x", answers={"intake.target": _record("intake.target", "fs01")})
+    values = state.values()
+    assert values == {"intake.target": "fs01"} and values is state.values()
+    with pytest.raises(TypeError):
+        values["intake.target"] = "other"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        values.pop("intake.target")
+    assert json.loads(json.dumps(values)) == {"intake.target": "fs01"}
+    assert type(copy.copy(values)) is dict and copy.deepcopy(state).values() == values
+    state.answers.pop("intake.target")
+    assert values == {}

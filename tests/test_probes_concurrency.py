@@ -94,3 +94,31 @@ def test_a_battery_of_forty_checks_runs_all_at_once() -> None:
     results = run_probes(requests, AllAtOnce(), timeout=8)
     assert [r.status for r in results] == [ProbeStatus.OK] * 40
     assert not barrier.broken
+
+
+def test_a_battery_over_max_at_once_runs_in_turns_of_max_at_once() -> None:
+    """More than MAX_AT_ONCE checks: never more than MAX_AT_ONCE run at the same time
+    (a runaway flowchart starts no thousands of processes), the rest start as the first
+    end, and every result comes back in request order."""
+    from wizard.checks import MAX_AT_ONCE
+
+    total = MAX_AT_ONCE + 44
+    first, rest = threading.Barrier(MAX_AT_ONCE), threading.Barrier(total - MAX_AT_ONCE)
+    lock = threading.Lock()
+    started = active = most = 0
+
+    class Counted(System):
+        def reverse(self, address: str, timeout: float) -> str | None:
+            nonlocal started, active, most
+            with lock:
+                turn, started, active = started, started + 1, active + 1
+                most = max(most, active)
+            (first if turn < MAX_AT_ONCE else rest).wait(timeout=10)
+            with lock:
+                active -= 1
+            return f"host{turn}.example"
+
+    results = run_probes([("reverse_lookup", {"address": LOOPBACK})] * total, Counted(),
+                         timeout=15)
+    assert [r.status for r in results] == [ProbeStatus.OK] * total
+    assert most == MAX_AT_ONCE and not first.broken and not rest.broken

@@ -21,6 +21,7 @@ from typing import Any
 
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.textrender import condition, variables
+from wizard.calls.answerlog import AnswerValues
 from wizard.flows import answers as answer_rules
 from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import (
@@ -129,6 +130,11 @@ def _valid(node: Node, value: Any) -> str | None:
 _MISSING: Any = object()
 
 
+def _same(given: Any, raw: Any) -> bool:
+    """Whether an answer is the one a kept visit was computed from."""
+    return given is raw or (type(given) is type(raw) and given == raw)
+
+
 class _Trail:
     """The route of the last :meth:`Engine.step` call, kept to be extended.
 
@@ -145,20 +151,44 @@ class _Trail:
         self.numbers: list[int] = []  # question number after each visit
         self.undo: list[tuple[str, bool, Any]] = []  # (var, was set, old value) or ("",..)
         self.counts: dict[str, int] = {}
+        self.answered_at: dict[str, int] = {}  # visit key -> its place, for answered visits
+        self.source: weakref.ref[AnswerValues] | None = None
+        """The answers the route was last walked with, when they count their changes,
+        and their revision then: only the answers changed since need looking at."""
+        self.revision = 0
 
     @property
     def next_key(self) -> str:
         return self.nexts[-1]
 
     def valid_prefix(self, answers: Mapping[str, Any]) -> int:
-        """How many visits of the kept route the answers still lead through."""
+        """How many visits of the kept route the answers still lead through.
+
+        When they are the same :class:`AnswerValues` the route was last walked with,
+        only the keys changed since are looked at (a long call: the same cost at every
+        step); any other mapping is compared along the whole route."""
+        source = self.source() if self.source is not None else None
+        if source is answers and isinstance(answers, AnswerValues):
+            keep = len(self.route)
+            for key in answers.changed_since(self.revision):
+                at = self.answered_at.get(key)
+                if at is not None and at < keep and not _same(answers.get(key, _MISSING),
+                                                              self.raws[at]):
+                    keep = at
+            return keep
         for i, (visit, raw) in enumerate(zip(self.route, self.raws, strict=True)):
             if raw is _MISSING:
                 continue
-            given = answers.get(visit.key, _MISSING)
-            if not (given is raw or (type(given) is type(raw) and given == raw)):
+            if not _same(answers.get(visit.key, _MISSING), raw):
                 return i
         return len(self.route)
+
+    def walked_with(self, answers: Mapping[str, Any]) -> None:
+        """The route now follows ``answers`` (as they are now)."""
+        if isinstance(answers, AnswerValues):
+            self.source, self.revision = weakref.ref(answers), answers.revision
+        else:
+            self.source = None
 
     def truncate(self, keep: int) -> None:
         while len(self.route) > keep:
@@ -166,6 +196,7 @@ class _Trail:
             self.raws.pop()
             self.nexts.pop()
             self.numbers.pop()
+            self.answered_at.pop(visit.key, None)
             var, was_set, old = self.undo.pop()
             if var:
                 if was_set:
@@ -181,6 +212,8 @@ class _Trail:
     def push(self, visit: Visit, raw: Any) -> None:
         """Pass ``visit``; the caller then appends the key of the node after it to
         ``nexts`` (a branch decides it from the context, which includes this answer)."""
+        if raw is not _MISSING:
+            self.answered_at[visit.key] = len(self.route)
         self.route.append(visit)
         self.raws.append(raw)
         self.counts[visit.node_key] = self.counts.get(visit.node_key, 0) + 1
@@ -329,6 +362,7 @@ class Engine:
     def _step(self, answers: Mapping[str, Any], trail: _Trail) -> Step:
         fs = self.fs
         trail.truncate(trail.valid_prefix(answers))
+        trail.walked_with(answers)
         route = trail.route
         key = trail.next_key if route else fs.start_key
         counts = trail.counts

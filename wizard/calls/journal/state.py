@@ -7,6 +7,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wizard.calls.answerlog import AnswerValues
+
 if TYPE_CHECKING:  # the checks are imported when a record has a check result
     from wizard.checks.base import ProbeResult
 
@@ -24,6 +26,58 @@ class AnswerRecord:
     the staffer at the keyboard, the call's starter or whoever resumed it)."""
 
 
+class AnswerRecords(dict[str, AnswerRecord]):
+    """A call's answers by step key, keeping :attr:`plain` (the values alone, what the
+    engine reads) up to date as they change, so it is never rebuilt."""
+
+    __slots__ = ("plain",)
+
+    def __init__(self, records: Any = ()) -> None:
+        """``records``: what ``dict()`` takes (a mapping or key, record pairs)."""
+        super().__init__()
+        self.plain = AnswerValues()
+        for key, record in dict(records).items():
+            self[key] = record
+
+    def __setitem__(self, key: str, record: AnswerRecord) -> None:
+        super().__setitem__(key, record)
+        self.plain._put(key, record.value)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.plain._drop(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self.plain._drop(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, AnswerRecord]:
+        key, record = super().popitem()
+        self.plain._drop(key)
+        return key, record
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, record in dict(*args, **kwargs).items():
+            self[key] = record
+
+    def __ior__(self, other: Any) -> AnswerRecords:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> Any:  # copies and pickles keep the kind (and so the values)
+        return (AnswerRecords, (dict(self),))
+
+
 @dataclass
 class CallState:
     """Everything known about a call, rebuilt from its journal."""
@@ -37,7 +91,8 @@ class CallState:
     flowset: str = ""
     """The digest of the flowchart set the call started with (its copy is kept in the
     data folder, see :mod:`wizard.flows.pinned`); empty for calls from before."""
-    answers: dict[str, AnswerRecord] = field(default_factory=dict)
+    answers: dict[str, AnswerRecord] = field(default_factory=lambda: AnswerRecords())
+    """By step key; an :class:`AnswerRecords` (a plain dict given is made one)."""
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     probe_args: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -69,8 +124,17 @@ class CallState:
         sent = [h for h in self.handoffs if h.get("status") == "sent"]
         return sent[-1] if sent else None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.answers, AnswerRecords):
+            self.answers = AnswerRecords(self.answers)
+
     def values(self) -> dict[str, str]:
-        return {k: a.value for k, a in self.answers.items()}
+        """The answers' values by step key: one read-only dict kept up to date as the
+        answers change (not made again at every step; ``dict(...)`` for a copy)."""
+        answers = self.answers
+        if not isinstance(answers, AnswerRecords):  # replaced after it was made
+            answers = self.answers = AnswerRecords(answers)
+        return answers.plain
 
 
 def replay(call_id: str, events: list[dict[str, Any]], damaged: int = 0) -> CallState:
