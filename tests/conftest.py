@@ -3,8 +3,8 @@
 Markers (registered in pyproject.toml, run with --strict-markers) are put on each test by
 what it uses, so none is forgotten: ``pty`` for a test that reaches ``pty_spawn`` (the
 program in a pseudo-terminal), ``browser`` for the ``browser`` fixture, ``postgres`` for
-the PostgreSQL test server, and ``slow`` for all three and the tests marked by hand (the
-route replay, a whole desk generated). ``pytest -m "not slow"`` is the quick run."""
+the PostgreSQL test server, and ``slow`` for all three, a real web desk server
+(``tests.helpers.web.Server``) and the tests marked by hand (the route replay). ``pytest -m "not slow"`` is the quick run."""
 
 from __future__ import annotations
 
@@ -98,5 +98,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             kinds.add("postgres")
         for kind in sorted(kinds):
             item.add_marker(kind)
-        if kinds:
+        if kinds or _reaches(roots, frozenset({"Server"})):  # also a real web desk server
             item.add_marker("slow")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from wizard.evidence.analysis import (
 )
 
 from .helpers import evidence_events as ev
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 DATA = Path(__file__).parent / "data" / "evidence"
 T0 = "2026-12-01T09:14:02.1234567Z"
@@ -208,15 +207,13 @@ def test_analyze_command_text_and_json(tmp_path: Path, data_dir: Path) -> None:
         zf.write(events, "evidence/ws-ann_events_mainmode.xml")
         zf.write(DATA / "ws-ann_547_events.txt", "evidence/ws-ann_ipsec_547_events.txt")
     env = cli_env(data_dir)
-    r = subprocess.run([PYTHON, "-m", "wizard", "analyze", str(packet)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["analyze", str(packet)], env)
     assert r.returncode == 0, r.stderr
     assert "10.20.30.40: main mode, failed at this computer, this computer initiator: " \
            "negotiation timed out 13805" in r.stdout
     assert f"chapter {CHAPTER}, lines 655" in r.stdout
-    r = subprocess.run([PYTHON, "-m", "wizard", "analyze", "--format", "json", str(packet),
-                        str(DATA / "ws-ann_wfp_netevents.xml")], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["analyze", "--format", "json", str(packet),
+                 str(DATA / "ws-ann_wfp_netevents.xml")], env)
     data = json.loads(r.stdout)
     peers = {f["peer"] for f in data["findings"]}
     assert {"10.20.30.40", "10.20.30.41", "10.20.30.60", "10.20.30.61"} <= peers
@@ -225,12 +222,10 @@ def test_analyze_command_text_and_json(tmp_path: Path, data_dir: Path) -> None:
     assert all(keys <= set(f) for f in data["findings"])
     bomb = tmp_path / "bomb.xml"
     bomb.write_text("<!DOCTYPE x [<!ENTITY a 'a'>]><Event>&a;</Event>")
-    r = subprocess.run([PYTHON, "-m", "wizard", "analyze", str(bomb)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["analyze", str(bomb)], env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "declares a DTD" in r.stderr
     assert "Traceback" not in r.stderr
-    r = subprocess.run([PYTHON, "-m", "wizard", "analyze", str(tmp_path / "missing.xml")],
-                       env=env, capture_output=True, text=True, timeout=60)
+    r = run_cli(["analyze", str(tmp_path / "missing.xml")], env)
     assert r.returncode == 2 and "cannot read it" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -27,7 +27,7 @@ from wizard.service.evidence import attach_packet, packet_folder
 
 from .helpers import evidence_events as ev
 from .helpers.calls import HOLD_LOCK, replay, route_to
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env, run_cli
 
 T0 = "2026-12-01T09:14:02.1234567Z"
 EVENTS = "\n".join([ev.mm_failure(T0, "10.20.30.40", "Negotiation timed out"),
@@ -110,9 +110,7 @@ def test_a_packet_for_a_call_open_elsewhere_waits_then_is_refused_changing_nothi
                               env=cli_env(data_dir))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        r = subprocess.run([PYTHON, "-m", "wizard", "attach",
-                            call_id, str(pkt)], capture_output=True, text=True,
-                           env=cli_env(data_dir), timeout=60)
+        r = run_cli(["attach", call_id, str(pkt)], cli_env(data_dir))
     finally:
         holder.kill()
         holder.wait()
@@ -251,19 +249,16 @@ def test_attach_command(tmp_path: Path, data_dir: Path) -> None:
     pkt = script_packet(tmp_path / "ipsec_ws-ann.zip", c.call_id,
                         {"evidence/ws-ann_events_mainmode.xml": EVENTS})
     env = cli_env(data_dir)
-    r = subprocess.run([PYTHON, "-m", "wizard", "attach", c.call_id, str(pkt)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["attach", c.call_id, str(pkt)], env)
     assert r.returncode == 0, r.stderr
     assert "Packet kept with the call:" in r.stdout and "For Tier 2: 10.20.30.40" in r.stdout
     state = JournalFolder(data_dir).load(c.call_id)
     assert state.packets[-1]["source"] == "attached"
-    r = subprocess.run([PYTHON, "-m", "wizard", "show", c.call_id], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["show", c.call_id], env)
     assert "Evidence packet: ipsec_ws-ann.zip (1 evidence files)" in r.stdout
     assert "For Tier 2: 10.20.30.40: main: negotiation timed out (2x); likely cause" in \
         " ".join(r.stdout.split())
     bad = traversal(tmp_path / "bad.zip", "../x")
-    r = subprocess.run([PYTHON, "-m", "wizard", "attach", c.call_id, str(bad)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli(["attach", c.call_id, str(bad)], env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert "bad.zip: packet refused: member '../x' climbs out" in r.stderr

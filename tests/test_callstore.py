@@ -41,7 +41,8 @@ from wizard.records.store import (
 )
 
 from .helpers.calls import replay, routes, shipped
-from .helpers.run import PYTHON, ROOT, cli_env
+from .helpers.run import PYTHON, ROOT, CliResult, cli_env
+from .helpers.run import run_cli as run_program
 
 PG_ENV = "IPSEC_TRIAGE_TEST_PG_URL"
 TZ = timezone(timedelta(hours=1))
@@ -130,9 +131,8 @@ def closed_port_url() -> str:
     return f"postgresql+psycopg://helpdesk:s3cret@127.0.0.1:{port}/ipsec"
 
 
-def run_cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
-                          timeout=60, env=cli_env(data_dir, **env))
+def run_cli(args: list[str], data_dir: Path, **env: str) -> CliResult:
+    return run_program(args, cli_env(data_dir, **env))
 
 
 # -- what is stored -----------------------------------------------------------------------

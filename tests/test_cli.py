@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from .helpers.calls import route_to
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import CliResult, cli_env, run_cli
 
 
 def run(args: list[str], data_dir: Path, stdin: str | None = None,
-        **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
-                          input=stdin, env=cli_env(data_dir, **env), timeout=120)
+        **env: str) -> CliResult:
+    return run_cli(args, cli_env(data_dir, **env), input=stdin)
 
 
 

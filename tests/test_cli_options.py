@@ -15,16 +15,14 @@ import pexpect
 import pytest
 
 from .helpers.calls import route_to, shipped
-from .helpers.run import FLOWCHARTS, PYTHON, ROOT, cli_env, pty_spawn
+from .helpers.run import FLOWCHARTS, PYTHON, ROOT, CliResult, cli_env, pty_spawn, run_cli
 from .helpers.terminal import open_call
 
 SERVER = {"intake.server_name": "SRV-Files01"}
 
 
-def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env=cli_env(data_dir, **env),
-                          timeout=120)
+def run(args: list[str], data_dir: Path, **env: str) -> CliResult:
+    return run_cli([*args], cli_env(data_dir, **env))
 
 
 def reach_call(data_dir: Path) -> str:
@@ -233,9 +231,13 @@ def test_zsh_completion(tmp_path: Path, data_dir: Path) -> None:
     assert '_ARGCOMPLETE_SHELL="zsh"' in script.stdout
     answer = tmp_path / "completions"
     line = "ipsec-triage list --for"
-    r = run([], data_dir, COMP_LINE=line, COMP_POINT=str(len(line)), _ARGCOMPLETE="1",
-            _ARGCOMPLETE_SHELL="zsh", _ARGCOMPLETE_SUPPRESS_SPACE="1",
-            _ARGCOMPLETE_STDOUT_FILENAME=str(answer))
+    # a real process: argcomplete ends the process it answers in
+    r = subprocess.run([PYTHON, "-m", "wizard"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=120, env=cli_env(
+                           data_dir, COMP_LINE=line, COMP_POINT=str(len(line)),
+                           _ARGCOMPLETE="1", _ARGCOMPLETE_SHELL="zsh",
+                           _ARGCOMPLETE_SUPPRESS_SPACE="1",
+                           _ARGCOMPLETE_STDOUT_FILENAME=str(answer)))
     assert r.returncode == 0, r.stderr
     offered = answer.read_text().split("\v")
     assert [o for o in offered if o.startswith("--format:")], offered  # with its help

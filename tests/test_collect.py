@@ -28,7 +28,7 @@ from wizard.evidence import (
 )
 
 from .helpers.calls import replay, shipped, start_call_by_command
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 
@@ -205,16 +205,14 @@ def test_collect_command_builds_a_packet_for_a_call(tmp_path: Path, data_dir: Pa
     env = cli_env(data_dir)
     start_call_by_command(tmp_path, env)
     out = tmp_path / "packets"
-    r = subprocess.run([PYTHON, "-m", "wizard", "collect", "--call", "last", "-o", str(out)],
-                       env=env, capture_output=True, text=True, timeout=120)
+    r = run_cli(["collect", "--call", "last", "-o", str(out)], env)
     assert r.returncode == 0, r.stderr
     (packet,) = out.glob("ipsec_ws-sample01_srv-sample.corp.example_*.zip")
     files = read_zip(packet)
     assert {"ticket.md", "ticket.txt", "call.json", "manifest.json"} <= set(files)
     assert json.loads(files["call.json"])["ended"]["status"] == "not_fixed"
     assert f"Packet: {packet}" in r.stdout
-    bad = subprocess.run([PYTHON, "-m", "wizard", "collect", "--target=-f"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    bad = run_cli(["collect", "--target=-f"], env)
     assert bad.returncode == 2 and "looks like a command option" in bad.stderr
 
 
@@ -231,16 +229,12 @@ def test_a_redacted_packet_names_no_one_who_answered_the_call(tmp_path: Path,
     for staffer, part in (("anabelle", first), ("bolivar", answers)):
         (tmp_path / "a.yaml").write_text(yaml.safe_dump({"answers": part}))
         command = "start" if staffer == "anabelle" else "resume"
-        subprocess.run([PYTHON, "-m", "wizard", command, "--staffer", staffer, "--answers",
-                        str(tmp_path / "a.yaml"), "--no-checks"], env=env,
-                       capture_output=True, timeout=60)
-    record = subprocess.run([PYTHON, "-m", "wizard", "show", "last", "--json"], env=env,
-                            capture_output=True, text=True, timeout=60).stdout
+        run_cli([command, "--staffer", staffer, "--answers", str(tmp_path / "a.yaml"),
+                 "--no-checks"], env)
+    record = run_cli(["show", "last", "--json"], env).stdout
     assert '"by": "bolivar"' in record and '"by": "anabelle"' in record
     out = tmp_path / "packets"
-    r = subprocess.run([PYTHON, "-m", "wizard", "collect", "--call", "last", "--redact",
-                        "-o", str(out)], env=env, capture_output=True, text=True,
-                       timeout=120)
+    r = run_cli(["collect", "--call", "last", "--redact", "-o", str(out)], env)
     assert r.returncode == 0, r.stderr
     (packet,) = out.glob("*.zip")
     text = "\n".join(read_zip(packet).values()).lower()

@@ -9,7 +9,6 @@ Not run on Windows here: these are grammar and contract tests.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from wizard.evidence.collectors import AUDIT_SUBCATEGORIES, COLLECTORS
 from wizard.evidence.script import ScriptRequest, generate, script_context, script_tasks
 
 from .helpers.calls import start_call_by_command
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 GRAMMARS = {"tree-sitter-powershell": tree_sitter_powershell.language(),
             "tree-sitter-pwsh": tree_sitter_pwsh.language()}
@@ -201,16 +200,14 @@ def test_values_are_checked_before_they_reach_the_script(req: ScriptRequest,
 def test_collector_command_writes_the_script_for_a_call(tmp_path: Path, data_dir: Path) -> None:
     env = cli_env(data_dir)
     start_call_by_command(tmp_path, env)
-    r = subprocess.run([PYTHON, "-m", "wizard", "collector", "--call", "last", "--port", "8080"],
-                       env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    r = run_cli(["collector", "--call", "last", "--port", "8080"], env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     (script,) = tmp_path.glob("ipsec-collect_ws-sample01_*.ps1")
     text = script.read_text()
     assert "$Computer = 'ws-sample01'" in text and "-Port 8080" in text
     assert "powershell -ExecutionPolicy Bypass -File" in r.stdout
     assert re.search(r"\$CallId = '\d{8}-\d{6}-[0-9a-f]{4}'", text)
-    bad = subprocess.run([PYTHON, "-m", "wizard", "collector", "--computer", "a;b"],
-                         env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    bad = run_cli(["collector", "--computer", "a;b"], env, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "computer: 'a;b' is not a valid host name" in bad.stderr
 

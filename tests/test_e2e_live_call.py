@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import PYTHON, CliResult, cli_env, run_cli
 from .helpers.terminal import (
     CTRL_C,
     CTRL_U,
@@ -46,9 +45,8 @@ def ping_q() -> str:
     return prompt_of("fig7_1.ping_ip", caller())
 
 
-def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
-                          env=cli_env(data_dir), timeout=120)
+def run(args: list[str], data_dir: Path) -> CliResult:
+    return run_cli([*args], cli_env(data_dir))
 
 
 @pytest.mark.parametrize(("rows", "cols"), SIZES)
@@ -256,9 +254,7 @@ def test_help_key_and_sensitive_request_reach_the_ticket(data_dir: Path) -> None
     txt = next((data_dir / "calls").glob("*.ticket.txt")).read_text()
     assert "SENSITIVE REQUESTS" in txt
     call_id = ticket.name.split(".", 1)[0]
-    shown = subprocess.run([PYTHON, "-m", "wizard", "show", call_id],
-                           env=cli_env(data_dir, COLUMNS="200"), capture_output=True,
-                           text=True, timeout=60)
+    shown = run_cli(["show", call_id], cli_env(data_dir, COLUMNS="200"))
     line = next(x for x in shown.stdout.splitlines() if x.startswith("Sensitive request"))
     assert line.startswith('Sensitive request at "') and "intake." not in line \
         and "fig7_" not in line, line  # the question's words, not the step id
@@ -543,8 +539,7 @@ def test_the_end_screen_shows_the_category_by_its_label(data_dir: Path, rows: in
     shown = t.plain()
     assert "Category: IPsec on the caller's computer" in shown, shown
     assert "caller_ipsec" not in shown
-    out = subprocess.run([PYTHON, "-m", "wizard", "show", call_id, "--json"],
-                         env=cli_env(data_dir), capture_output=True, text=True, check=True)
+    out = run_cli(["show", call_id, "--json"], cli_env(data_dir), check=True)
     assert '"caller_ipsec"' in out.stdout
 
 

@@ -82,6 +82,7 @@ def test_every_terminal_and_every_option_is_on_some_route() -> None:
                 assert (key, opt.value) in used, (key, opt.value)
 
 
+@pytest.mark.slow  # 31,736 routes: about half of the whole run
 @pytest.mark.parametrize("route", range(len(ROUTES)), ids=_route_ids())
 def test_route_replays_to_status_and_ticket(route: int, tmp_path: Path) -> None:
     answers, expected_end = ROUTES[route]

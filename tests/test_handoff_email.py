@@ -5,7 +5,6 @@ is set; the outbox when the server is down; secrets never printed or written."""
 from __future__ import annotations
 
 import json
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -29,7 +28,7 @@ from .helpers.handoff import (
     server_escalated_call,
     smtp_server,
 )
-from .helpers.run import PYTHON, cli_env, pty_spawn
+from .helpers.run import PYTHON, CliResult, cli_env, pty_spawn, run_cli
 
 PASSWORD = "s3cret-Pa55word-for-smtp"
 FAST = Settings(attempts=2, pause=0.01, max_wait=1.0)
@@ -86,8 +85,7 @@ def test_escalation_mailed_over_starttls_with_login_body_and_attachments(
     state = store.load(call_id)
     assert state.handoffs[-1]["status"] == "sent"
     assert state.handoffs[-1]["kind"] == "email"
-    show = subprocess.run([PYTHON, "-m", "wizard", "show", call_id], capture_output=True,
-                          text=True, env=cli_env(data_dir), timeout=60)
+    show = run_cli(["show", call_id], cli_env(data_dir))
     assert f"Hand-off to {GROUP} (email)" in show.stdout and ": sent" in show.stdout
 
 
@@ -315,9 +313,8 @@ def test_send_command_and_offer_at_the_end_of_a_non_interactive_call(
     answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
     env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), TRIAGE_SMTP_PASSWORD=PASSWORD)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True,
-                              text=True, env=env, timeout=120)
+    def run(*args: str) -> CliResult:
+        return run_cli([*args], env)
 
     first = run("start", "--answers", str(answers), "--no-checks")
     assert first.returncode == 0, first.stderr
@@ -440,16 +437,13 @@ def test_a_late_answer_to_data_is_an_unknown_outcome_sent_once_then_at_sync(
         assert entry["outcome"] == "unknown" and entry["attempts"] == 1
         [record] = store.load(call_id).handoffs
         assert record["status"] == "queued" and record["outcome"] == "unknown"
-        show = subprocess.run([PYTHON, "-m", "wizard", "show", call_id],
-                              capture_output=True, text=True, env=cli_env(data_dir),
-                              timeout=60)
+        show = run_cli(["show", call_id], cli_env(data_dir))
         assert "outcome unknown (it may have arrived), waiting in the outbox" in show.stdout
         # sync, once the entry is due
         path = Path(entry.pop("_path"))
         path.write_text(json.dumps({**entry, "next_at": 0}))
         env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(tmp_path / "org.yaml"))
-        sync = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True,
-                              text=True, env=env, timeout=120)
+        sync = run_cli(["sync"], env)
         assert f"Hand-off to {GROUP} (e-mail): sent" in sync.stdout, sync.stdout + sync.stderr
         assert len(box.messages) == 2
         first, second = box.messages

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from wizard.handoff.outbox import Settings, drain, entries, send_call
 
 from .helpers.handoff import GROUP, closed_port, escalated_call, make_packet
 from .helpers.handoff_servers import Fake, Jira, ServiceNow, Webhook, Zendesk, basic, serve
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import CliResult, cli_env, run_cli
 
 TOKEN = "tok-9f8e7d6c5b4a-SECRET"
 SECRET_ENV = {"TRIAGE_TICKET_SECRET": TOKEN}
@@ -167,11 +166,9 @@ def test_escalation_opens_one_ticket_with_the_ticket_and_the_files(
     rec = rig.store.load(call_id).ticket_ref()
     assert rec is not None and rec["number"] == ticket["number"]
     env = cli_env(rig.data_dir)
-    show = subprocess.run([PYTHON, "-m", "wizard", "show", call_id], capture_output=True,
-                          text=True, env=env, timeout=60)
+    show = run_cli(["show", call_id], env)
     assert ticket["number"] in show.stdout
-    listing = subprocess.run([PYTHON, "-m", "wizard", "list"], capture_output=True,
-                             text=True, env=env, timeout=60)
+    listing = run_cli(["list"], env)
     assert ticket["number"] in listing.stdout
 
 
@@ -380,8 +377,7 @@ def test_server_down_then_up_sync_sends_once(system: System, data_dir: Path,
     org_path.write_text(yaml.safe_dump({"handoff": {"destinations": {
         GROUP: {**system.dest(url), "timeout": 2}}}}))
     env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), **SECRET_ENV)
-    first = subprocess.run([PYTHON, "-m", "wizard", "send", call_id], capture_output=True,
-                           text=True, env=env, timeout=120)
+    first = run_cli(["send", call_id], env)
     assert first.returncode == 9
     assert "cannot connect" in first.stderr and "kept in the outbox" in first.stderr
     assert len(entries(data_dir)) == 1
@@ -392,12 +388,10 @@ def test_server_down_then_up_sync_sends_once(system: System, data_dir: Path,
             path = Path(item["_path"])
             item.pop("_path")
             path.write_text(json.dumps({**item, "next_at": 0}))
-        sync = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True,
-                              text=True, env=env, timeout=120)
+        sync = run_cli(["sync"], env)
         assert f"Hand-off to {GROUP}" in sync.stdout, sync.stdout + sync.stderr
         assert len(system.tickets(fake)) == 1
-        sync2 = subprocess.run([PYTHON, "-m", "wizard", "sync"], capture_output=True,
-                               text=True, env=env, timeout=120)
+        sync2 = run_cli(["sync"], env)
         assert "Hand-off" not in sync2.stdout
     assert len(system.tickets(fake)) == 1
     assert entries(data_dir) == []
@@ -443,9 +437,8 @@ def test_start_retries_the_outbox_and_send_to_another_group(data_dir: Path,
         answers.write_text(yaml.safe_dump({"answers": route_to("fig7_2.escalate_caller")}))
         env = cli_env(data_dir, IPSEC_TRIAGE_ORG=str(org_path), **SECRET_ENV)
 
-        def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True,
-                                  text=True, env=env, timeout=120)
+        def run(*args: str) -> CliResult:
+            return run_cli([*args], env)
 
         first = run("start", "--answers", str(answers), "--no-checks", "--send")
         assert first.returncode == 0, first.stderr

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from wizard.flows.flowset import FlowchartError, load_flowset
 
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 GOOD = """\
 id: main
@@ -226,13 +225,11 @@ def test_two_entries_and_duplicate_ids(tmp_path: Path) -> None:
 
 def test_lint_command_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     (tmp_path / "main.yaml").write_text(GOOD.replace("    yes: fixed", "    yes: fixd"))
-    bad = subprocess.run([PYTHON, "-m", "wizard", "lint", str(tmp_path)],
-                         capture_output=True, text=True, env=cli_env(data_dir), timeout=60)
+    bad = run_cli(["lint", str(tmp_path)], cli_env(data_dir))
     assert bad.returncode == 3
     assert "link 'fixd': node 'fixd' not found" in bad.stdout
     assert "Traceback" not in bad.stdout + bad.stderr
-    good = subprocess.run([PYTHON, "-m", "wizard", "lint"], capture_output=True, text=True,
-                          env=cli_env(data_dir), timeout=60)
+    good = run_cli(["lint"], cli_env(data_dir))
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.startswith("Flowcharts: ")
     assert "(the shipped set); set " in good.stdout.splitlines()[0]
@@ -242,8 +239,7 @@ def test_lint_command_exit_codes(tmp_path: Path, data_dir: Path) -> None:
 def test_start_refuses_broken_flowcharts_before_the_call(tmp_path: Path,
                                                          data_dir: Path) -> None:
     (tmp_path / "main.yaml").write_text(GOOD.replace("    yes: fixed", "    yes: fixd"))
-    r = subprocess.run([PYTHON, "-m", "wizard", "start", "--flowcharts", str(tmp_path)],
-                       capture_output=True, text=True, env=cli_env(data_dir), timeout=60)
+    r = run_cli(["start", "--flowcharts", str(tmp_path)], cli_env(data_dir))
     assert r.returncode == 3
     assert "nothing was started" in r.stderr
     assert not (data_dir / "calls").exists() or not list((data_dir / "calls").iterdir())

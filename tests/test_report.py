@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -39,7 +38,7 @@ from wizard.records.report import (
 from wizard.records.store import CallFilter, calls, open_store
 
 from .helpers.calls import shipped
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import CliResult, cli_env, run_cli
 from .test_callstore import (
     PG_ENV,
     TZ,
@@ -456,9 +455,8 @@ def test_ipsec_triage_report_as_a_user_runs_it(tmp_path: Path) -> None:
     data = tmp_path / "desk"
     take_calls(data)
 
-    def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PYTHON, "-m", "wizard", "report", *argv], capture_output=True,
-                              text=True, timeout=60, env=cli_env(data))
+    def run(*argv: str) -> CliResult:
+        return run_cli(["report", *argv], cli_env(data))
 
     r = run("--format", "json", "--category", "caller_ipsec")
     assert r.returncode == 0, r.stderr

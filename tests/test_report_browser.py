@@ -13,7 +13,7 @@ import pytest
 from benchmarks.desk import fill
 
 from .helpers.browser import CHROMIUM
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env, run_cli
 
 SECTIONS = {
     "volume": "Calls per week", "versions": "Calls per week by flowchart version",
@@ -34,9 +34,8 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     url = f"sqlite:///{folder / 'calls.sqlite3'}"
     fill(url, 3000, weeks=12)
     out = folder / "report.html"
-    r = subprocess.run([PYTHON, "-m", "wizard", "report", "--format", "html", "-o", str(out),
-                        "--no-sync"], capture_output=True, text=True, timeout=120,
-                       env=cli_env(folder, IPSEC_TRIAGE_STORE=url))
+    r = run_cli(["report", "--format", "html", "-o", str(out), "--no-sync"],
+                cli_env(folder, IPSEC_TRIAGE_STORE=url))
     assert r.returncode == 0, r.stderr
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
 
 from .helpers.calls import ROOT, replay, routes, shipped
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 INTAKE = {
     "intake.caller_name": "Ann Caller", "intake.details": "now",
@@ -190,9 +189,7 @@ def test_screen_shows_the_same_group_as_the_ticket(tmp_path: Path, data_dir: Pat
                                      "fig7_3.collect_logon": "yes", "fig7_3.logs_logon": "done"}
     path = tmp_path / "answers.yaml"
     path.write_text(yaml.safe_dump({"answers": answers}))
-    r = subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(path),
-                        "--no-checks"], capture_output=True, text=True,
-                       env=cli_env(data_dir), timeout=120)
+    r = run_cli(["start", "--answers", str(path), "--no-checks"], cli_env(data_dir))
     assert r.returncode == 0, r.stderr
     group = "Server isolation support team (network access groups)"
     assert f"Escalate to: {group}\n" in r.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from wizard.config.organization import OrgConfig
 from wizard.records.ticket import TicketError
 
 from .helpers.calls import replay, shipped
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import cli_env, run_cli
 
 ROUTE = next(a for a, s in Engine(shipped()).paths()
              if s.visit.node_key == "fig7_2.escalate_caller")
@@ -69,13 +68,11 @@ def test_broken_template_keeps_the_call_and_ticket_re_renders(tmp_path: Path,
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({"answers": ROUTE}))
     env = cli_env(data_dir)
-    r = subprocess.run([PYTHON, "-m", "wizard", "start", "--answers", str(answers),
-                        "--no-checks", "--templates", str(custom)], capture_output=True,
-                       text=True, env=env, timeout=60)
+    r = run_cli(["start", "--answers", str(answers), "--no-checks", "--templates", str(custom)],
+                env)
     assert r.returncode == 7
     assert r.stderr.count("\n") == 1 and "'nope' is undefined" in r.stderr
     assert "recorded as ended" in r.stderr
     (custom / "ticket.md.j2").write_text("fixed: {{ status.label }}\n")
-    r = subprocess.run([PYTHON, "-m", "wizard", "ticket", "last", "--templates", str(custom)],
-                       capture_output=True, text=True, env=env, timeout=60)
+    r = run_cli(["ticket", "last", "--templates", str(custom)], env)
     assert r.returncode == 0 and r.stdout == "fixed: Not fixed (escalated to Tier 2)\n"

@@ -17,7 +17,7 @@ from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 
 from .helpers.calls import shipped
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env, run_cli
 from .helpers.web import PASSWORDS, ROLES, current_key
 
 
@@ -32,9 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     data = tmp_path_factory.mktemp("desk") / "data"
     env = cli_env(data)
     for name, password in PASSWORDS.items():
-        r = subprocess.run([PYTHON, "-m", "wizard", "users", "add", name, "--role",
-                            ROLES[name], "--password-stdin"], input=password + "\n",
-                           capture_output=True, text=True, env=env, timeout=60)
+        r = run_cli(["users", "add", name, "--role", ROLES[name], "--password-stdin"], env,
+                    input=password + "\n")
         assert r.returncode == 0, r.stderr
     port = free_port()
     log = open(data.parent / "serve.log", "w")  # noqa: SIM115 - closed below

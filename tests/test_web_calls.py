@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from .helpers.calls import HOLD_LOCK
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import PYTHON, cli_env, run_cli
 from .helpers.web import PASSWORDS, ROLES, add_users, current_key, field, held_ping, serve
 from .test_web_browser_live import ANSWERS, Desk, wait_for_file
 
@@ -260,8 +260,7 @@ def test_a_leads_answers_and_notes_in_a_staffers_call_name_the_lead_and_are_audi
     assert history.count("by lee") == 3  # the answer, the note, the change
     assert "Started " in history and history.count("by sam") == 1  # the start only
     assert "Note by lee: lead &lt;b&gt;checked&lt;/b&gt;" in history
-    shown = subprocess.run([PYTHON, "-m", "wizard", "show", call_id], capture_output=True,
-                           text=True, env=cli_env(desk.data), timeout=60)
+    shown = run_cli(["show", call_id], cli_env(desk.data))
     assert shown.returncode == 0, shown.stderr
     assert "(by lee)" in shown.stdout and "note by lee: lead <b>checked</b>" in shown.stdout
     assert "(by sam)" not in shown.stdout

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 from wizard.service.accounts import Accounts, verify
 
-from .helpers.run import PYTHON, cli_env
+from .helpers.run import CliResult, cli_env, run_cli
 
 
-def run(args: list[str], data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
-                          input=stdin, env=cli_env(data_dir), timeout=120)
+def run(args: list[str], data_dir: Path, stdin: str = "") -> CliResult:
+    return run_cli([*args], cli_env(data_dir), input=stdin)
 
 
 def test_users_add_passwd_disable_keep_argon2_hashes_in_a_private_file(data_dir: Path) -> None:

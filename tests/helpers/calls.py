@@ -87,13 +87,10 @@ def normalize(text: str) -> str:
 def start_call_by_command(tmp_path: Path, env: dict[str, str],
                           end: str = "fig7_2.escalate_caller") -> None:
     """End a call at ``end`` with the real ``start --answers`` command (no checks)."""
-    import subprocess
-    import sys
-
     import yaml
 
+    from .run import run_cli
+
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({"answers": route_to(end)}))
-    r = subprocess.run([sys.executable, "-m", "wizard", "start", "--answers",
-                        str(tmp_path / "a.yaml"), "--no-checks"], env=env,
-                       capture_output=True, timeout=60)
+    r = run_cli(["start", "--answers", str(tmp_path / "a.yaml"), "--no-checks"], env)
     assert r.returncode == 0, r.stderr

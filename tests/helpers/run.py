@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -55,16 +56,19 @@ class CliResult:
 
 
 def run_cli(args: Sequence[str], env: dict[str, str], *, input: str | None = None,
-            cwd: Path | str | None = None) -> CliResult:
+            cwd: Path | str | None = None, check: bool = False) -> CliResult:
     """Run ``python -m wizard ARGS`` in this process: the command line's own ``main``
     with an ``Environment`` whose streams are captured (standard input is ``input``,
     never a terminal), the process environment set to ``env`` (as ``cli_env`` makes it)
     and the working folder to ``cwd`` for the time of the command. What only a real
     process shows (a terminal, signals, a crash, the start-up's imports, the installed
-    entry point) is tested with real processes instead."""
+    entry point) is tested with real processes instead. ``check`` fails as
+    ``subprocess.run(..., check=True)`` does on a status other than 0."""
     from wizard.frontends.terminal.cli import main
     from wizard.frontends.terminal.environment import Environment
 
+    if "_ARGCOMPLETE" in env:  # argcomplete answers the shell, then ends the process
+        raise ValueError("run_cli: a completion request ends its process: use a real one")
     out, err = io.StringIO(), io.StringIO()
     environment = Environment(stdin=io.StringIO(input or ""), stdout=out, stderr=err,
                               environ=dict(env),
@@ -72,4 +76,7 @@ def run_cli(args: Sequence[str], env: dict[str, str], *, input: str | None = Non
     with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out), \
             redirect_stderr(err), chdir(cwd or os.getcwd()):
         status = main(list(args), environment)
-    return CliResult([PYTHON, "-m", "wizard", *args], status, out.getvalue(), err.getvalue())
+    result = CliResult([PYTHON, "-m", "wizard", *args], status, out.getvalue(), err.getvalue())
+    if check and status:
+        raise subprocess.CalledProcessError(status, result.args, result.stdout, result.stderr)
+    return result

@@ -6,6 +6,7 @@ result, or a phrase in a free-text answer, a note or a check's evidence.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,18 +24,32 @@ class Hit:
     why: str
 
 
+@functools.lru_cache(maxsize=512)
+def _phrase(phrase: str) -> re.Pattern[str]:
+    """A catalogue phrase as a whole word or words, in any case (made once per phrase:
+    the catalogue is matched again after every answer)."""
+    return re.compile(r"(?<![\w.])" + re.escape(phrase) + r"(?![\w])", re.IGNORECASE)
+
+
 def _has_phrase(haystack: str, phrase: str) -> bool:
-    pattern = r"(?<![\w.])" + re.escape(phrase) + r"(?![\w])"
-    return re.search(pattern, haystack, re.IGNORECASE) is not None
+    return _phrase(phrase).search(haystack) is not None
+
+
+def _free_text_steps(fs: FlowSet) -> frozenset[str]:
+    """The steps whose answers are free text, worked out once per flowchart set."""
+    found = fs._memo.get("free_text_steps")
+    if not isinstance(found, frozenset):
+        found = fs._memo["free_text_steps"] = frozenset(
+            key for key in fs.node_keys()
+            if isinstance(node := fs.node(key), TextNode) and node.validate_as in _FREE_TEXT)
+    return found
 
 
 def _texts(state: CallState, fs: FlowSet) -> Iterable[tuple[str, str]]:
+    free = _free_text_steps(fs)
     for key, rec in state.answers.items():
-        node_key = key.split("@", 1)[0]
-        if fs.has(node_key):
-            node = fs.node(node_key)
-            if isinstance(node, TextNode) and node.validate_as in _FREE_TEXT:
-                yield f"answer to {key}", rec.value
+        if key.split("@", 1)[0] in free:
+            yield f"answer to {key}", rec.value
     for key, notes in state.notes.items():
         for note in notes:
             yield f"note on {key}", note
