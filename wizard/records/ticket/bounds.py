@@ -11,12 +11,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
-
-    pass
-
+from typing import Any
 
 MAX_RANGE = 1000
 """Most items a template's ``range()`` may make (a ticket lists tens of steps)."""
@@ -280,8 +275,6 @@ def _bounded_width(name: str, original: Any) -> Any:
             _refuse(f"|{name} with a width over {MAX_SIZE:,}")
         return original(value, *args, **kwargs)
     return bounded
-
-
 
 
 def _render(template: Any, context: dict[str, Any]) -> str:

@@ -13,8 +13,7 @@ from wizard.calls.engine import Step
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import ActionNode, ChoiceNode, TerminalNode, windows_family
 
-if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
-
+if TYPE_CHECKING:
     from wizard.calls.call import Call
 
 

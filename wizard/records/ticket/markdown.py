@@ -4,16 +4,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from markupsafe import Markup
 
 from wizard.records.ticket.bounds import _charge_output
-
-if TYPE_CHECKING:  # Jinja is imported when a ticket is written, not at start-up
-
-    pass
-
 
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]|~<>&]")
 _MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}

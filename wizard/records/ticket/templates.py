@@ -156,9 +156,6 @@ def _environment(override: str | None, fmt: str) -> SandboxedEnvironment:
     return env
 
 
-
-
-
 def render_tickets(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
                    ) -> dict[str, str]:
     from jinja2 import TemplateError, TemplateNotFound
