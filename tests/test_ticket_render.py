@@ -174,14 +174,14 @@ CHARS = ": the template was stopped: it makes more than 1,000,000 characters"
 ])
 def test_template_work_is_bounded(body: str, expected: str, tmp_path: Path, data_dir: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ticket, "MAX_SECONDS", 60.0)  # the count stops it, however busy
+    monkeypatch.setattr(ticket.bounds, "MAX_SECONDS", 60.0)  # the count stops it, however busy
     # exit 7 and one line that names the template, as for any other template failure
     assert_template_fails(body, f"ticket.md.j2{expected}", tmp_path, data_dir)
 
 
 def test_a_slow_template_is_stopped_at_its_time_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ticket, "MAX_SECONDS", 0.05)
+    monkeypatch.setattr(ticket.bounds, "MAX_SECONDS", 0.05)
     custom = template_dir(tmp_path,
         "{% for i in range(999) %}{% set _ = range(999) | list | sort | join(',') %}"
         "{% endfor %}done")
@@ -210,7 +210,7 @@ def test_loops_of_an_ordinary_ticket_are_not_stopped(tmp_path: Path) -> None:
 
 def test_the_web_desk_says_which_template_was_stopped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ticket, "MAX_SECONDS", 60.0)
+    monkeypatch.setattr(ticket.bounds, "MAX_SECONDS", 60.0)
     import html
 
     from wizard.frontends.web.app import Settings, create_app

@@ -25,6 +25,10 @@ Jinja template ``templates/report.html.j2`` (inline SVG charts, each with its ta
 
 The ``report`` command itself (its options, the store it reads, printing) is the
 front end's: :mod:`wizard.service.reports` and :mod:`wizard.frontends.terminal.reporting`.
+
+By concern: :mod:`.model` (what a report holds, the labels of stored values),
+:mod:`.queries` (the SQL), :mod:`.assembly` (the report from the queries' rows),
+:mod:`.text` (table, plain text, CSV, JSON) and :mod:`.html` (the page and its charts).
 """
 
 from __future__ import annotations

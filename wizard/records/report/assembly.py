@@ -29,11 +29,10 @@ from wizard.records.report.queries import (
     split_results,
 )
 
-# csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
-# this module is loaded with the command line, and the first question must not wait.
+# SQLAlchemy and the store are imported by the functions that use them:
+# this package is loaded with the command line, and the first question must not wait.
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
-
     from wizard.records.store import CallFilter, DatabaseStore
 
 

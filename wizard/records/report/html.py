@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wizard.flows.vocabulary import HANDOFF_LABELS, HANDOFF_STATUSES, STATUS_LABELS, STATUSES
 from wizard.records.report.model import (
@@ -37,12 +37,8 @@ from wizard.records.report.text import (
     trend_text,
 )
 
-# csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
-# this module is loaded with the command line, and the first question must not wait.
-
-if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
-
-    pass
+# Jinja is imported by the function that uses it:
+# this package is loaded with the command line, and the first question must not wait.
 
 
 # -- HTML -----------------------------------------------------------------------------------

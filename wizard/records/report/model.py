@@ -12,11 +12,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.flows.nodes import Category, ChoiceNode
 from wizard.flows.vocabulary import HANDOFF_STATUSES, OUTCOMES, STATUS_LABELS, STATUSES
 
-# csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
-# this module is loaded with the command line, and the first question must not wait.
-
-if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
-
+if TYPE_CHECKING:
     from wizard.flows.flowset import FlowSet
     from wizard.flows.nodes import Flowchart
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from wizard.flows.vocabulary import OUTCOMES
 from wizard.records.report.model import TIMED
 
-# csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
-# this module is loaded with the command line, and the first question must not wait.
+# SQLAlchemy and the store are imported by the functions that use them:
+# this package is loaded with the command line, and the first question must not wait.
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
     import sqlalchemy as sa

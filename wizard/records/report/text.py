@@ -22,12 +22,11 @@ from wizard.records.report.model import (
     _min,
 )
 
-# csv, SQLAlchemy, Jinja and rich's tables are imported by the functions that use them:
-# this module is loaded with the command line, and the first question must not wait.
+# csv and rich's tables are imported by the functions that use them:
+# this package is loaded with the command line, and the first question must not wait.
 
-if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported when a report is made
+if TYPE_CHECKING:
     from rich.table import Table
-
 
 
 # -- renderers ------------------------------------------------------------------------------
