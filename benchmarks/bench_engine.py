@@ -104,7 +104,8 @@ def main() -> None:
     print(f"  per-step time at step {steps:,} / at step {window:,}: {last / first:.2f} "
           "(1 = flat: linear in the route's length for the whole call)")
     figure(f"whole {steps:,}-step call", sum(per_step),
-           best(lambda: from_start(script), 1) * steps / 2, "walk from the start each step",
+           best(lambda: from_start(script), 1) * steps / 2,
+           "walk from the start each step (estimated: the last one x steps / 2)",
            "linear in route length")
 
 
