@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import yaml
 
 from .helpers.calls import route_to
-from .helpers.run import CliResult, cli_env, run_cli
+from .helpers.run import PYTHON, CliResult, cli_env, run_cli
 
 
 def run(args: list[str], data_dir: Path, stdin: str | None = None,
@@ -168,3 +169,13 @@ def test_version_and_help(data_dir: Path) -> None:
     helptext = run(["--help"], data_dir).stdout
     for cmd in ("start", "resume", "list", "show", "ticket", "lint", "render"):
         assert cmd in helptext
+
+
+def test_run_cli_answers_as_the_real_program_does(data_dir: Path) -> None:
+    """The in-process runner most tests use gives what ``python -m wizard`` gives."""
+    for args in (["lint"], ["show", "nosuchcall"], ["list", "--format", "nope"]):
+        real = subprocess.run([PYTHON, "-m", "wizard", *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, env=cli_env(data_dir), timeout=120)
+        here = run_cli(args, cli_env(data_dir))
+        assert (here.returncode, here.stdout, here.stderr) == \
+            (real.returncode, real.stdout, real.stderr), args

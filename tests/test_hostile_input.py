@@ -349,3 +349,16 @@ def test_a_host_answer_with_a_line_break_is_refused_on_one_line(
     code, _, err = cli(["start", "--answers", str(path), "--no-checks"],
                        IPSEC_TRIAGE_DATA=str(data_dir))
     assert code == 4 and err.count("\n") == 1 and "\u2028" not in err, err
+
+
+def test_free_text_refuses_exactly_the_control_characters_but_tab_and_line_breaks() -> None:
+    from wizard.base.errors import TriageError
+    from wizard.flows.answers import check_free_text
+
+    refused = set()
+    for code in [*range(0x100), 0x2028, 0xFEFF]:
+        try:
+            check_free_text(f"a{chr(code)}b", 10)
+        except TriageError:
+            refused.add(code)
+    assert refused == {*range(9), 11, 12, *range(14, 32), 127}

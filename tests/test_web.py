@@ -135,6 +135,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(desk_dir: 
     r = client.post(f"/calls/{call_id}/answer", data={"step": field(page, "step"),
                                                        "value": "reach"})
     assert r.status_code == 403 and "nothing was changed" in r.text
+    assert "<h1>Form refused</h1>" in r.text  # the page says so (was a browser test)
     assert JournalFolder(desk_dir).load(call_id).answers == {}
     # the login form carries one too
     fresh = make_client(desk_dir)

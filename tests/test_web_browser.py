@@ -162,17 +162,6 @@ def test_two_staff_in_two_browsers_and_one_refused_the_others_call(
     assert len(JournalFolder(data).load(sams).answers) == 2
 
 
-def test_a_form_without_its_csrf_token_is_refused(server: tuple[str, Path],
-                                                  browser: Any) -> None:
-    url, data = server
-    page = signed_in(browser, url, "sam")
-    call_id = start(page)
-    page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
-    give(page, ROUTE[str(current_key(data, call_id))])
-    assert page.locator("h1").inner_text() == "Form refused"
-    assert JournalFolder(data).load(call_id).answers == {}
-
-
 # -- the later pages: report, shortcuts, the ticket to copy, accessibility --------------
 
 A11Y = """() => {
