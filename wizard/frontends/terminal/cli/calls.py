@@ -22,7 +22,7 @@ from wizard.flows.nodes import Category
 from wizard.frontends.terminal.cli.common import _emit, _Stop, command_line
 from wizard.frontends.terminal.environment import Environment
 from wizard.records.ticket import attached_packet
-from wizard.service import calls
+from wizard.service import calls, turns
 from wizard.service.desk import Desk, describe_flowset
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
@@ -133,10 +133,9 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         raise _Stop(ExitStatus.OK) from None
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
-        if call.is_empty and not call.state.resumed and call.discard():
+        if turns.quit_call(call):
             message = f"\nCall {call.call_id} discarded: nothing was answered yet.\n"
         else:
-            call.interrupted()
             # the command on a line of its own: a long path is never cut inside it
             message = f"\nCall {call.call_id} saved. Resume it with:\n{resume_cmd}\n"
         with contextlib.suppress(OSError, ValueError):  # a closed terminal takes no text
