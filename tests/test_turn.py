@@ -145,3 +145,25 @@ def test_a_duplicate_names_a_ticket_number() -> None:
     assert turns.duplicate_ticket(" INC0012345 ") == "INC0012345"
     with pytest.raises(answer_rules.AnswerError):
         turns.duplicate_ticket("not a ticket; rm -rf")
+
+
+def test_the_core_says_why_a_check_did_not_run_without_command_line_options(
+        tmp_path: Path) -> None:
+    from wizard.base.documents import DocumentError
+    from wizard.calls.replay import AnswersFile, run
+    from wizard.frontends.terminal.wording import worded
+
+    call = _call(tmp_path)
+    _answer_until(call, "fig7_1.ping_ip")
+    why = call.probe_applies(call.step())
+    assert why == turns.CHECKS_OFF and "--" not in why
+    # the answers file run from the command line names the option that turns them on
+    doc = AnswersFile(tmp_path / "a.yaml", {})
+    with pytest.raises(DocumentError) as raised:
+        run(call, doc, probes=False, worded=worded)
+    assert str(raised.value).endswith(
+        "; automatic checks are turned off for this call (--no-checks)"), raised.value
+    assert worded(turns.CALLER_ONLY) == ("this check only tells something when the wizard "
+                                         "runs on the caller's computer (start it with "
+                                         "--on caller)")
+    call.close()

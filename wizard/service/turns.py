@@ -16,7 +16,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.calls.call import Call
+from wizard.calls.call import CALLER_ONLY, CHECKS_OFF, Call
 from wizard.calls.engine import Step
 from wizard.calls.journal import CallState, JournalError
 from wizard.calls.turn import (
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
-__all__ = ["ABANDON_REASONS", "CHECK", "LOCK_WAIT", "PRESELECTED", "PREVIOUS", "Notice",
-           "Option", "StaleForm", "Turn",
+__all__ = ["ABANDON_REASONS", "CALLER_ONLY", "CHECK", "CHECKS_OFF", "LOCK_WAIT",
+           "PRESELECTED", "PREVIOUS", "Notice", "Option", "StaleForm", "Turn",
            "check_token", "duplicate_ticket", "host_offer", "open_call", "progress_text",
            "quit_call", "read_call", "recap", "step_token", "turn_of"]
 

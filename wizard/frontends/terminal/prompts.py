@@ -35,6 +35,7 @@ from wizard.flows.nodes import (
     Validator,
 )
 from wizard.frontends.terminal.screen import Screen
+from wizard.frontends.terminal.wording import worded
 from wizard.service import turns
 from wizard.service.guidance import (
     SENSITIVE_KINDS,
@@ -206,7 +207,7 @@ def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's P
 LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.console",
          "rich.panel", "rich.progress")
 """What later steps need and the first question does not: loaded in the background
-while the first question waits for the staffer (see :meth:`Frontend._ask`)."""
+while the first question waits for the staffer (see :meth:`LiveCall._ask`)."""
 
 
 LATER_AFTER = 0.15
@@ -229,7 +230,10 @@ def _load_later() -> None:
     _env()
 
 
-class Frontend:
+class LiveCall:
+    """The live call in the terminal: renders each turn of the call (:func:`turns.turn_of`)
+    as boxes and a prompt and sends the staffer's answer or command back to the call."""
+
     def __init__(self, call: Call, console: Console | Screen,
                  ask: Callable[[questionary.Question], Any] | None = None, *,
                  resume_command: str | None = None, banner: str = "") -> None:
@@ -461,7 +465,8 @@ class Frontend:
             return None
         why_not = self.call.probe_applies(step)
         if why_not:
-            self.console.print(Text(f"  Automatic check not run: {why_not}.", style="dim"))
+            self.console.print(Text(f"  Automatic check not run: {worded(why_not)}.",
+                                    style="dim"))
             return None
         suggestion = self.call.cached_check(step)
         if suggestion is None:

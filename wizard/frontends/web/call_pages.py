@@ -146,9 +146,9 @@ def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dic
     if isinstance(step.visit.node, CheckNode):
         why_not = call.probe_applies(step)
         suggestion = call.cached_check(step) if why_not is None else None
-        if why_not and not call.checks:
+        if why_not == turns.CHECKS_OFF:
             why_not = "automatic checks are turned off on this help desk"
-        elif why_not and step.visit.node.probe.runs_on == "caller":
+        elif why_not == turns.CALLER_ONLY:
             why_not = ("this check only tells something on the caller's computer, and the "
                        "help desk in the browser runs on the help desk's: ask the caller")
     turn = turns.turn_of(call, step, suggestion=suggestion, why_not=why_not,
