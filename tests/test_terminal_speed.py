@@ -190,7 +190,7 @@ def test_the_terminal_puts_an_answer_on_disk_once_the_next_question_is_shown(
     disk = _Disk(call.store.path(call.call_id))
     monkeypatch.setattr(os, "fsync", disk)
     screen = io.StringIO()
-    frontend = prompts.Frontend(call, Console(file=screen, width=100))
+    frontend = prompts.LiveCall(call, Console(file=screen, width=100))
     with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
         # the first question answered (its first choice), then Ctrl-C at the second:
         # nothing is appended after the answer, so only the terminal synced it

@@ -73,6 +73,13 @@ ABANDON_REASONS = {
 """Reasons a call ends early (status ``abandoned``); any other reason is free text."""
 
 
+CHECKS_OFF = "automatic checks are turned off for this call"
+CALLER_ONLY = ("this check only tells something when the wizard runs on the caller's "
+               "computer")
+"""Why a check step's probe does not run (:meth:`Call.probe_applies`), in the product's
+words: each front end adds how its user changes it (an option, a setting)."""
+
+
 def end_label(ended: Mapping[str, Any] | None) -> str:
     """How an ended call's status reads: "Not fixed", or "Abandoned (caller hung up)"."""
     if ended is None:
@@ -329,10 +336,9 @@ class Call:
         if not isinstance(node, CheckNode):
             return "not a check"
         if not self.checks:
-            return "automatic checks are turned off for this call (--no-checks)"
+            return CHECKS_OFF
         if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
-            return ("this check only tells something when the wizard runs on the caller's "
-                    "computer (start it with --on caller)")
+            return CALLER_ONLY
         return None
 
     def _request(self, node: CheckNode, context: Mapping[str, Any]) -> dict[str, str]:

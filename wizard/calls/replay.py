@@ -160,8 +160,10 @@ def _short(step: Step) -> str:
 
 
 def run(call: Call, doc: AnswersFile, *, probes: bool = True,
-        on_step: Callable[[Step, str, str], None] | None = None) -> Step:
-    """Drive ``call`` to its end with the answers of ``doc``. Returns the final step."""
+        on_step: Callable[[Step, str, str], None] | None = None,
+        worded: Callable[[str], str] = str) -> Step:
+    """Drive ``call`` to its end with the answers of ``doc``. Returns the final step.
+    ``worded``: the front end's wording of why a check did not run (its options)."""
     for key, texts in doc.notes.items():
         for text in texts:
             call.add_note(key, text)
@@ -190,7 +192,7 @@ def run(call: Call, doc: AnswersFile, *, probes: bool = True,
             if suggestion is not None:
                 why = f"; the check was inconclusive: {suggestion.result.summary}"
             elif step.visit.node.kind == "check":
-                why = f"; {call.probe_applies(step) or 'checks are off'}"
+                why = f"; {worded(call.probe_applies(step) or 'checks are off')}"
             raise DocumentError(
                 doc.path, None,
                 f"no answer for step '{key}' ({_short(step)}){why}",

@@ -37,12 +37,19 @@ LIST_FIELDS = ("call_id", "started", "staffer", "caller", "computer", "target", 
 # -- starting and resuming -----------------------------------------------------------
 
 
+class StafferRefused(TriageError):
+    """A staffer's name the store could not hold (each front end says where it came
+    from: the command line names its option)."""
+
+    status = ExitStatus.USAGE
+
+
 def check_staffer(staffer: str) -> str:
     """The staffer's name, refused in one line when the store could not hold it."""
     try:
         answer_rules.check_free_text(staffer, answer_rules.MAX_STAFFER, "the staffer name")
     except answer_rules.AnswerError as exc:
-        raise TriageError(f"--staffer: {exc}", ExitStatus.USAGE) from None
+        raise StafferRefused(str(exc), ExitStatus.USAGE) from None
     return staffer
 
 

@@ -1,5 +1,8 @@
-"""A call answered one request at a time (the web front end): each request reads the
-call, or takes its one-writer lock, does its one thing and lets go.
+"""A call's turn, for the front ends: the :class:`~wizard.calls.turn.Turn` a staffer is
+shown and the rules of answering it (re-exported from :mod:`wizard.calls.turn`, which the
+answers-file replay uses too); and a call answered one request at a time (the web front
+end): each request reads the call, or takes its one-writer lock, does its one thing and
+lets go.
 
 A request never keeps a call open between pages. Every form names the step it answers
 (:func:`step_token`); a form whose step is no longer the call's (a reload, a double
@@ -13,9 +16,24 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from wizard.base.errors import ExitStatus, TriageError
-from wizard.calls.call import Call
+from wizard.calls.call import CALLER_ONLY, CHECKS_OFF, Call
 from wizard.calls.engine import Step
 from wizard.calls.journal import CallState, JournalError
+from wizard.calls.turn import (
+    ABANDON_REASONS,
+    CHECK,
+    PRESELECTED,
+    PREVIOUS,
+    Notice,
+    Option,
+    Turn,
+    duplicate_ticket,
+    host_offer,
+    progress_text,
+    quit_call,
+    recap,
+    turn_of,
+)
 from wizard.flows.flowset import FlowSet
 from wizard.service.desk import Desk
 
@@ -23,6 +41,11 @@ if TYPE_CHECKING:
     from wizard.checks import System
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
+
+__all__ = ["ABANDON_REASONS", "CALLER_ONLY", "CHECK", "CHECKS_OFF", "LOCK_WAIT",
+           "PRESELECTED", "PREVIOUS", "Notice", "Option", "StaleForm", "Turn",
+           "check_token", "duplicate_ticket", "host_offer", "open_call", "progress_text",
+           "quit_call", "read_call", "recap", "step_token", "turn_of"]
 
 LOCK_WAIT = 3.0
 """Seconds a request waits for a call another request is writing (a write takes a few

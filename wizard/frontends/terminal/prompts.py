@@ -29,15 +29,14 @@ from wizard.calls.engine import Step, StepKind, Visit
 from wizard.calls.journal import Journal
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import (
-    ActionNode,
     CheckNode,
-    ChoiceNode,
     NoteNode,
     TextNode,
     Validator,
-    YesNoNode,
 )
 from wizard.frontends.terminal.screen import Screen
+from wizard.frontends.terminal.wording import worded
+from wizard.service import turns
 from wizard.service.guidance import (
     SENSITIVE_KINDS,
     SOCIAL_ENGINEERING,
@@ -216,7 +215,7 @@ def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's P
 LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.console",
          "rich.panel", "rich.progress")
 """What later steps need and the first question does not: loaded in the background
-while the first question waits for the staffer (see :meth:`Frontend._ask`)."""
+while the first question waits for the staffer (see :meth:`LiveCall._ask`)."""
 
 
 LATER_AFTER = 0.15
@@ -239,7 +238,10 @@ def _load_later() -> None:
     _env()
 
 
-class Frontend:
+class LiveCall:
+    """The live call in the terminal: renders each turn of the call (:func:`turns.turn_of`)
+    as boxes and a prompt and sends the staffer's answer or command back to the call."""
+
     def __init__(self, call: Call, console: Console | Screen,
                  ask: Callable[[questionary.Question], Any] | None = None, *,
                  resume_command: str | None = None, banner: str = "") -> None:
@@ -395,35 +397,21 @@ class Frontend:
     def ask_visit(self, visit: Visit, step: Step, *, suggestion: Suggestion | None = None,
                   extras: bool = True) -> str:
         """Prompt for one step; returns the raw answer or one of COMMANDS."""
-        node = visit.node
-        previous = self.call.state.answers.get(visit.key)
-        default = previous.value if previous else None
-        message = _one_line(self.call.text(node.text, step), 400)
-        more = _extras() if extras else []
-        if isinstance(node, TextNode):
-            raw = self._text(message, node, visit.key, default, extras)
-            host = answer_rules.host_from_unc(raw) \
-                if node.validate_as in (Validator.HOST, Validator.HOSTNAME) else None
+        turn = turns.turn_of(self.call, step, visit, suggestion=suggestion)
+        message = _one_line(turn.text, 400)
+        if turn.kind == "text":
+            node = visit.node
+            assert isinstance(node, TextNode)
+            raw = self._text(message, node, visit.key, turn.default, extras)
+            host = turns.host_offer(node, raw)
             if host:
-                return self._text(message, node, visit.key, default, extras, offer=host,
-                                  why=f"the computer in {raw}")
+                return self._text(message, node, visit.key, turn.default, extras,
+                                  offer=host, why=f"the computer in {raw}")
             return raw
-        if isinstance(node, (YesNoNode, CheckNode)):
-            if suggestion and suggestion.value and default is None:
-                default = suggestion.value
-            choices = [Choice(label, value=value, shortcut_key=str(i + 1)) for i, (value, label)
-                       in enumerate(answer_rules.choices(node))]
-            return str(self._select(message, choices + more, default, extras))
-        if isinstance(node, ChoiceNode):
-            if default is None:
-                default = self.call.preselected(visit, step)
-            choices = [Choice(o.label, value=o.value, shortcut_key=str(i + 1))
-                       for i, o in enumerate(node.options)]
-            return str(self._select(message, choices + more, default, extras))
-        if isinstance(node, ActionNode):
-            choices = [Choice("Done", value="done", shortcut_key="1")]
-            return str(self._select(message, choices + more, "done", extras))
-        raise AssertionError(f"not a question: {node.kind}")  # pragma: no cover
+        more = _extras() if extras else []
+        choices = [Choice(o.label, value=o.value, shortcut_key=str(i + 1))
+                   for i, o in enumerate(turn.options)]
+        return str(self._select(message, choices + more, turn.default, extras))
 
     # -- display -----------------------------------------------------------------------
     def show_notices(self, step: Step) -> None:
@@ -450,15 +438,8 @@ class Frontend:
                                      border_style="magenta", expand=False))
 
     def progress_text(self, step: Step) -> str:
-        """How many questions are left: "last question on this route" only when every
-        answer ends the route, else the fewest that are certain."""
-        after = self.call.engine.questions_after(step.visit.node_key)
-        if not after or max(after) == 0:
-            return "last question on this route"
-        if min(after) == 0:
-            return f"this may be the last question (or at least {min(a for a in after if a)}" \
-                   " more)"
-        return f"at least {min(after)} more"
+        """How many questions are left (:func:`~wizard.calls.turn.progress_text`)."""
+        return turns.progress_text(self.call, step)
 
     def show_step_header(self, step: Step) -> None:
         chart = self.call.fs.charts[step.visit.chart]
@@ -496,7 +477,8 @@ class Frontend:
             return None
         why_not = self.call.probe_applies(step)
         if why_not:
-            self.console.print(Text(f"  Automatic check not run: {why_not}.", style="dim"))
+            self.console.print(Text(f"  Automatic check not run: {worded(why_not)}.",
+                                    style="dim"))
             return None
         suggestion = self.call.cached_check(step)
         if suggestion is None:
@@ -583,7 +565,7 @@ class Frontend:
                 if refused:
                     return refused
                 try:
-                    answer_rules.check_text(Validator.TICKET, value.strip())
+                    turns.duplicate_ticket(value)
                 except answer_rules.AnswerError as exc:
                     return str(exc)[:1].upper() + str(exc)[1:]
                 return True
@@ -606,13 +588,10 @@ class Frontend:
         """Before a resumed call goes on: who, which computers, the last answers."""
         call = self.call
         step = call.step()
-        ctx = step.context
         body = Text()
-        for label, var in (("Caller", "caller_name"), ("Contact", "caller_contact"),
-                           ("Computer", "caller_machine"), ("Target", "target")):
-            if ctx.get(var):
-                body.append(f"{label}: ", style="bold")
-                body.append(f"{ctx[var]}\n")
+        for label, value in turns.recap(step):
+            body.append(f"{label}: ", style="bold")
+            body.append(f"{value}\n")
         answered = [v for v in step.route if v.answered]
         if answered:
             body.append(f"Last answers (of {len(answered)}):\n", style="bold")

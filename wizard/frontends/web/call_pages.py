@@ -21,18 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from wizard.base.errors import TriageError
-from wizard.calls.call import ABANDON_REASONS, Call, Suggestion, check_location
+from wizard.calls.call import Call, Suggestion, check_location
 from wizard.calls.engine import Step, StepKind, Visit
 from wizard.calls.journal import CallBusy
 from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import (
     ActionNode,
     CheckNode,
-    ChoiceNode,
-    NoteNode,
     TextNode,
-    Validator,
-    YesNoNode,
 )
 from wizard.frontends.web.desk import (
     BUSY,
@@ -53,46 +49,24 @@ from wizard.service.guidance import (
 )
 
 
-def progress_text(call: Call, step: Step) -> str:
-    after = call.engine.questions_after(step.visit.node_key)
-    if not after or max(after) == 0:
-        return "last question on this route"
-    if min(after) == 0:
-        return f"this may be the last question (or at least {min(a for a in after if a)} more)"
-    return f"at least {min(after)} more"
-
-
 def question_view(call: Call, visit: Visit, step: Step,
                   suggestion: Suggestion | None = None, offer: str | None = None
                   ) -> dict[str, Any]:
     """What the page shows for one question: its kind, text and the answers offered
     (the earlier answer, the check's suggestion or the chart's default selected)."""
-    node = visit.node
-    previous = call.state.answers.get(visit.key)
-    default = previous.value if previous else None
-    view: dict[str, Any] = {"key": visit.key, "text": call.text(node.text, step),
+    return _question_dict(turns.turn_of(call, step, visit, suggestion=suggestion, offer=offer))
+
+
+def _question_dict(turn: turns.Turn) -> dict[str, Any]:
+    view: dict[str, Any] = {"key": turn.key, "text": turn.text, "kind": turn.kind,
                             "options": [], "value": ""}
-    if isinstance(node, TextNode):
-        view["kind"] = "text"
-        view["value"] = offer if offer is not None else (default or "")
-        view["optional"] = node.optional
-        view["host"] = node.validate_as in (Validator.HOST, Validator.HOSTNAME)
-        return view
-    if isinstance(node, ActionNode):
-        view["kind"] = "action"
-        return view
-    view["kind"] = "choice"
-    if isinstance(node, (YesNoNode, CheckNode)):
-        options = answer_rules.choices(node)
-        if default is None and suggestion and suggestion.value:
-            default = suggestion.value
-    else:
-        assert isinstance(node, ChoiceNode)
-        options = [(o.value, o.label) for o in node.options]
-        if default is None:
-            default = call.preselected(visit, step)
-    view["options"] = [{"value": v, "label": label, "checked": v == default}
-                       for v, label in options]
+    if turn.kind == "text":
+        view["value"] = turn.offer if turn.offer is not None else (turn.default or "")
+        view["optional"] = turn.optional
+        view["host"] = turn.host
+    elif turn.kind == "choice":
+        view["options"] = [{"value": o.value, "label": o.label,
+                            "checked": o.value == turn.default} for o in turn.options]
     return view
 
 
@@ -171,12 +145,13 @@ def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dic
     if isinstance(step.visit.node, CheckNode):
         why_not = call.probe_applies(step)
         suggestion = call.cached_check(step) if why_not is None else None
-        if why_not and not call.checks:
+        if why_not == turns.CHECKS_OFF:
             why_not = "automatic checks are turned off on this help desk"
-        elif why_not and step.visit.node.probe.runs_on == "caller":
+        elif why_not == turns.CALLER_ONLY:
             why_not = ("this check only tells something on the caller's computer, and the "
                        "help desk in the browser runs on the help desk's: ask the caller")
-    offer = request.query_params.get("offer")
+    turn = turns.turn_of(call, step, suggestion=suggestion, why_not=why_not,
+                   offer=request.query_params.get("offer"))
     node = step.visit.node
     chart = call.fs.charts[step.visit.chart]
     check = None
@@ -187,30 +162,20 @@ def _question_ctx(web: WebDesk, request: Request, user: User, call: Call) -> dic
                  "where": check_location(call.state.runs_on),
                  "suggests": answer_rules.label(node, suggestion.value)
                  if suggestion.value else ""}
-    notices = []
-    for visit in step.notices:
-        assert isinstance(visit.node, NoteNode)
-        notices.append({"caution": visit.node.level == "caution",
-                        "text": call.text(visit.node.text, step)})
+    notices = [{"caution": n.caution, "text": n.text} for n in turn.notices]
     issues = [{"title": h.entry.title, "symptom": h.entry.symptom, "why": h.why,
                "says": h.entry.tier1_says, "does": h.entry.tier1_does,
-               "escalate": h.entry.escalate_to} for h in call.known_issues(step)]
-    ctx = step.context
-    recap = [(label, ctx[var]) for label, var in
-             (("Caller", "caller_name"), ("Contact", "caller_contact"),
-              ("Computer", "caller_machine"), ("Target", "target")) if ctx.get(var)]
+               "escalate": h.entry.escalate_to} for h in turn.issues]
     return dict(
         user=user, call=call.state, step=step,
         token=turns.step_token(call.state, step), chart=chart.title,
-        progress=progress_text(call, step),
-        question=question_view(call, step.visit, step, suggestion, offer),
-        help=call.text(node.help, step) if node.help else "",
-        command=call.command(node, step), source=" ".join(node.source.split()),
+        progress=turn.progress, question=_question_dict(turn), help=turn.help,
+        command=turn.command, source=" ".join(node.source.split()),
         chart_source=" ".join(chart.source.split()),
         inferred=" ".join(node.inferred.split()) if node.inferred else "",
         caution=SOCIAL_ENGINEERING, caution_source=SOCIAL_ENGINEERING_SOURCE,
         sensitive_kinds=SENSITIVE_KINDS, check=check, why_not=why_not, notices=notices,
-        issues=issues, recap=recap, notes=call.state.notes.get(step.visit.key, []),
+        issues=issues, recap=list(turn.recap), notes=call.state.notes.get(step.visit.key, []),
         can_change=bool(step.answered_route), checks_off=not call.checks,
         collector=_collector_offer(call, step))
 
@@ -346,13 +311,11 @@ def answer(web: WebDesk, request: Request, user: User, form: FormData) -> Respon
     def act(call: Call, step: Step, form: FormData) -> str | None:
         node = step.visit.node
         raw = field(form, "value") if not isinstance(node, ActionNode) else "done"
-        if isinstance(node, TextNode) and node.validate_as in (Validator.HOST,
-                                                               Validator.HOSTNAME):
-            host = answer_rules.host_from_unc(raw.strip())
-            if host:
-                web.flash(request, f"The computer in {raw.strip()} is {host}: check it and "
-                          "press Next.")
-                return f"/calls/{call.call_id}?offer={quote(host)}"
+        host = turns.host_offer(node, raw)
+        if host:
+            web.flash(request, f"The computer in {raw.strip()} is {host}: check it and "
+                      "press Next.")
+            return f"/calls/{call.call_id}?offer={quote(host)}"
         if not raw.strip() and not (isinstance(node, TextNode) and node.optional):
             web.flash(request, "Pick or type an answer first.", "warn")
             return None
@@ -411,10 +374,9 @@ def sensitive(web: WebDesk, request: Request, user: User, form: FormData) -> Res
 
 def quit_call(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     def act(call: Call, step: Step, form: FormData) -> str | None:
-        if call.is_empty and not call.state.resumed and call.discard():
+        if turns.quit_call(call):
             web.flash(request, f"Call {call.call_id} discarded: nothing was answered yet.")
         else:
-            call.interrupted()
             web.flash(request, f"Call {call.call_id} saved. Continue it from \"Open calls\".")
         return "/"
 
@@ -437,7 +399,7 @@ def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> 
         return opened
     call, step = opened
     return web.page(request, "abandon.html.j2", user=user, call=call.state,
-                    token=turns.step_token(call.state, step), reasons=ABANDON_REASONS)
+                    token=turns.step_token(call.state, step), reasons=turns.ABANDON_REASONS)
 
 
 def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
@@ -446,14 +408,13 @@ def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Respo
         duplicate_of = None
         if reason == "duplicate":
             try:
-                duplicate_of = answer_rules.check_text(Validator.TICKET,
-                                                       field(form, "duplicate_of").strip())
+                duplicate_of = turns.duplicate_ticket(field(form, "duplicate_of"))
             except answer_rules.AnswerError as exc:
                 web.flash(request, f"Ticket number: {exc}", "warn")
                 return f"/calls/{call.call_id}/abandon"
         elif reason == "other":
             reason = field(form, "other").strip()
-        elif reason not in ABANDON_REASONS:
+        elif reason not in turns.ABANDON_REASONS:
             reason = ""
         try:
             if reason:

@@ -21,8 +21,9 @@ from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import Category
 from wizard.frontends.terminal.cli.common import _emit, _Stop, command_line
 from wizard.frontends.terminal.environment import Environment
+from wizard.frontends.terminal.wording import worded
 from wizard.records.ticket import attached_packet
-from wizard.service import calls
+from wizard.service import calls, turns
 from wizard.service.desk import Desk, describe_flowset
 
 if TYPE_CHECKING:  # imported where needed: start-up stays quick
@@ -90,7 +91,7 @@ def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
                          f"{'' if source == 'answers file' else f' ({source})'}\n")
 
     try:
-        return run(call, doc, probes=probes, on_step=progress)
+        return run(call, doc, probes=probes, on_step=progress, worded=worded)
     except DocumentError as exc:
         env.stdout.flush()
         raise TriageError(f"{exc}; call {call.call_id} is kept open: finish it with "
@@ -99,14 +100,14 @@ def _run_answers(call: Call, doc: AnswersFile, env: Environment, probes: bool,
 
 def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner: str,
                  recap: bool = False) -> Step:
-    from wizard.frontends.terminal.prompts import CallAbandoned, Frontend, QuitCall
+    from wizard.frontends.terminal.prompts import CallAbandoned, LiveCall, QuitCall
     from wizard.frontends.terminal.screen import Screen
 
     screen = Screen(env.console, env.stdout)  # rich's console made when first needed
     resume_cmd = command_line(env, args, "resume", call.call_id)
-    frontend = Frontend(call, screen, resume_command=resume_cmd, banner=banner)
+    live = LiveCall(call, screen, resume_command=resume_cmd, banner=banner)
     if recap:
-        frontend.show_recap()
+        live.show_recap()
     gone = call.flowcharts_gone_lines()
     changed = call.changed_flowcharts()
     if gone:
@@ -120,7 +121,7 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
                      "with the ones it started with until it ends.", "yellow"))
     hangup = _on_hangup()
     try:
-        return frontend.run()
+        return live.run()
     except DiskFull as exc:  # one line still, with the way back to the call
         raise TriageError(f"{exc}; resume it with: {resume_cmd}", exc.status) from None
     except CallAbandoned:
@@ -133,10 +134,9 @@ def _interactive(call: Call, env: Environment, args: argparse.Namespace, banner:
         raise _Stop(ExitStatus.OK) from None
     except (KeyboardInterrupt, EOFError, QuitCall) as exc:
         status = ExitStatus.OK if isinstance(exc, QuitCall) else ExitStatus.INTERRUPTED
-        if call.is_empty and not call.state.resumed and call.discard():
+        if turns.quit_call(call):
             message = f"\nCall {call.call_id} discarded: nothing was answered yet.\n"
         else:
-            call.interrupted()
             # the command on a line of its own: a long path is never cut inside it
             message = f"\nCall {call.call_id} saved. Resume it with:\n{resume_cmd}\n"
         with contextlib.suppress(OSError, ValueError):  # a closed terminal takes no text
@@ -193,10 +193,13 @@ def cmd_start(args: argparse.Namespace, env: Environment) -> ExitStatus:
     wait_for_outbox = calls.retry_outbox_in_background(desk, journals, org)
     staffer = args.staffer or (doc.staffer if doc else None) or env.default_staffer()
     runs_on = args.on or (doc.on if doc else None) or "helpdesk"
-    call = calls.start_call(desk, fs, org, staffer=staffer, runs_on=runs_on,
-                            mode="answers_file" if answers_path else "interactive",
-                            practice=args.practice, system=env.system,
-                            checks=not args.no_checks)
+    try:
+        call = calls.start_call(desk, fs, org, staffer=staffer, runs_on=runs_on,
+                                mode="answers_file" if answers_path else "interactive",
+                                practice=args.practice, system=env.system,
+                                checks=not args.no_checks)
+    except calls.StafferRefused as exc:
+        raise TriageError(f"--staffer: {exc}", exc.status) from None
     try:
         if answers_path:
             env.stdout.write(f"Call {call.call_id} · {describe_flowset(fs, source)}\n")
