@@ -13,7 +13,7 @@ from wizard.frontends.terminal.cli import COMMANDS, HANDLERS, build_parser
 from wizard.frontends.terminal.cli.dispatch import LazyCommand
 
 from .conftest import PYTHON, ROOT, cli_env
-from .support import route_to
+from .helpers.calls import route_to
 
 AREAS = ("calls", "records", "flows", "desk", "evidence", "halving")
 CLI = "wizard.frontends.terminal.cli"

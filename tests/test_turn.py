@@ -15,7 +15,7 @@ from wizard.flows import answers as answer_rules
 from wizard.flows.nodes import CheckNode
 from wizard.service import turns
 
-from .support import shipped
+from .helpers.calls import shipped
 
 INTAKE = {
     "intake.caller_name": "Ann", "intake.details": "now",
