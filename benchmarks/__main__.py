@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("first_question", "engine", "lint", "records", "journal", "probes", "report",
-         "questions", "web", "analysis", "memory")
+         "questions", "web", "analysis", "memory", "start")
 
 
 def arguments(name: str, runs: int | None, tiny: bool) -> list[str]:

@@ -4,7 +4,8 @@ Markers (registered in pyproject.toml, run with --strict-markers) are put on eac
 what it uses, so none is forgotten: ``pty`` for a test that reaches ``pty_spawn`` (the
 program in a pseudo-terminal), ``browser`` for the ``browser`` fixture, ``postgres`` for
 the PostgreSQL test server, and ``slow`` for all three, a real web desk server
-(``tests.helpers.web.Server``) and the tests marked by hand (the route replay). ``pytest -m "not slow"`` is the quick run."""
+(``tests.helpers.web.Server``) and the tests marked by hand (the route replay).
+``pytest -m "not slow"`` is the quick run."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ FIGURE = re.compile(r"ours +[\d.]+ (s|ms|us) +reference +[\d.]+ (s|ms|us) .*rati
 
 
 @pytest.mark.parametrize("name", ["first_question", "engine", "lint", "records", "journal",
-                                  "probes", "web", "analysis"])
+                                  "probes", "web", "analysis", "start"])
 def test_benchmark_runs_on_tiny_sizes(name: str) -> None:
     done = subprocess.run([PYTHON, "-m", "benchmarks", "--tiny", name], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
