@@ -47,6 +47,41 @@ def fill(calls: Path, n: int, ended: list[str], opened: list[str]) -> None:
         (calls / f"{call_id}.jsonl").write_text(text, encoding="utf-8")
 
 
+def bulk_insert(data: Path, db: Path) -> float:
+    """Seconds for one ``executemany`` per table of the rows ``sync`` stores (built
+    beforehand, not timed), into a fresh SQLite file with the store's tables: the
+    reference for the first ``sync`` (with the time to read the journals)."""
+    import sqlite3
+    import time
+
+    import sqlalchemy as sa
+
+    from wizard.calls.journal import JournalFolder
+    from wizard.records.store import call_known_issues, call_steps, calls, metadata, record_of
+
+    records = [record_of(s) for s in JournalFolder(data).all()]
+    engine = sa.create_engine(f"sqlite:///{db}")
+    metadata.create_all(engine)
+    engine.dispose()
+    tables = ((calls, [r.row for r in records]),
+              (call_steps, [s for r in records for s in r.steps]),
+              (call_known_issues, [i for r in records for i in r.issues]))
+    statements = []
+    for table, rows in tables:
+        names = [c.name for c in table.columns]
+        marks = ", ".join("?" * len(names))
+        statements.append((f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
+                           [tuple(row.get(n) for n in names) for row in rows]))
+    con = sqlite3.connect(db)
+    start = time.perf_counter()
+    with con:
+        for text, values in statements:
+            con.executemany(text, values)
+    took = time.perf_counter() - start
+    con.close()
+    return took
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--sizes", default="5000,10000")
@@ -87,6 +122,9 @@ def main() -> None:
             again = best(lambda sql=sql, data=data: sql.sync(data), runs)
             assert sql.sync(data).saved == 0
             figure(f"sync, {n} records, first time", first, ref, "read + json.loads")
+            bulk = t_list + bulk_insert(data, Path(tmp) / f"bulk{n}.db")
+            figure(f"sync, {n} records, into a fresh SQLite store", first, bulk,
+                   "read + bulk insert of the same rows", "within 2x")
             figure(f"sync, {n} records, nothing new", again, ref, "read + json.loads",
                    "10,000 under 2 s")
         if len(sizes) > 1:

@@ -87,6 +87,9 @@ def routes(count: int) -> list[list[str]]:
 @dataclass
 class Tally:
     pages: list[float] = field(default_factory=list)
+    kinds: dict[str, list[float]] = field(default_factory=dict)
+    """Page times by kind of page: question, end (the answer that ends the call),
+    history and report (each opened once after a call ends)."""
     errors: list[str] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)
     """Answers accepted, per call."""
@@ -186,7 +189,10 @@ async def staffer(http: Any, name: str, route_list: list[list[str]], until: floa
                 tally.errors.append(f"{name}: {action} answered {r.status_code}")
                 break
             shown = await http.get(r.headers["location"])
-            tally.pages.append(time.perf_counter() - start)
+            took = time.perf_counter() - start
+            tally.pages.append(took)
+            kind = "question" if ANSWER_FORM.search(shown.text) else "end"
+            tally.kinds.setdefault(kind, []).append(took)
             if shown.status_code != 200 or "already moved past" in shown.text:
                 tally.errors.append(f"{name}: {action} refused or failed")
                 break
@@ -199,6 +205,15 @@ async def staffer(http: Any, name: str, route_list: list[list[str]], until: floa
                     tally.errors.append(f"{name}: the route did not end")
                 else:
                     tally.ended.add(action.split("/")[2])
+                    pages = [("history", f"/calls/{action.split('/')[2]}/history")]
+                    if name.endswith("0"):  # staff00, staff10, ...: leads, who see reports
+                        pages.append(("report", "/report"))
+                    for kind, path in pages:
+                        start = time.perf_counter()
+                        r = await http.get(path)
+                        tally.kinds.setdefault(kind, []).append(time.perf_counter() - start)
+                        if r.status_code != 200:
+                            tally.errors.append(f"{name}: {path} answered {r.status_code}")
 
 
 async def load(url: str, staff: int, seconds: float, route_list: list[list[str]],
@@ -249,15 +264,16 @@ def lost_answers(data: Path, tally: Tally, store_url: str) -> tuple[int, int]:
 
 
 def users(data: Path, staff: int) -> None:
-    """One account per member of staff (one argon2 hash made, shared: the benchmark
-    measures the pages, not making hashes)."""
+    """One account per member of staff, every tenth a lead (one argon2 hash made,
+    shared: the benchmark measures the pages, not making hashes)."""
     from wizard.base.privacy import private_dir
     from wizard.calls.journal import atomic_write
     from wizard.service.accounts import USERS_FILE, User, hash_password
 
     private_dir(data)
     digest = hash_password(PASSWORD)
-    doc = {"users": [asdict(User(name=f"staff{i:02d}", role="staffer", hash=digest))
+    doc = {"users": [asdict(User(name=f"staff{i:02d}", role="lead" if i % 10 == 0 else "staffer",
+                                  hash=digest))
                      for i in range(staff)]}
     atomic_write(data / USERS_FILE, json.dumps(doc) + "\n")
 
@@ -321,6 +337,13 @@ def main() -> None:
         figure(f"web desk, {label}", percentile(ours.pages, q), percentile(ref.pages, q),
                "trivial Starlette page, same workers",
                goal="p95 under 100 ms" if q == 0.95 else "")
+    trivial = percentile(ref.pages, 0.95)
+    for kind in ("question", "end", "history", "report"):
+        if ours.kinds.get(kind):
+            figure(f"web desk, {kind} page p95 ({len(ours.kinds[kind])})",
+                   percentile(ours.kinds[kind], 0.95), trivial,
+                   "trivial Starlette page p95", goal="within 3x")
+    print("  (check pages: not measured, the checks need Windows; serve --no-checks)")
     print(f"throughput: {len(ours.pages) / ours.seconds:.1f} pages/s "
           f"({len(ours.ended) / ours.seconds * 60:.1f} calls/min); reference "
           f"{len(ref.pages) / ref.seconds:.1f} pages/s")

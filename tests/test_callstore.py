@@ -37,8 +37,10 @@ from wizard.records.store import (
     DatabaseStore,
     StoreError,
     open_store,
+    resolve_url,
     save_ended_call,
 )
+from wizard.records.store.store import _kept_store as kept_store
 
 from .helpers.calls import replay, routes, shipped
 from .helpers.run import PYTHON, ROOT, CliResult, cli_env
@@ -279,6 +281,24 @@ def test_save_never_raises_for_an_unreachable_store(tmp_path: Path) -> None:
     assert save_ended_call(tmp_path / "d", state, environ={}) is None
     with pytest.raises(StoreError, match="unreachable"):
         store.sync(tmp_path / "d")
+
+
+def test_the_end_of_a_call_keeps_its_store_open_but_follows_a_replaced_file(
+        tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    first = ended_call("fig7_1.fixed_network", data)
+    assert save_ended_call(data, first, environ={}) is None
+    second = ended_call("fig7_2.escalate_caller", data)
+    assert save_ended_call(data, second, environ={}) is None
+    url = resolve_url(data, environ={})
+    assert kept_store(url) is kept_store(url)  # one engine, one revision check
+    (data / "calls.sqlite3").rename(tmp_path / "moved-away.sqlite3")
+    third = ended_call("fig7_1.fixed_network", data)
+    assert save_ended_call(data, third, environ={}) is None
+    with open_store(data, environ={}) as store:  # in the new file, not the moved one
+        assert store.ids() == {third.call_id}
+    with open_store(data, f"sqlite:///{tmp_path / 'moved-away.sqlite3'}") as store:
+        assert store.ids() == {first.call_id, second.call_id}
 
 
 # -- several staff at once ----------------------------------------------------------------

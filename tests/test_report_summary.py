@@ -189,3 +189,46 @@ def test_a_desk_repeated_in_the_database_is_the_desk_generated_again_weeks_later
     first = build_report(store, st.CallFilter(until=date(2026, 5, 24)), labels=labels())
     assert (report.calls, len(report.days)) == (3 * first.calls, 3 * len(first.days))
     store.close()
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from wizard.calls.journal import JournalFolder
+from wizard.records import store as st
+
+def die(*args, **kwargs):  # the row and steps are written, the summaries not yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+store = st.DatabaseStore(sys.argv[1])
+store._add_to_summaries = die
+for state in JournalFolder(Path(sys.argv[2])).all():
+    store.save(state)
+"""
+
+
+def test_a_store_write_killed_half_way_is_stored_by_sync_and_counted_once(
+        tmp_path: Path, store_url: str) -> None:  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "desk"
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=cs.TZ)
+    first = cs.backdated("fig7_1.fixed_network", data, start, 10, staffer="S1")
+    store = st.open_store(data, store_url)
+    assert store.save(first)  # stored whole before the killed writer
+    cs.backdated("fig7_2.escalate_caller", data, start.replace(hour=11), 12, staffer="S2")
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, store_url, str(data)],
+                            capture_output=True, timeout=120, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert build_report(store).calls == 1  # the killed transaction left nothing behind
+    result = store.sync(data)
+    assert (result.saved, result.failed) == (1, 0)
+    report = build_report(store)
+    assert report.calls == 2
+    assert same(report) == same(build_report(store, source="calls"))
+    assert_summaries_match_calls(store)
+    assert store.sync(data).saved == 0  # nothing left to store, nothing counted twice
+    assert build_report(store).calls == 2
+    store.close()

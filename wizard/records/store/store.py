@@ -7,6 +7,8 @@ import contextlib
 import gc
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
@@ -280,7 +282,8 @@ class DatabaseStore:
             if not todo:
                 return
             done = [r.call_id for r in todo]
-            before = summary_rows(conn, done)
+            # a call not stored before counts nothing yet: no need to read it
+            before = summary_rows(conn, [i for i in done if i in have]) if have else {}
             self._put_rows(conn, [r.row for r in todo])
             conn.execute(call_steps.delete().where(call_steps.c.call_id.in_(done)))
             conn.execute(call_known_issues.delete()
@@ -370,6 +373,12 @@ class DatabaseStore:
         schema revision, or refuses the row; :attr:`last_error` says why. ValueError if
         the call has not ended.
         """
+        self.last_error = self._save(state, fs)
+        return self.last_error is None
+
+    def _save(self, state: CallState, fs: FlowSet | None) -> str | None:
+        """:meth:`save`, returning why it failed (None: stored) rather than keeping it in
+        :attr:`last_error`, so that threads sharing this store each get their own."""
         if state.ended is None:
             raise ValueError(f"call {state.call_id} has not ended")
         record = record_of(state, fs)
@@ -377,13 +386,10 @@ class DatabaseStore:
             self._prepare()
             self._upsert([record])
         except StoreError as exc:
-            self.last_error = str(exc)
-            return False
+            return str(exc)
         except (SQLAlchemyError, OSError) as exc:
-            self.last_error = self._why(exc)
-            return False
-        self.last_error = None
-        return True
+            return self._why(exc)
+        return None
 
     def sync(self, data_dir: Path, fs: FlowSet | None = None) -> SyncResult:
         """Store every call of the journals in ``data_dir`` that the store does not
@@ -468,6 +474,20 @@ class DatabaseStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def _same_file(self) -> bool:
+        """Whether a SQLite store's file is the one this store first saw (a file moved
+        away or replaced is not written through connections still open on the old one).
+        Always True for a server database."""
+        if self.dialect != "sqlite" or not self.engine.url.database:
+            return True
+        try:
+            info = os.stat(self.engine.url.database)
+            now: tuple[int, int] | None = (info.st_dev, info.st_ino)
+        except OSError:
+            now = None
+        first = self.__dict__.setdefault("_file_id", now)
+        return bool(first == now and now is not None)
+
     def __enter__(self) -> DatabaseStore:
         return self
 
@@ -523,14 +543,38 @@ def save_ended_call(data_dir: Path, state: CallState, fs: FlowSet | None = None,
     """Store a call that has just ended: None if stored, else a one-line warning for the
     staffer (the call is safe in its journal; ``sync`` stores it later). Never raises
     for a bad URL or an unreachable store."""
+    later = "the call is kept here, 'ipsec-triage sync' stores it later"
     try:
-        store = open_store(data_dir, url, configured, environ=environ)
+        store = _kept_store(resolve_url(data_dir, url, environ=environ,
+                                        configured=configured))
     except StoreError as exc:
-        return f"{exc}; the call is kept here, 'ipsec-triage sync' stores it later"
-    with store:
-        if store.save(state, fs):
-            return None
-        return f"{store.last_error}; the call is kept here, 'ipsec-triage sync' stores it later"
+        return f"{exc}; {later}"
+    why = store._save(state, fs)
+    return None if why is None else f"{why}; {later}"
+
+
+_KEPT: OrderedDict[str, DatabaseStore] = OrderedDict()
+"""The stores calls were saved in by this process, newest last (at most :data:`KEPT`)."""
+_KEPT_LOCK = threading.Lock()
+KEPT = 4
+
+
+def _kept_store(url: str) -> DatabaseStore:
+    """The store at ``url``, opened once per process for the ends of calls: its engine
+    (and connection pool) and its checked revision are kept, instead of a new engine and
+    a schema inspection at the end of every call."""
+    with _KEPT_LOCK:
+        store = _KEPT.get(url)
+        if store is not None and store._same_file():
+            _KEPT.move_to_end(url)
+            return store
+        if store is not None:
+            store.close()
+        store = _KEPT[url] = DatabaseStore(url)
+        store._same_file()
+        while len(_KEPT) > KEPT:
+            _KEPT.popitem(last=False)[1].close()
+        return store
 
 
 def stored_calls(rows: Iterable[StoredCall | Mapping[str, Any]]) -> list[StoredCall]:
