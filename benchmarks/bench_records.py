@@ -30,7 +30,7 @@ def sample_call(tmp: Path) -> tuple[list[str], list[str]]:
     fs = load_flowset(ROOT / "flowcharts")
     answers, _ = next(iter(Engine(fs).paths()))
     call, _, _ = replay(answers, tmp, flowset=fs)
-    lines = call.store.path(call.call_id).read_text(encoding="utf-8").splitlines()
+    lines = call.journals.path(call.call_id).read_text(encoding="utf-8").splitlines()
     open_lines = [ln for ln in lines if json.loads(ln)["event"] != "end"]
     return lines, open_lines
 

@@ -92,7 +92,7 @@ def test_a_folder_where_a_journal_should_be_is_left_out_of_list_with_a_warning(
 
 
 def _open_call(data_dir: Path) -> str:
-    call = Call.start(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), journals=JournalFolder(data_dir), org=OrgConfig(),
                       staffer="tester")
     call.close()
     return call.call_id
@@ -101,13 +101,13 @@ def _open_call(data_dir: Path) -> str:
 def test_second_writer_of_a_call_is_refused_in_one_line(data_dir: Path) -> None:
     call_id = _open_call(data_dir)
     store = JournalFolder(data_dir)
-    first = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+    first = Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call_id)
     try:
         with pytest.raises(JournalError, match=f"call {call_id} is already open in another"):
-            Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+            Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call_id)
     finally:
         first.close()
-    again = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call_id)
+    again = Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call_id)
     again.close()  # released on close: the next resume works
 
 
@@ -126,7 +126,7 @@ RESUMER = textwrap.dedent("""
     while not go.exists():
         time.sleep(0.005)
     try:
-        call = Call.resume(flowset=fs, store=store, org=OrgConfig(), call_id=sys.argv[2])
+        call = Call.resume(flowset=fs, journals=store, org=OrgConfig(), call_id=sys.argv[2])
     except JournalError as exc:
         print("REFUSED", exc)
         sys.exit(5)
@@ -187,7 +187,7 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
     state = next(JournalFolder(data_dir).all())
     assert state.ended is None  # still open: resume finishes it and writes the tickets
     monkeypatch.undo()
-    call = Call.resume(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
+    call = Call.resume(flowset=shipped(), journals=JournalFolder(data_dir), org=OrgConfig(),
                        call_id=state.call_id)
     paths = end_call(call, call.step())
     call.close()
@@ -255,7 +255,7 @@ def test_abandon_reason_and_sensitive_request_have_the_free_text_limits(
     call_id = _open_call(data_dir)
     journal = data_dir / "calls" / f"{call_id}.jsonl"
     before = journal.read_text()
-    call = Call.resume(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
+    call = Call.resume(flowset=shipped(), journals=JournalFolder(data_dir), org=OrgConfig(),
                        call_id=call_id)
     try:
         with pytest.raises(AnswerError, match=f"the reason .*{why}"):

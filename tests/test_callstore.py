@@ -204,7 +204,7 @@ def test_sync_stores_each_call_once_and_open_calls_as_open_until_they_end(
     ends = ("fig7_1.fixed_network", "fig7_2.escalate_caller", "fig7_2.fixed_policy",
             "fig7_3.escalate_logon")
     ended = {ended_call(e, data).call_id for e in ends}
-    still_open = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
+    still_open = Call.start(flowset=shipped(), journals=JournalFolder(data), org=OrgConfig(),
                             staffer="tester", mode="answers_file")
     still_open.close()
     store = open_store(data, store_url)
@@ -690,10 +690,10 @@ def test_without_the_postgresql_driver_a_postgresql_url_is_one_clear_line(
 
 def test_a_practice_call_is_stored_as_practice(tmp_path: Path, store_url: str) -> None:
     data = tmp_path / "desk"
-    call = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), journals=JournalFolder(data), org=OrgConfig(),
                       staffer="trainee", mode="interactive", practice=True)
     call.close()
-    live = Call.start(flowset=shipped(), store=JournalFolder(data), org=OrgConfig(),
+    live = Call.start(flowset=shipped(), journals=JournalFolder(data), org=OrgConfig(),
                       staffer="Sam", mode="interactive")
     live.close()
     assert JournalFolder(data).load(call.call_id).practice is True

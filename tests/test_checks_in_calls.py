@@ -41,7 +41,7 @@ def test_server() -> Iterator[int]:
 def make_call(tmp_path: Path, port: int, runs_on: str = "caller") -> Call:
     org = OrgConfig(test_servers=[TestServer(name="hd-test", address="127.0.0.1",
                                              port=port)])
-    return Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=org,
+    return Call.start(flowset=shipped(), journals=JournalFolder(tmp_path), org=org,
                       staffer="tester", runs_on=runs_on, mode="answers_file")
 
 

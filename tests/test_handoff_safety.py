@@ -238,7 +238,7 @@ def test_the_prompt_refuses_it_in_its_own_words(data_dir: Path) -> None:
 
     org = OrgConfig.model_validate({"handoff": {"destinations": {GROUP: {
         "kind": "zendesk", "url": "http://127.0.0.1:9"}}}})
-    call = Call.start(flowset=shipped(), store=JournalFolder(data_dir), org=org,
+    call = Call.start(flowset=shipped(), journals=JournalFolder(data_dir), org=org,
                       staffer="sam", mode="interactive")
     try:
         node = shipped().node("intake.existing_ticket")

@@ -19,7 +19,7 @@ from .helpers.terminal import ENTER, Terminal
 
 
 def severity_step(tmp_path: Path, scope: str, extent: str) -> tuple[Call, object]:
-    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), journals=JournalFolder(tmp_path), org=OrgConfig(),
                       staffer="t")
     for key, value in (("intake.call_type", "reach"), ("intake.caller_machine", "ws-ann"),
                        ("intake.windows", "win10_11"), ("intake.target", "fs01"),

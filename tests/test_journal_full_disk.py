@@ -46,7 +46,7 @@ def _call_with_machine(data_dir: Path) -> tuple[str, bytes, bytes]:
     """A call whose last journal line is the answer WS-Ann to the caller's computer:
     the journal before that line, and the line."""
     store = JournalFolder(data_dir)
-    call = Call.start(flowset=shipped(), store=store, org=OrgConfig(), staffer="tester")
+    call = Call.start(flowset=shipped(), journals=store, org=OrgConfig(), staffer="tester")
     try:
         call.answer(call.step().visit, "reach")
         step = call.step()
@@ -163,7 +163,7 @@ def test_a_failing_close_lets_go_of_the_lock(
     network file system): the lock is let go all the same, so the next request or
     ``resume`` is not told the call is open elsewhere."""
     store = JournalFolder(data_dir)
-    call = Call.start(flowset=shipped(), store=store, org=OrgConfig(), staffer="tester")
+    call = Call.start(flowset=shipped(), journals=store, org=OrgConfig(), staffer="tester")
     call.answer(call.step().visit, "reach")
     journal_fd = call.journal._fd  # type: ignore[union-attr]
     real_close = os.close
@@ -177,18 +177,18 @@ def test_a_failing_close_lets_go_of_the_lock(
     with pytest.raises(DiskFull, match=DISK_FULL_TEXT):
         call.close()
     monkeypatch.undo()
-    again = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call.call_id)
+    again = Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call.call_id)
     again.close()
 
     def failing_fsync(fd: int) -> None:
         raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
 
-    call = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call.call_id)
+    call = Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call.call_id)
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(DiskFull):
         call.close()
     monkeypatch.undo()
-    Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call.call_id).close()
+    Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call.call_id).close()
 
 
 def test_a_full_disk_writing_the_ticket_is_a_page_and_one_line_and_the_call_is_kept(
@@ -253,7 +253,7 @@ def test_temporary_ticket_files_of_a_killed_write_are_removed_at_the_next_end(
         data_dir: Path) -> None:
     answers = route_to("fig7_2.escalate_caller")
     store = JournalFolder(data_dir)
-    call = Call.start(flowset=shipped(), store=store, org=OrgConfig(), staffer="tester")
+    call = Call.start(flowset=shipped(), journals=store, org=OrgConfig(), staffer="tester")
     call.close()
     calls = data_dir / "calls"
     # what a kill -9 inside atomic_write leaves: tempfile.mkstemp's names
@@ -261,7 +261,7 @@ def test_temporary_ticket_files_of_a_killed_write_are_removed_at_the_next_end(
     other = calls / ".20990101-000000-abcd.ticket.txt.zz"  # another call's: not touched
     for p in [*left, other]:
         p.write_text("half a tick")
-    resumed = Call.resume(flowset=shipped(), store=store, org=OrgConfig(), call_id=call.call_id)
+    resumed = Call.resume(flowset=shipped(), journals=store, org=OrgConfig(), call_id=call.call_id)
     try:
         from wizard.calls.replay import AnswersFile, run
 
@@ -277,7 +277,7 @@ def test_temporary_ticket_files_of_a_killed_write_are_removed_at_the_next_end(
 
 def test_an_abandoned_call_removes_its_temporary_ticket_files(data_dir: Path) -> None:
     store = JournalFolder(data_dir)
-    c = Call.start(flowset=shipped(), store=store, org=OrgConfig(), staffer="tester")
+    c = Call.start(flowset=shipped(), journals=store, org=OrgConfig(), staffer="tester")
     tmp = data_dir / "calls" / f".{c.call_id}.ticket.txt.q1w2e3"
     tmp.write_text("half")
     try:

@@ -197,7 +197,7 @@ def test_resume_with_an_answers_file_is_checked_against_the_calls_own_flowcharts
     env = Environment(stdin=io.StringIO(), stdout=out, stderr=err, environ={
         "IPSEC_TRIAGE_DATA": str(data_dir), "IPSEC_TRIAGE_CACHE": CACHE,
         "IPSEC_TRIAGE_STAFFER": "tester", "IPSEC_TRIAGE_FLOWCHARTS": str(charts)})
-    call = Call.start(flowset=load_flowset(charts), store=JournalFolder(data_dir), org=None,
+    call = Call.start(flowset=load_flowset(charts), journals=JournalFolder(data_dir), org=None,
                       staffer="tester")
     try:
         for _ in range(2):

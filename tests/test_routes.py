@@ -253,7 +253,7 @@ def test_every_escalating_exit_names_a_team_and_the_ticket_shows_only_that_group
             assert node.team is not None, key
     org = OrgConfig()
     store = JournalFolder(tmp_path)
-    call = Call.start(flowset=fs, store=store, org=org, staffer="t")
+    call = Call.start(flowset=fs, journals=store, org=org, staffer="t")
     assert call.org.tier2_group("target_ipsec", "x", "server_isolation") == \
         "Server isolation support team (network access groups)"
     assert "Team named by the flowchart" not in (ROOT / "templates" / "ticket.md.j2").read_text()
@@ -655,7 +655,7 @@ def _commands_for(version: str) -> dict[str, str]:
 
     fs = shipped()
     store = JournalFolder(Path("/nonexistent"))
-    call = Call(flowset=fs, store=store, state=CallState(call_id="commands"), journal=None,
+    call = Call(flowset=fs, journals=store, state=CallState(call_id="commands"), journal=None,
                 org=OrgConfig())
     out = {}
     # the steps a call on this Windows can reach (a 2003-only step is never shown on 2019)
@@ -769,7 +769,7 @@ def test_the_test_computer_command_names_the_organizations_test_servers(
     org = OrgConfig(test_servers=[
         TestServer(name="hd-test1.corp.example", address="10.0.9.1"),
         TestServer(name="hd-test2.corp.example", address="10.0.9.2")])
-    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=org,
+    call = Call.start(flowset=shipped(), journals=JournalFolder(tmp_path), org=org,
                       staffer="tester", mode="answers_file")
     try:
         step = call.engine.step({k: v for k, v in answers.items()
@@ -781,7 +781,7 @@ def test_the_test_computer_command_names_the_organizations_test_servers(
         assert "TESTCOMPUTER" not in call.text(node.help, step)
     finally:
         call.close()
-    bare = Call.start(flowset=shipped(), store=JournalFolder(tmp_path / "b"), org=OrgConfig(),
+    bare = Call.start(flowset=shipped(), journals=JournalFolder(tmp_path / "b"), org=OrgConfig(),
                       staffer="tester", mode="answers_file")
     try:
         step = bare.engine.step({k: v for k, v in answers.items()

@@ -308,7 +308,7 @@ def _preselected_at_no_reply(org_text: str, tmp_path: Path) -> str | None:
     if org_text:
         (tmp_path / "org.yaml").write_text(org_text, encoding="utf-8")
         org = load_org_config(tmp_path / "org.yaml")
-    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path / "data"), org=org,
+    call = Call.start(flowset=shipped(), journals=JournalFolder(tmp_path / "data"), org=org,
                       staffer="tester")
     try:
         step = call.engine.step(INTAKE | {"fig7_1.ping_ip": "no"}, call.base_context())

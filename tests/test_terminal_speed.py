@@ -185,9 +185,9 @@ def test_the_terminal_puts_an_answer_on_disk_once_the_next_question_is_shown(
 
     from .helpers.calls import shipped
 
-    call = Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=None,
+    call = Call.start(flowset=shipped(), journals=JournalFolder(tmp_path), org=None,
                       staffer="sam", runs_on="helpdesk", mode="interactive", checks=False)
-    disk = _Disk(call.store.path(call.call_id))
+    disk = _Disk(call.journals.path(call.call_id))
     monkeypatch.setattr(os, "fsync", disk)
     screen = io.StringIO()
     frontend = prompts.LiveCall(call, Console(file=screen, width=100))

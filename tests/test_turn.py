@@ -29,7 +29,7 @@ INTAKE = {
 
 
 def _call(tmp_path: Path) -> Call:
-    return Call.start(flowset=shipped(), store=JournalFolder(tmp_path), org=None,
+    return Call.start(flowset=shipped(), journals=JournalFolder(tmp_path), org=None,
                       staffer="tester", runs_on="helpdesk", mode="answers_file",
                       checks=False)
 

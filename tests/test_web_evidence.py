@@ -30,7 +30,7 @@ def lee_call(data_dir: Path, end: str = "fig7_2.escalate_caller", *,
                     if "fig7_2.logs_rras" in a)
         answers = {k: v for k, v in path.items() if k != "fig7_2.logs_rras"}
         answers["intake.caller_machine"] = "ws-ann"
-    call = Call.start(flowset=shipped(), store=JournalFolder(data_dir), org=OrgConfig(),
+    call = Call.start(flowset=shipped(), journals=JournalFolder(data_dir), org=OrgConfig(),
                       staffer="lee", mode="answers_file")
     try:
         try:

@@ -64,7 +64,7 @@ def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = N
 
     ``durable=False`` writes the journal and tickets without fsync (for bulk replays)."""
     fs = flowset or shipped()
-    call = Call.start(flowset=fs, store=JournalFolder(data_dir, durable=durable),
+    call = Call.start(flowset=fs, journals=JournalFolder(data_dir, durable=durable),
                       org=org or OrgConfig(),
                       staffer="tester", mode="answers_file")
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})

@@ -104,7 +104,7 @@ def open_call(data_dir: Path, answers: dict[str, str], *, stop_at: str | None = 
     """Record a call answered from ``answers`` (whatever order the flowcharts ask in),
     stopping at step ``stop_at`` or ``leave`` questions before the end; it stays open."""
     fs = shipped()
-    call = Call.start(flowset=fs, store=JournalFolder(data_dir), org=OrgConfig(),
+    call = Call.start(flowset=fs, journals=JournalFolder(data_dir), org=OrgConfig(),
                       staffer="tester", runs_on=runs_on, checks=False)
     route: list[str] = []
     while True:

@@ -130,7 +130,7 @@ def recorded_context(state: CallState) -> dict[str, Any]:
 
 
 class Call:
-    def __init__(self, *, flowset: FlowSet, store: JournalFolder, state: CallState,
+    def __init__(self, *, flowset: FlowSet, journals: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
                  system: System | None = None, checks: bool = True,
                  by: str | None = None) -> None:
@@ -139,11 +139,12 @@ class Call:
         when that copy is gone (:attr:`flowcharts_gone`)."""
         from wizard.flows.pinned import for_call
 
-        self.fs, self.flowcharts_gone = for_call(flowset, store.root, state.flowset)
+        self.fs, self.flowcharts_gone = for_call(flowset, journals.root, state.flowset)
         self.today = flowset
         """The set in use now: the call's own (:attr:`fs`) differs when it changed."""
         self.engine = Engine(self.fs)
-        self.store = store
+        self.journals = journals
+        """The journal folder the call is kept in (not the database store)."""
         self.state = state
         self.journal = journal
         self._org = org
@@ -181,7 +182,7 @@ class Call:
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
-    def start(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | KnownOrg | None,
+    def start(cls, *, flowset: FlowSet, journals: JournalFolder, org: OrgConfig | KnownOrg | None,
               staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
               practice: bool = False, system: System | None = None,
@@ -194,34 +195,34 @@ class Call:
         from wizard.flows.flowset import DEFAULT_DESIGN
 
         design = org.design if org is not None else DEFAULT_DESIGN
-        call_id, journal, event = store.new_call(
+        call_id, journal, event = journals.new_call(
             staffer=staffer, runs_on=runs_on, mode=mode, flowcharts=flowset.versions(),
-            flowset=keep_flowset(flowset, store), org={"design": dict(design)},
+            flowset=keep_flowset(flowset, journals), org={"design": dict(design)},
             tool_version=__version__, practice=practice or mode == "answers_file", **extra,
         )
         state = replay(call_id, [event])
-        return cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+        return cls(flowset=flowset, journals=journals, state=state, journal=journal, org=org,
                    system=system, checks=checks, by=staffer)
 
     @classmethod
-    def resume(cls, *, flowset: FlowSet, store: JournalFolder, org: OrgConfig | KnownOrg | None,
+    def resume(cls, *, flowset: FlowSet, journals: JournalFolder, org: OrgConfig | KnownOrg | None,
                call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
-        full_id = store.resolve_id(call_id)
-        lock = store.lock(full_id)  # one writer per call: the second one is refused here
+        full_id = journals.resolve_id(call_id)
+        lock = journals.lock(full_id)  # one writer per call: the second one is refused here
         try:
-            state = store.load(full_id)  # read under the lock: the latest answers
+            state = journals.load(full_id)  # read under the lock: the latest answers
             if state.ended is not None:
                 raise JournalError(
                     f"call {state.call_id} has already ended ({end_label(state.ended)}); "
                     f"use 'ipsec-triage show {state.call_id}'"
                 )
-            journal = store.open_journal(state.call_id, lock)
+            journal = journals.open_journal(state.call_id, lock)
         except BaseException:
             lock.release()
             raise
-        call = cls(flowset=flowset, store=store, state=state, journal=journal, org=org,
+        call = cls(flowset=flowset, journals=journals, state=state, journal=journal, org=org,
                    system=system, checks=checks, by=staffer)
         extra = {} if checks else {"checks": False}
         try:
@@ -518,7 +519,7 @@ class Call:
 
         if not self.is_empty:
             return False
-        path = self.store.path(self.call_id)
+        path = self.journals.path(self.call_id)
         try:
             events, damaged = read_events(path)
         except JournalError:
@@ -544,7 +545,7 @@ class Call:
                 raise ValueError("a duplicate call names the ticket it duplicates")
             fields["duplicate_of"] = duplicate_of
         end = self._write("end", **fields)
-        self.store.remove_ticket_leftovers(self.call_id)
+        self.journals.remove_ticket_leftovers(self.call_id)
         self.state.ended = {k: v for k, v in end.items() if k != "event"}
         return self.state.ended
 

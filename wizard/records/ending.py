@@ -24,8 +24,8 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
     for want of space. Temporary ticket files a killed write left are removed first.
     """
     assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
-    call.store.remove_ticket_leftovers(call.call_id)
-    paths = {fmt: str(call.store.ticket_path(call.call_id, fmt)) for fmt in formats}
+    call.journals.remove_ticket_leftovers(call.call_id)
+    paths = {fmt: str(call.journals.ticket_path(call.call_id, fmt)) for fmt in formats}
     error: TicketError | None = None
     try:
         tickets = render_tickets(call, step, formats)
@@ -33,7 +33,7 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
         tickets, paths, error = {}, {}, exc
     for fmt, text in tickets.items():
         try:
-            atomic_write(Path(paths[fmt]), text, durable=call.store.durable)
+            atomic_write(Path(paths[fmt]), text, durable=call.journals.durable)
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFull(paths[fmt]) from None

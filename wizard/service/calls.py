@@ -57,7 +57,7 @@ def start_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None, *, sta
                runs_on: str, mode: str, practice: bool = False,
                system: System | None = None, checks: bool = True) -> Call:
     """A new call, its journal opened (and locked) in the desk's data folder."""
-    return Call.start(flowset=fs, store=desk.journals(), org=org,
+    return Call.start(flowset=fs, journals=desk.journals(), org=org,
                       staffer=check_staffer(staffer), runs_on=runs_on, mode=mode,
                       practice=practice, system=system, checks=checks)
 
@@ -95,7 +95,7 @@ def resume_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
                 checks: bool = True) -> Call:
     """Reopen an open call (its journal locked: a second writer is refused)."""
     try:
-        return Call.resume(flowset=fs, store=desk.journals(), org=org, call_id=call_id,
+        return Call.resume(flowset=fs, journals=desk.journals(), org=org, call_id=call_id,
                            staffer=staffer, system=system, checks=checks)
     except JournalError as exc:
         raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
@@ -122,7 +122,7 @@ def store_call(desk: Desk, call: Call) -> str | None:
     (the journal stays here and ``sync`` stores it later): the warning is returned."""
     from wizard.records.store import save_ended_call
 
-    return save_ended_call(call.store.root, call.state, call.fs,
+    return save_ended_call(call.journals.root, call.state, call.fs,
                            environ=dict(desk.environ), configured=call.org.store_url)
 
 
@@ -163,7 +163,7 @@ def send_ended_call(desk: Desk, call: Call) -> Outcome:
     from wizard.handoff.outbox import NotSent, send_call
 
     try:
-        outcome = send_call(call.store, call.org, call.call_id, environ=desk.environ)
+        outcome = send_call(call.journals, call.org, call.call_id, environ=desk.environ)
     except NotSent as exc:
         raise TriageError(str(exc), ExitStatus.HANDOFF) from None
     call.state.handoffs.append(outcome.record)
@@ -317,7 +317,7 @@ def list_calls(desk: Desk, *, open_only: bool = False) -> list[dict[str, str]]:
 def recorded_call(desk: Desk, state: CallState) -> Call:
     """A recorded call, read-only, with the flowcharts it started with (today's when
     their copy is gone: ``flowcharts_gone_lines()`` says so)."""
-    return Call(flowset=desk.flowset()[0], store=desk.journals(), state=state,
+    return Call(flowset=desk.flowset()[0], journals=desk.journals(), state=state,
                 journal=None, org=None)
 
 
@@ -377,7 +377,7 @@ def ticket_text(desk: Desk, ref: str, fmt: str,
                           f"({end_label(state.ended)})", ExitStatus.NOT_FOUND)
     fs = desk.flowset()[0]
     org = desk.org()
-    call = Call(flowset=fs, store=journals, state=state, journal=None, org=org)
+    call = Call(flowset=fs, journals=journals, state=state, journal=None, org=org)
     step = call.step()  # with the flowcharts the call had (see Call)
     if step.kind is not StepKind.END:
         raise TriageError(f"call {state.call_id} no longer reaches an end with the current "

@@ -78,7 +78,7 @@ def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
         state = journals.load(call_id)
     except JournalError as exc:
         raise TriageError(str(exc), ExitStatus.NOT_FOUND) from None
-    return Call(flowset=fs, store=journals, state=state, journal=None, org=org,
+    return Call(flowset=fs, journals=journals, state=state, journal=None, org=org,
                 system=system, checks=checks)
 
 
@@ -104,7 +104,7 @@ def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
     except BaseException:
         lock.release()
         raise
-    return Call(flowset=fs, store=journals, state=state, journal=journal, org=org,
+    return Call(flowset=fs, journals=journals, state=state, journal=journal, org=org,
                 system=system, checks=checks, by=by)
 
 
