@@ -1,16 +1,13 @@
-"""The interactive front end: questionary prompts and rich panels. Keyboard only.
-
-This is the only module that imports questionary. It asks the :class:`Call` for the
-next step, shows it, prompts, and hands the answer back; the engine decides the rest.
-Every prompt offers: add a note, change an earlier answer, end the call early, save and
-quit; ``?`` shows the step's help and source, ``s`` records that the caller asked for
+"""The live call in the terminal: :class:`LiveCall` asks the :class:`Call` for the next
+step, shows it, prompts, and hands the answer back; the engine decides the rest. Every
+prompt offers: add a note, change an earlier answer, end the call early, save and quit;
+``?`` shows the step's help and source, ``s`` records that the caller asked for
 something sensitive. Text the staffer or the caller typed is printed as plain text
 (``rich.text.Text``), never read as markup.
 """
 
 from __future__ import annotations
 
-import contextlib
 import textwrap
 import threading
 from collections.abc import Callable
@@ -18,151 +15,44 @@ from typing import TYPE_CHECKING, Any
 
 import questionary
 from prompt_toolkit.filters import Condition
-from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.styles import Style
 from questionary import Choice, Separator
 
-from wizard.base.safetext import markup
-from wizard.calls.call import Call, Suggestion, check_location
+from wizard.calls.call import Call, Suggestion
 from wizard.calls.engine import Step, StepKind, Visit
-from wizard.calls.journal import Journal
 from wizard.flows import answers as answer_rules
-from wizard.flows.nodes import (
-    CheckNode,
-    NoteNode,
-    TextNode,
-    Validator,
+from wizard.flows.nodes import TextNode, Validator
+from wizard.frontends.terminal.prompts.display import Display
+from wizard.frontends.terminal.prompts.primitives import (
+    BACK,
+    COMMANDS,
+    END,
+    ESCAPE,
+    HELP,
+    NOTE,
+    QUIT,
+    SENSITIVE,
+    STYLE,
+    CallAbandoned,
+    Panel,
+    QuitCall,
+    Text,
+    _empty_buffer,
+    _free_text_check,
+    _guarded,
+    _inquirer,
+    _one_line,
+    _shown_choice,
+    _with_keys,
+    control_refusal,
 )
 from wizard.frontends.terminal.screen import Screen
-from wizard.frontends.terminal.wording import worded
 from wizard.service import turns
-from wizard.service.guidance import (
-    SENSITIVE_KINDS,
-    SOCIAL_ENGINEERING,
-    SOCIAL_ENGINEERING_SOURCE,
-)
+from wizard.service.guidance import SENSITIVE_KINDS, SOCIAL_ENGINEERING, SOCIAL_ENGINEERING_SOURCE
 
-if TYPE_CHECKING:  # guided halving is its own command
+if TYPE_CHECKING:
     from rich.console import Console
-
-    from wizard.halving.search import Verdict
-    from wizard.halving.session import Session
-
-NOTE, BACK, QUIT, END, HELP, SENSITIVE = (":note", ":back", ":quit", ":end", ":help",
-                                          ":sensitive")
-COMMANDS = (NOTE, BACK, QUIT, END, HELP, SENSITIVE)
-ESCAPE = ":escape"
-
-STYLE = Style([("qmark", "fg:#5f87ff bold"), ("question", "bold"),
-               ("answer", "fg:#00af87 bold"), ("pointer", "fg:#5f87ff bold"),
-               ("highlighted", "fg:#5f87ff bold"), ("instruction", "fg:#808080"),
-               ("placeholder", "fg:#808080 italic")])
-
-RECAP_ANSWERS = 4
-"""How many of the latest answers the resume recap shows."""
-
-
-def _share_default_bindings() -> None:
-    """Build prompt_toolkit's default key bindings (basic, Emacs, Vi, mouse, page
-    navigation: about 6,000 bindings) once per process instead of for every prompt.
-
-    Each questionary prompt is a new prompt_toolkit ``Application`` (a choice list is
-    two), and each builds these from scratch: most of the time from Enter to the next
-    question. They hold no state of their own (every filter and handler reads the
-    running application), so one set serves every prompt of the call, one at a time."""
-    import functools
-
-    from prompt_toolkit.application import application
-
-    for name in ("load_key_bindings", "load_page_navigation_bindings"):
-        build = getattr(application, name)
-        if not hasattr(build, "cache_info"):
-            setattr(application, name, functools.cache(build))
-
-
-_share_default_bindings()
-
-
-def _typed_sequences() -> KeyBindings:
-    """What a terminal sends for an escape sequence typed or pasted at a prompt
-    (``ESC[31m``, a colour code copied with the text): prompt_toolkit reads it as a mouse
-    report, and its mouse handler fails on it (a traceback, then "Press ENTER to
-    continue"). No prompt here turns mouse reports on, so none is a real click: in a text
-    field the sequence goes into the line as typed, where the field's check refuses it
-    (:func:`control_refusal`) and the staffer sees it to clear; elsewhere it is dropped."""
-    keys = KeyBindings()
-
-    @keys.add(Keys.Vt100MouseEvent, eager=True)
-    def _typed(event: Any) -> None:
-        if event.app.layout.current_buffer is not None:
-            event.app.layout.current_buffer.insert_text(event.data)
-
-    return keys
-
-
-TYPED_SEQUENCES = _typed_sequences()
-
-
-def control_refusal(value: str) -> str | None:
-    """The one-line refusal of a text prompt for a line holding an escape sequence or
-    another control character (what :func:`answer_rules.check_free_text` refuses)."""
-    try:
-        answer_rules.check_free_text(value, len(value) + 1)
-    except answer_rules.AnswerError:
-        return ("Escape sequences and control characters cannot be typed here: clear the "
-                "line (Ctrl-U) and type the answer as plain text")
-    return None
-
-
-def _guarded(question: questionary.Question) -> questionary.Question:
-    """A prompt that takes a typed escape sequence without failing (see
-    :func:`_typed_sequences`)."""
-    if getattr(question, "application", None) is not None:
-        _with_keys(question, TYPED_SEQUENCES)
-    return question
-
-
-def confirm(message: str) -> bool:
-    return bool(_guarded(questionary.confirm(message, default=False, style=STYLE))
-                .unsafe_ask())
-
-
-
-#: Where a command of several steps (lines) has one broken: the rows that go on are
-#: indented by this, so each step's first row stands out.
-CONTINUED = "  "
-
-
-def command_rows(command: str, room: int) -> tuple[list[str] | None, bool]:
-    """The rows a command is shown on within ``room`` columns, and whether a line had to
-    be broken (at spaces only: typed with a space where the row ends; in a command of
-    several steps, the rows that go on are indented by :data:`CONTINUED`). None when a
-    single word is wider than the room."""
-    import textwrap
-
-    rows: list[str] = []
-    broken = False
-    lines = command.splitlines() or [command]
-    indent = CONTINUED if len(lines) > 1 else ""
-    for line in lines:
-        if len(line) <= room:
-            rows.append(line)
-            continue
-        pieces = textwrap.wrap(line, width=max(room, 1), break_long_words=False,
-                               break_on_hyphens=False, subsequent_indent=indent)
-        if any(len(p) > room for p in pieces):
-            return None, False
-        rows += pieces
-        broken = True
-    return rows, broken
-
-class QuitCall(Exception):
-    """The staffer chose to stop; the call is saved and can be resumed."""
-
-
-class CallAbandoned(Exception):
-    """The staffer ended the call early; it is recorded with status "abandoned"."""
 
 
 def _extras() -> list[Any]:
@@ -175,41 +65,6 @@ def _extras() -> list[Any]:
         Choice("Save and quit (resume later)", value=QUIT, shortcut_key="q"),
     ]
 
-
-def _one_line(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(width - 3, 1)].rsplit(" ", 1)[0] + "..."
-
-
-def _with_keys(question: questionary.Question, bindings: KeyBindings) -> questionary.Question:
-    """Add key bindings to a questionary prompt (they win over its own)."""
-    app = question.application
-    app.key_bindings = merge_key_bindings([app.key_bindings or KeyBindings(), bindings])
-    return question
-
-
-def _inquirer(question: questionary.Question) -> Any:
-    from questionary.prompts.common import InquirerControl
-
-    for window in question.application.layout.find_all_windows():
-        if isinstance(window.content, InquirerControl):
-            return window.content
-    raise AssertionError("no choice list in this prompt")  # pragma: no cover
-
-
-def Text(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Text
-    """rich's Text, imported when rich first draws something (see :mod:`.screen`)."""
-    from rich.text import Text as RichText
-
-    return RichText(*args, **kwargs)
-
-
-def Panel(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's Panel
-    """rich's Panel, imported when the first panel is drawn (not on the way to the first
-    question: the call's header is plain lines)."""
-    from rich.panel import Panel as RichPanel
-
-    return RichPanel(*args, **kwargs)
 
 
 LATER = ("wizard.checks", "wizard.config.organization", "jinja2.sandbox", "rich.console",
@@ -238,7 +93,7 @@ def _load_later() -> None:
     _env()
 
 
-class LiveCall:
+class LiveCall(Display):
     """The live call in the terminal: renders each turn of the call (:func:`turns.turn_of`)
     as boxes and a prompt and sends the staffer's answer or command back to the call."""
 
@@ -251,11 +106,6 @@ class LiveCall:
         self._loading_later = False
         self.resume_command = resume_command or f"ipsec-triage resume {call.call_id}"
         self.banner = banner
-
-    @property
-    def console(self) -> Console:
-        """rich's console, made when first used (see :mod:`.screen`)."""
-        return self.screen.console
 
     # -- prompts -----------------------------------------------------------------------
     def _ask(self, question: questionary.Question) -> Any:
@@ -281,14 +131,6 @@ class LiveCall:
 
             app.after_render += drawn
         return self._user_ask(_guarded(question))
-
-    def _on_disk(self) -> None:
-        """The call's journal to the disk itself (fsync). A disk that fails is told at
-        the next answer, which is then not taken."""
-        journal = self.call.journal
-        if journal is not None:
-            with contextlib.suppress(OSError):
-                journal.sync()
 
     def _prompt(self, question: questionary.Question, message: str,
                 shown: Callable[[Any], str | None] = lambda r: str(r or "")) -> Any:
@@ -413,110 +255,6 @@ class LiveCall:
                    for i, o in enumerate(turn.options)]
         return str(self._select(message, choices + more, turn.default, extras))
 
-    # -- display -----------------------------------------------------------------------
-    def show_notices(self, step: Step) -> None:
-        for visit in step.notices:
-            node = visit.node
-            assert isinstance(node, NoteNode)
-            caution = node.level == "caution"
-            self.screen.box("Caution" if caution else "Note", self.call.text(node.text, step),
-                            "yellow" if caution else "cyan")
-
-    def show_known_issues(self, step: Step) -> None:
-        for hit in self.call.new_known_issues(step):
-            e = hit.entry
-            body = Text()
-            body.append(f"{e.symptom}\n", style="bold")
-            body.append(f"Matched: {hit.why}\n\n", style="dim")
-            body.append("Tell the caller: ", style="bold")
-            body.append(f"{e.tier1_says}\n")
-            body.append("Do: ", style="bold")
-            body.append(f"{e.tier1_does}\n")
-            body.append("Escalation: ", style="bold")
-            body.append(e.escalate_to)
-            self.console.print(Panel(body, title=f"Known issue: {e.title}",
-                                     border_style="magenta", expand=False))
-
-    def progress_text(self, step: Step) -> str:
-        """How many questions are left (:func:`~wizard.calls.turn.progress_text`)."""
-        return turns.progress_text(self.call, step)
-
-    def show_step_header(self, step: Step) -> None:
-        chart = self.call.fs.charts[step.visit.chart]
-        self.screen.line(("\n", ""), (f"Step {step.number}", "bold dim"),
-                         (f" · {chart.title} · {self.progress_text(step)}", "dim"))
-        node = step.visit.node
-        if node.help:
-            self.screen.line((f"  {self.call.text(node.help, step)}", "italic"))
-        command = self.call.command(node, step)
-        if command:
-            self.show_command(command)
-
-    def show_command(self, command: str) -> None:
-        """The command the caller types, in a box, never cut inside a word: a line wider
-        than the box is broken at its spaces only, and the box says it is typed as one
-        line (a command of several steps: one line per step, its rows that go on
-        indented). Only a single word wider than the terminal is left whole on a line of its
-        own for the terminal to fold."""
-        rows, one_line = command_rows(command, self.screen.width - 4)
-        if rows is not None:
-            title = "Have the caller type"
-            if one_line:
-                title += (" (one line per step; indented rows go on)"
-                          if len(command.splitlines()) > 1 else " (one line)")
-            self.console.print(Panel(Text("\n".join(rows), style="bold", no_wrap=True),
-                                     title=title, border_style="green", expand=False))
-            return
-        self.console.print(Text("Have the caller type:", style="green"))
-        for line in command.splitlines() or [command]:
-            self.console.print(Text(line, style="bold"), soft_wrap=True)
-
-    def run_check(self, step: Step) -> Suggestion | None:
-        node = step.visit.node
-        if not isinstance(node, CheckNode):
-            return None
-        why_not = self.call.probe_applies(step)
-        if why_not:
-            self.console.print(Text(f"  Automatic check not run: {worded(why_not)}.",
-                                    style="dim"))
-            return None
-        suggestion = self.call.cached_check(step)
-        if suggestion is None:
-            self._on_disk()  # the answers before a check do not wait for it
-            with self.console.status(f"Checking ({node.probe.name})..."):
-                suggestion = self.call.run_check(step)
-        if suggestion is None:
-            return None
-        r = suggestion.result
-        body = Text(r.summary)
-        body.append(f"\n{r.probe}: {r.status.value}, {r.duration:.1f} s, ran on the "
-                    f"{check_location(self.call.state.runs_on)}", style="dim")
-        if suggestion.value:
-            body.append(" — the check suggests ")
-            body.append(answer_rules.label(node, suggestion.value), style="bold")
-        else:
-            body.append(" — the check is inconclusive: please ask the caller")
-        self.console.print(Panel(body, title="Automatic check", border_style="blue",
-                                 expand=False))
-        return suggestion
-
-    def show_help(self, step: Step) -> None:
-        node = step.visit.node
-        body = Text()
-        if node.help:
-            body.append(self.call.text(node.help, step) + "\n\n")
-        chart = self.call.fs.charts[step.visit.chart]
-        body.append("Source: ", style="bold")
-        body.append(" ".join(node.source.split()))
-        body.append(f" ({' '.join(chart.source.split())})", style="dim")
-        if node.inferred:
-            body.append("\nNot in the source: ", style="bold")
-            body.append(" ".join(node.inferred.split()))
-        body.append("\n\n")
-        body.append(SOCIAL_ENGINEERING, style="yellow")
-        self.console.print(Panel(body, title="Help for this step", border_style="cyan",
-                                 expand=False))
-
     def sensitive_request(self, step: Step) -> None:
         """The caller asks for something the chapter says to keep back: show the caution
         now and record the attempt in the call."""
@@ -584,52 +322,7 @@ class LiveCall:
         self.call.abandon(str(reason), duplicate_of)
         raise CallAbandoned()
 
-    def show_recap(self) -> None:
-        """Before a resumed call goes on: who, which computers, the last answers."""
-        call = self.call
-        step = call.step()
-        body = Text()
-        for label, value in turns.recap(step):
-            body.append(f"{label}: ", style="bold")
-            body.append(f"{value}\n")
-        answered = [v for v in step.route if v.answered]
-        if answered:
-            body.append(f"Last answers (of {len(answered)}):\n", style="bold")
-        for v in answered[-RECAP_ANSWERS:]:
-            question = _one_line(call.text(v.node.text, step), 60)
-            body.append(f"  {question} → ")
-            body.append(answer_rules.label(v.node, v.value or ""), style="bold")
-            body.append("\n")
-        body.append(f"Started {call.state.started[:16].replace('T', ' ')} by "
-                    f"{call.state.staffer}", style="dim")
-        self.console.print(Panel(body, title=f"Resuming call {call.call_id}",
-                                 border_style="blue", expand=False))
-
     # -- actions -----------------------------------------------------------------------
-    def prefetch(self, step: Step) -> None:
-        """Run the checks ahead in this flowchart at once, with a progress bar."""
-        pending = self.call.pending_checks(step)
-        if not pending:
-            return
-        checks = f"{len(pending)} automatic check{'s' if len(pending) > 1 else ''}"
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
-
-        with Progress(SpinnerColumn(), "[progress.description]{task.description}",
-                      BarColumn(), MofNCompleteColumn(), console=self.console,
-                      transient=True) as progress:
-            self._on_disk()
-            task = progress.add_task(f"Running {checks} at once", total=len(pending))
-            self.call.prefetch(step, on_result=lambda i, r: progress.advance(task))
-        names = []
-        for key, node, args in pending:
-            result = self.call.state.probes.get(key)
-            target = ", ".join(args.values())
-            status = f": {result.status.value}" if result else ""
-            names.append(f"{node.probe.name}{f' {target}' if target else ''}{status}")
-        where = check_location(self.call.state.runs_on)
-        self.console.print(Text(f"  {checks} done on the {where}: "
-                                f"{'; '.join(names)}.", style="dim"))
-
     def add_note(self, key: str) -> None:
         text = self._prompt(questionary.text(
             "Note for this step:", style=STYLE,
@@ -782,111 +475,3 @@ class LiveCall:
             else:
                 call.answer(step.visit, raw,
                             suggested=suggestion.value if suggestion else None)
-
-
-def _free_text_check(what: str, limit: int = answer_rules.MAX_ANSWER
-                     ) -> Callable[[str], bool | str]:
-    """A prompt's validator: the limits of :func:`answer_rules.check_free_text`."""
-    def check(value: str) -> bool | str:
-        refused = control_refusal(value)
-        if refused:
-            return refused
-        try:
-            answer_rules.check_free_text(value.strip(), limit, what)
-        except answer_rules.AnswerError as exc:
-            return str(exc)[:1].upper() + str(exc)[1:]
-        return True
-    return check
-
-
-def _shown_choice(choices: list[Any]) -> Callable[[Any], str | None]:
-    """The answer of a choice list as shown: the picked choice's label; nothing for the
-    help and sensitive-request keys (the question is asked again)."""
-    titles = {c.value: str(c.title) for c in choices if isinstance(c, Choice)}
-
-    def shown(result: Any) -> str | None:
-        if result in (HELP, SENSITIVE, ESCAPE):
-            return None
-        return titles.get(result, str(result or ""))
-
-    return shown
-
-
-def _empty_buffer() -> bool:
-    from prompt_toolkit.application.current import get_app
-
-    return not get_app().current_buffer.text
-
-
-# -- guided service halving --------------------------------------------------------------
-
-FAILED, WORKS, UNDO = "failed", "works", "undo"
-
-
-def run_halving(session: Session, journal: Journal, console: Console,
-                ask: Callable[[questionary.Question], Any] | None = None) -> Verdict:
-    """Prompt round by round until the culprit is named. Returns the Verdict."""
-    from rich.columns import Columns
-
-    from wizard.halving import session as halve
-    from wizard.halving.search import HalvingError, Round, expected_rounds, split_noisy
-
-    user_ask = ask or (lambda q: q.unsafe_ask())
-
-    def asker(question: questionary.Question) -> Any:
-        return user_ask(_guarded(question))
-
-    candidates, apart = split_noisy(session.services, session.noisy)
-    console.print(Panel(markup(
-        "Halving session [bold]{}[/bold]: {} services, at most {} restarts for one culprit "
-        "({} if two only fail together).\n{}Resume between restarts with: "
-        "ipsec-triage halve --resume {}",
-        session.session_id, len(candidates), expected_rounds(len(candidates)),
-        expected_rounds(len(candidates), 2),
-        f"Kept apart (always disabled, test alone at the end): {', '.join(apart)}\n"
-        if apart else "", session.session_id),
-        title="Guided service halving", border_style="blue", expand=False))
-    while True:
-        try:
-            step = session.next()
-        except HalvingError as exc:
-            console.print(Text(str(exc), style="red"))
-            choice = asker(questionary.select(
-                "What now?", style=STYLE, choices=[
-                    Choice("Undo the last result and enter it again", value=UNDO),
-                    Choice("Save and quit", value=QUIT)]))
-            if choice == UNDO:
-                halve.undo(session, journal)
-                continue
-            raise QuitCall() from None
-        if not isinstance(step, Round):
-            halve.finish(session, journal, step)
-            names = " and ".join(step.culprits)
-            together = " (only together: each alone is fine)" if step.together else ""
-            console.print(Panel(markup(
-                "[bold]{}[/bold]{}\nFound in {} restarts.{}", names, together, step.rounds,
-                f"\nStill to test alone: {', '.join(step.noisy)}" if step.noisy else ""),
-                title="Culprit", border_style="green", expand=False))
-            return step
-        console.print(f"\n[bold]Round {step.number}[/bold]: enable these "
-                      f"{len(step.enable)} service(s), disable all others, restart:",
-                      highlight=False)
-        console.print(Columns([Text(name) for name in step.enable], padding=(0, 3)))
-        choices: list[Any] = [
-            Choice("The problem came back (no network)", value=FAILED, shortcut_key="1"),
-            Choice("No problem (the network works)", value=WORKS, shortcut_key="2"),
-            Separator(),
-        ]
-        if session.results:
-            choices.append(Choice("Undo the last result", value=UNDO, shortcut_key="u"))
-        choices.append(Choice("Save and quit (resume after the restart)", value=QUIT,
-                              shortcut_key="q"))
-        picked = asker(questionary.select(f"After restart {step.number}:", choices=choices,
-                                          style=STYLE, use_shortcuts=True,
-                                          use_jk_keys=False))
-        if picked == QUIT:
-            raise QuitCall()
-        if picked == UNDO:
-            halve.undo(session, journal)
-            continue
-        halve.record(session, journal, step, picked == FAILED)
