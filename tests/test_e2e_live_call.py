@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from wizard.service.turns import ABANDON_REASONS
+
 from .helpers.run import PYTHON, CliResult, cli_env, run_cli
 from .helpers.terminal import (
     CTRL_C,
@@ -286,12 +288,18 @@ def test_help_key_in_a_text_question(data_dir: Path) -> None:
     assert answers[-1]["value"] == "Bo?"
 
 
-def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
+def end_early_menu(data_dir: Path) -> Terminal:
+    """A resumed call at its first question of Figure 7.1, its end-early menu shown."""
     open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
     t = Terminal(data_dir, "resume", "--no-checks")
     t.expect(ping_q())
     t.send("e" + ENTER)
     t.expect("Why does the call end early?")
+    return t
+
+
+def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
+    t = end_early_menu(data_dir)
     t.send("3" + ENTER)
     t.expect("Which ticket number does it duplicate?")
     t.send("INC-1234" + ENTER)
@@ -314,16 +322,28 @@ def test_ending_a_call_early_as_a_duplicate(data_dir: Path) -> None:
                           ("2", "wrong number", "wrong_number")])
 def test_a_call_ended_early_without_a_ticket_number(data_dir: Path, number: str, shown: str,
                                                     reason: str) -> None:
-    open_call(data_dir, caller(), stop_at="fig7_1.ping_ip")
-    t = Terminal(data_dir, "resume", "--no-checks")
-    t.expect(ping_q())
-    t.send("e" + ENTER)
-    t.expect("Why does the call end early?")
+    t = end_early_menu(data_dir)
     t.send(number + ENTER)
     t.expect(f"ended: Abandoned ({shown})")
     assert t.wait_end() == 0
     end = records(data_dir)[-1]
     assert end["status"] == "abandoned" and end["reason"] == reason
+
+
+def test_the_end_early_menu_offers_the_reasons_a_call_is_listed_with(data_dir: Path) -> None:
+    # one list of reasons: the menu shows the words the ended call is listed with
+    t = end_early_menu(data_dir)
+    screen = "\n".join(t.settle())
+    offered = [f"{i}) {label[:1].upper()}{label[1:]}"
+               for i, label in enumerate(ABANDON_REASONS.values(), 1)]
+    offered += [f"{len(ABANDON_REASONS) + 1}) Another reason (type it)",
+                "0) Do not end the call"]
+    assert all(line in screen for line in offered), screen
+    t.send("0" + ENTER)  # not ended: the question again
+    t.expect(ping_q())
+    t.send(CTRL_C)
+    t.wait_end()
+    assert not [r for r in records(data_dir) if r["event"] == "end"]
 
 
 @pytest.mark.parametrize("key", [CTRL_C, "q"])

@@ -281,12 +281,14 @@ class LiveCall(Display):
                                     "Do not give it out.", style="green"))
 
     def end_early(self) -> None:
+        """Why the call ends early: the reasons of :data:`turns.ABANDON_REASONS` (the
+        words the ended call is listed with), or another reason typed."""
         choices: list[Any] = [
-            Choice("The caller hung up", value="hung_up", shortcut_key="1"),
-            Choice("Wrong number (not an IPsec or network problem)", value="wrong_number",
-                   shortcut_key="2"),
-            Choice("Duplicate of an existing ticket", value="duplicate", shortcut_key="3"),
-            Choice("Another reason (type it)", value=":other", shortcut_key="4"),
+            Choice(label[:1].upper() + label[1:], value=reason, shortcut_key=str(i))
+            for i, (reason, label) in enumerate(turns.ABANDON_REASONS.items(), 1)]
+        choices += [
+            Choice("Another reason (type it)", value=":other",
+                   shortcut_key=str(len(choices) + 1)),
             Separator(),
             Choice("Do not end the call", value="", shortcut_key="0"),
         ]
