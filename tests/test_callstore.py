@@ -40,7 +40,7 @@ from wizard.records.store import (
     resolve_url,
     save_ended_call,
 )
-from wizard.records.store.store import _kept_store as kept_store
+from wizard.records.store.opening import _kept_store as kept_store
 
 from .helpers.calls import replay, routes, shipped
 from .helpers.run import PYTHON, ROOT, CliResult, cli_env

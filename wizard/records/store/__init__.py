@@ -25,7 +25,8 @@ it counts now, so a call stored again is never counted twice.
 
 By concern: :mod:`.schema` (settings, tables, :class:`StoredCall`), :mod:`.summaries`
 (the report's summary tables and their SQL), :mod:`.facts` (what is stored of a call),
-:mod:`.store` (:class:`DatabaseStore`).
+:mod:`.store` (:class:`DatabaseStore`), :mod:`.opening` (the store's URL,
+:func:`open_store`, and the stores kept open per process for :func:`save_ended_call`).
 
 The schema is under Alembic migrations (:mod:`wizard.records.migrations`). A new, empty store is
 created at the newest revision by its first use (under a lock: staff finishing calls at
@@ -56,6 +57,7 @@ from wizard.records.store.facts import (
     step_times,
     stored_version,
 )
+from wizard.records.store.opening import open_store, resolve_url, save_ended_call
 from wizard.records.store.schema import (
     BATCH,
     CALL_LOCK,
@@ -76,15 +78,9 @@ from wizard.records.store.schema import (
     call_steps,
     calls,
     metadata,
-)
-from wizard.records.store.store import (
-    DatabaseStore,
-    gc_paused,
-    open_store,
-    resolve_url,
-    save_ended_call,
     stored_calls,
 )
+from wizard.records.store.store import DatabaseStore, gc_paused
 from wizard.records.store.summaries import (
     NO_SECONDS,
     SUMMARY_DIMS,

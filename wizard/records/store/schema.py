@@ -4,7 +4,7 @@ stored call reads back as (:class:`StoredCall`, filtered by :class:`CallFilter`)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -325,3 +325,8 @@ def _json(text: Any, default: Any) -> Any:
     except ValueError:
         return default
     return value if isinstance(value, type(default)) else default
+
+
+def stored_calls(rows: Iterable[StoredCall | Mapping[str, Any]]) -> list[StoredCall]:
+    """StoredCall objects from stored calls or plain dicts of column values."""
+    return [r if isinstance(r, StoredCall) else StoredCall.from_row(r) for r in rows]

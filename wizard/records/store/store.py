@@ -7,9 +7,7 @@ import contextlib
 import gc
 import os
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
 from pathlib import Path
@@ -17,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -34,8 +32,6 @@ from wizard.records.store.schema import (
     BATCH,
     CALL_LOCK,
     CONNECT_TIMEOUT_S,
-    DEFAULT_FILE,
-    ENV_VAR,
     LEGACY,
     MIGRATION_LOCK,
     REVISION,
@@ -79,20 +75,6 @@ def _first_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip()]
     line = lines[0] if lines else type(inner).__name__
     return line if len(line) <= 240 else line[:237] + "..."
-
-
-def resolve_url(data_dir: Path, url: str | None = None, *,
-                environ: Mapping[str, str] | None = None,
-                configured: str | None = None) -> str:
-    """The store URL: ``url``, else ``$IPSEC_TRIAGE_STORE`` (from ``environ``, default the
-    process environment), else ``configured`` (the organization file's ``store_url``),
-    else the SQLite file in the data folder."""
-    env = os.environ if environ is None else environ
-    for candidate in (url, env.get(ENV_VAR), configured):
-        if candidate and candidate.strip():
-            return candidate.strip()
-    return URL.create("sqlite", database=str(data_dir / DEFAULT_FILE)).render_as_string(
-        hide_password=False)
 
 
 class DatabaseStore:
@@ -521,62 +503,3 @@ def _as_date(value: date | str | None) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         raise StoreError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def open_store(data_dir: Path, url: str | Mapping[str, str] | None = None,
-               configured: str | None = None, *,
-               environ: Mapping[str, str] | None = None) -> DatabaseStore:
-    """The call store: ``url``, else ``$IPSEC_TRIAGE_STORE``, else ``configured`` (the
-    organization file's ``store_url``), else SQLite in ``data_dir``.
-
-    Nothing is contacted yet. StoreError (one line) for a URL that cannot work.
-    (The older form ``open_store(data_dir, environ, configured)`` still works.)
-    """
-    if isinstance(url, Mapping):
-        environ, url = url, None
-    return DatabaseStore(resolve_url(data_dir, url, environ=environ, configured=configured))
-
-
-def save_ended_call(data_dir: Path, state: CallState, fs: FlowSet | None = None,
-                    url: str | None = None, *, environ: Mapping[str, str] | None = None,
-                    configured: str | None = None) -> str | None:
-    """Store a call that has just ended: None if stored, else a one-line warning for the
-    staffer (the call is safe in its journal; ``sync`` stores it later). Never raises
-    for a bad URL or an unreachable store."""
-    later = "the call is kept here, 'ipsec-triage sync' stores it later"
-    try:
-        store = _kept_store(resolve_url(data_dir, url, environ=environ,
-                                        configured=configured))
-    except StoreError as exc:
-        return f"{exc}; {later}"
-    why = store._save(state, fs)
-    return None if why is None else f"{why}; {later}"
-
-
-_KEPT: OrderedDict[str, DatabaseStore] = OrderedDict()
-"""The stores calls were saved in by this process, newest last (at most :data:`KEPT`)."""
-_KEPT_LOCK = threading.Lock()
-KEPT = 4
-
-
-def _kept_store(url: str) -> DatabaseStore:
-    """The store at ``url``, opened once per process for the ends of calls: its engine
-    (and connection pool) and its checked revision are kept, instead of a new engine and
-    a schema inspection at the end of every call."""
-    with _KEPT_LOCK:
-        store = _KEPT.get(url)
-        if store is not None and store._same_file():
-            _KEPT.move_to_end(url)
-            return store
-        if store is not None:
-            store.close()
-        store = _KEPT[url] = DatabaseStore(url)
-        store._same_file()
-        while len(_KEPT) > KEPT:
-            _KEPT.popitem(last=False)[1].close()
-        return store
-
-
-def stored_calls(rows: Iterable[StoredCall | Mapping[str, Any]]) -> list[StoredCall]:
-    """StoredCall objects from stored calls or plain dicts of column values."""
-    return [r if isinstance(r, StoredCall) else StoredCall.from_row(r) for r in rows]

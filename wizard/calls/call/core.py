@@ -6,13 +6,13 @@ twin ask it for the next step, hand it answers, and let it write the record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.base.errors import NOT_STARTED_TEXT, DiskFull, is_disk_full
 from wizard.base.textrender import TextError, render
+from wizard.calls.call.context import keep_flowset, org_refusal, recorded_context
+from wizard.calls.call.labels import end_label
+from wizard.calls.call.probing import Probing
 from wizard.calls.engine import Engine, Step, StepKind, Visit
 from wizard.calls.journal import (
     AnswerRecord,
@@ -28,108 +28,19 @@ from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import (
     FAMILY_LABELS,
     WINDOWS_FAMILIES,
-    CheckNode,
     ChoiceNode,
     Node,
     TerminalNode,
-    TextNode,
-    Validator,
     windows_family,
 )
 
 if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
     from wizard.checks import System
-    from wizard.checks.base import ProbeResult
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
 
-def keep_flowset(fs: FlowSet, store: JournalFolder) -> str:
-    """Keep a copy of the set a new call starts with in its data folder; its digest."""
-    from wizard.flows.pinned import keep
-
-    try:
-        return keep(fs, store.root, durable=store.durable)
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise DiskFull(store.root, NOT_STARTED_TEXT) from None
-        raise
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A probe's result for a check step and the answer it suggests (if conclusive)."""
-
-    result: ProbeResult
-    value: str | None
-    skipped_reason: str | None = None
-
-
-ABANDON_REASONS = {
-    "hung_up": "caller hung up",
-    "wrong_number": "wrong number",
-    "duplicate": "duplicate of an existing ticket",
-}
-"""Reasons a call ends early (status ``abandoned``); any other reason is free text."""
-
-
-CHECKS_OFF = "automatic checks are turned off for this call"
-CALLER_ONLY = ("this check only tells something when the wizard runs on the caller's "
-               "computer")
-"""Why a check step's probe does not run (:meth:`Call.probe_applies`), in the product's
-words: each front end adds how its user changes it (an option, a setting)."""
-
-
-def end_label(ended: Mapping[str, Any] | None) -> str:
-    """How an ended call's status reads: "Not fixed", or "Abandoned (caller hung up)"."""
-    if ended is None:
-        return "open"
-    label = str(ended.get("status_label") or ended.get("status") or "")
-    if ended.get("status") == "abandoned":
-        reason = str(ended.get("reason") or "")
-        if reason == "duplicate" and ended.get("duplicate_of"):
-            why = f"duplicate of {ended['duplicate_of']}"
-        else:
-            why = ABANDON_REASONS.get(reason, reason)
-        return f"{label or 'Abandoned'} ({why})" if why else label or "Abandoned"
-    return label
-
-
-def check_location(runs_on: str) -> str:
-    """Where the automatic checks of a call ran: the wizard runs them on its own
-    computer, the help desk's or (``--on caller``) the caller's."""
-    return "caller's computer" if runs_on == "caller" else "help-desk computer"
-
-
-def org_refusal(org: OrgConfig | KnownOrg | None, node: Node, value: str) -> str | None:
-    """Why this organization refuses an answer that is right on its own (None: it does
-    not): an earlier ticket number must be one its ticket systems take, as it goes into
-    their URLs (the group, and so the destination, is known only at the end)."""
-    if not value or not isinstance(node, TextNode) or node.validate_as is not \
-            Validator.TICKET or org is None or not org.has_destinations:
-        return None
-    from wizard.config.known import KnownOrg
-
-    config = org.config if isinstance(org, KnownOrg) else org
-    problem = config.handoff.ticket_problem(value)
-    return f"{answer_rules.quoted(value)} is not {problem}" if problem else None
-
-
-def recorded_context(state: CallState) -> dict[str, Any]:
-    """What the flowcharts' texts and branches read besides the answers, as the call
-    recorded it: who took it, its id, and the isolation design of the organization file
-    it started with (a later change of the file does not re-route a recorded call)."""
-    from wizard.flows.flowset import DEFAULT_DESIGN, DESIGN_VARS
-
-    recorded = state.org.get("design")
-    design = dict(DEFAULT_DESIGN)
-    if isinstance(recorded, dict):
-        design |= {k: v for k, v in recorded.items()
-                   if k in DESIGN_VARS and isinstance(v, type(DEFAULT_DESIGN[k]))}
-    return {"staffer": state.staffer, "call_id": state.call_id} | design
-
-
-class Call:
+class Call(Probing):
     def __init__(self, *, flowset: FlowSet, journals: JournalFolder, state: CallState,
                  journal: Journal | None, org: OrgConfig | KnownOrg | None,
                  system: System | None = None, checks: bool = True,
@@ -329,118 +240,6 @@ class Call:
         return sep.join(f"{FAMILY_LABELS[f]}: "
                         f"{steps.join(self.text(node.commands[f], step).splitlines())}"
                         for f in WINDOWS_FAMILIES)
-
-    # -- probes ------------------------------------------------------------------------
-    def probe_applies(self, step: Step) -> str | None:
-        """Why the step's probe should not run here (None: it should run)."""
-        node = step.visit.node
-        if not isinstance(node, CheckNode):
-            return "not a check"
-        if not self.checks:
-            return CHECKS_OFF
-        if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
-            return CALLER_ONLY
-        return None
-
-    def _request(self, node: CheckNode, context: Mapping[str, Any]) -> dict[str, str]:
-        return {k: render(v, context).strip() for k, v in node.probe.args.items()}
-
-    def _record(self, key: str, args: dict[str, str], result: ProbeResult) -> None:
-        self._journal.append("probe", key=key, args=args, result=result.to_dict())
-        self.state.probes[key] = result
-        self.state.probe_args[key] = args
-
-    def cached_check(self, step: Step) -> Suggestion | None:
-        """The recorded result for this step, if its arguments are still the same."""
-        node = step.visit.node
-        key = step.visit.key
-        if not isinstance(node, CheckNode) or key not in self.state.probes:
-            return None
-        if self.state.probe_args.get(key, {}) != self._request(node, step.context):
-            return None
-        return self.suggestion_from(node, self.state.probes[key])
-
-    def run_check(self, step: Step) -> Suggestion | None:
-        """The probe result of a check step: recorded already, or run now and journaled."""
-        node = step.visit.node
-        if not isinstance(node, CheckNode) or self.probe_applies(step) is not None:
-            return None
-        cached = self.cached_check(step)
-        if cached is not None:
-            return cached
-        args = self._request(node, step.context)
-        from wizard.checks import run_probe
-
-        result = run_probe(node.probe.name, args, self.system,
-                           self.org.probe_timeout(node.probe.name))
-        self._record(step.visit.key, args, result)
-        return self.suggestion_from(node, result)
-
-    def pending_checks(self, step: Step) -> list[tuple[str, CheckNode, dict[str, str]]]:
-        """Checks ahead in the current flowchart that can run now (their arguments are
-        known and they apply here) and have no result yet."""
-        if step.kind is not StepKind.ASK or not self.checks:
-            return []
-        chart = step.visit.chart
-        seen: set[str] = set()
-        todo = [step.visit.node_key]
-        out: list[tuple[str, CheckNode, dict[str, str]]] = []
-        visited_keys = {v.node_key for v in step.route}
-        while todo:
-            key = todo.pop()
-            if key in seen or key.split(".", 1)[0] != chart:
-                continue
-            seen.add(key)
-            node = self.fs.node(key)
-            todo.extend(self.fs.successors(key))
-            if not isinstance(node, CheckNode) or key in visited_keys:
-                continue
-            if node.probe.runs_on == "caller" and self.state.runs_on != "caller":
-                continue
-            try:
-                args = self._request(node, step.context)
-            except TextError:
-                continue
-            if any(not v for v in args.values()):
-                continue  # an argument not known on this call (e.g. no target address)
-            if key in self.state.probes and self.state.probe_args.get(key) == args:
-                continue
-            out.append((key, node, args))
-        return out
-
-    def prefetch(self, step: Step,
-                 on_result: Callable[[int, ProbeResult], None] | None = None) -> int:
-        """Run the pending checks of the current flowchart at once; returns how many."""
-        pending = self.pending_checks(step)
-        if not pending:
-            return 0
-
-        def done(i: int, result: ProbeResult) -> None:
-            key, _node, args = pending[i]
-            self._record(key, args, result)
-            if on_result is not None:
-                on_result(i, result)
-
-        from wizard.checks import run_probes
-
-
-        run_probes([(n.probe.name, a) for _, n, a in pending], self.system, None,
-                   on_result=done)
-        return len(pending)
-
-    @staticmethod
-    def suggestion_from(node: CheckNode, result: ProbeResult) -> Suggestion:
-        value = None
-        outcome = result.data.get("outcome")
-        if isinstance(outcome, str) and outcome in node.probe.on_outcome:
-            return Suggestion(result, node.probe.on_outcome[outcome])
-        from wizard.checks.base import ProbeStatus
-
-        if result.status is ProbeStatus.OK:
-            value = node.probe.on_ok
-        elif result.status is ProbeStatus.FAIL:
-            value = node.probe.on_fail
-        return Suggestion(result, value)
 
     # -- answers -----------------------------------------------------------------------
     def check_answer(self, node: Node, key: str, raw: Any, *, what: str | None = None
