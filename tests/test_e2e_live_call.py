@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.service.turns import ABANDON_REASONS
+from wizard.service.turns import ABANDON_CHOICES
 
 from .helpers.run import PYTHON, CliResult, cli_env, run_cli
 from .helpers.terminal import (
@@ -331,12 +331,13 @@ def test_a_call_ended_early_without_a_ticket_number(data_dir: Path, number: str,
 
 
 def test_the_end_early_menu_offers_the_reasons_a_call_is_listed_with(data_dir: Path) -> None:
-    # one list of reasons: the menu shows the words the ended call is listed with
+    # one list of reasons: the menu offers them in the words the web desk offers them in
     t = end_early_menu(data_dir)
     screen = "\n".join(t.settle())
-    offered = [f"{i}) {label[:1].upper()}{label[1:]}"
-               for i, label in enumerate(ABANDON_REASONS.values(), 1)]
-    offered += [f"{len(ABANDON_REASONS) + 1}) Another reason (type it)",
+    offered = [f"{i}) {label}" for i, label in enumerate(ABANDON_CHOICES.values(), 1)]
+    assert offered[:2] == ["1) The caller hung up",
+                           "2) Wrong number (not an IPsec or network problem)"]
+    offered += [f"{len(ABANDON_CHOICES) + 1}) Another reason (type it)",
                 "0) Do not end the call"]
     assert all(line in screen for line in offered), screen
     t.send("0" + ENTER)  # not ended: the question again

@@ -289,6 +289,10 @@ def test_ending_a_call_early(desk_dir: Path) -> None:
     call_id, page = start_call(client)
     page = answer(client, call_id, page, "reach").text
     form = client.get(f"/calls/{call_id}/abandon").text
+    offered = [label.strip() for label in re.findall(
+        r'<input type="radio" name="reason" value="[a-z_]+"[^>]*>([^<:]+)', form)]
+    assert offered == ["The caller hung up", "Wrong number (not an IPsec or network problem)",
+                       "Duplicate of an existing ticket", "Another reason"]
     bad = client.post(f"/calls/{call_id}/abandon", data={
         "csrf": field(form, "csrf"), "step": field(form, "step"), "reason": "duplicate",
         "duplicate_of": ""})

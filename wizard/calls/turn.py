@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wizard.calls.call import ABANDON_REASONS, Call, Suggestion
+from wizard.calls.call import ABANDON_CHOICES, ABANDON_REASONS, Call, Suggestion
 from wizard.calls.engine import Step, Visit
 from wizard.calls.known_issues import Hit
 from wizard.flows import answers as answer_rules
@@ -170,6 +170,6 @@ def duplicate_ticket(value: str) -> str:
     return answer_rules.check_text(Validator.TICKET, value.strip())
 
 
-__all__ = ["ABANDON_REASONS", "CHECK", "PREVIOUS", "PRESELECTED", "RECAP_FIELDS", "Notice",
-           "Option", "Turn", "duplicate_ticket", "host_offer", "progress_text",
-           "quit_call", "recap", "turn_of"]
+__all__ = ["ABANDON_CHOICES", "ABANDON_REASONS", "CHECK", "PREVIOUS", "PRESELECTED",
+           "RECAP_FIELDS", "Notice", "Option", "Turn", "duplicate_ticket", "host_offer",
+           "progress_text", "quit_call", "recap", "turn_of"]

@@ -20,6 +20,7 @@ from wizard.calls.call import CALLER_ONLY, CHECKS_OFF, Call
 from wizard.calls.engine import Step
 from wizard.calls.journal import CallState, JournalError
 from wizard.calls.turn import (
+    ABANDON_CHOICES,
     ABANDON_REASONS,
     CHECK,
     PRESELECTED,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from wizard.config.known import KnownOrg
     from wizard.config.organization import OrgConfig
 
-__all__ = ["ABANDON_REASONS", "CALLER_ONLY", "CHECK", "CHECKS_OFF", "LOCK_WAIT",
+__all__ = ["ABANDON_CHOICES", "ABANDON_REASONS", "CALLER_ONLY", "CHECK", "CHECKS_OFF", "LOCK_WAIT",
            "PRESELECTED", "PREVIOUS", "Notice", "Option", "StaleForm", "Turn",
            "check_token", "duplicate_ticket", "host_offer", "open_call", "progress_text",
            "quit_call", "read_call", "recap", "step_token", "turn_of"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from wizard.calls.call.context import keep_flowset, org_refusal, recorded_context
 from wizard.calls.call.core import Call
 from wizard.calls.call.labels import (
+    ABANDON_CHOICES,
     ABANDON_REASONS,
     CALLER_ONLY,
     CHECKS_OFF,
@@ -25,6 +26,7 @@ from wizard.calls.call.labels import (
 from wizard.calls.call.probing import Suggestion
 
 __all__ = [
+    "ABANDON_CHOICES",
     "ABANDON_REASONS",
     "CALLER_ONLY",
     "CHECKS_OFF",

@@ -13,6 +13,13 @@ ABANDON_REASONS = {
     "duplicate": "duplicate of an existing ticket",
 }
 """Reasons a call ends early (status ``abandoned``); any other reason is free text."""
+ABANDON_CHOICES = {
+    "hung_up": "The caller hung up",
+    "wrong_number": "Wrong number (not an IPsec or network problem)",
+    "duplicate": "Duplicate of an existing ticket",
+}
+"""How each reason of :data:`ABANDON_REASONS` is offered to the staffer ending a call
+early, in every front end (the same keys)."""
 
 
 CHECKS_OFF = "automatic checks are turned off for this call"

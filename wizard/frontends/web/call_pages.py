@@ -399,7 +399,7 @@ def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> 
         return opened
     call, step = opened
     return web.page(request, "abandon.html.j2", user=user, call=call.state,
-                    token=turns.step_token(call.state, step), reasons=turns.ABANDON_REASONS)
+                    token=turns.step_token(call.state, step), reasons=turns.ABANDON_CHOICES)
 
 
 def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Response:

@@ -281,11 +281,11 @@ class LiveCall(Display):
                                     "Do not give it out.", style="green"))
 
     def end_early(self) -> None:
-        """Why the call ends early: the reasons of :data:`turns.ABANDON_REASONS` (the
-        words the ended call is listed with), or another reason typed."""
+        """Why the call ends early: the reasons of :data:`turns.ABANDON_CHOICES` (offered
+        in the same words on the web desk), or another reason typed."""
         choices: list[Any] = [
-            Choice(label[:1].upper() + label[1:], value=reason, shortcut_key=str(i))
-            for i, (reason, label) in enumerate(turns.ABANDON_REASONS.items(), 1)]
+            Choice(label, value=reason, shortcut_key=str(i))
+            for i, (reason, label) in enumerate(turns.ABANDON_CHOICES.items(), 1)]
         choices += [
             Choice("Another reason (type it)", value=":other",
                    shortcut_key=str(len(choices) + 1)),
