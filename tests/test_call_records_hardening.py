@@ -249,7 +249,7 @@ def test_resume_with_a_wrong_answers_file_is_exit_4_in_one_line(
                                        ("a\x1b[2Jb", "control character")])
 def test_abandon_reason_and_sensitive_request_have_the_free_text_limits(
         text: str, why: str, data_dir: Path) -> None:
-    from wizard.flows.answers import AnswerError
+    from wizard.flows.answer_rules import AnswerError
     from wizard.frontends.terminal.prompts import _free_text_check
 
     call_id = _open_call(data_dir)

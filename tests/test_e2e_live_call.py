@@ -569,7 +569,7 @@ def finish_in_terminal(data_dir: Path, answers: dict[str, str], rows: int = 24,
     """Record the call of ``answers`` but its last answer, then give that answer by its
     number in a terminal: the call ends there, as the staffer ends it."""
     from wizard.calls.engine import Engine
-    from wizard.flows import answers as answer_rules
+    from wizard.flows import answer_rules
 
     from .helpers.calls import shipped
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import ChoiceNode, Status, TerminalNode, windows_family
 
 from .helpers.calls import ROOT, normalize, replay, routes, shipped

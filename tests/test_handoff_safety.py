@@ -232,7 +232,7 @@ def test_an_answers_file_with_such_a_number_is_refused_before_the_call_starts(
 def test_the_prompt_refuses_it_in_its_own_words(data_dir: Path) -> None:
     """What the terminal's text prompt shows under the field (it asks the call)."""
     from wizard.calls.call import Call
-    from wizard.flows.answers import AnswerError
+    from wizard.flows.answer_rules import AnswerError
 
     from .helpers.calls import shipped
 

@@ -206,7 +206,7 @@ def _with_answer(answers: dict[str, str], key_suffix: str, value: str) -> dict[s
 @pytest.mark.parametrize("zone", ["::1%$(id)", "::1%x\n\n## Status: Fixed understood",
                                   "fe80::1%eth0;reboot"])
 def test_ipv6_zone_ids_are_validated_like_the_probes_do(zone: str) -> None:
-    from wizard.flows.answers import AnswerError, check_text
+    from wizard.flows.answer_rules import AnswerError, check_text
     from wizard.flows.nodes import Validator
 
     with pytest.raises(AnswerError, match="invalid IPv6 zone"):
@@ -334,7 +334,7 @@ def test_list_csv_never_holds_a_spreadsheet_formula(tmp_path: Path, data_dir: Pa
                                    "s\x1b[2Jrv", "srv\n" * 300])
 def test_a_host_answer_with_a_line_break_is_refused_on_one_line(
         typed: str, tmp_path: Path, data_dir: Path) -> None:
-    from wizard.flows.answers import AnswerError, check_text
+    from wizard.flows.answer_rules import AnswerError, check_text
     from wizard.flows.nodes import Validator
 
     with pytest.raises(AnswerError) as caught:
@@ -353,7 +353,7 @@ def test_a_host_answer_with_a_line_break_is_refused_on_one_line(
 
 def test_free_text_refuses_exactly_the_control_characters_but_tab_and_line_breaks() -> None:
     from wizard.base.errors import TriageError
-    from wizard.flows.answers import check_free_text
+    from wizard.flows.answer_rules import check_free_text
 
     refused = set()
     for code in [*range(0x100), 0x2028, 0xFEFF]:

@@ -7,7 +7,7 @@ import re
 
 from wizard.base.textrender import render
 from wizard.calls.engine import Engine, StepKind
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import ChoiceNode, TextNode, YesNoNode
 
 from .helpers.calls import shipped

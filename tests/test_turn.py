@@ -11,7 +11,7 @@ import pytest
 from wizard.calls.call import Call
 from wizard.calls.journal import JournalError, JournalFolder
 from wizard.checks.base import ProbeResult, ProbeStatus
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import CheckNode
 from wizard.service import turns
 

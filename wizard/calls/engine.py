@@ -22,7 +22,7 @@ from typing import Any
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.textrender import condition, variables
 from wizard.calls.answerlog import AnswerValues
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import (
     ANSWERED_KINDS,

@@ -27,7 +27,7 @@ from wizard.base.textrender import TextError, render
 from wizard.base.yamlio import load_document
 from wizard.calls.call import Call, org_refusal
 from wizard.calls.engine import Step, StepKind
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 
 if TYPE_CHECKING:

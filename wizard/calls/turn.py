@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from wizard.calls.call import ABANDON_CHOICES, ABANDON_REASONS, Call, Suggestion
 from wizard.calls.engine import Step, Visit
 from wizard.calls.known_issues import Hit
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import (
     ActionNode,
     CheckNode,

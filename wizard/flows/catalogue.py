@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from wizard.base.documents import DocumentError, LineDict, did_you_mean
 from wizard.base.textrender import TextError, variables
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import Catalogue, Node, from_model
 
 CATALOGUE_DIR = "catalogue"

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from wizard import __version__
 from wizard.base.errors import ExitStatus, TriageError
 from wizard.config.handoff import ticket_problem
-from wizard.flows.answers import quoted
+from wizard.flows.answer_rules import quoted
 from wizard.handoff.secrets import remember, scrub
 
 if TYPE_CHECKING:  # imported when a hand-off is sent: a command that sends none never loads it

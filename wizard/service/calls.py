@@ -18,7 +18,7 @@ from wizard.base.errors import ExitStatus, TriageError
 from wizard.calls.call import Call, end_label, recorded_context
 from wizard.calls.engine import Engine, Step, StepKind
 from wizard.calls.journal import CallState, JournalError, JournalFolder
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 from wizard.records.ending import end_call
 from wizard.records.ticket import TicketError, render_tickets

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.base.errors import NOT_STARTED_TEXT, DiskFull, is_disk_full
 from wizard.calls.journal import CallState, JournalFolder
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import Node, TextNode, Validator
 

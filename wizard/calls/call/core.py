@@ -23,7 +23,7 @@ from wizard.calls.journal import (
     replay,
 )
 from wizard.calls.known_issues import Hit, matches
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import (
     FAMILY_LABELS,

@@ -24,7 +24,7 @@ from wizard.base.errors import TriageError
 from wizard.calls.call import Call, Suggestion, check_location
 from wizard.calls.engine import Step, StepKind, Visit
 from wizard.calls.journal import CallBusy
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import (
     ActionNode,
     CheckNode,

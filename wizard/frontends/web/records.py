@@ -18,8 +18,7 @@ from wizard.base.errors import TriageError
 from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import StepKind
 from wizard.calls.journal import CallBusy, CallState, JournalError
-from wizard.flows import answers as answer_rules
-from wizard.flows import mermaid
+from wizard.flows import answer_rules, mermaid
 from wizard.flows.nodes import Category
 from wizard.frontends.web.desk import (
     NotFound,

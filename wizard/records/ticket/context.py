@@ -10,7 +10,7 @@ from wizard.base.errors import ExitStatus, TriageError
 from wizard.base.textrender import render_lenient
 from wizard.calls.call import check_location
 from wizard.calls.engine import Step
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import ActionNode, ChoiceNode, TerminalNode, windows_family
 
 if TYPE_CHECKING:

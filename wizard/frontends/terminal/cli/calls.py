@@ -17,7 +17,7 @@ from wizard.base.safetext import spreadsheet_safe
 from wizard.base.textrender import TextError
 from wizard.calls.call import Call, check_location, end_label
 from wizard.calls.engine import Step, StepKind
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import Category
 from wizard.frontends.terminal.cli.common import _emit, _Stop, command_line
 from wizard.frontends.terminal.environment import Environment

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from wizard.calls.call import Call, Suggestion, check_location
 from wizard.calls.engine import Step
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import CheckNode, NoteNode
 from wizard.frontends.terminal.prompts.primitives import Panel, Text, _one_line
 from wizard.frontends.terminal.screen import Screen

@@ -21,7 +21,7 @@ from questionary import Choice, Separator
 
 from wizard.calls.call import Call, Suggestion
 from wizard.calls.engine import Step, StepKind, Visit
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 from wizard.flows.nodes import TextNode, Validator
 from wizard.frontends.terminal.prompts.display import Display
 from wizard.frontends.terminal.prompts.primitives import (

@@ -15,7 +15,7 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.styles import Style
 from questionary import Choice
 
-from wizard.flows import answers as answer_rules
+from wizard.flows import answer_rules
 
 NOTE, BACK, QUIT, END, HELP, SENSITIVE = (":note", ":back", ":quit", ":end", ":help",
                                           ":sensitive")
