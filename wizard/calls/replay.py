@@ -31,8 +31,7 @@ from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
 
 if TYPE_CHECKING:
-    from wizard.config.known import KnownOrg
-    from wizard.config.organization import OrgConfig
+    from wizard.config.known import Org
 
 ALLOWED = ("staffer", "on", "answers", "notes")
 
@@ -67,7 +66,7 @@ def _scalar(value: Any, path: Path, line: int | None, where: str, what: str) -> 
     raise DocumentError(path, line, f"{where}: expected {what} as text, not {kind}")
 
 
-def load_answers(path: Path, flowset: FlowSet, org: OrgConfig | KnownOrg | None = None
+def load_answers(path: Path, flowset: FlowSet, org: Org | None = None
                  ) -> AnswersFile:
     """Read and check an answers file; raise DocumentError (one line) on the first problem.
     With ``org``, answers are checked against what it adds too (:func:`org_refusal`)."""

@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from wizard.flows import cache
 
@@ -51,6 +51,12 @@ class KnownOrg:
 
                 self._config = org_from_data(self.path, self._data)
             return self._config
+
+
+Org: TypeAlias = "OrgConfig | KnownOrg"
+"""An organization's settings as a call is given them: checked just now
+(:class:`~wizard.config.organization.OrgConfig`) or read right before
+(:class:`KnownOrg`, checked when first needed). Without an organization file, ``None``."""
 
 
 def _key(path: Path, content: bytes) -> str:

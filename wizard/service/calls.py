@@ -26,7 +26,7 @@ from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
     from wizard.checks import System
-    from wizard.config.known import KnownOrg
+    from wizard.config.known import Org
     from wizard.config.organization import OrgConfig
     from wizard.handoff.outbox import Outcome
 
@@ -53,7 +53,7 @@ def check_staffer(staffer: str) -> str:
     return staffer
 
 
-def start_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None, *, staffer: str,
+def start_call(desk: Desk, fs: FlowSet, org: Org | None, *, staffer: str,
                runs_on: str, mode: str, practice: bool = False,
                system: System | None = None, checks: bool = True) -> Call:
     """A new call, its journal opened (and locked) in the desk's data folder."""
@@ -89,7 +89,7 @@ def flowset_of_call(desk: Desk, fs: FlowSet, call_id: str) -> FlowSet:
     return for_call(fs, desk.data_dir, state.flowset)[0]
 
 
-def resume_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+def resume_call(desk: Desk, fs: FlowSet, org: Org | None,
                 call_id: str, *,
                 staffer: str | None = None, system: System | None = None,
                 checks: bool = True) -> Call:
@@ -238,7 +238,7 @@ def retry_outbox(desk: Desk) -> tuple[list[Outcome], int]:
 
 
 def retry_outbox_in_background(desk: Desk, journals: JournalFolder,
-                               org: OrgConfig | KnownOrg | None) -> Callable[[float], None]:
+                               org: Org | None) -> Callable[[float], None]:
     """Retry waiting hand-offs while a new call goes on (results go to the journals of
     their calls; nothing is printed over the questions). Returns a function that waits
     up to the seconds given for the retry to finish."""

@@ -19,7 +19,7 @@ from wizard.calls.journal import CallState, JournalError, JournalFolder
 from wizard.flows.flowset import FlowchartError, FlowSet, load_flowset
 
 if TYPE_CHECKING:
-    from wizard.config.known import KnownOrg
+    from wizard.config.known import Org
     from wizard.config.organization import OrgConfig
     from wizard.records.store import DatabaseStore
 
@@ -130,7 +130,7 @@ class Desk:
         _templates_found(org.templates_dir)
         return org
 
-    def call_org(self) -> OrgConfig | KnownOrg | None:
+    def call_org(self) -> Org | None:
         """The organization file for a call; None without one (the call then builds the
         defaults when it first needs them, not before its first question). A file read
         right before and unchanged since is not read and checked again before the
@@ -148,7 +148,7 @@ class Desk:
 
     # -- flowcharts -------------------------------------------------------------------
     def flowchart_source(self, directory: str | None = None,
-                         org: OrgConfig | KnownOrg | None = None) -> FlowchartSource:
+                         org: Org | None = None) -> FlowchartSource:
         if directory:
             return FlowchartSource(Path(directory).expanduser(), "given on the command line")
         if self.flowcharts:
@@ -163,7 +163,7 @@ class Desk:
                                    "flowcharts_dir in the organization file")
         return FlowchartSource(builtin_dir("flowcharts"), "the shipped set")
 
-    def flowset(self, org: OrgConfig | KnownOrg | None = None
+    def flowset(self, org: Org | None = None
                 ) -> tuple[FlowSet, FlowchartSource]:
         """The checked flowchart set in use; FlowchartProblems when it has problems."""
         source = self.flowchart_source(org=org)

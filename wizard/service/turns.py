@@ -40,8 +40,7 @@ from wizard.service.desk import Desk
 
 if TYPE_CHECKING:
     from wizard.checks import System
-    from wizard.config.known import KnownOrg
-    from wizard.config.organization import OrgConfig
+    from wizard.config.known import Org
 
 __all__ = ["ABANDON_CHOICES", "ABANDON_REASONS", "CALLER_ONLY", "CHECK", "CHECKS_OFF", "LOCK_WAIT",
            "PRESELECTED", "PREVIOUS", "Notice", "Option", "StaleForm", "Turn",
@@ -70,7 +69,7 @@ def step_token(state: CallState, step: Step) -> str:
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
-def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+def read_call(desk: Desk, fs: FlowSet, org: Org | None,
               call_id: str, *,
               system: System | None = None, checks: bool = True) -> Call:
     """The call as recorded, read-only (no lock: a page that only shows it)."""
@@ -83,7 +82,7 @@ def read_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
                 system=system, checks=checks)
 
 
-def open_call(desk: Desk, fs: FlowSet, org: OrgConfig | KnownOrg | None,
+def open_call(desk: Desk, fs: FlowSet, org: Org | None,
               call_id: str, *,
               system: System | None = None, checks: bool = True,
               wait: float = LOCK_WAIT, by: str | None = None) -> Call:

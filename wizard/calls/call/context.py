@@ -12,8 +12,7 @@ from wizard.flows.flowset import FlowSet
 from wizard.flows.nodes import Node, TextNode, Validator
 
 if TYPE_CHECKING:  # the organization's defaults load when first needed
-    from wizard.config.known import KnownOrg
-    from wizard.config.organization import OrgConfig
+    from wizard.config.known import Org
 
 
 def keep_flowset(fs: FlowSet, store: JournalFolder) -> str:
@@ -29,7 +28,7 @@ def keep_flowset(fs: FlowSet, store: JournalFolder) -> str:
 
 
 
-def org_refusal(org: OrgConfig | KnownOrg | None, node: Node, value: str) -> str | None:
+def org_refusal(org: Org | None, node: Node, value: str) -> str | None:
     """Why this organization refuses an answer that is right on its own (None: it does
     not): an earlier ticket number must be one its ticket systems take, as it goes into
     their URLs (the group, and so the destination, is known only at the end)."""

@@ -36,13 +36,13 @@ from wizard.flows.nodes import (
 
 if TYPE_CHECKING:  # the checks and the organization's defaults load when first needed
     from wizard.checks import System
-    from wizard.config.known import KnownOrg
+    from wizard.config.known import Org
     from wizard.config.organization import OrgConfig
 
 
 class Call(Probing):
     def __init__(self, *, flowset: FlowSet, journals: JournalFolder, state: CallState,
-                 journal: Journal | None, org: OrgConfig | KnownOrg | None,
+                 journal: Journal | None, org: Org | None,
                  system: System | None = None, checks: bool = True,
                  by: str | None = None) -> None:
         """``flowset`` is today's set; the call goes on with the one it started with
@@ -93,7 +93,7 @@ class Call(Probing):
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
-    def start(cls, *, flowset: FlowSet, journals: JournalFolder, org: OrgConfig | KnownOrg | None,
+    def start(cls, *, flowset: FlowSet, journals: JournalFolder, org: Org | None,
               staffer: str,
               runs_on: str = "helpdesk", mode: str = "interactive",
               practice: bool = False, system: System | None = None,
@@ -116,7 +116,7 @@ class Call(Probing):
                    system=system, checks=checks, by=staffer)
 
     @classmethod
-    def resume(cls, *, flowset: FlowSet, journals: JournalFolder, org: OrgConfig | KnownOrg | None,
+    def resume(cls, *, flowset: FlowSet, journals: JournalFolder, org: Org | None,
                call_id: str,
                staffer: str | None = None, system: System | None = None,
                checks: bool = True) -> Call:
