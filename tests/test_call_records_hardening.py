@@ -16,7 +16,7 @@ from wizard.base.errors import DiskFull
 from wizard.calls.call import Call
 from wizard.calls.journal import JournalError, JournalFolder
 from wizard.config.organization import OrgConfig
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 
 from .helpers.calls import replay, shipped
 from .helpers.run import ROOT, cli_env
@@ -119,7 +119,7 @@ RESUMER = textwrap.dedent("""
     from wizard.config.organization import OrgConfig
     from wizard.flows.flowset import load_flowset
     from wizard.calls.replay import AnswersFile, run
-    from wizard.records.ending import end_call
+    from wizard.records.ending import write_tickets_then_end
     fs = load_flowset(Path(sys.argv[3]))
     store = JournalFolder(Path(sys.argv[1]))
     go = Path(sys.argv[4])
@@ -133,7 +133,7 @@ RESUMER = textwrap.dedent("""
     time.sleep(0.5)  # hold the call as a slow staffer would
     answers = dict(line.split("=", 1) for line in sys.argv[5:])
     step = run(call, AnswersFile(Path("a.yaml"), answers, {}), probes=False)
-    end_call(call, step)
+    write_tickets_then_end(call, step)
     call.close()
     print("WROTE", step.visit.node_key)
 """)
@@ -189,7 +189,7 @@ def test_tickets_are_on_disk_before_the_end_is_recorded(
     monkeypatch.undo()
     call = Call.resume(flowset=shipped(), journals=JournalFolder(data_dir), org=OrgConfig(),
                        call_id=state.call_id)
-    paths = end_call(call, call.step())
+    paths = write_tickets_then_end(call, call.step())
     call.close()
     assert all(Path(p).is_file() for p in paths.values())
 
@@ -259,7 +259,7 @@ def test_abandon_reason_and_sensitive_request_have_the_free_text_limits(
                        call_id=call_id)
     try:
         with pytest.raises(AnswerError, match=f"the reason .*{why}"):
-            call.abandon(text)
+            call.end_early(text)
         with pytest.raises(AnswerError, match=why) as caught:
             call.record_sensitive_request("intake.caller_name", text)
         assert "what the caller asked for" in str(caught.value)

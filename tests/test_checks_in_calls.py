@@ -14,7 +14,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, run
 from wizard.checks.base import ProbeStatus
 from wizard.config.organization import OrgConfig, TestServer
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 
 from .helpers.calls import shipped
 
@@ -75,7 +75,7 @@ def test_staffer_answer_overrides_the_probe_and_both_are_kept(tmp_path: Path,
     rec = call.state.answers["fig7_1.ping_name"]
     assert rec.value == "no" and rec.suggested == "yes" and rec.source == "answers_file"
     assert step.visit.node_key == "fig7_1.fixed_name"
-    paths = end_call(call, step)
+    paths = write_tickets_then_end(call, step)
     ticket = Path(paths["md"]).read_text()
     assert "suggested: Replies, or the name is found" in ticket, ticket
     assert "Check `ping` (ran on the caller's computer): ok" in ticket, ticket

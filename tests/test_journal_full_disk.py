@@ -22,7 +22,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.config.organization import OrgConfig
 from wizard.frontends.terminal.cli import main
 from wizard.frontends.terminal.environment import Environment
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 from wizard.service import turns
 from wizard.service.desk import Desk
 
@@ -266,7 +266,7 @@ def test_temporary_ticket_files_of_a_killed_write_are_removed_at_the_next_end(
         from wizard.calls.replay import AnswersFile, run
 
         step = run(resumed, AnswersFile(Path("a.yaml"), answers, {}), probes=False)
-        end_call(resumed, step)
+        write_tickets_then_end(resumed, step)
     finally:
         resumed.close()
     assert not any(p.exists() for p in left)
@@ -281,7 +281,7 @@ def test_an_abandoned_call_removes_its_temporary_ticket_files(data_dir: Path) ->
     tmp = data_dir / "calls" / f".{c.call_id}.ticket.txt.q1w2e3"
     tmp.write_text("half")
     try:
-        c.abandon("hung_up")
+        c.end_early("hung_up")
     finally:
         c.close()
     assert not tmp.exists()

@@ -14,7 +14,7 @@ from wizard.calls.engine import Engine
 from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, DocumentError, run
 from wizard.config.organization import OrgConfig
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 
 from .helpers.calls import route_to, shipped
 from .helpers.web import add_users, field, login, make_client
@@ -38,7 +38,7 @@ def lee_call(data_dir: Path, end: str = "fig7_2.escalate_caller", *,
         except DocumentError:
             assert stop_at_logs
         else:
-            end_call(call, step)
+            write_tickets_then_end(call, step)
     finally:
         call.close()
     return call.call_id

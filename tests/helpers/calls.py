@@ -11,7 +11,7 @@ from wizard.calls.journal import JournalFolder
 from wizard.calls.replay import AnswersFile, run
 from wizard.config.organization import OrgConfig
 from wizard.flows.flowset import FlowSet, load_flowset
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +70,7 @@ def replay(answers: dict[str, str], data_dir: Path, *, org: OrgConfig | None = N
     doc = AnswersFile(Path("answers.yaml"), dict(answers), notes or {})
     try:
         step = run(call, doc, probes=False)
-        paths = end_call(call, step)
+        paths = write_tickets_then_end(call, step)
     finally:  # the call's lock is let go as when a program ends, even on a failure
         call.close()
     tickets = {fmt: Path(p).read_text(encoding="utf-8") for fmt, p in paths.items()}

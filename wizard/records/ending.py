@@ -12,8 +12,8 @@ from wizard.flows.nodes import TerminalNode
 from wizard.records.ticket import TicketError, render_tickets
 
 
-def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
-             ) -> dict[str, str]:
+def write_tickets_then_end(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
+                           ) -> dict[str, str]:
     """Write the tickets, then record the end; return {format: path}.
 
     The tickets are on disk before the end is recorded: a full disk leaves the call
@@ -38,7 +38,7 @@ def end_call(call: Call, step: Step, formats: tuple[str, ...] = ("md", "txt")
             if is_disk_full(exc):
                 raise DiskFull(paths[fmt]) from None
             raise
-    call.record_end(step, paths, str(error) if error else None)
+    call.end_at_terminal(step, paths, str(error) if error else None)
     if error is not None:
         raise error
     return paths

@@ -20,7 +20,7 @@ from wizard.calls.engine import Engine, Step, StepKind
 from wizard.calls.journal import CallState, JournalError, JournalFolder
 from wizard.flows import answer_rules
 from wizard.flows.flowset import FlowSet
-from wizard.records.ending import end_call
+from wizard.records.ending import write_tickets_then_end
 from wizard.records.ticket import TicketError, render_tickets
 from wizard.service.desk import Desk
 
@@ -126,10 +126,11 @@ def store_call(desk: Desk, call: Call) -> str | None:
                            environ=dict(desk.environ), configured=call.org.store_url)
 
 
-def finish_call(desk: Desk, call: Call, step: Step) -> Ending:
-    """Write the tickets, record the end, store the call."""
+def end_and_store(desk: Desk, call: Call, step: Step) -> Ending:
+    """End the call at ``step`` (a terminal): write the tickets, record the end, store
+    the call (handing it off is :func:`send_ended_call`, asked for after)."""
     try:
-        paths = end_call(call, step)
+        paths = write_tickets_then_end(call, step)
     except TicketError as exc:
         raise TriageError(f"ticket template: {exc}; the call is recorded as ended, fix the "
                           f"template and run 'ipsec-triage ticket {call.call_id}'",

@@ -329,7 +329,7 @@ class Call(Probing):
         path.unlink(missing_ok=True)
         return True
 
-    def abandon(self, reason: str, duplicate_of: str | None = None) -> dict[str, Any]:
+    def end_early(self, reason: str, duplicate_of: str | None = None) -> dict[str, Any]:
         """End the call early (status ``abandoned``): ``reason`` is one of
         :data:`ABANDON_REASONS` or free text; a duplicate names the other ticket."""
         reason = reason.strip()
@@ -360,11 +360,11 @@ class Call(Probing):
                                     node.team.value if node.team else None, names)
 
     # -- the end -----------------------------------------------------------------------
-    def record_end(self, step: Step, tickets: dict[str, str],
+    def end_at_terminal(self, step: Step, tickets: dict[str, str],
                    ticket_error: str | None = None) -> dict[str, Any]:
         """Record the end of the call at ``step`` (a terminal), naming the ticket files
-        already written (:func:`wizard.records.ending.end_call` writes them first, so a
-        full disk leaves the call open, never ended without tickets)."""
+        already written (:func:`wizard.records.ending.write_tickets_then_end` writes them
+        first, so a full disk leaves the call open, never ended without tickets)."""
         assert step.kind is StepKind.END and isinstance(step.visit.node, TerminalNode)
         node = step.visit.node
         group = self.escalation_group(step)

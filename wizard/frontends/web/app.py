@@ -26,12 +26,12 @@ from wizard.base.errors import DiskFull, ExitStatus, TriageError
 from wizard.calls.journal import CallBusy
 from wizard.frontends.web.auth import login, login_page, logout, session_user, sso_refusal
 from wizard.frontends.web.call_pages import (
-    abandon,
-    abandon_page,
     answer,
     call_page,
     change,
     change_page,
+    end_early,
+    end_early_page,
     note,
     quit_call,
     sensitive,
@@ -130,8 +130,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/calls/{call_id}/sensitive", signed_in(sensitive, post=True),
               methods=["POST"]),
         Route("/calls/{call_id}/quit", signed_in(quit_call, post=True), methods=["POST"]),
-        Route("/calls/{call_id}/abandon", signed_in(abandon_page), methods=["GET"]),
-        Route("/calls/{call_id}/abandon", signed_in(abandon, post=True), methods=["POST"]),
+        Route("/calls/{call_id}/abandon", signed_in(end_early_page), methods=["GET"]),
+        Route("/calls/{call_id}/abandon", signed_in(end_early, post=True), methods=["POST"]),
         Route("/calls/{call_id}/change", signed_in(change_page), methods=["GET"]),
         Route("/calls/{call_id}/change", signed_in(change, post=True), methods=["POST"]),
         Route("/calls/{call_id}/history", signed_in(history), methods=["GET"]),

@@ -85,8 +85,8 @@ def start(web: WebDesk, request: Request, user: User, form: FormData) -> Respons
 # -- one question per page ------------------------------------------------------------------
 
 
-def _prepare(web: WebDesk, request: Request, user: User, call_id: str, step: Step,
-             call: Call) -> Call:
+def _write_before_showing(web: WebDesk, request: Request, user: User, call_id: str,
+                          step: Step, call: Call) -> Call:
     """What a page needs written before it is shown: the check of this step run (and
     those ahead of it in the chart), new known issues recorded, an end reached by the
     answers recorded. Done under the call's lock, only when there is something to do."""
@@ -101,7 +101,7 @@ def _prepare(web: WebDesk, request: Request, user: User, call_id: str, step: Ste
         writer.new_known_issues(step)
         if step.kind is StepKind.END:
             if writer.state.ended is None:
-                ending = calls.finish_call(web.desk, writer, step)
+                ending = calls.end_and_store(web.desk, writer, step)
                 if ending.store_warning:
                     web.flash(request, ending.store_warning, "warn")
         elif isinstance(step.visit.node, CheckNode) and writer.probe_applies(step) is None:
@@ -125,7 +125,7 @@ def call_page(web: WebDesk, request: Request, user: User, form: FormData) -> Res
     step = call.step()
     if _needs_check(call, step):
         return _checking_page(web, request, user, call, step)
-    call = _prepare(web, request, user, call_id, step, call)
+    call = _write_before_showing(web, request, user, call_id, step, call)
     if call.state.ended is not None:
         return ended_page(web, request, user, call)
     return web.page(request, "question.html.j2", **_question_ctx(web, request, user, call))
@@ -284,9 +284,9 @@ def _stale(web: WebDesk, request: Request, call_id: str, exc: turns.StaleForm) -
     return web.redirect(f"/calls/{call_id}")
 
 
-def _writing(web: WebDesk, request: Request, user: User, form: FormData,
-             act: Callable[[Call, Step, FormData], str | None]) -> Response:
-    """Open the call for this request, check the form's step, do ``act`` (it returns
+def _write_in_call(web: WebDesk, request: Request, user: User, form: FormData,
+                   write: Callable[[Call, Step, FormData], str | None]) -> Response:
+    """Open the call for this request, check the form's step, ``write`` (it returns
     where to go, None: the call's page), close the call. What a user writes in a call
     of someone else (a lead's answer in a staffer's call) is audited too."""
     call_id = request.path_params["call_id"]
@@ -296,7 +296,7 @@ def _writing(web: WebDesk, request: Request, user: User, form: FormData,
             step = turns.check_token(call, field(form, "step"))
         except turns.StaleForm as exc:
             return _stale(web, request, call_id, exc)
-        target = act(call, step, form)
+        target = write(call, step, form)
     finally:
         call.close()
     if call.written and user.name != call.state.staffer:
@@ -308,7 +308,7 @@ def _writing(web: WebDesk, request: Request, user: User, form: FormData,
 
 
 def answer(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+    def record_answer(call: Call, step: Step, form: FormData) -> str | None:
         node = step.visit.node
         raw = field(form, "value") if not isinstance(node, ActionNode) else "done"
         host = turns.host_offer(node, raw)
@@ -327,16 +327,16 @@ def answer(web: WebDesk, request: Request, user: User, form: FormData) -> Respon
             return None
         after = call.step()
         if after.kind is StepKind.END:
-            ending = calls.finish_call(web.desk, call, after)
+            ending = calls.end_and_store(web.desk, call, after)
             if ending.store_warning:
                 web.flash(request, ending.store_warning, "warn")
         return None
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, record_answer)
 
 
 def note(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+    def save_note(call: Call, step: Step, form: FormData) -> str | None:
         text = field(form, "text")
         try:
             call.add_note(step.visit.key, text)
@@ -347,13 +347,13 @@ def note(web: WebDesk, request: Request, user: User, form: FormData) -> Response
             web.flash(request, "Note saved.")
         return None
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, save_note)
 
 
 def sensitive(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     labels = dict(SENSITIVE_KINDS)
 
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+    def record_request(call: Call, step: Step, form: FormData) -> str | None:
         kind = field(form, "what")
         what = labels.get(kind) or field(form, "other").strip()
         if not what:
@@ -369,18 +369,18 @@ def sensitive(web: WebDesk, request: Request, user: User, form: FormData) -> Res
                   "it out.", "warn")
         return None
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, record_request)
 
 
 def quit_call(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+    def leave_call(call: Call, step: Step, form: FormData) -> str | None:
         if turns.quit_call(call):
             web.flash(request, f"Call {call.call_id} discarded: nothing was answered yet.")
         else:
             web.flash(request, f"Call {call.call_id} saved. Continue it from \"Open calls\".")
         return "/"
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, leave_call)
 
 
 def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] | Response:
@@ -393,7 +393,7 @@ def _open_call(web: WebDesk, request: Request, user: User) -> tuple[Call, Step] 
     return call, call.step()
 
 
-def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
+def end_early_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
     opened = _open_call(web, request, user)
     if isinstance(opened, Response):
         return opened
@@ -402,8 +402,8 @@ def abandon_page(web: WebDesk, request: Request, user: User, form: FormData) -> 
                     token=turns.step_token(call.state, step), reasons=turns.ABANDON_CHOICES)
 
 
-def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+def end_early(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
+    def end_call_early(call: Call, step: Step, form: FormData) -> str | None:
         reason = field(form, "reason")
         duplicate_of = None
         if reason == "duplicate":
@@ -425,13 +425,13 @@ def abandon(web: WebDesk, request: Request, user: User, form: FormData) -> Respo
         if not reason:
             web.flash(request, "Pick why the call ends early.", "warn")
             return f"/calls/{call.call_id}/abandon"
-        call.abandon(reason, duplicate_of)
+        call.end_early(reason, duplicate_of)
         warning = calls.store_call(web.desk, call)
         if warning:
             web.flash(request, warning, "warn")
         return None
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, end_call_early)
 
 
 def change_page(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
@@ -451,7 +451,7 @@ def change_page(web: WebDesk, request: Request, user: User, form: FormData) -> R
 
 
 def change(web: WebDesk, request: Request, user: User, form: FormData) -> Response:
-    def act(call: Call, step: Step, form: FormData) -> str | None:
+    def change_answer(call: Call, step: Step, form: FormData) -> str | None:
         key = field(form, "key")
         visit = next((v for v in step.answered_route if v.key == key), None)
         if visit is None:
@@ -471,9 +471,9 @@ def change(web: WebDesk, request: Request, user: User, form: FormData) -> Respon
                   "answers are kept where the route is unchanged.")
         after = call.step()
         if after.kind is StepKind.END:
-            calls.finish_call(web.desk, call, after)
+            calls.end_and_store(web.desk, call, after)
         return None
 
-    return _writing(web, request, user, form, act)
+    return _write_in_call(web, request, user, form, change_answer)
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # imported where needed: start-up stays quick
 
 def _finish(call: Call, step: Step, desk: Desk, env: Environment,
             send: bool | None = None) -> None:
-    ending = calls.finish_call(desk, call, step)
+    ending = calls.end_and_store(desk, call, step)
     out = env.stdout
     out.write(f"\nCall {ending.call_id} ended: {ending.status_label}\n")
     out.write(f"Category: {Category.label_of(ending.category)}\n")

@@ -321,7 +321,7 @@ class LiveCall(Display):
                 or "").strip()
             if not reason:
                 return
-        self.call.abandon(str(reason), duplicate_of)
+        self.call.end_early(str(reason), duplicate_of)
         raise CallAbandoned()
 
     # -- actions -----------------------------------------------------------------------
