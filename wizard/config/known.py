@@ -59,6 +59,11 @@ Org: TypeAlias = "OrgConfig | KnownOrg"
 (:class:`KnownOrg`, checked when first needed). Without an organization file, ``None``."""
 
 
+def checked(org: Org) -> OrgConfig:
+    """The whole checked settings of ``org`` (built now for a file read right before)."""
+    return org.config if isinstance(org, KnownOrg) else org
+
+
 def _key(path: Path, content: bytes) -> str:
     digest = hashlib.sha256(f"{cache.code_version()}\0{KIND}\0{path.resolve()}\0".encode())
     digest.update(content)

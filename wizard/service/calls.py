@@ -250,12 +250,11 @@ def retry_outbox_in_background(desk: Desk, journals: JournalFolder,
     from wizard.handoff.outbox import drain
 
     def run() -> None:
-        from wizard.config.known import KnownOrg
+        from wizard.config.known import checked
 
         # a retry problem must never stop a call: it stays in the outbox
         with contextlib.suppress(Exception):
-            drain(journals, org.config if isinstance(org, KnownOrg) else org,
-                  environ=desk.environ)
+            drain(journals, checked(org), environ=desk.environ)
 
     thread = threading.Thread(target=run, name="outbox", daemon=True)
     thread.start()

@@ -35,10 +35,9 @@ def org_refusal(org: Org | None, node: Node, value: str) -> str | None:
     if not value or not isinstance(node, TextNode) or node.validate_as is not \
             Validator.TICKET or org is None or not org.has_destinations:
         return None
-    from wizard.config.known import KnownOrg
+    from wizard.config.known import checked
 
-    config = org.config if isinstance(org, KnownOrg) else org
-    problem = config.handoff.ticket_problem(value)
+    problem = checked(org).handoff.ticket_problem(value)
     return f"{answer_rules.quoted(value)} is not {problem}" if problem else None
 
 

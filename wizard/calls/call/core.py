@@ -77,11 +77,9 @@ class Call(Probing):
             from wizard.config.organization import OrgConfig
 
             self._org = OrgConfig()
-        from wizard.config.known import KnownOrg
+        from wizard.config.known import checked
 
-        if isinstance(self._org, KnownOrg):  # the file read right before: built now
-            return self._org.config
-        return self._org
+        return checked(self._org)  # a file read right before: its settings built now
 
     @property
     def system(self) -> System:
